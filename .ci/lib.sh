@@ -1,0 +1,86 @@
+# .ci/lib.sh: helpers shared by the scripts in .ci/ (sourced, not run).
+#
+#   ci_step NAME CMD...   print "== NAME", run CMD, print "== NAME: ok (12.3s)" or
+#                         "== NAME: FAILED, exit N (12.3s)". Returns CMD's exit status and
+#                         leaves it in CI_STEP_RC and the elapsed microseconds in CI_STEP_US.
+#                         CMD runs in a subshell with errexit on, also inside functions.
+#                         If CI_STEP_LOG is set, CMD's stdout+stderr is also appended to it
+#                         (the output stays visible).
+#   ci_secs US            format microseconds as "12.3s"
+#   ci_need_root WHO      fail unless running as root
+#   ci_apt_install PKG... install the Debian packages that are not installed yet
+#                         (apt-get update first, once per script); quiet unless it fails
+
+export DEBIAN_FRONTEND=noninteractive
+
+ci_now_us() {
+  local t=${EPOCHREALTIME/[.,]/}
+  echo "$t"
+}
+
+ci_secs() {
+  local us=$1
+  printf '%d.%01ds' $((us / 1000000)) $((us / 100000 % 10))
+}
+
+ci_step() {
+  local name=$1
+  shift
+  local t0 rc
+  echo "== $name"
+  t0=$(ci_now_us)
+  # Run in plain context with errexit off around it, so that `set -e` still applies inside
+  # the subshell (errexit is ignored in subshells that sit in an `||`/`if` context).
+  set +e
+  if [ -n "${CI_STEP_LOG:-}" ]; then
+    (set -e; "$@") 2>&1 | tee -a "$CI_STEP_LOG"
+    rc=${PIPESTATUS[0]}
+  else
+    (set -e; "$@")
+    rc=$?
+  fi
+  set -e
+  CI_STEP_US=$(($(ci_now_us) - t0))
+  CI_STEP_RC=$rc
+  if [ "$rc" -eq 0 ]; then
+    echo "== $name: ok ($(ci_secs "$CI_STEP_US"))"
+  else
+    echo "== $name: FAILED, exit $rc ($(ci_secs "$CI_STEP_US"))"
+  fi
+  return "$rc"
+}
+
+ci_need_root() {
+  [ "$(id -u)" -eq 0 ] || {
+    echo "$1: must run as root (it installs Debian packages with apt-get)" >&2
+    exit 1
+  }
+}
+
+CI_APT_UPDATED=${CI_APT_UPDATED:-}
+CI_APT_LOG=${CI_APT_LOG:-/tmp/ci-apt.log}
+
+ci_apt() { # ci_apt ARGS...: apt-get, output to $CI_APT_LOG, shown only on failure
+  if ! apt-get -q -y -o Dpkg::Use-Pty=0 "$@" >>"$CI_APT_LOG" 2>&1; then
+    echo "apt-get $* failed; last lines of $CI_APT_LOG:" >&2
+    tail -n 40 "$CI_APT_LOG" >&2
+    return 1
+  fi
+}
+
+ci_apt_update() {
+  [ -n "$CI_APT_UPDATED" ] && return 0
+  ci_apt update
+  CI_APT_UPDATED=1
+}
+
+ci_apt_install() {
+  local p need=()
+  for p in "$@"; do
+    dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || need+=("$p")
+  done
+  [ "${#need[@]}" -eq 0 ] && return 0
+  echo "apt-get install ${need[*]}"
+  ci_apt_update
+  ci_apt install --no-install-recommends "${need[@]}"
+}

@@ -1,0 +1,218 @@
+//! [`Epoll`]: an epoll instance, to wait for readiness on descriptors with a timeout.
+
+use core::time::Duration;
+
+use crate::clock::MonotonicTime;
+use crate::error::{Call, Error};
+use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
+use crate::sys::{self, RawFd, O_CLOEXEC};
+
+pub use crate::sys::EpollEvent;
+
+/// Readiness bits for [`Epoll::add`] and [`EpollEvent::readiness`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Readiness(u32);
+
+impl Readiness {
+    /// `EPOLLIN`: readable.
+    pub const IN: Readiness = Readiness(0x001);
+    /// `EPOLLPRI`: urgent data.
+    pub const PRI: Readiness = Readiness(0x002);
+    /// `EPOLLOUT`: writable.
+    pub const OUT: Readiness = Readiness(0x004);
+    /// `EPOLLERR`: an error condition (always reported).
+    pub const ERR: Readiness = Readiness(0x008);
+    /// `EPOLLHUP`: hang-up (always reported).
+    pub const HUP: Readiness = Readiness(0x010);
+    /// `EPOLLRDHUP`: the peer closed its writing end.
+    pub const RDHUP: Readiness = Readiness(0x2000);
+    /// `EPOLLONESHOT`: disable the descriptor after one report.
+    pub const ONESHOT: Readiness = Readiness(1 << 30);
+    /// `EPOLLET`: edge-triggered.
+    pub const EDGE_TRIGGERED: Readiness = Readiness(1 << 31);
+
+    /// The raw bits.
+    pub const fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// A set with exactly these bits.
+    pub const fn from_bits_retain(bits: u32) -> Readiness {
+        Readiness(bits)
+    }
+
+    /// True when every bit of `other` is set in `self`.
+    pub const fn contains(self, other: Readiness) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True when `self` and `other` share a bit.
+    pub const fn intersects(self, other: Readiness) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl core::ops::BitOr for Readiness {
+    type Output = Readiness;
+    fn bitor(self, rhs: Readiness) -> Readiness {
+        Readiness(self.0 | rhs.0)
+    }
+}
+
+impl EpollEvent {
+    /// A readiness report or registration for `token`.
+    pub const fn new(readiness: Readiness, token: u64) -> EpollEvent {
+        EpollEvent {
+            events: readiness.0,
+            data: token,
+        }
+    }
+
+    /// What the descriptor is ready for.
+    pub fn readiness(&self) -> Readiness {
+        Readiness(self.events)
+    }
+
+    /// The token given when the descriptor was added.
+    pub fn token(&self) -> u64 {
+        self.data
+    }
+}
+
+/// What [`Epoll::wait`] does when a signal interrupts it (`EINTR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Return the `EINTR` error, so the caller can look at what the signal handler set.
+    Return,
+    /// Wait again for the time that is left.
+    Retry,
+}
+
+/// Turns a timeout into epoll's milliseconds: `None` waits forever (-1); a fraction of
+/// a millisecond rounds up, so a short timeout never turns into a busy poll; a timeout
+/// past `i32::MAX` ms (about 24.8 days) saturates.
+pub fn timeout_to_millis(timeout: Option<Duration>) -> i32 {
+    let timeout = match timeout {
+        None => return -1,
+        Some(timeout) => timeout,
+    };
+    let whole = timeout.as_millis();
+    let rounded = if timeout.subsec_nanos() % 1_000_000 != 0 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
+    i32::try_from(rounded).unwrap_or(i32::MAX)
+}
+
+/// An epoll instance. Owns its descriptor (close-on-exec, closed on drop).
+#[derive(Debug)]
+pub struct Epoll {
+    fd: OwnedDescriptor,
+}
+
+impl Epoll {
+    /// A new epoll instance.
+    pub fn new() -> Result<Epoll, Error> {
+        let fd = sys::epoll_create1(O_CLOEXEC)
+            .map_err(|errno| Error::syscall(Call::EpollCreate, errno))?;
+        // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
+        #[allow(unsafe_code)]
+        let fd = unsafe { OwnedDescriptor::from_raw(fd) };
+        Ok(Epoll { fd })
+    }
+
+    /// Wraps an epoll descriptor from elsewhere.
+    pub fn from_descriptor(fd: OwnedDescriptor) -> Epoll {
+        Epoll { fd }
+    }
+
+    /// The descriptor number, still owned by `self`.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw()
+    }
+
+    fn ctl(&self, op: u32, fd: RawFd, event: EpollEvent) -> Result<(), Error> {
+        sys::epoll_ctl(self.fd.as_raw(), op, fd, &event)
+            .map_err(|errno| Error::syscall(Call::EpollCtl, errno))
+    }
+
+    /// Starts watching `fd` for `readiness`; reports carry `token`.
+    pub fn add(&self, fd: RawFd, readiness: Readiness, token: u64) -> Result<(), Error> {
+        self.ctl(sys::EPOLL_CTL_ADD, fd, EpollEvent::new(readiness, token))
+    }
+
+    /// Changes what `fd` is watched for, and its token.
+    pub fn modify(&self, fd: RawFd, readiness: Readiness, token: u64) -> Result<(), Error> {
+        self.ctl(sys::EPOLL_CTL_MOD, fd, EpollEvent::new(readiness, token))
+    }
+
+    /// Stops watching `fd`.
+    pub fn delete(&self, fd: RawFd) -> Result<(), Error> {
+        self.ctl(sys::EPOLL_CTL_DEL, fd, EpollEvent::default())
+    }
+
+    /// Waits until a watched descriptor is ready or `timeout` passes (`None`: no limit),
+    /// fills `events`, and returns how many it filled: 0 means the timeout passed.
+    ///
+    /// Timeouts are rounded up to whole milliseconds and saturate at about 24.8 days.
+    /// `on_interrupt` decides what a signal does: return `EINTR`, or wait again for the
+    /// time left.
+    pub fn wait(
+        &self,
+        events: &mut [EpollEvent],
+        timeout: Option<Duration>,
+        on_interrupt: OnInterrupt,
+    ) -> Result<usize, Error> {
+        let deadline = match timeout {
+            Some(timeout) if on_interrupt == OnInterrupt::Retry => {
+                Some(MonotonicTime::now()?.saturating_add(timeout))
+            }
+            _ => None,
+        };
+        let mut wait_for = timeout;
+        loop {
+            match sys::epoll_pwait(self.fd.as_raw(), events, timeout_to_millis(wait_for)) {
+                Ok(ready) => return Ok(ready),
+                Err(errno) => {
+                    let error = Error::syscall(Call::EpollWait, errno);
+                    if !(error.is_interrupted() && on_interrupt == OnInterrupt::Retry) {
+                        return Err(error);
+                    }
+                }
+            }
+            if let Some(deadline) = deadline {
+                wait_for = Some(deadline.saturating_duration_since(MonotonicTime::now()?));
+            }
+        }
+    }
+}
+
+impl_descriptor_traits!(Epoll);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_and_saturate() {
+        assert_eq!(timeout_to_millis(None), -1);
+        assert_eq!(timeout_to_millis(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_to_millis(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_to_millis(Some(Duration::from_micros(1500))), 2);
+        assert_eq!(timeout_to_millis(Some(Duration::from_millis(7))), 7);
+        assert_eq!(
+            timeout_to_millis(Some(Duration::from_secs(1 << 40))),
+            i32::MAX
+        );
+        assert_eq!(timeout_to_millis(Some(Duration::MAX)), i32::MAX);
+    }
+
+    #[test]
+    fn epoll_event_layout_matches_the_kernel() {
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(core::mem::size_of::<EpollEvent>(), 12);
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(core::mem::size_of::<EpollEvent>(), 16);
+    }
+}

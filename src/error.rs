@@ -1,0 +1,212 @@
+//! [`Error`]: what went wrong, which call failed, and what to do about it.
+
+use core::fmt;
+
+use crate::errno::Errno;
+use crate::event::MIN_EVENT_BUFFER_LEN;
+
+/// The system call that failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Call {
+    /// `inotify_init1`
+    InotifyInit,
+    /// `inotify_add_watch`
+    InotifyAddWatch,
+    /// `inotify_rm_watch`
+    InotifyRmWatch,
+    /// `read`
+    Read,
+    /// `epoll_create1`
+    EpollCreate,
+    /// `epoll_ctl`
+    EpollCtl,
+    /// `epoll_pwait`
+    EpollWait,
+    /// `fcntl`
+    Fcntl,
+    /// `clock_gettime`
+    ClockGettime,
+    /// `openat`
+    Open,
+    /// `getdents64`
+    Getdents,
+    /// `statx`
+    Statx,
+}
+
+impl Call {
+    /// The system call's name, as in its man page.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Call::InotifyInit => "inotify_init1",
+            Call::InotifyAddWatch => "inotify_add_watch",
+            Call::InotifyRmWatch => "inotify_rm_watch",
+            Call::Read => "read",
+            Call::EpollCreate => "epoll_create1",
+            Call::EpollCtl => "epoll_ctl",
+            Call::EpollWait => "epoll_pwait",
+            Call::Fcntl => "fcntl",
+            Call::ClockGettime => "clock_gettime",
+            Call::Open => "openat",
+            Call::Getdents => "getdents64",
+            Call::Statx => "statx",
+        }
+    }
+}
+
+/// An error from this crate: a system call the kernel refused, or an argument refused
+/// before any call was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel returned an error.
+    Syscall {
+        /// Which call.
+        call: Call,
+        /// The error number.
+        errno: Errno,
+        /// For a limit that was hit (`ENOSPC` from `inotify_add_watch`, `EMFILE` from
+        /// `inotify_init1`): the limit's current value, read from `/proc/sys/fs/inotify`.
+        limit: Option<u64>,
+    },
+    /// A path has a NUL byte before its end; the kernel would see only the part before it.
+    PathContainsNul {
+        /// The NUL's position in the path.
+        position: usize,
+    },
+    /// A path has `PATH_MAX` (4096) bytes or more.
+    PathTooLong {
+        /// The path's length in bytes.
+        len: usize,
+    },
+    /// A read buffer is too small to be sure of holding one event.
+    BufferTooSmall {
+        /// The buffer's length.
+        len: usize,
+    },
+}
+
+impl Error {
+    /// An error from `call`, with no limit attached.
+    pub const fn syscall(call: Call, errno: Errno) -> Error {
+        Error::Syscall {
+            call,
+            errno,
+            limit: None,
+        }
+    }
+
+    /// The error number, when the kernel gave one.
+    pub const fn errno(&self) -> Option<Errno> {
+        match *self {
+            Error::Syscall { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// True for `EAGAIN` from a non-blocking descriptor with nothing to read.
+    pub const fn is_would_block(&self) -> bool {
+        matches!(self, Error::Syscall { errno, .. } if errno.is_would_block())
+    }
+
+    /// True for `EINTR`: a signal arrived during the call.
+    pub const fn is_interrupted(&self) -> bool {
+        matches!(self, Error::Syscall { errno, .. } if errno.raw() == Errno::EINTR.raw())
+    }
+
+    /// What the caller can do about the error, where there is more to say than its
+    /// message.
+    fn advice(&self) -> Option<&'static str> {
+        let (call, errno) = match *self {
+            Error::Syscall { call, errno, .. } => (call, errno),
+            _ => return None,
+        };
+        Some(match (call, errno) {
+            (Call::InotifyAddWatch, Errno::ENOSPC) => {
+                "the per-user inotify watch limit is reached: raise fs.inotify.max_user_watches \
+                 (sysctl -w fs.inotify.max_user_watches=N) or remove watches"
+            }
+            (Call::InotifyInit, Errno::EMFILE) => {
+                "the per-user limit on inotify instances is reached (fs.inotify.max_user_instances: \
+                 raise it with sysctl) or this process is out of descriptors (ulimit -n)"
+            }
+            (Call::InotifyInit, Errno::ENFILE) => {
+                "the system-wide limit on open files is reached (fs.file-max)"
+            }
+            (Call::InotifyAddWatch, Errno::ENOENT) => {
+                "the path does not exist, or a directory leading to it is missing"
+            }
+            (Call::InotifyAddWatch, Errno::ENOTDIR) => {
+                "a component of the path is not a directory, or IN_ONLYDIR was given for a \
+                 path that is not a directory"
+            }
+            (Call::InotifyAddWatch, Errno::EACCES) => {
+                "watching needs read permission on the path"
+            }
+            (Call::InotifyAddWatch, Errno::EEXIST) => {
+                "the path is already watched by this instance and IN_MASK_CREATE was given"
+            }
+            (Call::InotifyAddWatch, Errno::EINVAL) => {
+                "the mask has no event bit, or combines IN_MASK_ADD with IN_MASK_CREATE"
+            }
+            (Call::InotifyRmWatch, Errno::EINVAL) => {
+                "the watch descriptor is not (or no longer) valid for this instance; the kernel \
+                 removes a watch by itself when its object is deleted or unmounted (IN_IGNORED)"
+            }
+            (Call::Read, Errno::EINVAL) => "the read buffer is too small for the next event",
+            (_, Errno::EBADF) => "the descriptor is not open",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Syscall { call, errno, limit } => {
+                write!(f, "{}: {}", call.name(), errno)?;
+                if let Some(advice) = self.advice() {
+                    write!(f, ": {}", advice)?;
+                }
+                if let Some(limit) = limit {
+                    write!(f, " (current limit: {})", limit)?;
+                }
+                Ok(())
+            }
+            Error::PathContainsNul { position } => write!(
+                f,
+                "path has a NUL byte at position {}: a path passed to the kernel cannot contain NUL",
+                position
+            ),
+            Error::PathTooLong { len } => write!(
+                f,
+                "path is {} bytes long; the kernel takes at most {} (PATH_MAX less the final NUL): \
+                 use a shorter or relative path",
+                len,
+                crate::path::PATH_MAX - 1
+            ),
+            Error::BufferTooSmall { len } => write!(
+                f,
+                "read buffer is {} bytes; inotify needs at least {} to hold any event: \
+                 use an EventBuffer",
+                len, MIN_EVENT_BUFFER_LEN
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    /// Keeps the message and advice; `Errno::from_io_error` gets the errno back.
+    fn from(error: Error) -> std::io::Error {
+        let kind = match error.errno() {
+            Some(errno) => errno.kind(),
+            None => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, error)
+    }
+}

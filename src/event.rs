@@ -1,0 +1,343 @@
+//! Zero-copy parsing of the kernel's event buffer: [`Event`] views and the [`Events`]
+//! iterator, plus the aligned [`EventBuffer`] to read into.
+//!
+//! Everything here is a pure function of bytes: no system call, no allocation, no panic,
+//! and no read outside the slice it is given, whatever the bytes are.
+
+use core::fmt;
+
+use crate::mask::EventMask;
+
+/// Size of `struct inotify_event`'s fixed part: `wd`, `mask`, `cookie`, `len`.
+pub const EVENT_HEADER_LEN: usize = 16;
+
+/// `NAME_MAX`: the longest file name, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// The smallest buffer the kernel accepts for any event: one header and the longest
+/// name with its NUL. A smaller read buffer can fail with `EINVAL`.
+pub const MIN_EVENT_BUFFER_LEN: usize = EVENT_HEADER_LEN + NAME_MAX + 1;
+
+/// A watch descriptor: the kernel's number for one watch of one inotify instance.
+///
+/// `-1` is the descriptor of `IN_Q_OVERFLOW` events, which belong to no watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WatchDescriptor(i32);
+
+impl WatchDescriptor {
+    /// The descriptor the kernel gives queue-overflow events: -1.
+    pub const OVERFLOW: WatchDescriptor = WatchDescriptor(-1);
+
+    /// Wraps a raw number.
+    pub const fn from_raw(wd: i32) -> WatchDescriptor {
+        WatchDescriptor(wd)
+    }
+
+    /// The raw number.
+    pub const fn raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Display for WatchDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Why parsing stopped before the end of the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MalformedEvent {
+    /// Fewer than [`EVENT_HEADER_LEN`] bytes were left for a header.
+    TruncatedHeader {
+        /// Where the header starts, from the start of the buffer.
+        offset: usize,
+        /// How many bytes were left.
+        available: usize,
+    },
+    /// The header's `len` runs past the end of the bytes.
+    TruncatedName {
+        /// Where the event starts, from the start of the buffer.
+        offset: usize,
+        /// The `len` field of the header.
+        name_len: u32,
+        /// How many bytes were left after the header.
+        available: usize,
+    },
+}
+
+impl fmt::Display for MalformedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            MalformedEvent::TruncatedHeader { offset, available } => write!(
+                f,
+                "malformed inotify buffer: {} byte(s) at offset {} are too few for a {}-byte \
+                 event header; pass whole reads from an inotify descriptor",
+                available, offset, EVENT_HEADER_LEN
+            ),
+            MalformedEvent::TruncatedName {
+                offset,
+                name_len,
+                available,
+            } => write!(
+                f,
+                "malformed inotify buffer: the event at offset {} has a {}-byte name but only \
+                 {} byte(s) follow its header; pass whole reads from an inotify descriptor",
+                offset, name_len, available
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for MalformedEvent {}
+
+/// One event: a view into the bytes it was read into. Copying it copies two references.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Event<'a> {
+    header: &'a [u8; EVENT_HEADER_LEN],
+    name_field: &'a [u8],
+}
+
+/// Reads the native-endian `u32` at `at` of a header (a fixed offset: never out of range).
+#[inline(always)]
+fn header_u32(header: &[u8; EVENT_HEADER_LEN], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&header[at..at + 4]);
+    u32::from_ne_bytes(word)
+}
+
+impl<'a> Event<'a> {
+    /// Parses the event at the start of `bytes`. On success returns the event and the
+    /// number of bytes it spans (header plus `len`).
+    #[inline]
+    pub fn parse(bytes: &'a [u8]) -> Result<(Event<'a>, usize), MalformedEvent> {
+        let truncated_header = MalformedEvent::TruncatedHeader {
+            offset: 0,
+            available: bytes.len(),
+        };
+        let header: &[u8; EVENT_HEADER_LEN] = match bytes.get(..EVENT_HEADER_LEN) {
+            Some(header) => header.try_into().map_err(|_| truncated_header)?,
+            None => return Err(truncated_header),
+        };
+        let name_len = header_u32(header, 12);
+        let after_header = bytes.get(EVENT_HEADER_LEN..).unwrap_or(&[]);
+        let name_field = usize::try_from(name_len)
+            .ok()
+            .and_then(|len| after_header.get(..len))
+            .ok_or(MalformedEvent::TruncatedName {
+                offset: 0,
+                name_len,
+                available: after_header.len(),
+            })?;
+        let span = EVENT_HEADER_LEN + name_field.len();
+        Ok((Event { header, name_field }, span))
+    }
+
+    /// The watch the event is about (`-1` for a queue overflow).
+    #[inline]
+    pub fn wd(&self) -> WatchDescriptor {
+        WatchDescriptor(header_u32(self.header, 0) as i32)
+    }
+
+    /// What happened.
+    #[inline]
+    pub fn mask(&self) -> EventMask {
+        EventMask::from_bits_retain(header_u32(self.header, 4))
+    }
+
+    /// The cookie that pairs an `IN_MOVED_FROM` with its `IN_MOVED_TO`; 0 otherwise.
+    #[inline]
+    pub fn cookie(&self) -> u32 {
+        header_u32(self.header, 8)
+    }
+
+    /// The `len` field: the size of the name field, NUL padding included.
+    #[inline]
+    #[allow(clippy::len_without_is_empty)] // the kernel's field name; not a container
+    pub fn len(&self) -> u32 {
+        header_u32(self.header, 12)
+    }
+
+    /// The name of the entry inside a watched directory, without its NUL padding; `None`
+    /// when the event is about the watched object itself. Bytes, not UTF-8.
+    #[inline]
+    pub fn name(&self) -> Option<&'a [u8]> {
+        let end = self
+            .name_field
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.name_field.len());
+        match self.name_field.get(..end) {
+            Some(name) if !name.is_empty() => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The name as an `OsStr` (any bytes, no UTF-8 needed).
+    #[cfg(feature = "std")]
+    #[inline]
+    pub fn name_os(&self) -> Option<&'a std::ffi::OsStr> {
+        use std::os::unix::ffi::OsStrExt;
+        self.name().map(std::ffi::OsStr::from_bytes)
+    }
+
+    /// The raw bytes of the whole record: header and name field.
+    pub fn span_len(&self) -> usize {
+        EVENT_HEADER_LEN + self.name_field.len()
+    }
+}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("wd", &self.wd().raw())
+            .field("mask", &self.mask())
+            .field("cookie", &self.cookie())
+            .field("len", &self.len())
+            .field("name", &self.name().map(ByteStr))
+            .finish()
+    }
+}
+
+/// Shows bytes as a string, escaping what is not printable ASCII.
+struct ByteStr<'a>(&'a [u8]);
+
+impl fmt::Debug for ByteStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for &b in self.0 {
+            for c in core::ascii::escape_default(b) {
+                fmt::Write::write_char(f, c as char)?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+/// An iterator over the events in a byte slice, as read from an inotify descriptor.
+///
+/// Yields `Ok(Event)` for each whole event. If the bytes end partway through an event,
+/// it yields one `Err(MalformedEvent)` saying where and why, then stops; the bytes it could
+/// not parse stay available through [`remainder`](Events::remainder). It never panics,
+/// never allocates and never reads outside the slice. The slice need not be aligned.
+#[derive(Clone, Debug)]
+pub struct Events<'a> {
+    rest: &'a [u8],
+    consumed: usize,
+    failed: bool,
+}
+
+impl<'a> Events<'a> {
+    /// Iterates over the events in `bytes`.
+    #[inline]
+    pub const fn new(bytes: &'a [u8]) -> Events<'a> {
+        Events {
+            rest: bytes,
+            consumed: 0,
+            failed: false,
+        }
+    }
+
+    /// The bytes not yet parsed: empty after a clean end, the malformed tail after an
+    /// error.
+    pub fn remainder(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// How many bytes the events yielded so far span.
+    pub fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// True when there are no bytes left to parse.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = Result<Event<'a>, MalformedEvent>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() || self.failed {
+            return None;
+        }
+        match Event::parse(self.rest) {
+            Ok((event, span)) => {
+                self.rest = self.rest.get(span..).unwrap_or(&[]);
+                self.consumed += span;
+                Some(Ok(event))
+            }
+            Err(error) => {
+                self.failed = true;
+                Some(Err(match error {
+                    MalformedEvent::TruncatedHeader { available, .. } => {
+                        MalformedEvent::TruncatedHeader {
+                            offset: self.consumed,
+                            available,
+                        }
+                    }
+                    MalformedEvent::TruncatedName {
+                        name_len,
+                        available,
+                        ..
+                    } => MalformedEvent::TruncatedName {
+                        offset: self.consumed,
+                        name_len,
+                        available,
+                    },
+                }))
+            }
+        }
+    }
+}
+
+impl core::iter::FusedIterator for Events<'_> {}
+
+/// A read buffer for inotify events: `N` bytes aligned for `struct inotify_event`.
+///
+/// `N` must be at least [`MIN_EVENT_BUFFER_LEN`] (272), so a read can never fail with
+/// `EINVAL` for want of room; a smaller `N` is a compile-time error. The default, 4096
+/// bytes, holds about 128 events with short names and fits comfortably on the stack.
+#[repr(C, align(8))]
+pub struct EventBuffer<const N: usize = 4096> {
+    bytes: [u8; N],
+}
+
+impl<const N: usize> EventBuffer<N> {
+    const ROOM_FOR_ANY_EVENT: () = assert!(
+        N >= MIN_EVENT_BUFFER_LEN,
+        "EventBuffer<N> needs N >= 272 (an event header plus NAME_MAX + 1)"
+    );
+
+    /// A zeroed buffer.
+    #[allow(clippy::let_unit_value)] // forces the compile-time size check
+    pub const fn new() -> EventBuffer<N> {
+        let () = Self::ROOM_FOR_ANY_EVENT;
+        EventBuffer { bytes: [0; N] }
+    }
+
+    /// The whole buffer, to read into.
+    pub fn as_mut_bytes(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
+    /// The whole buffer.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl<const N: usize> Default for EventBuffer<N> {
+    fn default() -> EventBuffer<N> {
+        EventBuffer::new()
+    }
+}
+
+impl<const N: usize> fmt::Debug for EventBuffer<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventBuffer<{}>", N)
+    }
+}

@@ -1,0 +1,155 @@
+//! [`OwnedDescriptor`]: a file descriptor that is closed when dropped.
+
+use crate::errno::Errno;
+use crate::sys::{self, RawFd, O_NONBLOCK};
+
+/// A file descriptor this value owns; dropping it closes the descriptor.
+///
+/// Every descriptor this crate opens is opened with close-on-exec, so none leaks into a
+/// child process. With the `std` feature it converts to and from `std`'s `OwnedFd` and
+/// implements `AsFd`/`AsRawFd`, so it can be handed to mio, tokio's `AsyncFd`, or
+/// anything else that polls a descriptor.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct OwnedDescriptor(RawFd);
+
+impl OwnedDescriptor {
+    /// Takes ownership of `fd`.
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else will close.
+    pub const unsafe fn from_raw(fd: RawFd) -> OwnedDescriptor {
+        OwnedDescriptor(fd)
+    }
+
+    /// The descriptor number, still owned by `self`.
+    pub const fn as_raw(&self) -> RawFd {
+        self.0
+    }
+
+    /// Gives up ownership: the caller must close the returned number.
+    pub fn into_raw(self) -> RawFd {
+        let fd = self.0;
+        core::mem::forget(self);
+        fd
+    }
+
+    /// Whether reads on the descriptor return `EAGAIN` instead of blocking.
+    pub fn is_nonblocking(&self) -> Result<bool, Errno> {
+        Ok(sys::fcntl_getfl(self.0)? & O_NONBLOCK != 0)
+    }
+
+    /// Sets or clears `O_NONBLOCK`.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Errno> {
+        let flags = sys::fcntl_getfl(self.0)?;
+        let wanted = if nonblocking {
+            flags | O_NONBLOCK
+        } else {
+            flags & !O_NONBLOCK
+        };
+        if wanted != flags {
+            sys::fcntl_setfl(self.0, wanted)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OwnedDescriptor {
+    fn drop(&mut self) {
+        // SAFETY: we own the descriptor and it is never used after this point. An error
+        // from close (EINTR, EIO) cannot be acted on here; the descriptor is gone either way.
+        #[allow(unsafe_code)]
+        let _ = unsafe { sys::close(self.0) };
+    }
+}
+
+#[cfg(feature = "std")]
+#[allow(unsafe_code)]
+mod std_impls {
+    use super::OwnedDescriptor;
+    use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+    impl AsRawFd for OwnedDescriptor {
+        fn as_raw_fd(&self) -> RawFd {
+            self.0
+        }
+    }
+
+    impl AsFd for OwnedDescriptor {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            // SAFETY: the descriptor is open for as long as `self` is borrowed.
+            unsafe { BorrowedFd::borrow_raw(self.0) }
+        }
+    }
+
+    impl IntoRawFd for OwnedDescriptor {
+        fn into_raw_fd(self) -> RawFd {
+            self.into_raw()
+        }
+    }
+
+    impl FromRawFd for OwnedDescriptor {
+        unsafe fn from_raw_fd(fd: RawFd) -> OwnedDescriptor {
+            OwnedDescriptor(fd)
+        }
+    }
+
+    impl From<OwnedFd> for OwnedDescriptor {
+        fn from(fd: OwnedFd) -> OwnedDescriptor {
+            OwnedDescriptor(fd.into_raw_fd())
+        }
+    }
+
+    impl From<OwnedDescriptor> for OwnedFd {
+        fn from(fd: OwnedDescriptor) -> OwnedFd {
+            // SAFETY: ownership moves from `fd` (which forgets the number) to the OwnedFd.
+            unsafe { OwnedFd::from_raw_fd(fd.into_raw()) }
+        }
+    }
+}
+
+/// Implements the `std` descriptor traits for a type that wraps an [`OwnedDescriptor`]
+/// in a field named `fd`.
+macro_rules! impl_descriptor_traits {
+    ($ty:ident) => {
+        #[cfg(feature = "std")]
+        impl std::os::unix::io::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::unix::io::RawFd {
+                self.fd.as_raw()
+            }
+        }
+
+        #[cfg(feature = "std")]
+        impl std::os::unix::io::AsFd for $ty {
+            fn as_fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
+                std::os::unix::io::AsFd::as_fd(&self.fd)
+            }
+        }
+
+        #[cfg(feature = "std")]
+        impl From<std::os::unix::io::OwnedFd> for $ty {
+            fn from(fd: std::os::unix::io::OwnedFd) -> $ty {
+                $ty::from_descriptor(crate::fd::OwnedDescriptor::from(fd))
+            }
+        }
+
+        #[cfg(feature = "std")]
+        impl From<$ty> for std::os::unix::io::OwnedFd {
+            fn from(value: $ty) -> std::os::unix::io::OwnedFd {
+                std::os::unix::io::OwnedFd::from(value.fd)
+            }
+        }
+
+        impl From<crate::fd::OwnedDescriptor> for $ty {
+            fn from(fd: crate::fd::OwnedDescriptor) -> $ty {
+                $ty::from_descriptor(fd)
+            }
+        }
+
+        impl From<$ty> for crate::fd::OwnedDescriptor {
+            fn from(value: $ty) -> crate::fd::OwnedDescriptor {
+                value.fd
+            }
+        }
+    };
+}
+pub(crate) use impl_descriptor_traits;

@@ -1,0 +1,219 @@
+//! [`Inotify`]: an inotify instance: add and remove watches, read events into a buffer
+//! the caller owns.
+
+use crate::errno::Errno;
+use crate::error::{Call, Error};
+use crate::event::{EventBuffer, Events, WatchDescriptor, MIN_EVENT_BUFFER_LEN};
+use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
+use crate::mask::WatchMask;
+use crate::path::{with_nul_terminated, PathBytes};
+use crate::sys::{self, RawFd, O_CLOEXEC, O_NONBLOCK};
+
+/// Flags for [`Inotify::init`]. Close-on-exec is always set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InitFlags(u32);
+
+impl InitFlags {
+    /// Blocking reads (the default).
+    pub const BLOCKING: InitFlags = InitFlags(0);
+    /// `IN_NONBLOCK`: a read with no event waiting fails with `EAGAIN` instead of blocking.
+    pub const NONBLOCK: InitFlags = InitFlags(O_NONBLOCK);
+}
+
+/// An inotify instance.
+///
+/// Owns its descriptor (closed on drop, never inherited across `exec`). Reads go into a
+/// buffer the caller owns and come back as a zero-copy [`Events`] iterator, so a loop of
+/// `read` and iteration allocates nothing.
+///
+/// ```no_run
+/// use inotify_raw::{EventBuffer, Inotify, WatchMask};
+///
+/// let inotify = Inotify::new()?;
+/// inotify.add_watch("/tmp", WatchMask::CREATE | WatchMask::DELETE)?;
+/// let mut buffer = EventBuffer::<4096>::new();
+/// for event in inotify.read(&mut buffer)? {
+///     let event = event?;
+///     println!("{:?} {:?}", event.mask(), event.name_os());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Inotify {
+    fd: OwnedDescriptor,
+}
+
+impl Inotify {
+    /// A new instance with blocking reads.
+    pub fn new() -> Result<Inotify, Error> {
+        Inotify::init(InitFlags::BLOCKING)
+    }
+
+    /// A new instance with `flags`; close-on-exec is always set.
+    ///
+    /// `EMFILE` here means the per-user instance limit (`fs.inotify.max_user_instances`)
+    /// or the process's descriptor limit is reached; the error carries the former.
+    pub fn init(flags: InitFlags) -> Result<Inotify, Error> {
+        match sys::inotify_init1(O_CLOEXEC | flags.0) {
+            // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
+            #[allow(unsafe_code)]
+            Ok(fd) => Ok(Inotify {
+                fd: unsafe { OwnedDescriptor::from_raw(fd) },
+            }),
+            Err(errno) => Err(Error::Syscall {
+                call: Call::InotifyInit,
+                errno,
+                limit: if errno == Errno::EMFILE {
+                    Limits::read_one(Limits::MAX_USER_INSTANCES)
+                } else {
+                    None
+                },
+            }),
+        }
+    }
+
+    /// Wraps any descriptor: an inotify descriptor from elsewhere, or a pipe whose
+    /// bytes are inotify records (for tests and benchmarks).
+    pub fn from_descriptor(fd: OwnedDescriptor) -> Inotify {
+        Inotify { fd }
+    }
+
+    /// The descriptor.
+    pub fn descriptor(&self) -> &OwnedDescriptor {
+        &self.fd
+    }
+
+    /// The descriptor number, still owned by `self`.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw()
+    }
+
+    /// Watches `path` for the events in `mask`, and returns the watch's descriptor.
+    ///
+    /// Watching a path that is already watched returns the same descriptor and replaces
+    /// its mask (or adds to it with [`WatchMask::MASK_ADD`]). The path is any
+    /// [`PathBytes`]; it is NUL-terminated on the stack, so nothing is allocated. A path
+    /// with a NUL inside or of `PATH_MAX` bytes or more is refused before any call.
+    /// `ENOSPC` means the watch limit is hit; the error says how to raise it and
+    /// carries the current value.
+    pub fn add_watch<P: PathBytes + ?Sized>(
+        &self,
+        path: &P,
+        mask: WatchMask,
+    ) -> Result<WatchDescriptor, Error> {
+        let added = with_nul_terminated(path.path_bytes(), |path| {
+            sys::inotify_add_watch(self.fd.as_raw(), path, mask.bits())
+        })?;
+        match added {
+            Ok(wd) => Ok(WatchDescriptor::from_raw(wd)),
+            Err(errno) => Err(Error::Syscall {
+                call: Call::InotifyAddWatch,
+                errno,
+                limit: if errno == Errno::ENOSPC {
+                    Limits::read_one(Limits::MAX_USER_WATCHES)
+                } else {
+                    None
+                },
+            }),
+        }
+    }
+
+    /// Removes a watch. The kernel then queues an `IN_IGNORED` event for it.
+    ///
+    /// `EINVAL` means the descriptor is not a watch of this instance (any more: the
+    /// kernel removes a watch by itself when its object is deleted).
+    pub fn rm_watch(&self, wd: WatchDescriptor) -> Result<(), Error> {
+        sys::inotify_rm_watch(self.fd.as_raw(), wd.raw())
+            .map_err(|errno| Error::syscall(Call::InotifyRmWatch, errno))
+    }
+
+    /// Reads the events waiting, blocking until there is one unless the instance is
+    /// non-blocking (then `EAGAIN`: see [`Error::is_would_block`]).
+    ///
+    /// The events are views into `buffer`; nothing is copied or allocated. An empty
+    /// iterator means end of file, which only a descriptor that is not inotify (a pipe
+    /// whose writer closed) can give.
+    pub fn read<'b, const N: usize>(
+        &self,
+        buffer: &'b mut EventBuffer<N>,
+    ) -> Result<Events<'b>, Error> {
+        self.read_into(buffer.as_mut_bytes())
+    }
+
+    /// Like [`read`](Inotify::read), into any byte slice of at least
+    /// [`MIN_EVENT_BUFFER_LEN`] bytes (it need not be aligned).
+    pub fn read_into<'b>(&self, buffer: &'b mut [u8]) -> Result<Events<'b>, Error> {
+        if buffer.len() < MIN_EVENT_BUFFER_LEN {
+            return Err(Error::BufferTooSmall { len: buffer.len() });
+        }
+        let filled = sys::read(self.fd.as_raw(), buffer)
+            .map_err(|errno| Error::syscall(Call::Read, errno))?;
+        Ok(Events::new(buffer.get(..filled).unwrap_or(&[])))
+    }
+
+    /// Sets or clears non-blocking reads.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Error> {
+        self.fd
+            .set_nonblocking(nonblocking)
+            .map_err(|errno| Error::syscall(Call::Fcntl, errno))
+    }
+}
+
+impl_descriptor_traits!(Inotify);
+
+/// The kernel's inotify limits for this user, from `/proc/sys/fs/inotify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `max_user_watches`: watches per user, over all instances.
+    pub max_user_watches: u64,
+    /// `max_user_instances`: inotify instances per user.
+    pub max_user_instances: u64,
+    /// `max_queued_events`: events queued per instance before `IN_Q_OVERFLOW`.
+    pub max_queued_events: u64,
+}
+
+impl Limits {
+    const MAX_USER_WATCHES: &'static [u8] = b"/proc/sys/fs/inotify/max_user_watches\0";
+    const MAX_USER_INSTANCES: &'static [u8] = b"/proc/sys/fs/inotify/max_user_instances\0";
+    const MAX_QUEUED_EVENTS: &'static [u8] = b"/proc/sys/fs/inotify/max_queued_events\0";
+
+    /// Reads the three limits. Fails if `/proc` is not mounted (as in an early
+    /// initramfs) or does not have them.
+    pub fn read() -> Result<Limits, Error> {
+        Ok(Limits {
+            max_user_watches: read_proc_number(Limits::MAX_USER_WATCHES)?,
+            max_user_instances: read_proc_number(Limits::MAX_USER_INSTANCES)?,
+            max_queued_events: read_proc_number(Limits::MAX_QUEUED_EVENTS)?,
+        })
+    }
+
+    fn read_one(path: &[u8]) -> Option<u64> {
+        read_proc_number(path).ok()
+    }
+}
+
+/// Reads a decimal number from a small file such as `/proc/sys/fs/inotify/*`.
+fn read_proc_number(path: &[u8]) -> Result<u64, Error> {
+    let opened = with_nul_terminated(path, |path| {
+        sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | O_CLOEXEC, 0)
+    })?;
+    let fd = opened.map_err(|errno| Error::syscall(Call::Open, errno))?;
+    // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
+    #[allow(unsafe_code)]
+    let fd = unsafe { OwnedDescriptor::from_raw(fd) };
+    let mut text = [0u8; 32];
+    let len =
+        sys::read(fd.as_raw(), &mut text).map_err(|errno| Error::syscall(Call::Read, errno))?;
+    let digits = text.get(..len).unwrap_or(&[]);
+    let mut value: u64 = 0;
+    let mut seen_digit = false;
+    for &b in digits.iter().take_while(|b| b.is_ascii_digit()) {
+        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+        seen_digit = true;
+    }
+    if seen_digit {
+        Ok(value)
+    } else {
+        Err(Error::syscall(Call::Read, Errno::EINVAL))
+    }
+}

@@ -1,0 +1,61 @@
+//! Linux inotify and epoll with the crate's own system calls: no libc, a `no_std` and
+//! allocation-free core, and a zero-copy parser for the kernel's event buffer.
+//!
+//! ```no_run
+//! use inotify_raw::{EventBuffer, Inotify, WatchMask};
+//!
+//! let inotify = Inotify::new()?;
+//! inotify.add_watch("/tmp", WatchMask::CREATE | WatchMask::DELETE)?;
+//! let mut buffer = EventBuffer::<4096>::new();
+//! loop {
+//!     for event in inotify.read(&mut buffer)? {
+//!         let event = event?;
+//!         println!("{} {:?}", event.mask(), event.name_os());
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Layers, bottom to top: [`sys`] (the system calls), [`Errno`], [`OwnedDescriptor`],
+//! the masks, the [`Events`] parser, [`Inotify`], [`Epoll`], and [`EventWaiter`].
+//!
+//! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
+//! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
+//! instead of this crate's own assembly.
+
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod clock;
+pub mod epoll;
+pub mod errno;
+pub mod error;
+pub mod event;
+#[allow(unsafe_code)]
+pub mod fd;
+pub mod inotify;
+pub mod mask;
+pub mod path;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod wait;
+
+pub use clock::MonotonicTime;
+pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
+pub use errno::Errno;
+pub use error::{Call, Error};
+pub use event::{
+    Event, EventBuffer, Events, MalformedEvent, WatchDescriptor, EVENT_HEADER_LEN,
+    MIN_EVENT_BUFFER_LEN, NAME_MAX,
+};
+pub use fd::OwnedDescriptor;
+pub use inotify::{InitFlags, Inotify, Limits};
+pub use mask::{EventMask, MaskNames, NameStyle, WatchMask};
+pub use path::{PathBytes, PATH_MAX};
+pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};

@@ -1,0 +1,463 @@
+//! [`WatchMask`] and [`EventMask`]: the `IN_*` bits, with kernel and inotifywait names.
+
+use core::fmt;
+use core::ops::{BitAnd, BitAndAssign, BitOr, BitOrAssign, Not, Sub};
+
+/// One named bit: its value, its kernel name (`IN_CREATE`), its inotifywait name (`CREATE`).
+struct NamedBit {
+    bit: u32,
+    kernel: &'static str,
+    inotifywait: &'static str,
+}
+
+/// Every single-bit `IN_*` constant the kernel defines, in ascending bit order.
+const NAMED_BITS: [NamedBit; 22] = [
+    NamedBit {
+        bit: 0x0000_0001,
+        kernel: "IN_ACCESS",
+        inotifywait: "ACCESS",
+    },
+    NamedBit {
+        bit: 0x0000_0002,
+        kernel: "IN_MODIFY",
+        inotifywait: "MODIFY",
+    },
+    NamedBit {
+        bit: 0x0000_0004,
+        kernel: "IN_ATTRIB",
+        inotifywait: "ATTRIB",
+    },
+    NamedBit {
+        bit: 0x0000_0008,
+        kernel: "IN_CLOSE_WRITE",
+        inotifywait: "CLOSE_WRITE",
+    },
+    NamedBit {
+        bit: 0x0000_0010,
+        kernel: "IN_CLOSE_NOWRITE",
+        inotifywait: "CLOSE_NOWRITE",
+    },
+    NamedBit {
+        bit: 0x0000_0020,
+        kernel: "IN_OPEN",
+        inotifywait: "OPEN",
+    },
+    NamedBit {
+        bit: 0x0000_0040,
+        kernel: "IN_MOVED_FROM",
+        inotifywait: "MOVED_FROM",
+    },
+    NamedBit {
+        bit: 0x0000_0080,
+        kernel: "IN_MOVED_TO",
+        inotifywait: "MOVED_TO",
+    },
+    NamedBit {
+        bit: 0x0000_0100,
+        kernel: "IN_CREATE",
+        inotifywait: "CREATE",
+    },
+    NamedBit {
+        bit: 0x0000_0200,
+        kernel: "IN_DELETE",
+        inotifywait: "DELETE",
+    },
+    NamedBit {
+        bit: 0x0000_0400,
+        kernel: "IN_DELETE_SELF",
+        inotifywait: "DELETE_SELF",
+    },
+    NamedBit {
+        bit: 0x0000_0800,
+        kernel: "IN_MOVE_SELF",
+        inotifywait: "MOVE_SELF",
+    },
+    NamedBit {
+        bit: 0x0000_2000,
+        kernel: "IN_UNMOUNT",
+        inotifywait: "UNMOUNT",
+    },
+    NamedBit {
+        bit: 0x0000_4000,
+        kernel: "IN_Q_OVERFLOW",
+        inotifywait: "Q_OVERFLOW",
+    },
+    NamedBit {
+        bit: 0x0000_8000,
+        kernel: "IN_IGNORED",
+        inotifywait: "IGNORED",
+    },
+    NamedBit {
+        bit: 0x0100_0000,
+        kernel: "IN_ONLYDIR",
+        inotifywait: "ONLYDIR",
+    },
+    NamedBit {
+        bit: 0x0200_0000,
+        kernel: "IN_DONT_FOLLOW",
+        inotifywait: "DONT_FOLLOW",
+    },
+    NamedBit {
+        bit: 0x0400_0000,
+        kernel: "IN_EXCL_UNLINK",
+        inotifywait: "EXCL_UNLINK",
+    },
+    NamedBit {
+        bit: 0x1000_0000,
+        kernel: "IN_MASK_CREATE",
+        inotifywait: "MASK_CREATE",
+    },
+    NamedBit {
+        bit: 0x2000_0000,
+        kernel: "IN_MASK_ADD",
+        inotifywait: "MASK_ADD",
+    },
+    NamedBit {
+        bit: 0x4000_0000,
+        kernel: "IN_ISDIR",
+        inotifywait: "ISDIR",
+    },
+    NamedBit {
+        bit: 0x8000_0000,
+        kernel: "IN_ONESHOT",
+        inotifywait: "ONESHOT",
+    },
+];
+
+/// Which of the two name sets to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameStyle {
+    /// The kernel's names, as in `<sys/inotify.h>` and the Python package: `IN_CREATE`.
+    Kernel,
+    /// inotifywait's names: `CREATE`.
+    Inotifywait,
+}
+
+/// The names of the known bits set in a mask, in ascending bit order.
+///
+/// Bits no constant names are skipped here; see `unknown_bits()` on the mask.
+#[derive(Clone, Debug)]
+pub struct MaskNames {
+    bits: u32,
+    style: NameStyle,
+    next: usize,
+}
+
+impl Iterator for MaskNames {
+    type Item = &'static str;
+
+    fn next(&mut self) -> Option<&'static str> {
+        while let Some(named) = NAMED_BITS.get(self.next) {
+            self.next += 1;
+            if self.bits & named.bit != 0 {
+                return Some(match self.style {
+                    NameStyle::Kernel => named.kernel,
+                    NameStyle::Inotifywait => named.inotifywait,
+                });
+            }
+        }
+        None
+    }
+}
+
+/// The OR of every bit [`NAMED_BITS`] lists.
+const KNOWN_BITS: u32 = {
+    let mut all = 0;
+    let mut i = 0;
+    while i < NAMED_BITS.len() {
+        all |= NAMED_BITS[i].bit;
+        i += 1;
+    }
+    all
+};
+
+/// Writes the kernel names of `bits` joined by `|`, then any unknown bits in hex.
+fn write_kernel_names(bits: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut first = true;
+    let names = MaskNames {
+        bits,
+        style: NameStyle::Kernel,
+        next: 0,
+    };
+    for name in names {
+        if !first {
+            f.write_str(" | ")?;
+        }
+        f.write_str(name)?;
+        first = false;
+    }
+    let unknown = bits & !KNOWN_BITS;
+    if unknown != 0 {
+        if !first {
+            f.write_str(" | ")?;
+        }
+        write!(f, "{:#010x}", unknown)?;
+        first = false;
+    }
+    if first {
+        f.write_str("(empty)")?;
+    }
+    Ok(())
+}
+
+macro_rules! mask_type {
+    (
+        $(#[$doc:meta])*
+        $name:ident { $($(#[$cdoc:meta])* $konst:ident = $value:expr;)* }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+
+        impl $name {
+            $($(#[$cdoc])* pub const $konst: $name = $name($value);)*
+
+            /// No bits.
+            pub const fn empty() -> $name {
+                $name(0)
+            }
+
+            /// The raw bits, unknown ones included.
+            pub const fn bits(self) -> u32 {
+                self.0
+            }
+
+            /// A mask with exactly these bits, unknown ones kept.
+            pub const fn from_bits_retain(bits: u32) -> $name {
+                $name(bits)
+            }
+
+            /// True when no bit is set.
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+
+            /// True when every bit of `other` is set in `self`.
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// True when `self` and `other` share at least one bit.
+            pub const fn intersects(self, other: $name) -> bool {
+                self.0 & other.0 != 0
+            }
+
+            /// `self` with the bits of `other` added.
+            pub const fn union(self, other: $name) -> $name {
+                $name(self.0 | other.0)
+            }
+
+            /// The bits set in both.
+            pub const fn intersection(self, other: $name) -> $name {
+                $name(self.0 & other.0)
+            }
+
+            /// `self` without the bits of `other`.
+            pub const fn difference(self, other: $name) -> $name {
+                $name(self.0 & !other.0)
+            }
+
+            /// The set bits that no `IN_*` constant names.
+            pub const fn unknown_bits(self) -> u32 {
+                self.0 & !KNOWN_BITS
+            }
+
+            /// The names of the known bits, in ascending bit order, in either name set.
+            pub fn names(self, style: NameStyle) -> MaskNames {
+                MaskNames { bits: self.0, style, next: 0 }
+            }
+
+            /// The kernel names (`IN_CREATE`), in ascending bit order.
+            pub fn kernel_names(self) -> MaskNames {
+                self.names(NameStyle::Kernel)
+            }
+
+            /// The inotifywait names (`CREATE`), in ascending bit order.
+            pub fn inotifywait_names(self) -> MaskNames {
+                self.names(NameStyle::Inotifywait)
+            }
+        }
+
+        impl BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: $name) -> $name {
+                self.union(rhs)
+            }
+        }
+
+        impl BitOrAssign for $name {
+            fn bitor_assign(&mut self, rhs: $name) {
+                self.0 |= rhs.0;
+            }
+        }
+
+        impl BitAnd for $name {
+            type Output = $name;
+            fn bitand(self, rhs: $name) -> $name {
+                self.intersection(rhs)
+            }
+        }
+
+        impl BitAndAssign for $name {
+            fn bitand_assign(&mut self, rhs: $name) {
+                self.0 &= rhs.0;
+            }
+        }
+
+        impl Sub for $name {
+            type Output = $name;
+            fn sub(self, rhs: $name) -> $name {
+                self.difference(rhs)
+            }
+        }
+
+        impl Not for $name {
+            type Output = $name;
+            fn not(self) -> $name {
+                $name(!self.0)
+            }
+        }
+
+        impl From<$name> for u32 {
+            fn from(mask: $name) -> u32 {
+                mask.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            /// `IN_CREATE | IN_ISDIR`, with unknown bits in hex.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "("))?;
+                write_kernel_names(self.0, f)?;
+                f.write_str(")")
+            }
+        }
+
+        impl fmt::Display for $name {
+            /// `IN_CREATE | IN_ISDIR`, with unknown bits in hex.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_kernel_names(self.0, f)
+            }
+        }
+    };
+}
+
+mask_type! {
+    /// What to watch for: the mask given to `inotify_add_watch`.
+    ///
+    /// Event bits say which events to report; the flag bits (`ONLYDIR`, `DONT_FOLLOW`,
+    /// `EXCL_UNLINK`, `MASK_CREATE`, `MASK_ADD`, `ONESHOT`) change how the watch is set.
+    WatchMask {
+        /// `IN_ACCESS`: a file was read.
+        ACCESS = 0x0000_0001;
+        /// `IN_MODIFY`: a file was written.
+        MODIFY = 0x0000_0002;
+        /// `IN_ATTRIB`: metadata changed (permissions, timestamps, owner, links, xattrs).
+        ATTRIB = 0x0000_0004;
+        /// `IN_CLOSE_WRITE`: a file opened for writing was closed.
+        CLOSE_WRITE = 0x0000_0008;
+        /// `IN_CLOSE_NOWRITE`: a file not opened for writing was closed.
+        CLOSE_NOWRITE = 0x0000_0010;
+        /// `IN_OPEN`: a file or directory was opened.
+        OPEN = 0x0000_0020;
+        /// `IN_MOVED_FROM`: an entry was renamed out of a watched directory.
+        MOVED_FROM = 0x0000_0040;
+        /// `IN_MOVED_TO`: an entry was renamed into a watched directory.
+        MOVED_TO = 0x0000_0080;
+        /// `IN_CREATE`: an entry was created in a watched directory.
+        CREATE = 0x0000_0100;
+        /// `IN_DELETE`: an entry was deleted from a watched directory.
+        DELETE = 0x0000_0200;
+        /// `IN_DELETE_SELF`: the watched object itself was deleted.
+        DELETE_SELF = 0x0000_0400;
+        /// `IN_MOVE_SELF`: the watched object itself was moved.
+        MOVE_SELF = 0x0000_0800;
+        /// `IN_CLOSE`: both close events.
+        CLOSE = 0x0000_0018;
+        /// `IN_MOVE`: both move events.
+        MOVE = 0x0000_00c0;
+        /// `IN_ALL_EVENTS`: every event bit above.
+        ALL_EVENTS = 0x0000_0fff;
+        /// `IN_ONLYDIR`: fail with `ENOTDIR` unless the path is a directory.
+        ONLYDIR = 0x0100_0000;
+        /// `IN_DONT_FOLLOW`: do not follow a final symbolic link.
+        DONT_FOLLOW = 0x0200_0000;
+        /// `IN_EXCL_UNLINK`: no events for children after they are unlinked.
+        EXCL_UNLINK = 0x0400_0000;
+        /// `IN_MASK_CREATE`: fail with `EEXIST` if the path is already watched.
+        MASK_CREATE = 0x1000_0000;
+        /// `IN_MASK_ADD`: add to an existing watch's mask instead of replacing it.
+        MASK_ADD = 0x2000_0000;
+        /// `IN_ONESHOT`: remove the watch after its first event.
+        ONESHOT = 0x8000_0000;
+    }
+}
+
+mask_type! {
+    /// What happened: the mask of an event read from the kernel.
+    ///
+    /// Besides the event bits of [`WatchMask`], the kernel sets `ISDIR` (the subject is a
+    /// directory), `IGNORED` (the watch is gone), `Q_OVERFLOW` (events were lost; the
+    /// event's watch descriptor is -1) and `UNMOUNT` (the file system went away).
+    EventMask {
+        /// `IN_ACCESS`: a file was read.
+        ACCESS = 0x0000_0001;
+        /// `IN_MODIFY`: a file was written.
+        MODIFY = 0x0000_0002;
+        /// `IN_ATTRIB`: metadata changed.
+        ATTRIB = 0x0000_0004;
+        /// `IN_CLOSE_WRITE`: a file opened for writing was closed.
+        CLOSE_WRITE = 0x0000_0008;
+        /// `IN_CLOSE_NOWRITE`: a file not opened for writing was closed.
+        CLOSE_NOWRITE = 0x0000_0010;
+        /// `IN_OPEN`: a file or directory was opened.
+        OPEN = 0x0000_0020;
+        /// `IN_MOVED_FROM`: an entry was renamed out of the directory; pair by cookie.
+        MOVED_FROM = 0x0000_0040;
+        /// `IN_MOVED_TO`: an entry was renamed into the directory; pair by cookie.
+        MOVED_TO = 0x0000_0080;
+        /// `IN_CREATE`: an entry was created.
+        CREATE = 0x0000_0100;
+        /// `IN_DELETE`: an entry was deleted.
+        DELETE = 0x0000_0200;
+        /// `IN_DELETE_SELF`: the watched object was deleted.
+        DELETE_SELF = 0x0000_0400;
+        /// `IN_MOVE_SELF`: the watched object was moved.
+        MOVE_SELF = 0x0000_0800;
+        /// `IN_CLOSE`: either close event.
+        CLOSE = 0x0000_0018;
+        /// `IN_MOVE`: either move event.
+        MOVE = 0x0000_00c0;
+        /// `IN_UNMOUNT`: the file system holding the watched object was unmounted.
+        UNMOUNT = 0x0000_2000;
+        /// `IN_Q_OVERFLOW`: the kernel's queue overflowed and events were dropped.
+        Q_OVERFLOW = 0x0000_4000;
+        /// `IN_IGNORED`: the watch was removed (explicitly, or because its object went away).
+        IGNORED = 0x0000_8000;
+        /// `IN_ISDIR`: the subject of the event is a directory.
+        ISDIR = 0x4000_0000;
+    }
+}
+
+impl From<WatchMask> for EventMask {
+    /// The event bits of a watch mask, as they will show in events.
+    fn from(mask: WatchMask) -> EventMask {
+        EventMask(mask.0 & WatchMask::ALL_EVENTS.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_ascending_single_bits() {
+        for pair in NAMED_BITS.windows(2) {
+            assert!(pair[0].bit < pair[1].bit);
+        }
+        for named in NAMED_BITS.iter() {
+            assert_eq!(named.bit.count_ones(), 1);
+            assert_eq!(&named.kernel[3..], named.inotifywait);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! aarch64: the `svc #0` instruction and this architecture's system-call numbers.
+//!
+//! The number goes in `x8` and the arguments in `x0` to `x5`; the result comes back in
+//! `x0`. No other register is changed.
+
+use core::arch::asm;
+
+/// System-call numbers for aarch64 (the generic table, `include/uapi/asm-generic/unistd.h`).
+pub mod nr {
+    //! Each constant is the number of the system call of the same name.
+    #![allow(missing_docs)]
+    pub const EPOLL_CREATE1: usize = 20;
+    pub const EPOLL_CTL: usize = 21;
+    pub const EPOLL_PWAIT: usize = 22;
+    pub const FCNTL: usize = 25;
+    pub const INOTIFY_INIT1: usize = 26;
+    pub const INOTIFY_ADD_WATCH: usize = 27;
+    pub const INOTIFY_RM_WATCH: usize = 28;
+    pub const OPENAT: usize = 56;
+    pub const CLOSE: usize = 57;
+    pub const PIPE2: usize = 59;
+    pub const GETDENTS64: usize = 61;
+    pub const READ: usize = 63;
+    pub const WRITE: usize = 64;
+    pub const EXIT_GROUP: usize = 94;
+    pub const CLOCK_GETTIME: usize = 113;
+    pub const STATX: usize = 291;
+}
+
+/// Issues system call `n` with no arguments.
+///
+/// # Safety
+/// The call must be sound for the kernel to perform: any pointer among the arguments
+/// must be valid for what the call does with it.
+#[inline(always)]
+pub unsafe fn syscall0(n: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, lateout("x0") ret, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with one argument. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with two arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2,
+        options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with three arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
+        options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with four arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
+        in("x3") a4, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with five arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
+        in("x3") a4, in("x4") a5, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with six arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall6(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+) -> usize {
+    let ret;
+    asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
+        in("x3") a4, in("x4") a5, in("x5") a6, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n`, which does not return, with one argument.
+///
+/// # Safety
+/// `n` must be a call that never returns, such as `exit_group`.
+#[inline(always)]
+pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+    asm!("svc 0", in("x8") n, in("x0") a1, options(noreturn, nostack));
+}

@@ -1,0 +1,446 @@
+//! Raw Linux system calls: the only module with inline assembly and system-call numbers.
+//!
+//! Each function here issues one system call and decodes its result with
+//! [`Errno::decode`]; nothing is retried, nothing is allocated. Descriptors are plain
+//! [`RawFd`] integers at this level; the owning types live in [`crate::fd`] and above.
+//!
+//! The calls go through this crate's own assembly (`x86_64.rs`, `aarch64.rs`), or through
+//! the `sc` crate when the `sc` feature is on.
+
+use crate::errno::Errno;
+use crate::path::NulTerminated;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("inotify-raw speaks to the Linux kernel: it builds for target_os = \"linux\" only");
+
+#[cfg(not(any(feature = "sc", target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!(
+    "inotify-raw has its own system-call assembly for x86_64 and aarch64 only; \
+     on this target enable the `sc` feature to issue calls through the `sc` crate"
+);
+
+/// The built-in backend for x86_64: inline `syscall`.
+#[cfg(target_arch = "x86_64")]
+#[path = "x86_64.rs"]
+pub mod asm;
+
+/// The built-in backend for aarch64: inline `svc #0`.
+#[cfg(target_arch = "aarch64")]
+#[path = "aarch64.rs"]
+pub mod asm;
+
+/// The `sc` crate's backend.
+#[cfg(feature = "sc")]
+#[path = "sc.rs"]
+pub mod sc_backend;
+
+#[cfg(feature = "sc")]
+use sc_backend as backend;
+
+#[cfg(not(feature = "sc"))]
+use asm as backend;
+
+use backend::nr;
+
+/// A raw file descriptor number, as the kernel sees it.
+pub type RawFd = i32;
+
+/// `AT_FDCWD`: resolve a relative path from the current directory.
+pub const AT_FDCWD: RawFd = -100;
+
+/// `O_RDONLY`.
+pub const O_RDONLY: u32 = 0;
+/// `O_NONBLOCK`.
+pub const O_NONBLOCK: u32 = 0o4000;
+/// `O_CLOEXEC`.
+pub const O_CLOEXEC: u32 = 0o2_000_000;
+/// `O_PATH`.
+pub const O_PATH: u32 = 0o10_000_000;
+/// `O_DIRECTORY` (its value differs between architectures).
+#[cfg(target_arch = "x86_64")]
+pub const O_DIRECTORY: u32 = 0o200_000;
+/// `O_DIRECTORY` (its value differs between architectures).
+#[cfg(not(target_arch = "x86_64"))]
+pub const O_DIRECTORY: u32 = 0o40_000;
+/// `O_NOFOLLOW` (its value differs between architectures).
+#[cfg(target_arch = "x86_64")]
+pub const O_NOFOLLOW: u32 = 0o400_000;
+/// `O_NOFOLLOW` (its value differs between architectures).
+#[cfg(not(target_arch = "x86_64"))]
+pub const O_NOFOLLOW: u32 = 0o100_000;
+
+/// `AT_SYMLINK_NOFOLLOW`: for `statx`, describe a symbolic link itself.
+pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+/// `AT_EMPTY_PATH`: for `statx`, describe the descriptor itself when the path is empty.
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+/// `STATX_TYPE | STATX_MODE | STATX_INO`: the fields a directory walk needs.
+pub const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
+
+/// `F_GETFL`: read a descriptor's status flags.
+pub const F_GETFL: u32 = 3;
+/// `F_SETFL`: set a descriptor's status flags.
+pub const F_SETFL: u32 = 4;
+
+/// `CLOCK_MONOTONIC`.
+pub const CLOCK_MONOTONIC: u32 = 1;
+
+/// `EPOLL_CTL_ADD`.
+pub const EPOLL_CTL_ADD: u32 = 1;
+/// `EPOLL_CTL_DEL`.
+pub const EPOLL_CTL_DEL: u32 = 2;
+/// `EPOLL_CTL_MOD`.
+pub const EPOLL_CTL_MOD: u32 = 3;
+
+/// `struct epoll_event`: packed on x86_64 (12 bytes), naturally aligned elsewhere (16).
+#[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+#[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+#[derive(Clone, Copy, Default)]
+pub struct EpollEvent {
+    /// The `EPOLL*` readiness bits.
+    pub events: u32,
+    /// The caller's value, given back with each readiness report.
+    pub data: u64,
+}
+
+impl core::fmt::Debug for EpollEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Copy the fields out: references into a packed struct are not allowed.
+        let (events, data) = (self.events, self.data);
+        f.debug_struct("EpollEvent")
+            .field("events", &events)
+            .field("data", &data)
+            .finish()
+    }
+}
+
+/// `struct timespec` on 64-bit Linux.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timespec {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub tv_nsec: i64,
+}
+
+/// `struct statx_timestamp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StatxTimestamp {
+    /// Seconds since the epoch.
+    pub tv_sec: i64,
+    /// Nanoseconds.
+    pub tv_nsec: u32,
+    reserved: i32,
+}
+
+/// `struct statx`: 256 bytes, the same layout on every architecture.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Statx {
+    /// Which fields the kernel filled in (`STATX_*`).
+    pub stx_mask: u32,
+    /// Preferred I/O block size.
+    pub stx_blksize: u32,
+    /// `STATX_ATTR_*` flags.
+    pub stx_attributes: u64,
+    /// Hard-link count.
+    pub stx_nlink: u32,
+    /// Owner.
+    pub stx_uid: u32,
+    /// Group.
+    pub stx_gid: u32,
+    /// File type and permission bits (`S_IFMT` and the mode).
+    pub stx_mode: u16,
+    spare0: u16,
+    /// Inode number.
+    pub stx_ino: u64,
+    /// Size in bytes.
+    pub stx_size: u64,
+    /// 512-byte blocks allocated.
+    pub stx_blocks: u64,
+    /// Which `STATX_ATTR_*` flags are supported.
+    pub stx_attributes_mask: u64,
+    /// Last access.
+    pub stx_atime: StatxTimestamp,
+    /// Creation.
+    pub stx_btime: StatxTimestamp,
+    /// Last status change.
+    pub stx_ctime: StatxTimestamp,
+    /// Last modification.
+    pub stx_mtime: StatxTimestamp,
+    /// Device number, for a device file: major.
+    pub stx_rdev_major: u32,
+    /// Device number, for a device file: minor.
+    pub stx_rdev_minor: u32,
+    /// Device holding the file: major.
+    pub stx_dev_major: u32,
+    /// Device holding the file: minor.
+    pub stx_dev_minor: u32,
+    /// Mount ID.
+    pub stx_mnt_id: u64,
+    spare: [u64; 13],
+}
+
+impl Default for Statx {
+    fn default() -> Statx {
+        Statx {
+            stx_mask: 0,
+            stx_blksize: 0,
+            stx_attributes: 0,
+            stx_nlink: 0,
+            stx_uid: 0,
+            stx_gid: 0,
+            stx_mode: 0,
+            spare0: 0,
+            stx_ino: 0,
+            stx_size: 0,
+            stx_blocks: 0,
+            stx_attributes_mask: 0,
+            stx_atime: StatxTimestamp::default(),
+            stx_btime: StatxTimestamp::default(),
+            stx_ctime: StatxTimestamp::default(),
+            stx_mtime: StatxTimestamp::default(),
+            stx_rdev_major: 0,
+            stx_rdev_minor: 0,
+            stx_dev_major: 0,
+            stx_dev_minor: 0,
+            stx_mnt_id: 0,
+            spare: [0; 13],
+        }
+    }
+}
+
+/// A descriptor number as a system-call argument (sign-extended, as the kernel expects).
+#[inline(always)]
+fn fd_arg(fd: RawFd) -> usize {
+    fd as isize as usize
+}
+
+/// A descriptor number from a successful system call: always in `0..=i32::MAX`.
+#[inline(always)]
+fn fd_result(ret: Result<usize, Errno>) -> Result<RawFd, Errno> {
+    ret.map(|n| n as RawFd)
+}
+
+/// `read(2)`: reads up to `buf.len()` bytes from `fd`. Returns how many; 0 means end of
+/// file.
+#[inline]
+pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow
+    // mutably for the call.
+    Errno::decode(unsafe {
+        backend::syscall3(nr::READ, fd_arg(fd), buf.as_mut_ptr() as usize, buf.len())
+    })
+}
+
+/// `write(2)`: writes up to `buf.len()` bytes to `fd`. Returns how many.
+#[inline]
+pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`.
+    Errno::decode(unsafe {
+        backend::syscall3(nr::WRITE, fd_arg(fd), buf.as_ptr() as usize, buf.len())
+    })
+}
+
+/// `close(2)`.
+///
+/// # Safety
+/// `fd` must be open and owned by the caller, and must not be used again: another thread
+/// may be handed the same number by its next `open`.
+#[inline]
+pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
+    Errno::decode(backend::syscall1(nr::CLOSE, fd_arg(fd))).map(drop)
+}
+
+/// `exit_group(2)`: ends every thread of the process with `status`.
+pub fn exit_group(status: i32) -> ! {
+    // SAFETY: exit_group takes no pointer and never returns.
+    unsafe { backend::syscall1_noreturn(nr::EXIT_GROUP, status as isize as usize) }
+}
+
+/// `inotify_init1(2)`: a new inotify instance. `flags` is `IN_CLOEXEC`/`IN_NONBLOCK`.
+#[inline]
+pub fn inotify_init1(flags: u32) -> Result<RawFd, Errno> {
+    // SAFETY: no pointer arguments.
+    fd_result(Errno::decode(unsafe {
+        backend::syscall1(nr::INOTIFY_INIT1, flags as usize)
+    }))
+}
+
+/// `inotify_add_watch(2)`: watches `path` for the events in `mask`. Returns the watch
+/// descriptor.
+#[inline]
+pub fn inotify_add_watch(fd: RawFd, path: NulTerminated<'_>, mask: u32) -> Result<i32, Errno> {
+    // SAFETY: `path` is NUL-terminated, so the kernel's string copy stays inside it.
+    let ret = unsafe {
+        backend::syscall3(
+            nr::INOTIFY_ADD_WATCH,
+            fd_arg(fd),
+            path.as_ptr() as usize,
+            mask as usize,
+        )
+    };
+    Errno::decode(ret).map(|wd| wd as i32)
+}
+
+/// `inotify_rm_watch(2)`: removes watch `wd`.
+#[inline]
+pub fn inotify_rm_watch(fd: RawFd, wd: i32) -> Result<(), Errno> {
+    // SAFETY: no pointer arguments.
+    Errno::decode(unsafe {
+        backend::syscall2(nr::INOTIFY_RM_WATCH, fd_arg(fd), wd as isize as usize)
+    })
+    .map(drop)
+}
+
+/// `epoll_create1(2)`. `flags` is `EPOLL_CLOEXEC` or 0.
+#[inline]
+pub fn epoll_create1(flags: u32) -> Result<RawFd, Errno> {
+    // SAFETY: no pointer arguments.
+    fd_result(Errno::decode(unsafe {
+        backend::syscall1(nr::EPOLL_CREATE1, flags as usize)
+    }))
+}
+
+/// `epoll_ctl(2)`: `op` is `EPOLL_CTL_ADD`, `EPOLL_CTL_MOD` or `EPOLL_CTL_DEL`.
+#[inline]
+pub fn epoll_ctl(epfd: RawFd, op: u32, fd: RawFd, event: &EpollEvent) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one `epoll_event` from `event`, which we borrow.
+    Errno::decode(unsafe {
+        backend::syscall4(
+            nr::EPOLL_CTL,
+            fd_arg(epfd),
+            op as usize,
+            fd_arg(fd),
+            event as *const EpollEvent as usize,
+        )
+    })
+    .map(drop)
+}
+
+/// `epoll_pwait(2)` with no signal mask: waits up to `timeout_ms` (-1: forever) and fills
+/// `events`. Returns how many entries were filled.
+#[inline]
+pub fn epoll_pwait(
+    epfd: RawFd,
+    events: &mut [EpollEvent],
+    timeout_ms: i32,
+) -> Result<usize, Errno> {
+    let max = events.len().min(i32::MAX as usize);
+    // SAFETY: the kernel writes at most `max` entries into `events`, which we borrow
+    // mutably; the null signal mask means "leave the mask alone".
+    Errno::decode(unsafe {
+        backend::syscall6(
+            nr::EPOLL_PWAIT,
+            fd_arg(epfd),
+            events.as_mut_ptr() as usize,
+            max,
+            timeout_ms as isize as usize,
+            0,
+            8,
+        )
+    })
+}
+
+/// `getdents64(2)`: reads directory entries (`struct linux_dirent64` records) into `buf`.
+/// Returns how many bytes; 0 at the end of the directory.
+#[inline]
+pub fn getdents64(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+    Errno::decode(unsafe {
+        backend::syscall3(
+            nr::GETDENTS64,
+            fd_arg(fd),
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
+}
+
+/// `openat(2)`: opens `path` relative to `dirfd` (or [`AT_FDCWD`]).
+#[inline]
+pub fn openat(
+    dirfd: RawFd,
+    path: NulTerminated<'_>,
+    flags: u32,
+    mode: u32,
+) -> Result<RawFd, Errno> {
+    // SAFETY: `path` is NUL-terminated.
+    fd_result(Errno::decode(unsafe {
+        backend::syscall4(
+            nr::OPENAT,
+            fd_arg(dirfd),
+            path.as_ptr() as usize,
+            flags as usize,
+            mode as usize,
+        )
+    }))
+}
+
+/// `statx(2)`: describes `path` relative to `dirfd`, filling the fields in `mask`.
+#[inline]
+pub fn statx(
+    dirfd: RawFd,
+    path: NulTerminated<'_>,
+    flags: u32,
+    mask: u32,
+    out: &mut Statx,
+) -> Result<(), Errno> {
+    // SAFETY: `path` is NUL-terminated; the kernel writes one `struct statx` into `out`.
+    Errno::decode(unsafe {
+        backend::syscall5(
+            nr::STATX,
+            fd_arg(dirfd),
+            path.as_ptr() as usize,
+            flags as usize,
+            mask as usize,
+            out as *mut Statx as usize,
+        )
+    })
+    .map(drop)
+}
+
+/// `pipe2(2)`: a pipe, as `[read end, write end]`.
+#[inline]
+pub fn pipe2(flags: u32) -> Result<[RawFd; 2], Errno> {
+    let mut fds: [RawFd; 2] = [-1, -1];
+    // SAFETY: the kernel writes two `int`s into `fds`.
+    Errno::decode(unsafe {
+        backend::syscall2(nr::PIPE2, fds.as_mut_ptr() as usize, flags as usize)
+    })?;
+    Ok(fds)
+}
+
+/// `fcntl(fd, F_GETFL)`: the descriptor's status flags (`O_NONBLOCK`, ...).
+#[inline]
+pub fn fcntl_getfl(fd: RawFd) -> Result<u32, Errno> {
+    // SAFETY: F_GETFL takes no argument.
+    Errno::decode(unsafe { backend::syscall3(nr::FCNTL, fd_arg(fd), F_GETFL as usize, 0) })
+        .map(|flags| flags as u32)
+}
+
+/// `fcntl(fd, F_SETFL, flags)`: sets the descriptor's status flags.
+#[inline]
+pub fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
+    // SAFETY: F_SETFL takes an integer, not a pointer.
+    Errno::decode(unsafe {
+        backend::syscall3(nr::FCNTL, fd_arg(fd), F_SETFL as usize, flags as usize)
+    })
+    .map(drop)
+}
+
+/// `clock_gettime(2)` for `clock` (such as [`CLOCK_MONOTONIC`]).
+#[inline]
+pub fn clock_gettime(clock: u32) -> Result<Timespec, Errno> {
+    let mut now = Timespec::default();
+    // SAFETY: the kernel writes one `struct timespec` into `now`.
+    Errno::decode(unsafe {
+        backend::syscall2(
+            nr::CLOCK_GETTIME,
+            clock as usize,
+            &mut now as *mut Timespec as usize,
+        )
+    })?;
+    Ok(now)
+}

@@ -1,0 +1,28 @@
+//! The optional backend that issues every call through the `sc` crate.
+//!
+//! Same functions, same numbers, someone else's assembly: useful on a target this crate
+//! has no assembly for, and as a cross-check of the built-in backend.
+
+pub use sc::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
+
+/// System-call numbers, as the `sc` crate lists them for this target.
+pub mod nr {
+    //! Each constant is the number of the system call of the same name.
+    pub use sc::nr::{
+        CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
+        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, PIPE2, READ, STATX, WRITE,
+    };
+}
+
+/// Issues system call `n`, which does not return, with one argument.
+///
+/// # Safety
+/// `n` must be a call that never returns, such as `exit_group`.
+pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+    sc::syscall1(n, a1);
+    // exit_group does not return; should the kernel ever refuse, spin rather than fall
+    // through into code that assumes the process is gone.
+    loop {
+        core::hint::spin_loop();
+    }
+}

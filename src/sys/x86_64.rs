@@ -1,0 +1,115 @@
+//! x86_64: the `syscall` instruction and this architecture's system-call numbers.
+//!
+//! The number goes in `rax` and the arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`;
+//! the result comes back in `rax`. The instruction overwrites `rcx` (return address) and
+//! `r11` (saved flags), and restores the flags before returning.
+
+use core::arch::asm;
+
+/// System-call numbers for x86_64 (`arch/x86/entry/syscalls/syscall_64.tbl`).
+pub mod nr {
+    //! Each constant is the number of the system call of the same name.
+    #![allow(missing_docs)]
+    pub const READ: usize = 0;
+    pub const WRITE: usize = 1;
+    pub const CLOSE: usize = 3;
+    pub const FCNTL: usize = 72;
+    pub const GETDENTS64: usize = 217;
+    pub const CLOCK_GETTIME: usize = 228;
+    pub const EXIT_GROUP: usize = 231;
+    pub const EPOLL_CTL: usize = 233;
+    pub const INOTIFY_ADD_WATCH: usize = 254;
+    pub const INOTIFY_RM_WATCH: usize = 255;
+    pub const OPENAT: usize = 257;
+    pub const EPOLL_PWAIT: usize = 281;
+    pub const EPOLL_CREATE1: usize = 291;
+    pub const PIPE2: usize = 293;
+    pub const INOTIFY_INIT1: usize = 294;
+    pub const STATX: usize = 332;
+}
+
+/// Issues system call `n` with no arguments.
+///
+/// # Safety
+/// The call must be sound for the kernel to perform: any pointer among the arguments
+/// must be valid for what the call does with it.
+#[inline(always)]
+pub unsafe fn syscall0(n: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, lateout("rcx") _, lateout("r11") _,
+        options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with one argument. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1,
+        lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with two arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2,
+        lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with three arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
+        lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with four arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
+        in("r10") a4, lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with five arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
+        in("r10") a4, in("r8") a5, lateout("rcx") _, lateout("r11") _,
+        options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n` with six arguments. Safety: as [`syscall0`].
+#[inline(always)]
+pub unsafe fn syscall6(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+    a6: usize,
+) -> usize {
+    let ret;
+    asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
+        in("r10") a4, in("r8") a5, in("r9") a6, lateout("rcx") _, lateout("r11") _,
+        options(nostack, preserves_flags));
+    ret
+}
+
+/// Issues system call `n`, which does not return, with one argument.
+///
+/// # Safety
+/// `n` must be a call that never returns, such as `exit_group`.
+#[inline(always)]
+pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+    asm!("syscall", in("rax") n, in("rdi") a1, options(noreturn, nostack));
+}
