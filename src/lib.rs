@@ -59,3 +59,8 @@ pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, MaskNames, NameStyle, WatchMask};
 pub use path::{PathBytes, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -6,9 +6,10 @@
 use core::arch::asm;
 
 /// System-call numbers for aarch64 (the generic table, `include/uapi/asm-generic/unistd.h`).
+///
+/// Each constant is the number of the system call of the same name.
+#[allow(missing_docs)]
 pub mod nr {
-    //! Each constant is the number of the system call of the same name.
-    #![allow(missing_docs)]
     pub const EPOLL_CREATE1: usize = 20;
     pub const EPOLL_CTL: usize = 21;
     pub const EPOLL_PWAIT: usize = 22;
@@ -39,7 +40,10 @@ pub unsafe fn syscall0(n: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with one argument. Safety: as [`syscall0`].
+/// Issues system call `n` with one argument.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
@@ -47,7 +51,10 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with two arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with two arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
@@ -56,7 +63,10 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with three arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with three arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
@@ -65,7 +75,10 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with four arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with four arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
@@ -74,7 +87,10 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
     ret
 }
 
-/// Issues system call `n` with five arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with five arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
     let ret;
@@ -83,7 +99,10 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
-/// Issues system call `n` with six arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with six arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall6(
     n: usize,

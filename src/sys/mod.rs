@@ -136,7 +136,7 @@ pub struct StatxTimestamp {
 
 /// `struct statx`: 256 bytes, the same layout on every architecture.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Statx {
     /// Which fields the kernel filled in (`STATX_*`).
     pub stx_mask: u32,
@@ -180,35 +180,6 @@ pub struct Statx {
     /// Mount ID.
     pub stx_mnt_id: u64,
     spare: [u64; 13],
-}
-
-impl Default for Statx {
-    fn default() -> Statx {
-        Statx {
-            stx_mask: 0,
-            stx_blksize: 0,
-            stx_attributes: 0,
-            stx_nlink: 0,
-            stx_uid: 0,
-            stx_gid: 0,
-            stx_mode: 0,
-            spare0: 0,
-            stx_ino: 0,
-            stx_size: 0,
-            stx_blocks: 0,
-            stx_attributes_mask: 0,
-            stx_atime: StatxTimestamp::default(),
-            stx_btime: StatxTimestamp::default(),
-            stx_ctime: StatxTimestamp::default(),
-            stx_mtime: StatxTimestamp::default(),
-            stx_rdev_major: 0,
-            stx_rdev_minor: 0,
-            stx_dev_major: 0,
-            stx_dev_minor: 0,
-            stx_mnt_id: 0,
-            spare: [0; 13],
-        }
-    }
 }
 
 /// A descriptor number as a system-call argument (sign-extended, as the kernel expects).
@@ -443,4 +414,27 @@ pub fn clock_gettime(clock: u32) -> Result<Timespec, Errno> {
         )
     })?;
     Ok(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_struct_sizes() {
+        assert_eq!(core::mem::size_of::<Statx>(), 256);
+        assert_eq!(core::mem::size_of::<Timespec>(), 16);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(core::mem::size_of::<EpollEvent>(), 12);
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(core::mem::size_of::<EpollEvent>(), 16);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn errors_come_back_decoded() {
+        let mut buf = [0u8; 8];
+        assert_eq!(read(-1, &mut buf), Err(Errno::EBADF));
+        assert_eq!(inotify_rm_watch(-1, 1), Err(Errno::EBADF));
+    }
 }

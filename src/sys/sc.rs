@@ -6,8 +6,9 @@
 pub use sc::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
 
 /// System-call numbers, as the `sc` crate lists them for this target.
+///
+/// Each constant is the number of the system call of the same name.
 pub mod nr {
-    //! Each constant is the number of the system call of the same name.
     pub use sc::nr::{
         CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
         INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, PIPE2, READ, STATX, WRITE,

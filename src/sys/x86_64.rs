@@ -7,9 +7,10 @@
 use core::arch::asm;
 
 /// System-call numbers for x86_64 (`arch/x86/entry/syscalls/syscall_64.tbl`).
+///
+/// Each constant is the number of the system call of the same name.
+#[allow(missing_docs)]
 pub mod nr {
-    //! Each constant is the number of the system call of the same name.
-    #![allow(missing_docs)]
     pub const READ: usize = 0;
     pub const WRITE: usize = 1;
     pub const CLOSE: usize = 3;
@@ -41,7 +42,10 @@ pub unsafe fn syscall0(n: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with one argument. Safety: as [`syscall0`].
+/// Issues system call `n` with one argument.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
@@ -50,7 +54,10 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with two arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with two arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
@@ -59,7 +66,10 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with three arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with three arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
@@ -68,7 +78,10 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     ret
 }
 
-/// Issues system call `n` with four arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with four arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
@@ -77,7 +90,10 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
     ret
 }
 
-/// Issues system call `n` with five arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with five arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
     let ret;
@@ -87,7 +103,10 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
     ret
 }
 
-/// Issues system call `n` with six arguments. Safety: as [`syscall0`].
+/// Issues system call `n` with six arguments.
+///
+/// # Safety
+/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall6(
     n: usize,
