@@ -252,7 +252,13 @@ impl Errno {
         if let Some(errno) = inner.downcast_ref::<Errno>() {
             return Some(*errno);
         }
-        inner.downcast_ref::<crate::Error>()?.errno()
+        if let Some(error) = inner.downcast_ref::<crate::Error>() {
+            return error.errno();
+        }
+        inner
+            .downcast_ref::<crate::error::PathError>()?
+            .source
+            .errno()
     }
 
     /// The `std::io::ErrorKind` the standard library gives this number.

@@ -210,3 +210,38 @@ impl From<Error> for std::io::Error {
         std::io::Error::new(kind, error)
     }
 }
+
+/// An [`Error`] about one path: what `std` users get from adding or removing a watch.
+///
+/// Its message names the path, the system call and the errno, and says what to do;
+/// `Errno::from_io_error` finds the errno inside an `io::Error` made from it.
+#[cfg(feature = "std")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathError {
+    /// The path as the caller gave it.
+    pub path: std::path::PathBuf,
+    /// What failed.
+    pub source: Error,
+}
+
+#[cfg(feature = "std")]
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.source)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for PathError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<PathError> for std::io::Error {
+    fn from(error: PathError) -> std::io::Error {
+        let kind = std::io::Error::from(error.source).kind();
+        std::io::Error::new(kind, error)
+    }
+}

@@ -45,10 +45,16 @@ pub mod path;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod wait;
+#[cfg(feature = "std")]
+pub mod watcher;
+#[cfg(feature = "std")]
+pub mod watches;
 
 pub use clock::MonotonicTime;
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 pub use errno::Errno;
+#[cfg(feature = "std")]
+pub use error::PathError;
 pub use error::{Call, Error};
 pub use event::{
     Event, EventBuffer, Events, MalformedEvent, WatchDescriptor, EVENT_HEADER_LEN,
@@ -59,6 +65,13 @@ pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, MaskNames, NameStyle, WatchMask};
 pub use path::{PathBytes, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+#[cfg(feature = "std")]
+pub use watcher::{
+    BlockDuration, FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, WatchEvents,
+    Watcher,
+};
+#[cfg(feature = "std")]
+pub use watches::WatchTable;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

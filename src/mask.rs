@@ -276,6 +276,23 @@ macro_rules! mask_type {
             pub fn inotifywait_names(self) -> MaskNames {
                 self.names(NameStyle::Inotifywait)
             }
+
+            /// Each known bit set in `self`, as a mask of its own, in ascending order.
+            pub fn single_bits(self) -> impl Iterator<Item = $name> {
+                NAMED_BITS
+                    .iter()
+                    .filter(move |named| self.0 & named.bit != 0)
+                    .map(|named| $name(named.bit))
+            }
+
+            /// The name of a mask that is exactly one known bit, such as `IN_CREATE`.
+            pub fn name(self, style: NameStyle) -> Option<&'static str> {
+                let named = NAMED_BITS.iter().find(|named| named.bit == self.0)?;
+                Some(match style {
+                    NameStyle::Kernel => named.kernel,
+                    NameStyle::Inotifywait => named.inotifywait,
+                })
+            }
         }
 
         impl BitOr for $name {

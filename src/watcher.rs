@@ -1,0 +1,585 @@
+//! [`Watcher`]: the Python package's `inotify.adapters.Inotify` in Rust: watched paths,
+//! a block duration, and the `event_gen` iterator, with its faults fixed.
+
+use std::boxed::Box;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+
+use crate::error::PathError;
+use crate::event::{Event, EventBuffer, MalformedEvent, WatchDescriptor};
+use crate::inotify::Inotify;
+use crate::mask::{EventMask, NameStyle, WatchMask};
+use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+use crate::watches::WatchTable;
+
+/// Bytes read per `read(2)`: room for about 2,000 events with short names.
+pub const WATCHER_BUFFER_LEN: usize = 64 * 1024;
+
+/// How long one wait for events blocks: the Python package's `block_duration_s`.
+pub enum BlockDuration {
+    /// The same every cycle; `None` blocks until an event comes.
+    Fixed(Option<Duration>),
+    /// Asked of the function before every wait.
+    Computed(Box<dyn FnMut() -> Option<Duration> + Send>),
+}
+
+impl fmt::Debug for BlockDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockDuration::Fixed(duration) => f.debug_tuple("Fixed").field(duration).finish(),
+            BlockDuration::Computed(_) => f.write_str("Computed(..)"),
+        }
+    }
+}
+
+/// One event with the path of its watch, owning both: what [`WatchEvents`] yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchEvent {
+    /// The watch descriptor (-1 for a queue overflow).
+    pub wd: WatchDescriptor,
+    /// What happened.
+    pub mask: EventMask,
+    /// Pairs `MOVED_FROM` with `MOVED_TO`; 0 otherwise.
+    pub cookie: u32,
+    /// The kernel's `len`: the size of the name field with its padding.
+    pub len: u32,
+    /// The watched path, as it was given to [`Watcher::add_watch`]; empty for an event
+    /// that belongs to no watch (a queue overflow).
+    pub watch_path: PathBuf,
+    /// The entry's name inside the watched directory; empty when the event is about the
+    /// watched object itself. Any bytes: nothing assumes UTF-8.
+    pub name: OsString,
+}
+
+impl WatchEvent {
+    /// The kernel names of the mask's bits (`["IN_CREATE", "IN_ISDIR"]`), ascending.
+    pub fn type_names(&self) -> Vec<&'static str> {
+        self.mask.kernel_names().collect()
+    }
+
+    /// The full path of the subject: the watch path joined with the name.
+    pub fn path(&self) -> PathBuf {
+        if self.name.is_empty() {
+            self.watch_path.clone()
+        } else {
+            self.watch_path.join(&self.name)
+        }
+    }
+
+    /// Writes the Python package's README log line, without its timestamp prefix:
+    /// `WD=(1) MASK=(256) COOKIE=(0) LEN=(16) MASK->NAMES=['IN_CREATE'] WATCH-PATH=[/tmp] FILENAME=[aa]`.
+    /// Paths and names are written as their bytes.
+    pub fn write_log_line<W: Write>(&self, mut out: W) -> io::Result<()> {
+        write!(
+            out,
+            "WD=({}) MASK=({}) COOKIE=({}) LEN=({}) MASK->NAMES=[",
+            self.wd.raw(),
+            self.mask.bits(),
+            self.cookie,
+            self.len
+        )?;
+        for (i, name) in self.mask.kernel_names().enumerate() {
+            write!(out, "{}'{}'", if i == 0 { "" } else { ", " }, name)?;
+        }
+        out.write_all(b"] WATCH-PATH=[")?;
+        out.write_all(self.watch_path.as_os_str().as_bytes())?;
+        out.write_all(b"] FILENAME=[")?;
+        out.write_all(self.name.as_bytes())?;
+        out.write_all(b"]")
+    }
+}
+
+/// One event borrowed from the watcher's buffer, with the path of its watch: the
+/// allocation-free form, from [`Watcher::next_event`].
+#[derive(Clone, Copy, Debug)]
+pub struct WatchEventRef<'a> {
+    /// The event, a view into the watcher's buffer.
+    pub event: Event<'a>,
+    /// The watched path; `None` for an event that belongs to no watch (a queue overflow).
+    pub watch_path: Option<&'a Path>,
+}
+
+impl WatchEventRef<'_> {
+    /// Copies the event into a [`WatchEvent`].
+    pub fn to_owned_event(&self) -> WatchEvent {
+        WatchEvent {
+            wd: self.event.wd(),
+            mask: self.event.mask(),
+            cookie: self.event.cookie(),
+            len: self.event.len(),
+            watch_path: self.watch_path.map(Path::to_path_buf).unwrap_or_default(),
+            name: self
+                .event
+                .name_os()
+                .map(|name| name.to_os_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// An event whose type is in the terminal set: the Python package's
+/// `TerminalEventException`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalEvent {
+    /// The kernel name of the bit that is terminal, such as `IN_Q_OVERFLOW`.
+    pub type_name: &'static str,
+    /// The event.
+    pub event: WatchEvent,
+}
+
+/// What can end a [`WatchEvents`] iteration with an error.
+#[derive(Debug)]
+pub enum WatchError {
+    /// Reading or waiting failed.
+    Io(io::Error),
+    /// A terminal event arrived (by default `IN_Q_OVERFLOW` or `IN_UNMOUNT`).
+    Terminal(TerminalEvent),
+}
+
+impl fmt::Display for WatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WatchError::Io(error) => fmt::Display::fmt(error, f),
+            WatchError::Terminal(terminal) => write!(
+                f,
+                "terminal event {} on {:?} (wd {})",
+                terminal.type_name,
+                terminal.event.path(),
+                terminal.event.wd
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WatchError::Io(error) => Some(error),
+            WatchError::Terminal(_) => None,
+        }
+    }
+}
+
+impl From<io::Error> for WatchError {
+    fn from(error: io::Error) -> WatchError {
+        WatchError::Io(error)
+    }
+}
+
+impl From<crate::Error> for WatchError {
+    fn from(error: crate::Error) -> WatchError {
+        WatchError::Io(error.into())
+    }
+}
+
+impl From<MalformedEvent> for WatchError {
+    fn from(error: MalformedEvent) -> WatchError {
+        WatchError::Io(io::Error::new(io::ErrorKind::InvalidData, error))
+    }
+}
+
+impl From<WatchError> for io::Error {
+    fn from(error: WatchError) -> io::Error {
+        match error {
+            WatchError::Io(error) => error,
+            terminal @ WatchError::Terminal(_) => io::Error::new(io::ErrorKind::Other, terminal),
+        }
+    }
+}
+
+/// The event that made a filter stop the iteration: the Python package's
+/// `last_success_return`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterStop {
+    /// The type name the filter was asked about.
+    pub type_name: &'static str,
+    /// The event.
+    pub event: WatchEvent,
+}
+
+/// Watches paths and yields their events, one block duration at a time.
+///
+/// The Rust form of the Python package's `inotify.adapters.Inotify`. It keeps a
+/// path-to-descriptor map in both directions, drops a watch from it when the kernel says
+/// the watch is gone (`IN_IGNORED`), delivers queue overflows (descriptor -1), and
+/// closes its descriptors on drop (they are close-on-exec from the start).
+///
+/// Two ways to read: [`events`](Watcher::events), an iterator of owned [`WatchEvent`]s
+/// with the options of `event_gen`; and [`next_event`](Watcher::next_event), which
+/// borrows each event from the watcher's buffer and allocates nothing.
+#[derive(Debug)]
+pub struct Watcher {
+    waiter: EventWaiter,
+    table: WatchTable,
+    block_duration: BlockDuration,
+    buffer: Box<EventBuffer<WATCHER_BUFFER_LEN>>,
+    batch_len: usize,
+    batch_pos: usize,
+    /// An `IN_IGNORED` event was handed out for this watch; it leaves the table at the
+    /// next step, so the event itself could still carry its path.
+    ignored_pending: Option<WatchDescriptor>,
+    last_filter_stop: Option<FilterStop>,
+}
+
+/// Where the next event is in the buffer, or the end of a cycle.
+enum Step {
+    Event { start: usize, end: usize },
+    CycleEnd,
+}
+
+impl Watcher {
+    /// A watcher with no watches and the default block duration of one second.
+    pub fn new() -> io::Result<Watcher> {
+        let waiter = EventWaiter::new(Inotify::new()?, Some(DEFAULT_BLOCK_DURATION))?;
+        Ok(Watcher {
+            waiter,
+            table: WatchTable::new(),
+            block_duration: BlockDuration::Fixed(Some(DEFAULT_BLOCK_DURATION)),
+            buffer: Box::new(EventBuffer::new()),
+            batch_len: 0,
+            batch_pos: 0,
+            ignored_pending: None,
+            last_filter_stop: None,
+        })
+    }
+
+    /// A watcher watching each of `paths` for every event (`IN_ALL_EVENTS`): the Python
+    /// package's `Inotify(paths=[...])`.
+    pub fn with_paths<I, P>(paths: I) -> io::Result<Watcher>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<Path>,
+    {
+        let mut watcher = Watcher::new()?;
+        for path in paths {
+            watcher.add_watch(path, WatchMask::ALL_EVENTS)?;
+        }
+        Ok(watcher)
+    }
+
+    /// Sets how long one wait blocks (`None`: until an event comes).
+    pub fn set_block_duration(&mut self, duration: Option<Duration>) {
+        self.block_duration = BlockDuration::Fixed(duration);
+        self.waiter.set_block_duration(duration);
+    }
+
+    /// Asks `duration` before every wait how long it may block.
+    pub fn set_block_duration_fn<F>(&mut self, duration: F)
+    where
+        F: FnMut() -> Option<Duration> + Send + 'static,
+    {
+        self.block_duration = BlockDuration::Computed(Box::new(duration));
+    }
+
+    /// Watches `path` for the events in `mask` and returns its watch descriptor.
+    ///
+    /// Adding a path that is already watched returns the same descriptor; the kernel
+    /// replaces the watch's mask, or adds to it when `mask` has
+    /// [`WatchMask::MASK_ADD`]. An error names the path, the system call and the errno.
+    pub fn add_watch<P: AsRef<Path>>(
+        &mut self,
+        path: P,
+        mask: WatchMask,
+    ) -> io::Result<WatchDescriptor> {
+        let path = path.as_ref();
+        let wd = self
+            .waiter
+            .inotify()
+            .add_watch(path, mask)
+            .map_err(|source| PathError {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        self.table.insert(path, wd);
+        Ok(wd)
+    }
+
+    /// Stops watching `path`. Returns false if it was not watched. Idempotent.
+    ///
+    /// The kernel's watch goes too, unless another path still names it; a watch the
+    /// kernel already dropped (its object was deleted) is simply forgotten.
+    pub fn remove_watch<P: AsRef<Path>>(&mut self, path: P) -> io::Result<bool> {
+        let path = path.as_ref();
+        match self.table.remove_path(path) {
+            None => Ok(false),
+            Some((wd, true)) => self.rm_kernel_watch(wd, path).map(|()| true),
+            Some((_, false)) => Ok(true),
+        }
+    }
+
+    /// Stops watching `wd` and forgets every path that named it. Returns false if it was
+    /// not watched. Idempotent.
+    pub fn remove_watch_with_id(&mut self, wd: WatchDescriptor) -> io::Result<bool> {
+        match self.table.remove_wd(wd) {
+            None => Ok(false),
+            Some(path) => self.rm_kernel_watch(wd, &path).map(|()| true),
+        }
+    }
+
+    /// Forgets `path` without asking the kernel to remove anything: the Python package's
+    /// `remove_watch(path, superficial=True)`, for a watch the kernel has dropped.
+    pub fn forget_watch<P: AsRef<Path>>(&mut self, path: P) -> bool {
+        self.table.remove_path(path.as_ref()).is_some()
+    }
+
+    fn rm_kernel_watch(&mut self, wd: WatchDescriptor, path: &Path) -> io::Result<()> {
+        match self.waiter.inotify().rm_watch(wd) {
+            Ok(()) => Ok(()),
+            // The kernel already dropped it (IN_IGNORED is on its way): nothing to undo.
+            Err(error) if error.errno() == Some(crate::Errno::EINVAL) => Ok(()),
+            Err(source) => Err(PathError {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into()),
+        }
+    }
+
+    /// The descriptor `path` is watched as.
+    pub fn wd_of<P: AsRef<Path>>(&self, path: P) -> Option<WatchDescriptor> {
+        self.table.wd(path.as_ref())
+    }
+
+    /// The path events of `wd` are reported under.
+    pub fn path_of(&self, wd: WatchDescriptor) -> Option<&Path> {
+        self.table.path(wd)
+    }
+
+    /// Every watch: descriptor and path.
+    pub fn watches(&self) -> impl Iterator<Item = (WatchDescriptor, &Path)> {
+        self.table.iter()
+    }
+
+    /// The inotify instance underneath.
+    pub fn inotify(&self) -> &Inotify {
+        self.waiter.inotify()
+    }
+
+    /// The event that made the last filter stop an iteration, if one did: the Python
+    /// package's `last_success_return`.
+    pub fn last_filter_stop(&self) -> Option<&FilterStop> {
+        self.last_filter_stop.as_ref()
+    }
+
+    /// The events, as an iterator with the options of the Python package's `event_gen`:
+    /// see [`WatchEvents`].
+    pub fn events(&mut self) -> WatchEvents<'_> {
+        self.last_filter_stop = None;
+        WatchEvents {
+            watcher: self,
+            timeout: None,
+            yield_nones: true,
+            filter: None,
+            terminal: EventMask::Q_OVERFLOW | EventMask::UNMOUNT,
+            last_hit: Instant::now(),
+            finished: false,
+        }
+    }
+
+    /// The next event, borrowed from the watcher's buffer, or `None` at the end of a
+    /// cycle (the Python package's `None`). Allocates nothing.
+    ///
+    /// Blocks for at most one block duration. Events of watches this watcher no longer
+    /// tracks are skipped; a queue overflow is delivered with no watch path.
+    pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        match self.step()? {
+            Step::CycleEnd => Ok(None),
+            Step::Event { start, end } => {
+                let bytes = self.buffer.as_bytes().get(start..end).unwrap_or(&[]);
+                let (event, _) = Event::parse(bytes)?;
+                Ok(Some(WatchEventRef {
+                    event,
+                    watch_path: self.table.path(event.wd()),
+                }))
+            }
+        }
+    }
+
+    /// Moves to the next event to hand out, reading a new batch when the buffer is used up.
+    fn step(&mut self) -> Result<Step, WatchError> {
+        if let Some(wd) = self.ignored_pending.take() {
+            self.table.remove_wd(wd);
+        }
+        loop {
+            if self.batch_pos < self.batch_len {
+                let bytes = self
+                    .buffer
+                    .as_bytes()
+                    .get(self.batch_pos..self.batch_len)
+                    .unwrap_or(&[]);
+                let (event, span) = match Event::parse(bytes) {
+                    Ok(parsed) => parsed,
+                    Err(error) => {
+                        self.batch_pos = self.batch_len;
+                        return Err(error.into());
+                    }
+                };
+                let start = self.batch_pos;
+                self.batch_pos += span;
+                let wd = event.wd();
+                if wd != WatchDescriptor::OVERFLOW && self.table.path(wd).is_none() {
+                    continue;
+                }
+                if event.mask().contains(EventMask::IGNORED) {
+                    self.ignored_pending = Some(wd);
+                }
+                return Ok(Step::Event {
+                    start,
+                    end: start + span,
+                });
+            }
+            if let BlockDuration::Computed(duration) = &mut self.block_duration {
+                self.waiter.set_block_duration(duration());
+            }
+            match self.waiter.wait(&mut self.buffer)? {
+                Wait::Events(events) => {
+                    self.batch_len = events.remainder().len();
+                    self.batch_pos = 0;
+                }
+                Wait::Drained | Wait::TimedOut | Wait::Interrupted => return Ok(Step::CycleEnd),
+            }
+        }
+    }
+}
+
+impl AsRawFd for Watcher {
+    fn as_raw_fd(&self) -> RawFd {
+        self.waiter.inotify().raw_fd()
+    }
+}
+
+impl AsFd for Watcher {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.waiter.inotify().as_fd()
+    }
+}
+
+type Filter<'w> = Box<dyn FnMut(&'static str, &WatchEvent) -> bool + 'w>;
+
+/// The iterator of [`Watcher::events`]: the Python package's `event_gen`.
+///
+/// Yields `Ok(Some(event))` for each event and, unless [`yield_nones`](Self::yield_nones)
+/// is off, `Ok(None)` at the end of each cycle (after a batch, or after a block
+/// duration with no event). It ends after [`timeout`](Self::timeout) with no event,
+/// when the [`filter`](Self::filter) returns false, or with
+/// `Err(WatchError::Terminal)` for an event in the terminal set.
+pub struct WatchEvents<'w> {
+    watcher: &'w mut Watcher,
+    timeout: Option<Duration>,
+    yield_nones: bool,
+    filter: Option<Filter<'w>>,
+    terminal: EventMask,
+    last_hit: Instant,
+    finished: bool,
+}
+
+impl<'w> WatchEvents<'w> {
+    /// Ends the iteration once `timeout` passes with no event (`timeout_s`).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Whether to yield `None` at the end of each cycle (`yield_nones`, default true).
+    pub fn yield_nones(mut self, yield_nones: bool) -> Self {
+        self.yield_nones = yield_nones;
+        self
+    }
+
+    /// Asks `filter(type_name, event)` for each type name of each event; false ends the
+    /// iteration, and the event is kept in [`Watcher::last_filter_stop`]
+    /// (`filter_predicate`).
+    pub fn filter<F>(mut self, filter: F) -> Self
+    where
+        F: FnMut(&'static str, &WatchEvent) -> bool + 'w,
+    {
+        self.filter = Some(Box::new(filter));
+        self
+    }
+
+    /// The event types that end the iteration with [`WatchError::Terminal`]
+    /// (`terminal_events`; default `IN_Q_OVERFLOW | IN_UNMOUNT`). Empty: none.
+    pub fn terminal_events(mut self, terminal: EventMask) -> Self {
+        self.terminal = terminal;
+        self
+    }
+
+    /// Checks the filter and the terminal set for each type of `event`, in ascending bit
+    /// order as the Python package does: `Ok(event)` to yield it, `Err(None)` when the
+    /// filter stops the iteration, `Err(Some(error))` for a terminal event.
+    fn judge(&mut self, event: WatchEvent) -> Result<WatchEvent, Option<WatchError>> {
+        for bit in event.mask.single_bits() {
+            let type_name = bit.name(NameStyle::Kernel).unwrap_or("");
+            if let Some(filter) = self.filter.as_mut() {
+                if !filter(type_name, &event) {
+                    self.watcher.last_filter_stop = Some(FilterStop { type_name, event });
+                    return Err(None);
+                }
+            }
+            if self.terminal.contains(bit) {
+                return Err(Some(WatchError::Terminal(TerminalEvent {
+                    type_name,
+                    event,
+                })));
+            }
+        }
+        Ok(event)
+    }
+
+    fn timed_out(&self) -> bool {
+        match self.timeout {
+            Some(timeout) => self.last_hit.elapsed() > timeout,
+            None => false,
+        }
+    }
+}
+
+impl Iterator for WatchEvents<'_> {
+    type Item = Result<Option<WatchEvent>, WatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.finished {
+            let owned = match self.watcher.next_event() {
+                Err(error) => {
+                    self.finished = true;
+                    return Some(Err(error));
+                }
+                Ok(Some(event)) => Some(event.to_owned_event()),
+                Ok(None) => None,
+            };
+            match owned {
+                Some(event) => {
+                    self.last_hit = Instant::now();
+                    return match self.judge(event) {
+                        Ok(event) => Some(Ok(Some(event))),
+                        Err(stop) => {
+                            self.finished = true;
+                            stop.map(Err)
+                        }
+                    };
+                }
+                None if self.timed_out() => self.finished = true,
+                None if self.yield_nones => return Some(Ok(None)),
+                None => {}
+            }
+        }
+        None
+    }
+}
+
+impl fmt::Debug for WatchEvents<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchEvents")
+            .field("timeout", &self.timeout)
+            .field("yield_nones", &self.yield_nones)
+            .field("filter", &self.filter.as_ref().map(|_| ".."))
+            .field("terminal", &self.terminal)
+            .finish()
+    }
+}
