@@ -60,15 +60,11 @@ impl Inotify {
             Ok(fd) => Ok(Inotify {
                 fd: unsafe { OwnedDescriptor::from_raw(fd) },
             }),
-            Err(errno) => Err(Error::Syscall {
-                call: Call::InotifyInit,
-                errno,
-                limit: if errno == Errno::EMFILE {
-                    Limits::read_one(Limits::MAX_USER_INSTANCES)
-                } else {
-                    None
-                },
-            }),
+            Err(errno) => Err(Limits::annotate(
+                Error::syscall(Call::InotifyInit, errno),
+                Errno::EMFILE,
+                Limits::MAX_USER_INSTANCES,
+            )),
         }
     }
 
@@ -106,15 +102,11 @@ impl Inotify {
         })?;
         match added {
             Ok(wd) => Ok(WatchDescriptor::from_raw(wd)),
-            Err(errno) => Err(Error::Syscall {
-                call: Call::InotifyAddWatch,
-                errno,
-                limit: if errno == Errno::ENOSPC {
-                    Limits::read_one(Limits::MAX_USER_WATCHES)
-                } else {
-                    None
-                },
-            }),
+            Err(errno) => Err(Limits::annotate(
+                Error::syscall(Call::InotifyAddWatch, errno),
+                Errno::ENOSPC,
+                Limits::MAX_USER_WATCHES,
+            )),
         }
     }
 
@@ -187,8 +179,17 @@ impl Limits {
         })
     }
 
-    fn read_one(path: &[u8]) -> Option<u64> {
-        read_proc_number(path).ok()
+    /// Attaches the current value of the limit in `file` to `error` when its errno is
+    /// `hit`, the errno that means that limit was reached.
+    fn annotate(error: Error, hit: Errno, file: &[u8]) -> Error {
+        match error {
+            Error::Syscall { call, errno, .. } if errno == hit => Error::Syscall {
+                call,
+                errno,
+                limit: read_proc_number(file).ok(),
+            },
+            other => other,
+        }
     }
 }
 

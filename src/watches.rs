@@ -7,7 +7,8 @@ use std::vec::Vec;
 use crate::event::WatchDescriptor;
 
 /// One watch: the path it was first added under, and any other path that named the same
-/// object (the kernel gives one descriptor per inode, so `/tmp` and `/tmp/` share one).
+/// object (the kernel gives one descriptor per inode, so a directory and a symbolic link
+/// to it share one).
 #[derive(Clone, Debug)]
 struct Entry {
     path: PathBuf,
@@ -140,16 +141,19 @@ mod tests {
     #[test]
     fn aliases_share_a_descriptor_and_go_with_it() {
         let mut table = WatchTable::new();
-        table.insert(Path::new("/tmp"), wd(1));
-        table.insert(Path::new("/tmp/"), wd(1));
+        table.insert(Path::new("/srv/data"), wd(1));
+        table.insert(Path::new("/link"), wd(1));
         table.insert(Path::new("/var"), wd(2));
         consistent(&table);
-        assert_eq!(table.path(wd(1)), Some(Path::new("/tmp")));
-        assert_eq!(table.wd(Path::new("/tmp/")), Some(wd(1)));
-        assert_eq!(table.remove_path(Path::new("/tmp")), Some((wd(1), false)));
-        assert_eq!(table.path(wd(1)), Some(Path::new("/tmp/")));
+        assert_eq!(table.path(wd(1)), Some(Path::new("/srv/data")));
+        assert_eq!(table.wd(Path::new("/link")), Some(wd(1)));
+        assert_eq!(
+            table.remove_path(Path::new("/srv/data")),
+            Some((wd(1), false))
+        );
+        assert_eq!(table.path(wd(1)), Some(Path::new("/link")));
         consistent(&table);
-        assert_eq!(table.remove_wd(wd(1)), Some(PathBuf::from("/tmp/")));
+        assert_eq!(table.remove_wd(wd(1)), Some(PathBuf::from("/link")));
         assert_eq!(table.remove_wd(wd(1)), None);
         consistent(&table);
         assert_eq!(table.len(), 1);

@@ -563,3 +563,31 @@ fn next_event_borrows_with_the_watch_path() {
         }
     }
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_symlink_to_a_watched_directory_shares_its_watch() {
+    let dir = TempDir::new();
+    let real = dir.join("real");
+    let link = dir.join("link");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut watcher = quick_watcher();
+    let wd = watcher.add_watch(&real, WatchMask::CREATE).unwrap();
+    assert_eq!(watcher.add_watch(&link, WatchMask::CREATE).unwrap(), wd);
+    assert_eq!(watcher.wd_of(&link), Some(wd));
+    assert_eq!(watcher.path_of(wd), Some(real.as_path()));
+
+    // Dropping one name keeps the kernel's watch: the other name still uses it.
+    assert!(watcher.remove_watch(&link).unwrap());
+    touch(&real.join("still-seen"));
+    let events = read_all_events(&mut watcher);
+    assert_eq!(
+        events,
+        vec![expect(wd.raw(), 256, &["IN_CREATE"], &real, "still-seen")]
+    );
+
+    assert!(watcher.remove_watch(&real).unwrap());
+    touch(&real.join("not-seen"));
+    assert_eq!(read_all_events(&mut watcher), vec![]);
+}
