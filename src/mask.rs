@@ -359,42 +359,55 @@ macro_rules! mask_type {
     };
 }
 
-mask_type! {
+/// Defines a mask type with the event bits both masks share, then the bits given.
+macro_rules! mask_type_with_event_bits {
+    ($(#[$doc:meta])* $name:ident { $($rest:tt)* }) => {
+        mask_type! {
+            $(#[$doc])*
+            $name {
+                /// `IN_ACCESS`: a file was read.
+                ACCESS = 0x0000_0001;
+                /// `IN_MODIFY`: a file was written.
+                MODIFY = 0x0000_0002;
+                /// `IN_ATTRIB`: metadata changed (permissions, timestamps, owner, links, xattrs).
+                ATTRIB = 0x0000_0004;
+                /// `IN_CLOSE_WRITE`: a file opened for writing was closed.
+                CLOSE_WRITE = 0x0000_0008;
+                /// `IN_CLOSE_NOWRITE`: a file or directory not opened for writing was closed.
+                CLOSE_NOWRITE = 0x0000_0010;
+                /// `IN_OPEN`: a file or directory was opened.
+                OPEN = 0x0000_0020;
+                /// `IN_MOVED_FROM`: an entry was renamed out of a watched directory; its
+                /// cookie pairs it with the `IN_MOVED_TO`.
+                MOVED_FROM = 0x0000_0040;
+                /// `IN_MOVED_TO`: an entry was renamed into a watched directory.
+                MOVED_TO = 0x0000_0080;
+                /// `IN_CREATE`: an entry was created in a watched directory.
+                CREATE = 0x0000_0100;
+                /// `IN_DELETE`: an entry was deleted from a watched directory.
+                DELETE = 0x0000_0200;
+                /// `IN_DELETE_SELF`: the watched object itself was deleted.
+                DELETE_SELF = 0x0000_0400;
+                /// `IN_MOVE_SELF`: the watched object itself was moved.
+                MOVE_SELF = 0x0000_0800;
+                /// `IN_CLOSE`: both close events.
+                CLOSE = 0x0000_0018;
+                /// `IN_MOVE`: both move events.
+                MOVE = 0x0000_00c0;
+                /// `IN_ALL_EVENTS`: every event bit above.
+                ALL_EVENTS = 0x0000_0fff;
+                $($rest)*
+            }
+        }
+    };
+}
+
+mask_type_with_event_bits! {
     /// What to watch for: the mask given to `inotify_add_watch`.
     ///
     /// Event bits say which events to report; the flag bits (`ONLYDIR`, `DONT_FOLLOW`,
     /// `EXCL_UNLINK`, `MASK_CREATE`, `MASK_ADD`, `ONESHOT`) change how the watch is set.
     WatchMask {
-        /// `IN_ACCESS`: a file was read.
-        ACCESS = 0x0000_0001;
-        /// `IN_MODIFY`: a file was written.
-        MODIFY = 0x0000_0002;
-        /// `IN_ATTRIB`: metadata changed (permissions, timestamps, owner, links, xattrs).
-        ATTRIB = 0x0000_0004;
-        /// `IN_CLOSE_WRITE`: a file opened for writing was closed.
-        CLOSE_WRITE = 0x0000_0008;
-        /// `IN_CLOSE_NOWRITE`: a file not opened for writing was closed.
-        CLOSE_NOWRITE = 0x0000_0010;
-        /// `IN_OPEN`: a file or directory was opened.
-        OPEN = 0x0000_0020;
-        /// `IN_MOVED_FROM`: an entry was renamed out of a watched directory.
-        MOVED_FROM = 0x0000_0040;
-        /// `IN_MOVED_TO`: an entry was renamed into a watched directory.
-        MOVED_TO = 0x0000_0080;
-        /// `IN_CREATE`: an entry was created in a watched directory.
-        CREATE = 0x0000_0100;
-        /// `IN_DELETE`: an entry was deleted from a watched directory.
-        DELETE = 0x0000_0200;
-        /// `IN_DELETE_SELF`: the watched object itself was deleted.
-        DELETE_SELF = 0x0000_0400;
-        /// `IN_MOVE_SELF`: the watched object itself was moved.
-        MOVE_SELF = 0x0000_0800;
-        /// `IN_CLOSE`: both close events.
-        CLOSE = 0x0000_0018;
-        /// `IN_MOVE`: both move events.
-        MOVE = 0x0000_00c0;
-        /// `IN_ALL_EVENTS`: every event bit above.
-        ALL_EVENTS = 0x0000_0fff;
         /// `IN_ONLYDIR`: fail with `ENOTDIR` unless the path is a directory.
         ONLYDIR = 0x0100_0000;
         /// `IN_DONT_FOLLOW`: do not follow a final symbolic link.
@@ -410,41 +423,13 @@ mask_type! {
     }
 }
 
-mask_type! {
+mask_type_with_event_bits! {
     /// What happened: the mask of an event read from the kernel.
     ///
     /// Besides the event bits of [`WatchMask`], the kernel sets `ISDIR` (the subject is a
     /// directory), `IGNORED` (the watch is gone), `Q_OVERFLOW` (events were lost; the
     /// event's watch descriptor is -1) and `UNMOUNT` (the file system went away).
     EventMask {
-        /// `IN_ACCESS`: a file was read.
-        ACCESS = 0x0000_0001;
-        /// `IN_MODIFY`: a file was written.
-        MODIFY = 0x0000_0002;
-        /// `IN_ATTRIB`: metadata changed.
-        ATTRIB = 0x0000_0004;
-        /// `IN_CLOSE_WRITE`: a file opened for writing was closed.
-        CLOSE_WRITE = 0x0000_0008;
-        /// `IN_CLOSE_NOWRITE`: a file not opened for writing was closed.
-        CLOSE_NOWRITE = 0x0000_0010;
-        /// `IN_OPEN`: a file or directory was opened.
-        OPEN = 0x0000_0020;
-        /// `IN_MOVED_FROM`: an entry was renamed out of the directory; pair by cookie.
-        MOVED_FROM = 0x0000_0040;
-        /// `IN_MOVED_TO`: an entry was renamed into the directory; pair by cookie.
-        MOVED_TO = 0x0000_0080;
-        /// `IN_CREATE`: an entry was created.
-        CREATE = 0x0000_0100;
-        /// `IN_DELETE`: an entry was deleted.
-        DELETE = 0x0000_0200;
-        /// `IN_DELETE_SELF`: the watched object was deleted.
-        DELETE_SELF = 0x0000_0400;
-        /// `IN_MOVE_SELF`: the watched object was moved.
-        MOVE_SELF = 0x0000_0800;
-        /// `IN_CLOSE`: either close event.
-        CLOSE = 0x0000_0018;
-        /// `IN_MOVE`: either move event.
-        MOVE = 0x0000_00c0;
         /// `IN_UNMOUNT`: the file system holding the watched object was unmounted.
         UNMOUNT = 0x0000_2000;
         /// `IN_Q_OVERFLOW`: the kernel's queue overflowed and events were dropped.
