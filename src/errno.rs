@@ -12,6 +12,25 @@ use core::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Errno(i32);
 
+/// Where an errno's name and message sit in the packed strings below.
+#[derive(Clone, Copy)]
+struct Span {
+    name_start: u16,
+    name_len: u8,
+    message_start: u16,
+    message_len: u8,
+}
+
+const NO_SPAN: Span = Span {
+    name_start: 0,
+    name_len: 0,
+    message_start: 0,
+    message_len: 0,
+};
+
+/// One past the largest errno the table knows.
+const TABLE_LEN: usize = 134;
+
 macro_rules! errno_table {
     ($($name:ident = $num:literal, $msg:literal;)*) => {
         impl Errno {
@@ -19,25 +38,30 @@ macro_rules! errno_table {
                 #[doc = concat!("`", stringify!($name), "`: ", $msg, ".")]
                 pub const $name: Errno = Errno($num);
             )*
-
-            /// The symbolic name, such as `"ENOENT"`, or `None` for a number this table
-            /// does not know.
-            pub const fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $($num => Some(stringify!($name)),)*
-                    _ => None,
-                }
-            }
-
-            /// The human-readable message, such as `"No such file or directory"`, or
-            /// `None` for a number this table does not know.
-            pub const fn message(self) -> Option<&'static str> {
-                match self.0 {
-                    $($num => Some($msg),)*
-                    _ => None,
-                }
-            }
         }
+
+        /// Every name, back to back: the table stays small in a static binary.
+        const NAMES: &str = concat!($(stringify!($name)),*);
+        /// Every message, back to back.
+        const MESSAGES: &str = concat!($($msg),*);
+        /// Each errno's name and message in [`NAMES`] and [`MESSAGES`], by number.
+        const SPANS: [Span; TABLE_LEN] = {
+            let mut spans = [NO_SPAN; TABLE_LEN];
+            let mut name_at = 0;
+            let mut message_at = 0;
+            $(
+                spans[$num] = Span {
+                    name_start: name_at as u16,
+                    name_len: stringify!($name).len() as u8,
+                    message_start: message_at as u16,
+                    message_len: $msg.len() as u8,
+                };
+                name_at += stringify!($name).len();
+                message_at += $msg.len();
+            )*
+            let _ = (name_at, message_at);
+            spans
+        };
     };
 }
 
@@ -183,6 +207,31 @@ impl Errno {
     /// `ENOTSUP`: the same number as [`Errno::EOPNOTSUPP`].
     pub const ENOTSUP: Errno = Errno::EOPNOTSUPP;
 
+    /// The symbolic name, such as `"ENOENT"`, or `None` for a number this table does not
+    /// know.
+    pub fn name(self) -> Option<&'static str> {
+        let span = self.span()?;
+        let start = usize::from(span.name_start);
+        NAMES.get(start..start + usize::from(span.name_len))
+    }
+
+    /// The human-readable message, such as `"No such file or directory"`, or `None` for a
+    /// number this table does not know.
+    pub fn message(self) -> Option<&'static str> {
+        let span = self.span()?;
+        let start = usize::from(span.message_start);
+        MESSAGES.get(start..start + usize::from(span.message_len))
+    }
+
+    fn span(self) -> Option<Span> {
+        let span = *SPANS.get(usize::try_from(self.0).ok()?)?;
+        if span.name_len == 0 {
+            None
+        } else {
+            Some(span)
+        }
+    }
+
     /// Wraps a positive error number, as found in `errno` or `io::Error::raw_os_error`.
     pub const fn from_raw(number: i32) -> Errno {
         Errno(number)
@@ -292,5 +341,36 @@ mod tests {
         assert_eq!(Errno::ENOTDIR.message(), Some("Not a directory"));
         assert_eq!(Errno::from_raw(41).name(), None);
         assert_eq!(Errno::EWOULDBLOCK, Errno::EAGAIN);
+        assert_eq!(Errno::EHWPOISON.name(), Some("EHWPOISON"));
+        assert_eq!(
+            Errno::EHWPOISON.message(),
+            Some("Memory page has hardware error")
+        );
+        assert_eq!(Errno::EPERM.message(), Some("Operation not permitted"));
+    }
+
+    #[test]
+    fn packed_table_is_consistent() {
+        let mut known = 0;
+        for number in -5..200 {
+            let errno = Errno::from_raw(number);
+            assert_eq!(
+                errno.name().is_some(),
+                errno.message().is_some(),
+                "{}",
+                number
+            );
+            if let (Some(name), Some(message)) = (errno.name(), errno.message()) {
+                known += 1;
+                assert!(name.starts_with('E') && name.len() > 2, "{}", name);
+                assert!(name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+                assert!(!message.is_empty() && !message.starts_with(' '));
+            }
+        }
+        assert_eq!(known, 131); // 1..=133 less the two numbers Linux leaves unused (41, 58)
+        assert_eq!(Errno::from_raw(0).name(), None);
+        assert_eq!(Errno::from_raw(-2).name(), None);
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{Call, Error};
 use crate::event::{EventBuffer, Events, WatchDescriptor, MIN_EVENT_BUFFER_LEN};
 use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
 use crate::mask::WatchMask;
-use crate::path::{with_nul_terminated, PathBytes};
+use crate::path::{with_nul_terminated, NulTerminated, PathBytes};
 use crate::sys::{self, RawFd, O_CLOEXEC, O_NONBLOCK};
 
 /// Flags for [`Inotify::init`]. Close-on-exec is always set.
@@ -165,9 +165,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    const MAX_USER_WATCHES: &'static [u8] = b"/proc/sys/fs/inotify/max_user_watches\0";
-    const MAX_USER_INSTANCES: &'static [u8] = b"/proc/sys/fs/inotify/max_user_instances\0";
-    const MAX_QUEUED_EVENTS: &'static [u8] = b"/proc/sys/fs/inotify/max_queued_events\0";
+    const MAX_USER_WATCHES: NulTerminated<'static> =
+        proc_path(b"/proc/sys/fs/inotify/max_user_watches\0");
+    const MAX_USER_INSTANCES: NulTerminated<'static> =
+        proc_path(b"/proc/sys/fs/inotify/max_user_instances\0");
+    const MAX_QUEUED_EVENTS: NulTerminated<'static> =
+        proc_path(b"/proc/sys/fs/inotify/max_queued_events\0");
 
     /// Reads the three limits. Fails if `/proc` is not mounted (as in an early
     /// initramfs) or does not have them.
@@ -181,7 +184,7 @@ impl Limits {
 
     /// Attaches the current value of the limit in `file` to `error` when its errno is
     /// `hit`, the errno that means that limit was reached.
-    fn annotate(error: Error, hit: Errno, file: &[u8]) -> Error {
+    fn annotate(error: Error, hit: Errno, file: NulTerminated<'static>) -> Error {
         match error {
             Error::Syscall { call, errno, .. } if errno == hit => Error::Syscall {
                 call,
@@ -193,12 +196,18 @@ impl Limits {
     }
 }
 
+/// A constant path, checked for its single final NUL at compile time.
+const fn proc_path(bytes: &'static [u8]) -> NulTerminated<'static> {
+    match NulTerminated::new(bytes) {
+        Some(path) => path,
+        None => panic!("a /proc path constant must end in its only NUL"),
+    }
+}
+
 /// Reads a decimal number from a small file such as `/proc/sys/fs/inotify/*`.
-fn read_proc_number(path: &[u8]) -> Result<u64, Error> {
-    let opened = with_nul_terminated(path, |path| {
-        sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | O_CLOEXEC, 0)
-    })?;
-    let fd = opened.map_err(|errno| Error::syscall(Call::Open, errno))?;
+fn read_proc_number(path: NulTerminated<'_>) -> Result<u64, Error> {
+    let fd = sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | O_CLOEXEC, 0)
+        .map_err(|errno| Error::syscall(Call::Open, errno))?;
     // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
     #[allow(unsafe_code)]
     let fd = unsafe { OwnedDescriptor::from_raw(fd) };

@@ -29,7 +29,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 pub mod clock;
@@ -62,7 +62,7 @@ pub use event::{
 };
 pub use fd::OwnedDescriptor;
 pub use inotify::{InitFlags, Inotify, Limits};
-pub use mask::{EventMask, MaskNames, NameStyle, WatchMask};
+pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
 pub use path::{PathBytes, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 #[cfg(feature = "std")]

@@ -160,6 +160,65 @@ impl Iterator for MaskNames {
     }
 }
 
+/// inotifywait's event names in the order its default output (`%e`) prints them: bit
+/// order, except that `CLOSE` (either close bit) comes after `IGNORED`, followed by
+/// `MOVE_SELF`, `ISDIR` and `ONESHOT`.
+const INOTIFYWAIT_ORDER: [(u32, &str); 18] = [
+    (0x0000_0001, "ACCESS"),
+    (0x0000_0002, "MODIFY"),
+    (0x0000_0004, "ATTRIB"),
+    (0x0000_0008, "CLOSE_WRITE"),
+    (0x0000_0010, "CLOSE_NOWRITE"),
+    (0x0000_0020, "OPEN"),
+    (0x0000_0040, "MOVED_FROM"),
+    (0x0000_0080, "MOVED_TO"),
+    (0x0000_0100, "CREATE"),
+    (0x0000_0200, "DELETE"),
+    (0x0000_0400, "DELETE_SELF"),
+    (0x0000_2000, "UNMOUNT"),
+    (0x0000_4000, "Q_OVERFLOW"),
+    (0x0000_8000, "IGNORED"),
+    (0x0000_0018, "CLOSE"),
+    (0x0000_0800, "MOVE_SELF"),
+    (0x4000_0000, "ISDIR"),
+    (0x8000_0000, "ONESHOT"),
+];
+
+/// The names inotifywait prints for a mask, in its order: `CLOSE_WRITE`, `CLOSE` for a
+/// closed file; `CREATE`, `ISDIR` for a new directory. Join them with `,` to get its
+/// `%e` field.
+#[derive(Clone, Debug)]
+pub struct InotifywaitEvents {
+    bits: u32,
+    next: usize,
+}
+
+impl Iterator for InotifywaitEvents {
+    type Item = &'static str;
+
+    fn next(&mut self) -> Option<&'static str> {
+        while let Some(&(bits, name)) = INOTIFYWAIT_ORDER.get(self.next) {
+            self.next += 1;
+            if self.bits & bits != 0 {
+                return Some(name);
+            }
+        }
+        None
+    }
+}
+
+impl EventMask {
+    /// The names inotifywait prints for this mask, in its order (see
+    /// [`InotifywaitEvents`]). Unlike [`inotifywait_names`](Self::inotifywait_names),
+    /// which names each bit in bit order, this adds `CLOSE` and follows inotifywait.
+    pub fn inotifywait_events(self) -> InotifywaitEvents {
+        InotifywaitEvents {
+            bits: self.0,
+            next: 0,
+        }
+    }
+}
+
 /// The OR of every bit [`NAMED_BITS`] lists.
 const KNOWN_BITS: u32 = {
     let mut all = 0;
@@ -451,6 +510,17 @@ impl From<WatchMask> for EventMask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn inotifywait_order() {
+        let close: Vec<_> = EventMask::CLOSE_WRITE.inotifywait_events().collect();
+        assert_eq!(close, ["CLOSE_WRITE", "CLOSE"]);
+        let dir = (EventMask::CLOSE_NOWRITE | EventMask::ISDIR).inotifywait_events();
+        assert_eq!(dir.collect::<Vec<_>>(), ["CLOSE_NOWRITE", "CLOSE", "ISDIR"]);
+        let moved = (EventMask::MOVE_SELF | EventMask::IGNORED).inotifywait_events();
+        assert_eq!(moved.collect::<Vec<_>>(), ["IGNORED", "MOVE_SELF"]);
+    }
 
     #[test]
     fn table_is_ascending_single_bits() {

@@ -11,16 +11,25 @@ pub struct NulTerminated<'a>(&'a [u8]);
 
 impl<'a> NulTerminated<'a> {
     /// Checks that `bytes` ends in a NUL and has no other. Returns `None` otherwise.
-    pub fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
-        match bytes.iter().position(|&b| b == 0) {
-            Some(at) if at + 1 == bytes.len() => Some(NulTerminated(bytes)),
-            _ => None,
+    /// A `const fn`, so a constant path is checked at compile time.
+    pub const fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == 0 {
+                return if i + 1 == bytes.len() {
+                    Some(NulTerminated(bytes))
+                } else {
+                    None
+                };
+            }
+            i += 1;
         }
+        None
     }
 
     /// The bytes before the NUL.
     pub fn to_bytes(self) -> &'a [u8] {
-        &self.0[..self.0.len() - 1]
+        self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
     }
 
     /// A pointer to the first byte, for a system call.
@@ -151,7 +160,7 @@ impl StackPath {
 
     /// The path with its NUL.
     pub fn as_nul_terminated(&self) -> NulTerminated<'_> {
-        NulTerminated(&self.bytes[..self.len_with_nul])
+        NulTerminated(self.bytes.get(..self.len_with_nul).unwrap_or(&[0]))
     }
 }
 
@@ -162,6 +171,10 @@ pub(crate) fn with_nul_terminated<T>(
     f: impl FnOnce(NulTerminated<'_>) -> T,
 ) -> Result<T, Error> {
     if let Some(ready) = NulTerminated::new(path) {
+        let len = ready.to_bytes().len();
+        if len >= PATH_MAX {
+            return Err(Error::PathTooLong { len });
+        }
         return Ok(f(ready));
     }
     let copy = StackPath::new(path)?;

@@ -1,0 +1,185 @@
+//! Shared helpers for the integration tests: a temporary directory removed on drop, an
+//! owned copy of an event, and a way to wait for events with a deadline (never a sleep).
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use inotify_raw::{
+    Epoll, Event, EventBuffer, EventMask, Inotify, OnInterrupt, Readiness, WatchDescriptor,
+};
+
+/// How long a test waits for events it expects before giving up (and failing).
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a test waits to be sure an event it does not expect does not come.
+pub const QUIET_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A fresh directory under `std::env::temp_dir()`, removed with its contents on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates a directory with a name no other test (in this or another process) uses:
+    /// pid, a per-process counter and the clock's nanoseconds.
+    pub fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!(
+            "inotify-raw-test-{}-{}-{}",
+            std::process::id(),
+            n,
+            nanos
+        ));
+        std::fs::create_dir(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {}", path.display(), e));
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `name` inside the directory.
+    pub fn join<P: AsRef<Path>>(&self, name: P) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// An event copied out of the read buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedEvent {
+    pub wd: WatchDescriptor,
+    pub mask: EventMask,
+    pub cookie: u32,
+    pub name: Option<Vec<u8>>,
+    /// The record's `len` field (name field size, padding included).
+    pub len: u32,
+}
+
+impl OwnedEvent {
+    pub fn from_event(event: &Event<'_>) -> OwnedEvent {
+        OwnedEvent {
+            wd: event.wd(),
+            mask: event.mask(),
+            cookie: event.cookie(),
+            name: event.name().map(<[u8]>::to_vec),
+            len: event.len(),
+        }
+    }
+
+    /// The name as bytes, for comparisons: `None` when the event has no name.
+    pub fn name_bytes(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+}
+
+/// Waits for events on `inotify` (blocking or not) with `Epoll::wait`, copying them out,
+/// until `until` holds for everything collected or `timeout` passes; returns what came.
+///
+/// Every read takes all the events queued (up to a 4096-byte buffer), so an action that
+/// completed before the call has all its events in the result once `until` holds.
+pub fn collect_events(
+    inotify: &Inotify,
+    until: impl Fn(&[OwnedEvent]) -> bool,
+    timeout: Duration,
+) -> Vec<OwnedEvent> {
+    let epoll = Epoll::new().expect("epoll_create1");
+    epoll
+        .add(inotify.raw_fd(), Readiness::IN, 0)
+        .expect("epoll_ctl ADD");
+    let deadline = Instant::now() + timeout;
+    let mut collected = Vec::new();
+    let mut buffer = EventBuffer::<4096>::new();
+    while !until(&collected) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut ready = [inotify_raw::EpollEvent::default()];
+        let n = epoll
+            .wait(&mut ready, Some(left), OnInterrupt::Retry)
+            .expect("epoll_pwait");
+        if n == 0 {
+            break; // timed out
+        }
+        match inotify.read(&mut buffer) {
+            Ok(events) => {
+                assert!(!events.is_empty(), "read returned end of file on inotify");
+                for event in events {
+                    let event = event.expect("kernel gave a malformed buffer");
+                    collected.push(OwnedEvent::from_event(&event));
+                }
+            }
+            Err(error) if error.is_would_block() => continue,
+            Err(error) => panic!("read: {}", error),
+        }
+        if left.is_zero() {
+            break;
+        }
+    }
+    collected
+}
+
+/// Waits up to `timeout` for `fd` to be readable (data, or end of file); never blocks
+/// longer, so a test whose writer failed to close fails instead of hanging in `read`.
+pub fn wait_readable(fd: inotify_raw::sys::RawFd, timeout: Duration) -> bool {
+    let epoll = Epoll::new().expect("epoll_create1");
+    epoll.add(fd, Readiness::IN, 0).expect("epoll_ctl ADD");
+    let mut ready = [inotify_raw::EpollEvent::default()];
+    epoll
+        .wait(&mut ready, Some(timeout), OnInterrupt::Retry)
+        .expect("epoll_pwait")
+        == 1
+}
+
+/// Collects events until there are at least `count`, or `EVENT_TIMEOUT` passes.
+pub fn collect_at_least(inotify: &Inotify, count: usize) -> Vec<OwnedEvent> {
+    collect_events(inotify, |events| events.len() >= count, EVENT_TIMEOUT)
+}
+
+/// Everything that arrives within `QUIET_TIMEOUT` (for checking that nothing does).
+pub fn collect_quietly(inotify: &Inotify) -> Vec<OwnedEvent> {
+    collect_events(inotify, |_| false, QUIET_TIMEOUT)
+}
+
+/// Builds one raw `struct inotify_event` record: the header in native byte order, then
+/// `name` padded with NULs to `name_field_len` bytes (which must leave room for a NUL when
+/// the name is not empty).
+pub fn record(wd: i32, mask: u32, cookie: u32, name: &[u8], name_field_len: u32) -> Vec<u8> {
+    let field = name_field_len as usize;
+    assert!(
+        name.is_empty() && field == 0 || name.len() < field,
+        "name does not fit its field"
+    );
+    let mut bytes = Vec::with_capacity(16 + field);
+    bytes.extend_from_slice(&wd.to_ne_bytes());
+    bytes.extend_from_slice(&mask.to_ne_bytes());
+    bytes.extend_from_slice(&cookie.to_ne_bytes());
+    bytes.extend_from_slice(&name_field_len.to_ne_bytes());
+    bytes.extend_from_slice(name);
+    bytes.resize(16 + field, 0);
+    bytes
+}
+
+/// Writes all of `bytes` to `fd` with the crate's `write` (retrying short writes).
+pub fn write_all(fd: inotify_raw::sys::RawFd, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let n = inotify_raw::sys::write(fd, bytes).expect("write");
+        assert!(n > 0, "write wrote nothing");
+        bytes = &bytes[n..];
+    }
+}
