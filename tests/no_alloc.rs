@@ -372,3 +372,54 @@ fn event_waiter_cycles_allocate_nothing() {
     assert!(timed_out);
     assert_eq!(calls, 0);
 }
+
+/// The `Watcher`'s borrowing read: events with their watch paths, no allocation.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn watcher_next_event_allocates_nothing() {
+    let max = Limits::read().unwrap().max_queued_events as usize;
+    let round = max.saturating_sub(1).clamp(1, 2500);
+    let dir = TempDir::new();
+    let mut files = [
+        File::create(dir.join("a")).unwrap(),
+        File::create(dir.join("b")).unwrap(),
+    ];
+    let mut watcher = inotify_raw::Watcher::new().unwrap();
+    watcher.set_block_duration(Some(Duration::from_millis(10)));
+    let wd = watcher.add_watch(dir.path(), WatchMask::MODIFY).unwrap();
+    let watch_path = dir.path().to_path_buf();
+
+    let mut seen = 0;
+    while seen < EVENTS {
+        for i in 0..round {
+            assert_eq!(files[i % 2].write(b"x").unwrap(), 1);
+        }
+        let (tally, calls) = count_allocator_calls(|| {
+            let mut tally = Tally::default();
+            // Every event of the round, then the end of the cycle.
+            while let Ok(Some(event)) = watcher.next_event() {
+                let ok = event.event.wd() == wd
+                    && event.event.mask() == EventMask::MODIFY
+                    && event.watch_path == Some(watch_path.as_path())
+                    && event.event.name()
+                        == Some(if tally.seen % 2 == 0 {
+                            &b"a"[..]
+                        } else {
+                            &b"b"[..]
+                        });
+                tally.mismatched += usize::from(!ok);
+                tally.seen += 1;
+            }
+            tally
+        });
+        assert_eq!(calls, 0, "{:?}", tally);
+        assert_eq!(
+            tally,
+            Tally {
+                seen: round,
+                mismatched: 0
+            }
+        );
+        seen += tally.seen;
+    }
+}
