@@ -89,6 +89,26 @@ impl fmt::Display for MalformedEvent {
     }
 }
 
+impl MalformedEvent {
+    /// The same error, for an event that starts `offset` bytes into the buffer.
+    fn at_offset(self, offset: usize) -> MalformedEvent {
+        match self {
+            MalformedEvent::TruncatedHeader { available, .. } => {
+                MalformedEvent::TruncatedHeader { offset, available }
+            }
+            MalformedEvent::TruncatedName {
+                name_len,
+                available,
+                ..
+            } => MalformedEvent::TruncatedName {
+                offset,
+                name_len,
+                available,
+            },
+        }
+    }
+}
+
 #[cfg(feature = "std")]
 impl std::error::Error for MalformedEvent {}
 
@@ -112,26 +132,39 @@ impl<'a> Event<'a> {
     /// number of bytes it spans (header plus `len`).
     #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<(Event<'a>, usize), MalformedEvent> {
-        let truncated_header = MalformedEvent::TruncatedHeader {
-            offset: 0,
-            available: bytes.len(),
-        };
-        let header: &[u8; EVENT_HEADER_LEN] = match bytes.get(..EVENT_HEADER_LEN) {
-            Some(header) => header.try_into().map_err(|_| truncated_header)?,
-            None => return Err(truncated_header),
-        };
+        let (event, _) = Event::split_first(bytes)?;
+        Ok((event, event.span_len()))
+    }
+
+    /// Parses the event at the start of `bytes` and returns it with the bytes after it.
+    #[inline(always)]
+    fn split_first(bytes: &'a [u8]) -> Result<(Event<'a>, &'a [u8]), MalformedEvent> {
+        if bytes.len() < EVENT_HEADER_LEN {
+            return Err(MalformedEvent::TruncatedHeader {
+                offset: 0,
+                available: bytes.len(),
+            });
+        }
+        let (header, after_header) = bytes.split_at(EVENT_HEADER_LEN);
+        let header: &[u8; EVENT_HEADER_LEN] =
+            header
+                .try_into()
+                .map_err(|_| MalformedEvent::TruncatedHeader {
+                    offset: 0,
+                    available: bytes.len(),
+                })?;
         let name_len = header_u32(header, 12);
-        let after_header = bytes.get(EVENT_HEADER_LEN..).unwrap_or(&[]);
-        let name_field = usize::try_from(name_len)
-            .ok()
-            .and_then(|len| after_header.get(..len))
-            .ok_or(MalformedEvent::TruncatedName {
+        match usize::try_from(name_len) {
+            Ok(len) if len <= after_header.len() => {
+                let (name_field, rest) = after_header.split_at(len);
+                Ok((Event { header, name_field }, rest))
+            }
+            _ => Err(MalformedEvent::TruncatedName {
                 offset: 0,
                 name_len,
                 available: after_header.len(),
-            })?;
-        let span = EVENT_HEADER_LEN + name_field.len();
-        Ok((Event { header, name_field }, span))
+            }),
+        }
     }
 
     /// The watch the event is about (`-1` for a queue overflow).
@@ -163,14 +196,9 @@ impl<'a> Event<'a> {
     /// when the event is about the watched object itself. Bytes, not UTF-8.
     #[inline]
     pub fn name(&self) -> Option<&'a [u8]> {
-        let end = self
-            .name_field
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(self.name_field.len());
-        match self.name_field.get(..end) {
-            Some(name) if !name.is_empty() => Some(name),
-            _ => None,
+        match first_nul(self.name_field) {
+            0 => None,
+            end => self.name_field.get(..end),
         }
     }
 
@@ -198,6 +226,34 @@ impl fmt::Debug for Event<'_> {
             .field("name", &self.name().map(ByteStr))
             .finish()
     }
+}
+
+/// The index of the first NUL in `field`, or its length when it has none.
+///
+/// Eight bytes at a time: the kernel pads a name with NULs to a multiple of 16 bytes, so
+/// a short name costs one or two word tests instead of a branch per byte.
+#[inline(always)]
+fn first_nul(field: &[u8]) -> usize {
+    const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut words = field.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        // Little-endian on purpose, on any target: byte 0 is the lowest byte, so the
+        // lowest flagged byte is the first NUL.
+        let word = u64::from_le_bytes(bytes);
+        // Flags the high bit of each zero byte; a borrow can flag a later byte too, but
+        // never an earlier one.
+        let zeros = word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS;
+        if zeros != 0 {
+            return offset + (zeros.trailing_zeros() / 8) as usize;
+        }
+        offset += 8;
+    }
+    let tail = words.remainder();
+    offset + tail.iter().position(|&b| b == 0).unwrap_or(tail.len())
 }
 
 /// Shows bytes as a string, escaping what is not printable ASCII.
@@ -264,31 +320,15 @@ impl<'a> Iterator for Events<'a> {
         if self.rest.is_empty() || self.failed {
             return None;
         }
-        match Event::parse(self.rest) {
-            Ok((event, span)) => {
-                self.rest = self.rest.get(span..).unwrap_or(&[]);
-                self.consumed += span;
+        match Event::split_first(self.rest) {
+            Ok((event, rest)) => {
+                self.rest = rest;
+                self.consumed += event.span_len();
                 Some(Ok(event))
             }
             Err(error) => {
                 self.failed = true;
-                Some(Err(match error {
-                    MalformedEvent::TruncatedHeader { available, .. } => {
-                        MalformedEvent::TruncatedHeader {
-                            offset: self.consumed,
-                            available,
-                        }
-                    }
-                    MalformedEvent::TruncatedName {
-                        name_len,
-                        available,
-                        ..
-                    } => MalformedEvent::TruncatedName {
-                        offset: self.consumed,
-                        name_len,
-                        available,
-                    },
-                }))
+                Some(Err(error.at_offset(self.consumed)))
             }
         }
     }
@@ -339,5 +379,31 @@ impl<const N: usize> Default for EventBuffer<N> {
 impl<const N: usize> fmt::Debug for EventBuffer<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EventBuffer<{}>", N)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_nul;
+
+    #[test]
+    fn first_nul_matches_a_byte_scan() {
+        let mut field = [0xffu8; 40];
+        for len in 0..=field.len() {
+            for nul in 0..=len {
+                let mut bytes = field;
+                if nul < len {
+                    bytes[nul] = 0;
+                    // A byte of 1 after the NUL is what a borrow could flag wrongly.
+                    if nul + 1 < len {
+                        bytes[nul + 1] = 1;
+                    }
+                }
+                let slice = &bytes[..len];
+                let expected = slice.iter().position(|&b| b == 0).unwrap_or(len);
+                assert_eq!(first_nul(slice), expected, "len {} nul {}", len, nul);
+            }
+            field[len.min(field.len() - 1)] = 0x80;
+        }
     }
 }

@@ -1,0 +1,488 @@
+//! Parsing throughput of inotify-raw's event reader, against the `inotify` crate and a
+//! floor that only reads.
+//!
+//! All three readers drain the same synthetic input from a pipe: `BATCHES` batches of
+//! 4096 bytes, each 128 events of exactly 32 bytes (a 16-byte header and a 16-byte,
+//! NUL-padded name field such as `file0001`), with wd, mask and cookie varying. Each read
+//! is of a 4096-byte, page-aligned buffer and returns one whole batch, which the reader
+//! then handles:
+//! - `floor`: nothing but `black_box` of the bytes read;
+//! - `bound`: the least any parser must do, for this input only: each fixed 32-byte
+//!   record's four fields through `black_box`, no checks, no search for the name's end;
+//! - `inotify-raw`: `Inotify::read` into an `EventBuffer<4096>`, every event's wd, mask,
+//!   cookie and name through `black_box`;
+//! - `inotify`: the `inotify` crate's `read_events` into a 4096-byte buffer, every
+//!   event's wd, mask, cookie and name through `black_box`.
+//!
+//! Two groups, which time different things (see [`Mode`]):
+//! - `read`: the pipe is filled untimed (its capacity raised with `F_SETPIPE_SZ`), then
+//!   the reads and the parsing are timed: the parser's share is as large as it can be;
+//! - `feed`: each batch is written into the pipe and read back, both timed: the whole
+//!   trip of a batch of events through a descriptor.
+//!
+//! So the three readers differ only in the parsing. After the run, one Markdown table per
+//! group (criterion's medians) is printed: time per 4 KiB batch, events per second, ratio
+//! to the floor.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::{Criterion, Throughput};
+
+/// Bytes per read: one batch.
+const BATCH_LEN: usize = 4096;
+/// Bytes per event: a 16-byte header and a 16-byte name field.
+const EVENT_LEN: usize = 32;
+/// Events per batch.
+const EVENTS_PER_BATCH: usize = BATCH_LEN / EVENT_LEN;
+/// Batches written, then read, per measured iteration (256 KiB: the pipe is enlarged).
+const BATCHES: usize = 64;
+/// Events per measured iteration.
+const EVENTS_PER_ITERATION: usize = BATCHES * EVENTS_PER_BATCH;
+
+/// The criterion groups (see [`Mode`]) and the names of their three benchmarks.
+const GROUP_READ: &str = "read";
+const GROUP_FEED: &str = "feed";
+const FLOOR: &str = "floor";
+const BOUND: &str = "bound";
+const INOTIFY_RAW: &str = "inotify-raw";
+const INOTIFY: &str = "inotify";
+
+const IN_MODIFY: u32 = 0x0000_0002;
+const IN_ATTRIB: u32 = 0x0000_0004;
+const IN_CLOSE_WRITE: u32 = 0x0000_0008;
+const IN_MOVED_FROM: u32 = 0x0000_0040;
+const IN_MOVED_TO: u32 = 0x0000_0080;
+const IN_CREATE: u32 = 0x0000_0100;
+const IN_DELETE: u32 = 0x0000_0200;
+const IN_ISDIR: u32 = 0x4000_0000;
+
+/// The masks the events cycle through: all valid, since the `inotify` crate panics on
+/// bits it does not know.
+const MASKS: [u32; 8] = [
+    IN_CREATE,
+    IN_MODIFY,
+    IN_CLOSE_WRITE,
+    IN_MOVED_FROM,
+    IN_MOVED_TO,
+    IN_DELETE,
+    IN_CREATE | IN_ISDIR,
+    IN_ATTRIB,
+];
+
+/// A 4096-byte read buffer on a page boundary, so that the kernel's copy to user space
+/// costs the same for all three readers.
+#[repr(C, align(4096))]
+struct PageAligned<T>(T);
+
+/// What event `k` of the input (counting from 0 over all batches) should parse to.
+struct Expected {
+    wd: i32,
+    mask: u32,
+    cookie: u32,
+    name: [u8; 8],
+}
+
+fn expected(k: usize) -> Expected {
+    let mask = MASKS[k % MASKS.len()];
+    // A move's two halves share a cookie; other events have none.
+    let cookie = if mask == IN_MOVED_FROM || mask == IN_MOVED_TO {
+        0x9e37_79b9u32.wrapping_mul(1 + (k / MASKS.len()) as u32)
+    } else {
+        0
+    };
+    let mut name = *b"file0000";
+    let number = k % EVENTS_PER_BATCH + 1;
+    for (i, digit) in name[4..].iter_mut().rev().enumerate() {
+        *digit = b'0' + (number / 10usize.pow(i as u32) % 10) as u8;
+    }
+    Expected {
+        wd: 1 + (k % 13) as i32,
+        mask,
+        cookie,
+        name,
+    }
+}
+
+/// The input: `BATCHES` batches of `EVENTS_PER_BATCH` 32-byte events in the kernel's
+/// layout (native-endian `wd`, `mask`, `cookie`, `len`, then the NUL-padded name).
+fn synthetic_input() -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(BATCHES * BATCH_LEN);
+    for k in 0..EVENTS_PER_ITERATION {
+        let e = expected(k);
+        bytes.extend_from_slice(&e.wd.to_ne_bytes());
+        bytes.extend_from_slice(&e.mask.to_ne_bytes());
+        bytes.extend_from_slice(&e.cookie.to_ne_bytes());
+        bytes.extend_from_slice(&((EVENT_LEN - 16) as u32).to_ne_bytes());
+        let mut field = [0u8; EVENT_LEN - 16];
+        field[..e.name.len()].copy_from_slice(&e.name);
+        bytes.extend_from_slice(&field);
+    }
+    assert_eq!(bytes.len(), BATCHES * BATCH_LEN);
+    bytes
+}
+
+/// A pipe big enough for one iteration's input: (read end, write end).
+fn pipe() -> (OwnedFd, File) {
+    let mut fds: [RawFd; 2] = [-1; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: pipe2 just opened both descriptors and nothing else owns them.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let wanted = BATCHES * BATCH_LEN;
+    // SAFETY: F_SETPIPE_SZ takes an int and touches no memory of ours.
+    let size = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, wanted as libc::c_int) };
+    assert!(
+        size >= 0 && size as usize >= wanted,
+        "F_SETPIPE_SZ({wanted}) gave {size} ({}); /proc/sys/fs/pipe-max-size may be too small",
+        std::io::Error::last_os_error()
+    );
+    (read, write)
+}
+
+/// What each measured iteration times.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// The writer fills the pipe with all `BATCHES` batches (untimed); the reader drains
+    /// them (timed). Only reading and parsing are measured.
+    Read,
+    /// Batch by batch, the writer writes one batch and the reader reads it, both timed:
+    /// the whole trip of an event batch through the pipe.
+    Feed,
+}
+
+/// Times `drain(batches)` (which must read exactly that many batches and return how many
+/// bytes or events it saw) over `iters` iterations of `BATCHES` batches, as `mode` says.
+fn timed_iterations(
+    mode: Mode,
+    iters: u64,
+    writer: &mut File,
+    input: &[u8],
+    expected_count: usize,
+    mut drain: impl FnMut(usize) -> usize,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let count = match mode {
+            Mode::Read => {
+                writer.write_all(input).expect("write to pipe");
+                let start = Instant::now();
+                let count = drain(BATCHES);
+                total += start.elapsed();
+                count
+            }
+            Mode::Feed => {
+                let start = Instant::now();
+                let mut count = 0;
+                for batch in input.chunks_exact(BATCH_LEN) {
+                    writer.write_all(batch).expect("write to pipe");
+                    count += drain(1);
+                }
+                total += start.elapsed();
+                count
+            }
+        };
+        assert_eq!(
+            count, expected_count,
+            "the reader did not drain one iteration"
+        );
+    }
+    total
+}
+
+/// 1. floor: read(2) each batch and do nothing else.
+fn drain_floor(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>, batches: usize) -> usize {
+    let mut bytes = 0;
+    for _ in 0..batches {
+        // SAFETY: the buffer is valid for BATCH_LEN bytes of writes.
+        let n = unsafe { libc::read(fd, buffer.0.as_mut_ptr().cast(), BATCH_LEN) };
+        assert!(n >= 0, "read: {}", std::io::Error::last_os_error());
+        let n = n as usize;
+        black_box(&buffer.0[..n]);
+        bytes += n;
+    }
+    bytes
+}
+
+/// 1b. bound: what any parser must at least do, for this input only: read each batch
+/// and hand the four fields of each fixed 32-byte record to `black_box`, with no length
+/// check and no search for the end of the name (it is known to be 8 bytes).
+fn drain_bound(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>, batches: usize) -> usize {
+    let mut events = 0;
+    for _ in 0..batches {
+        // SAFETY: the buffer is valid for BATCH_LEN bytes of writes.
+        let n = unsafe { libc::read(fd, buffer.0.as_mut_ptr().cast(), BATCH_LEN) };
+        assert!(n >= 0, "read: {}", std::io::Error::last_os_error());
+        for record in buffer.0[..n as usize].chunks_exact(EVENT_LEN) {
+            let field = |at: usize| u32::from_ne_bytes(record[at..at + 4].try_into().unwrap());
+            black_box(field(0) as i32);
+            black_box(field(4));
+            black_box(field(8));
+            black_box(&record[16..24]);
+            events += 1;
+        }
+    }
+    events
+}
+
+/// 2. inotify-raw: `Inotify::read` and every event's fields.
+fn drain_inotify_raw(
+    inotify: &inotify_raw::Inotify,
+    buffer: &mut PageAligned<inotify_raw::EventBuffer<BATCH_LEN>>,
+    batches: usize,
+) -> usize {
+    let mut events = 0;
+    for _ in 0..batches {
+        for event in inotify.read(&mut buffer.0).expect("inotify-raw read") {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => panic!("inotify-raw: {error}"),
+            };
+            black_box(event.wd());
+            black_box(event.mask());
+            black_box(event.cookie());
+            black_box(event.name());
+            events += 1;
+        }
+    }
+    events
+}
+
+/// 3. the `inotify` crate: `read_events` and every event's fields.
+fn drain_inotify(
+    inotify: &mut inotify::Inotify,
+    buffer: &mut PageAligned<[u8; BATCH_LEN]>,
+    batches: usize,
+) -> usize {
+    let mut events = 0;
+    for _ in 0..batches {
+        for event in inotify
+            .read_events(&mut buffer.0)
+            .expect("inotify read_events")
+        {
+            black_box(event.wd);
+            black_box(event.mask);
+            black_box(event.cookie);
+            black_box(event.name);
+            events += 1;
+        }
+    }
+    events
+}
+
+/// Checks, once and untimed, that both parsers see the input's events as written.
+fn check_parsers(input: &[u8]) {
+    let (read, mut writer) = pipe();
+    let raw = inotify_raw::Inotify::from(read);
+    writer.write_all(input).expect("write to pipe");
+    let mut buffer = Box::new(PageAligned(inotify_raw::EventBuffer::<BATCH_LEN>::new()));
+    let mut k = 0;
+    for _ in 0..BATCHES {
+        for event in raw.read(&mut buffer.0).expect("inotify-raw read") {
+            let event = event.expect("inotify-raw parse");
+            let e = expected(k);
+            assert_eq!(event.wd().raw(), e.wd);
+            assert_eq!(event.mask().bits(), e.mask);
+            assert_eq!(event.cookie(), e.cookie);
+            assert_eq!(event.name(), Some(&e.name[..]));
+            k += 1;
+        }
+    }
+    assert_eq!(k, EVENTS_PER_ITERATION);
+
+    let (read, mut writer) = pipe();
+    let mut peer = inotify::Inotify::from(read);
+    writer.write_all(input).expect("write to pipe");
+    let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+    let mut k = 0;
+    for _ in 0..BATCHES {
+        for event in peer
+            .read_events(&mut buffer.0)
+            .expect("inotify read_events")
+        {
+            let e = expected(k);
+            assert_eq!(event.wd.get_watch_descriptor_id(), e.wd);
+            assert_eq!(event.mask.bits(), e.mask);
+            assert_eq!(event.cookie, e.cookie);
+            assert_eq!(
+                event.name.map(std::os::unix::ffi::OsStrExt::as_bytes),
+                Some(&e.name[..])
+            );
+            k += 1;
+        }
+    }
+    assert_eq!(k, EVENTS_PER_ITERATION);
+}
+
+fn bench_parse(c: &mut Criterion) {
+    let input = synthetic_input();
+    check_parsers(&input);
+
+    for (group_name, mode) in [(GROUP_READ, Mode::Read), (GROUP_FEED, Mode::Feed)] {
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements(EVENTS_PER_ITERATION as u64));
+
+        group.bench_function(FLOOR, |b| {
+            let (read, mut writer) = pipe();
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            b.iter_custom(|iters| {
+                timed_iterations(mode, iters, &mut writer, &input, input.len(), |batches| {
+                    drain_floor(read.as_raw_fd(), &mut buffer, batches)
+                })
+            });
+        });
+
+        group.bench_function(BOUND, |b| {
+            let (read, mut writer) = pipe();
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            b.iter_custom(|iters| {
+                timed_iterations(
+                    mode,
+                    iters,
+                    &mut writer,
+                    &input,
+                    EVENTS_PER_ITERATION,
+                    |batches| drain_bound(read.as_raw_fd(), &mut buffer, batches),
+                )
+            });
+        });
+
+        group.bench_function(INOTIFY_RAW, |b| {
+            let (read, mut writer) = pipe();
+            let inotify = inotify_raw::Inotify::from(read);
+            let mut buffer = Box::new(PageAligned(inotify_raw::EventBuffer::<BATCH_LEN>::new()));
+            b.iter_custom(|iters| {
+                timed_iterations(
+                    mode,
+                    iters,
+                    &mut writer,
+                    &input,
+                    EVENTS_PER_ITERATION,
+                    |batches| drain_inotify_raw(&inotify, &mut buffer, batches),
+                )
+            });
+        });
+
+        group.bench_function(INOTIFY, |b| {
+            let (read, mut writer) = pipe();
+            let mut inotify = inotify::Inotify::from(read);
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            b.iter_custom(|iters| {
+                timed_iterations(
+                    mode,
+                    iters,
+                    &mut writer,
+                    &input,
+                    EVENTS_PER_ITERATION,
+                    |batches| drain_inotify(&mut inotify, &mut buffer, batches),
+                )
+            });
+        });
+
+        group.finish();
+    }
+}
+
+/// Where criterion keeps its results, found the way criterion finds it: `CRITERION_HOME`,
+/// else `$CARGO_TARGET_DIR/criterion`, else `criterion/` in the target directory this
+/// executable was built in (`<target>/release/deps/parse-<hash>`). Exported as
+/// `CRITERION_HOME` so that criterion and the table below agree.
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+        })
+        .unwrap_or_else(|| PathBuf::from("target"));
+    let home = target.join("criterion");
+    // Still single-threaded: nothing else reads the environment concurrently.
+    std::env::set_var("CRITERION_HOME", &home);
+    home
+}
+
+/// Criterion's median time per iteration, in nanoseconds, if this run (started at
+/// `started`) wrote it. The median rather than the mean or slope: on a small machine
+/// shared with other builds, preempted samples move the mean far more than the median.
+fn median_ns(home: &Path, group: &str, bench: &str, started: SystemTime) -> Option<f64> {
+    let path = home
+        .join(group)
+        .join(bench)
+        .join("new")
+        .join("estimates.json");
+    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+    if modified < started {
+        return None; // left by an earlier run, or this one ran in --test/--list mode
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    json.get("median")?.get("point_estimate")?.as_f64()
+}
+
+/// Prints this run's results for `group` as a Markdown table.
+fn print_table(home: &Path, group: &str, started: SystemTime) {
+    let results: Vec<(&str, f64)> = [FLOOR, BOUND, INOTIFY_RAW, INOTIFY]
+        .iter()
+        .filter_map(|&bench| Some((bench, median_ns(home, group, bench, started)?)))
+        .collect();
+    if results.is_empty() {
+        return;
+    }
+    let floor = results
+        .iter()
+        .find(|(bench, _)| *bench == FLOOR)
+        .map(|&(_, ns)| ns);
+    println!();
+    let what = if group == GROUP_READ {
+        "reading and parsing timed, writing not"
+    } else {
+        "writing each batch into the pipe and reading it back, both timed"
+    };
+    println!(
+        "`{group}`: {what}; {BATCHES} batches of {BATCH_LEN} bytes ({EVENTS_PER_BATCH} \
+         events of {EVENT_LEN} bytes) per iteration; criterion's median, from this run:"
+    );
+    println!();
+    println!("| reader | time per 4 KiB batch | events/s | vs floor |");
+    println!("| --- | ---: | ---: | ---: |");
+    for &(bench, ns) in &results {
+        let per_batch_ns = ns / BATCHES as f64;
+        let events_per_s = EVENTS_PER_ITERATION as f64 / (ns * 1e-9);
+        let ratio = floor.map_or_else(|| "n/a".to_owned(), |f| format!("{:.2}x", ns / f));
+        println!(
+            "| {bench} | {:.3} µs | {:.1} M | {ratio} |",
+            per_batch_ns / 1e3,
+            events_per_s / 1e6
+        );
+    }
+    if let Some(floor) = floor {
+        println!();
+        for &(bench, ns) in results.iter().filter(|(bench, _)| *bench != FLOOR) {
+            println!(
+                "{bench}: {:.2} ns per event above the floor",
+                (ns - floor) / EVENTS_PER_ITERATION as f64
+            );
+        }
+    }
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let home = criterion_home();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(50)
+        .configure_from_args();
+    bench_parse(&mut criterion);
+    criterion.final_summary();
+    print_table(&home, GROUP_READ, started);
+    print_table(&home, GROUP_FEED, started);
+}
