@@ -21,6 +21,7 @@
 # Environment:
 #   CROSS_TARGET_DIR   cargo target dir (default target/cross-aarch64, apart from rustup's)
 #   CROSS_BIN_TIMEOUT  seconds allowed per test binary under qemu (default 900)
+#   INOTIFY_RAW_EXAMPLE_RUNNER  how tests start example binaries (default qemu-aarch64-static)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,9 @@ cross_test() {
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="timeout -k 10 $BIN_TIMEOUT qemu-aarch64-static"
   export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+  # Tests that start a built example (tests/seed_readme.rs) run it through this runner: the
+  # example is an arm64 binary too, and this machine has no binfmt_misc hook for it.
+  export INOTIFY_RAW_EXAMPLE_RUNNER=${INOTIFY_RAW_EXAMPLE_RUNNER:-qemu-aarch64-static}
   echo "cargo test --target $TARGET --target-dir $TARGET_DIR $*"
   /usr/bin/cargo test --target "$TARGET" --target-dir "$TARGET_DIR" "$@"
 }

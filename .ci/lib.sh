@@ -4,6 +4,8 @@
 #                         "== NAME: FAILED, exit N (12.3s)". Returns CMD's exit status and
 #                         leaves it in CI_STEP_RC and the elapsed microseconds in CI_STEP_US.
 #                         CMD runs in a subshell with errexit on, also inside functions.
+#                         The caller's errexit setting is kept: with `set -e` on, a failed
+#                         step ends the calling script.
 #                         If CI_STEP_LOG is set, CMD's stdout+stderr is also appended to it
 #                         (the output stays visible).
 #   ci_secs US            format microseconds as "12.3s"
@@ -26,11 +28,14 @@ ci_secs() {
 ci_step() {
   local name=$1
   shift
-  local t0 rc
+  local t0 rc errexit=off
+  if [[ $- == *e* ]]; then errexit=on; fi
   echo "== $name"
   t0=$(ci_now_us)
-  # Run in plain context with errexit off around it, so that `set -e` still applies inside
-  # the subshell (errexit is ignored in subshells that sit in an `||`/`if` context).
+  # CMD runs in a subshell in plain context, with errexit switched off around it, so that the
+  # subshell's own `set -e` applies to everything in it. (Had the subshell stood in an
+  # `if`/`||`/`&&` context, bash would ignore errexit inside it, even within functions.)
+  # For the same reason, call ci_step itself in plain context, not as `ci_step ... || x`.
   set +e
   if [ -n "${CI_STEP_LOG:-}" ]; then
     (set -e; "$@") 2>&1 | tee -a "$CI_STEP_LOG"
@@ -39,7 +44,7 @@ ci_step() {
     (set -e; "$@")
     rc=$?
   fi
-  set -e
+  if [ "$errexit" = on ]; then set -e; fi
   CI_STEP_US=$(($(ci_now_us) - t0))
   CI_STEP_RC=$rc
   if [ "$rc" -eq 0 ]; then

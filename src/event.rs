@@ -280,7 +280,7 @@ impl fmt::Debug for ByteStr<'_> {
 #[derive(Clone, Debug)]
 pub struct Events<'a> {
     rest: &'a [u8],
-    consumed: usize,
+    len: usize,
     failed: bool,
 }
 
@@ -290,7 +290,7 @@ impl<'a> Events<'a> {
     pub const fn new(bytes: &'a [u8]) -> Events<'a> {
         Events {
             rest: bytes,
-            consumed: 0,
+            len: bytes.len(),
             failed: false,
         }
     }
@@ -303,7 +303,7 @@ impl<'a> Events<'a> {
 
     /// How many bytes the events yielded so far span.
     pub fn consumed(&self) -> usize {
-        self.consumed
+        self.len - self.rest.len()
     }
 
     /// True when there are no bytes left to parse.
@@ -323,12 +323,11 @@ impl<'a> Iterator for Events<'a> {
         match Event::split_first(self.rest) {
             Ok((event, rest)) => {
                 self.rest = rest;
-                self.consumed += event.span_len();
                 Some(Ok(event))
             }
             Err(error) => {
                 self.failed = true;
-                Some(Err(error.at_offset(self.consumed)))
+                Some(Err(error.at_offset(self.consumed())))
             }
         }
     }
