@@ -46,6 +46,7 @@ ci_step() {
   fi
   if [ "$errexit" = on ]; then set -e; fi
   CI_STEP_US=$(($(ci_now_us) - t0))
+  # shellcheck disable=SC2034  # read by the scripts that source this file
   CI_STEP_RC=$rc
   if [ "$rc" -eq 0 ]; then
     echo "== $name: ok ($(ci_secs "$CI_STEP_US"))"

@@ -7,7 +7,8 @@
 # Usage: bash examples/nolibc/check.sh     (from anywhere; as root if packages are missing)
 #
 # Debian 12 amd64. What is missing is installed with apt: binutils (readelf),
-# qemu-user-static, gcc-aarch64-linux-gnu (the linker). The aarch64 `core` comes from
+# qemu-user-static, gcc-aarch64-linux-gnu (the linker), inotify-tools (for the side-by-side
+# run with inotifywait). The aarch64 `core` comes from
 # `rustup target add aarch64-unknown-linux-gnu` when rustup can add it, otherwise from
 # Debian's rustc-web with libstd-rust-web-dev:arm64 (which must be Rust 1.88 or later, for
 # naked functions: bookworm-security has it).
@@ -71,7 +72,7 @@ apt_install() { # apt_install PKG...: installs those not installed yet
   }
 }
 
-apt_install binutils qemu-user-static gcc-aarch64-linux-gnu
+apt_install binutils qemu-user-static gcc-aarch64-linux-gnu inotify-tools
 command -v readelf >/dev/null || die "readelf not found after installing binutils"
 command -v qemu-aarch64-static >/dev/null || die "qemu-aarch64-static not found"
 command -v aarch64-linux-gnu-gcc >/dev/null || die "aarch64-linux-gnu-gcc not found"
