@@ -67,8 +67,7 @@ pub use path::{PathBytes, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 #[cfg(feature = "std")]
 pub use watcher::{
-    BlockDuration, FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, WatchEvents,
-    Watcher,
+    FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, WatchEvents, Watcher,
 };
 #[cfg(feature = "std")]
 pub use watches::WatchTable;

@@ -78,6 +78,12 @@ impl EventWaiter {
         self.block_duration = block_duration;
     }
 
+    /// True between a readiness report and the `EAGAIN` that ends it: the next
+    /// [`wait`](EventWaiter::wait) reads without blocking.
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
     /// Chooses what a signal during the wait does (the default is
     /// [`OnInterrupt::Retry`]).
     pub fn set_on_interrupt(&mut self, on_interrupt: OnInterrupt) {

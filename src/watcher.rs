@@ -21,22 +21,8 @@ use crate::watches::WatchTable;
 /// Bytes read per `read(2)`: room for about 2,000 events with short names.
 pub const WATCHER_BUFFER_LEN: usize = 64 * 1024;
 
-/// How long one wait for events blocks: the Python package's `block_duration_s`.
-pub enum BlockDuration {
-    /// The same every cycle; `None` blocks until an event comes.
-    Fixed(Option<Duration>),
-    /// Asked of the function before every wait.
-    Computed(Box<dyn FnMut() -> Option<Duration> + Send>),
-}
-
-impl fmt::Debug for BlockDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BlockDuration::Fixed(duration) => f.debug_tuple("Fixed").field(duration).finish(),
-            BlockDuration::Computed(_) => f.write_str("Computed(..)"),
-        }
-    }
-}
+/// A function asked before each blocking wait how long it may block.
+type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
 
 /// One event with the path of its watch, owning both: what [`WatchEvents`] yields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,11 +199,11 @@ pub struct FilterStop {
 /// Two ways to read: [`events`](Watcher::events), an iterator of owned [`WatchEvent`]s
 /// with the options of `event_gen`; and [`next_event`](Watcher::next_event), which
 /// borrows each event from the watcher's buffer and allocates nothing.
-#[derive(Debug)]
 pub struct Watcher {
     waiter: EventWaiter,
     table: WatchTable,
-    block_duration: BlockDuration,
+    /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
+    block_duration_fn: Option<BlockDurationFn>,
     buffer: Box<EventBuffer<WATCHER_BUFFER_LEN>>,
     batch_len: usize,
     batch_pos: usize,
@@ -240,7 +226,7 @@ impl Watcher {
         Ok(Watcher {
             waiter,
             table: WatchTable::new(),
-            block_duration: BlockDuration::Fixed(Some(DEFAULT_BLOCK_DURATION)),
+            block_duration_fn: None,
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
@@ -265,16 +251,17 @@ impl Watcher {
 
     /// Sets how long one wait blocks (`None`: until an event comes).
     pub fn set_block_duration(&mut self, duration: Option<Duration>) {
-        self.block_duration = BlockDuration::Fixed(duration);
+        self.block_duration_fn = None;
         self.waiter.set_block_duration(duration);
     }
 
-    /// Asks `duration` before every wait how long it may block.
+    /// Asks `duration` before every wait that may block how long it may block: once per
+    /// cycle, like the Python package's callable `block_duration_s`.
     pub fn set_block_duration_fn<F>(&mut self, duration: F)
     where
         F: FnMut() -> Option<Duration> + Send + 'static,
     {
-        self.block_duration = BlockDuration::Computed(Box::new(duration));
+        self.block_duration_fn = Some(Box::new(duration));
     }
 
     /// Watches `path` for the events in `mask` and returns its watch descriptor.
@@ -296,7 +283,10 @@ impl Watcher {
                 path: path.to_path_buf(),
                 source,
             })?;
-        self.table.insert(path, wd);
+        if let Some(orphaned) = self.table.insert(path, wd) {
+            // The path named another object before; nothing names that watch now.
+            self.rm_kernel_watch(orphaned, path)?;
+        }
         Ok(wd)
     }
 
@@ -401,7 +391,9 @@ impl Watcher {
         }
     }
 
-    /// Moves to the next event to hand out, reading a new batch when the buffer is used up.
+    /// Moves to the next event to hand out. When a batch (one read) is used up, that is
+    /// the end of a cycle, as in the Python package, whose cycle is one poll and one read;
+    /// then it waits for the next batch, at most one block duration.
     fn step(&mut self) -> Result<Step, WatchError> {
         if let Some(wd) = self.ignored_pending.take() {
             self.table.remove_wd(wd);
@@ -434,17 +426,37 @@ impl Watcher {
                     end: start + span,
                 });
             }
-            if let BlockDuration::Computed(duration) = &mut self.block_duration {
-                self.waiter.set_block_duration(duration());
+            if self.batch_len > 0 {
+                self.batch_len = 0;
+                self.batch_pos = 0;
+                return Ok(Step::CycleEnd);
+            }
+            if !self.waiter.is_draining() {
+                if let Some(duration) = self.block_duration_fn.as_mut() {
+                    self.waiter.set_block_duration(duration());
+                }
             }
             match self.waiter.wait(&mut self.buffer)? {
                 Wait::Events(events) => {
                     self.batch_len = events.remainder().len();
                     self.batch_pos = 0;
                 }
-                Wait::Drained | Wait::TimedOut | Wait::Interrupted => return Ok(Step::CycleEnd),
+                // The queue is empty: wait for more, up to a block duration.
+                Wait::Drained => {}
+                Wait::TimedOut | Wait::Interrupted => return Ok(Step::CycleEnd),
             }
         }
+    }
+}
+
+impl fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watcher")
+            .field("fd", &self.as_raw_fd())
+            .field("watches", &self.table.len())
+            .field("block_duration", &self.waiter.block_duration())
+            .field("block_duration_fn", &self.block_duration_fn.is_some())
+            .finish()
     }
 }
 

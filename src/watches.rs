@@ -32,17 +32,20 @@ impl WatchTable {
 
     /// Records that `path` is watched as `wd`.
     ///
-    /// If `path` was recorded under another descriptor (its object was replaced), the
-    /// old record goes. If `wd` is already recorded under another path, `path` becomes
-    /// an alias: events keep the first path.
-    pub fn insert(&mut self, path: &Path, wd: WatchDescriptor) {
-        match self.by_path.get(path) {
-            Some(&known) if known == wd => return,
-            Some(_) => {
-                self.remove_path(path);
-            }
-            None => {}
-        }
+    /// If `wd` is already recorded under another path, `path` becomes an alias: events
+    /// keep the first path. If `path` was recorded under another descriptor (its object
+    /// was replaced, or a symbolic link now points elsewhere), that record goes; when no
+    /// other path names the old descriptor, it is returned, so that the caller can
+    /// remove the kernel's watch too.
+    pub fn insert(&mut self, path: &Path, wd: WatchDescriptor) -> Option<WatchDescriptor> {
+        let orphaned = match self.by_path.get(path) {
+            Some(&known) if known == wd => return None,
+            Some(_) => match self.remove_path(path) {
+                Some((old, true)) => Some(old),
+                _ => None,
+            },
+            None => None,
+        };
         self.by_path.insert(path.to_path_buf(), wd);
         match self.by_wd.get_mut(&wd) {
             Some(entry) => entry.aliases.push(path.to_path_buf()),
@@ -56,6 +59,7 @@ impl WatchTable {
                 );
             }
         }
+        orphaned
     }
 
     /// The descriptor `path` is watched as.
@@ -162,8 +166,8 @@ mod tests {
     #[test]
     fn a_path_moved_to_a_new_descriptor_leaves_the_old_one() {
         let mut table = WatchTable::new();
-        table.insert(Path::new("/a"), wd(1));
-        table.insert(Path::new("/a"), wd(5));
+        assert_eq!(table.insert(Path::new("/a"), wd(1)), None);
+        assert_eq!(table.insert(Path::new("/a"), wd(5)), Some(wd(1)));
         consistent(&table);
         assert_eq!(table.path(wd(1)), None);
         assert_eq!(table.path(wd(5)), Some(Path::new("/a")));

@@ -591,3 +591,90 @@ fn a_symlink_to_a_watched_directory_shares_its_watch() {
     touch(&real.join("not-seen"));
     assert_eq!(read_all_events(&mut watcher), vec![]);
 }
+
+/// `/proc/self/fdinfo` lists one `inotify wd:` line per kernel watch of the descriptor.
+fn kernel_watch_count(watcher: &Watcher) -> usize {
+    std::fs::read_to_string(format!("/proc/self/fdinfo/{}", watcher.as_raw_fd()))
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("inotify wd:"))
+        .count()
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_none_comes_after_every_read_even_when_more_is_queued() {
+    let dir = TempDir::new();
+    let mut watcher = quick_watcher();
+    watcher.add_watch(dir.path(), WatchMask::CREATE).unwrap();
+    // 3,000 events of 32 bytes: more than one 64 KiB read takes.
+    for i in 0..3000 {
+        touch(&dir.join(format!("f{:04}", i)));
+    }
+    let per_read = inotify_raw::watcher::WATCHER_BUFFER_LEN / 32;
+    let mut since_none = 0;
+    let mut nones = 0;
+    let mut seen = 0;
+    for item in watcher.events().timeout(Duration::from_secs(2)) {
+        match item.unwrap() {
+            Some(_) => {
+                seen += 1;
+                since_none += 1;
+                assert!(since_none <= per_read, "no None after a whole read");
+            }
+            None => {
+                nones += 1;
+                since_none = 0;
+                if seen == 3000 {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(seen, 3000);
+    assert!(nones >= 2, "{} Nones", nones);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn block_duration_function_is_asked_once_per_cycle_with_events() {
+    let dir = TempDir::new();
+    let mut watcher = Watcher::new().unwrap();
+    watcher.add_watch(dir.path(), WatchMask::CREATE).unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    watcher.set_block_duration_fn(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Some(Duration::from_millis(20))
+    });
+    touch(&dir.join("a"));
+    let mut events = watcher.events();
+    assert!(matches!(events.next(), Some(Ok(Some(_)))));
+    assert!(matches!(events.next(), Some(Ok(None))));
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn re_adding_a_path_that_names_another_object_drops_the_old_watch() {
+    let dir = TempDir::new();
+    std::fs::create_dir(dir.join("d1")).unwrap();
+    std::fs::create_dir(dir.join("d2")).unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(dir.join("d1"), &link).unwrap();
+    let mut watcher = quick_watcher();
+    let first = watcher.add_watch(&link, WatchMask::ALL_EVENTS).unwrap();
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(dir.join("d2"), &link).unwrap();
+    let second = watcher.add_watch(&link, WatchMask::ALL_EVENTS).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(
+        kernel_watch_count(&watcher),
+        1,
+        "the watch on d1 is gone from the kernel"
+    );
+    assert_eq!(watcher.path_of(first), None);
+    assert_eq!(watcher.path_of(second), Some(link.as_path()));
+    assert!(watcher.remove_watch(&link).unwrap());
+    assert_eq!(kernel_watch_count(&watcher), 0);
+}
