@@ -114,11 +114,8 @@ pub struct Epoll {
 impl Epoll {
     /// A new epoll instance.
     pub fn new() -> Result<Epoll, Error> {
-        let fd = sys::epoll_create1(O_CLOEXEC)
+        let fd = OwnedDescriptor::from_new(sys::epoll_create1(O_CLOEXEC))
             .map_err(|errno| Error::syscall(Call::EpollCreate, errno))?;
-        // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
-        #[allow(unsafe_code)]
-        let fd = unsafe { OwnedDescriptor::from_raw(fd) };
         Ok(Epoll { fd })
     }
 
@@ -164,15 +161,25 @@ impl Epoll {
         timeout: Option<Duration>,
         on_interrupt: OnInterrupt,
     ) -> Result<usize, Error> {
-        let deadline = match timeout {
-            Some(timeout) if on_interrupt == OnInterrupt::Retry => {
-                Some(MonotonicTime::now()?.saturating_add(timeout))
+        if events.is_empty() {
+            return Err(Error::syscall(Call::EpollWait, crate::Errno::EINVAL));
+        }
+        // A deadline is needed to retry after a signal with the time left, and to keep
+        // waiting past the longest timeout one call takes (about 24.8 days).
+        let needs_deadline = match timeout {
+            Some(timeout) => {
+                on_interrupt == OnInterrupt::Retry || timeout_to_millis(Some(timeout)) == i32::MAX
             }
+            None => false,
+        };
+        let deadline = match timeout {
+            Some(timeout) if needs_deadline => Some(MonotonicTime::now()?.saturating_add(timeout)),
             _ => None,
         };
         let mut wait_for = timeout;
         loop {
             match sys::epoll_pwait(self.fd.as_raw(), events, timeout_to_millis(wait_for)) {
+                Ok(0) if deadline.is_some() => {}
                 Ok(ready) => return Ok(ready),
                 Err(errno) => {
                     let error = Error::syscall(Call::EpollWait, errno);
@@ -182,7 +189,11 @@ impl Epoll {
                 }
             }
             if let Some(deadline) = deadline {
-                wait_for = Some(deadline.saturating_duration_since(MonotonicTime::now()?));
+                let left = deadline.saturating_duration_since(MonotonicTime::now()?);
+                if left.is_zero() {
+                    return Ok(0);
+                }
+                wait_for = Some(left);
             }
         }
     }

@@ -270,11 +270,11 @@ impl fmt::Debug for Errno {
 }
 
 impl fmt::Display for Errno {
-    /// `No such file or directory (ENOENT)`, or `unknown error 4000 (errno 4000)`.
+    /// `No such file or directory (ENOENT)`, or `unknown errno 4000`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.message(), self.name()) {
             (Some(message), Some(name)) => write!(f, "{} ({})", message, name),
-            _ => write!(f, "unknown error {} (errno {})", self.0, self.0),
+            _ => write!(f, "unknown errno {}", self.0),
         }
     }
 }
@@ -371,6 +371,14 @@ mod tests {
         }
         assert_eq!(known, 131); // 1..=133 less the two numbers Linux leaves unused (41, 58)
         assert_eq!(Errno::from_raw(0).name(), None);
+        assert_eq!(
+            std::format!("{}", Errno::from_raw(4000)),
+            "unknown errno 4000"
+        );
+        assert_eq!(
+            std::format!("{}", Errno::ENOENT),
+            "No such file or directory (ENOENT)"
+        );
         assert_eq!(Errno::from_raw(-2).name(), None);
     }
 }

@@ -85,6 +85,8 @@ pub enum Error {
         /// The buffer's length.
         len: usize,
     },
+    /// A file under `/proc/sys/fs/inotify` did not start with a decimal number.
+    NotANumber,
 }
 
 impl Error {
@@ -154,7 +156,9 @@ impl Error {
                 "the watch descriptor is not (or no longer) valid for this instance; the kernel \
                  removes a watch by itself when its object is deleted or unmounted (IN_IGNORED)"
             }
-            (Call::Read, Errno::EINVAL) => "the read buffer is too small for the next event",
+            (Call::EpollWait, Errno::EINVAL) => {
+                "the events slice must have room for at least one entry"
+            }
             (_, Errno::EBADF) => "the descriptor is not open",
             _ => return None,
         })
@@ -185,6 +189,9 @@ impl fmt::Display for Error {
                  use a shorter or relative path",
                 len,
                 crate::path::PATH_MAX - 1
+            ),
+            Error::NotANumber => f.write_str(
+                "a file under /proc/sys/fs/inotify did not hold a number: is /proc a procfs?",
             ),
             Error::BufferTooSmall { len } => write!(
                 f,

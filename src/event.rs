@@ -210,7 +210,7 @@ impl<'a> Event<'a> {
         self.name().map(std::ffi::OsStr::from_bytes)
     }
 
-    /// The raw bytes of the whole record: header and name field.
+    /// How many bytes the whole record takes: header and name field.
     pub fn span_len(&self) -> usize {
         EVENT_HEADER_LEN + self.name_field.len()
     }

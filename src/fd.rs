@@ -21,6 +21,15 @@ impl OwnedDescriptor {
         OwnedDescriptor(fd)
     }
 
+    /// Takes ownership of the descriptor that a call of [`crate::sys`] which opens one
+    /// (`inotify_init1`, `epoll_create1`, `openat`) just returned. Crate-internal: it is
+    /// sound only for such a fresh descriptor, which nothing else has seen.
+    pub(crate) fn from_new(opened: Result<RawFd, Errno>) -> Result<OwnedDescriptor, Errno> {
+        // SAFETY: per this function's contract, the number is a descriptor the kernel has
+        // just opened for us, and no other value owns it.
+        opened.map(|fd| unsafe { OwnedDescriptor::from_raw(fd) })
+    }
+
     /// The descriptor number, still owned by `self`.
     pub const fn as_raw(&self) -> RawFd {
         self.0

@@ -54,12 +54,8 @@ impl Inotify {
     /// `EMFILE` here means the per-user instance limit (`fs.inotify.max_user_instances`)
     /// or the process's descriptor limit is reached; the error carries the former.
     pub fn init(flags: InitFlags) -> Result<Inotify, Error> {
-        match sys::inotify_init1(O_CLOEXEC | flags.0) {
-            // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
-            #[allow(unsafe_code)]
-            Ok(fd) => Ok(Inotify {
-                fd: unsafe { OwnedDescriptor::from_raw(fd) },
-            }),
+        match OwnedDescriptor::from_new(sys::inotify_init1(O_CLOEXEC | flags.0)) {
+            Ok(fd) => Ok(Inotify { fd }),
             Err(errno) => Err(Limits::annotate(
                 Error::syscall(Call::InotifyInit, errno),
                 Errno::EMFILE,
@@ -206,11 +202,9 @@ const fn proc_path(bytes: &'static [u8]) -> NulTerminated<'static> {
 
 /// Reads a decimal number from a small file such as `/proc/sys/fs/inotify/*`.
 fn read_proc_number(path: NulTerminated<'_>) -> Result<u64, Error> {
-    let fd = sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | O_CLOEXEC, 0)
-        .map_err(|errno| Error::syscall(Call::Open, errno))?;
-    // SAFETY: the kernel just gave us this descriptor; nothing else owns it.
-    #[allow(unsafe_code)]
-    let fd = unsafe { OwnedDescriptor::from_raw(fd) };
+    let opened = sys::openat(sys::AT_FDCWD, path, sys::O_RDONLY | O_CLOEXEC, 0);
+    let fd =
+        OwnedDescriptor::from_new(opened).map_err(|errno| Error::syscall(Call::Open, errno))?;
     let mut text = [0u8; 32];
     let len =
         sys::read(fd.as_raw(), &mut text).map_err(|errno| Error::syscall(Call::Read, errno))?;
@@ -224,6 +218,6 @@ fn read_proc_number(path: NulTerminated<'_>) -> Result<u64, Error> {
     if seen_digit {
         Ok(value)
     } else {
-        Err(Error::syscall(Call::Read, Errno::EINVAL))
+        Err(Error::NotANumber)
     }
 }

@@ -58,7 +58,8 @@ impl EventWaiter {
         })
     }
 
-    /// The inotify instance, to add and remove watches.
+    /// The inotify instance, to add and remove watches. Reading from it, or making it
+    /// blocking, takes events from the waiter or stalls it.
     pub fn inotify(&self) -> &Inotify {
         &self.inotify
     }

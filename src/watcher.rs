@@ -132,13 +132,24 @@ impl fmt::Display for WatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WatchError::Io(error) => fmt::Display::fmt(error, f),
-            WatchError::Terminal(terminal) => write!(
-                f,
-                "terminal event {} on {:?} (wd {})",
-                terminal.type_name,
-                terminal.event.path(),
-                terminal.event.wd
-            ),
+            WatchError::Terminal(terminal) => {
+                write!(
+                    f,
+                    "terminal event {} on {:?} (wd {})",
+                    terminal.type_name,
+                    terminal.event.path(),
+                    terminal.event.wd
+                )?;
+                if terminal.event.mask.contains(EventMask::Q_OVERFLOW) {
+                    f.write_str(
+                        ": the kernel's event queue overflowed and events were lost; rescan \
+                         what you watch, and read sooner or raise fs.inotify.max_queued_events",
+                    )?;
+                } else if terminal.event.mask.contains(EventMask::UNMOUNT) {
+                    f.write_str(": the file system was unmounted and its watches are gone")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -346,7 +357,9 @@ impl Watcher {
         self.table.iter()
     }
 
-    /// The inotify instance underneath.
+    /// The inotify instance underneath, for what this type does not offer (its
+    /// descriptor, `Limits`). Reading from it, or making it blocking, takes events from
+    /// the watcher or stalls it.
     pub fn inotify(&self) -> &Inotify {
         self.waiter.inotify()
     }

@@ -317,3 +317,15 @@ fn timeouts_round_up_to_milliseconds_and_saturate() {
     assert_eq!(ms(Duration::from_secs(1 << 40)), i32::MAX);
     assert_eq!(ms(Duration::MAX), i32::MAX);
 }
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn waiting_with_no_room_for_events_is_refused_with_a_clear_error() {
+    let epoll = Epoll::new().unwrap();
+    let error = epoll
+        .wait(&mut [], Some(Duration::from_millis(1)), OnInterrupt::Return)
+        .unwrap_err();
+    assert_eq!(error.errno(), Some(Errno::EINVAL));
+    let message = error.to_string();
+    assert!(message.contains("at least one entry"), "{}", message);
+}

@@ -238,6 +238,13 @@ fn queue_overflow_is_delivered_and_terminal_by_default() {
         }
     }
     let terminal = terminal.expect("IN_Q_OVERFLOW ends the iteration");
+    let message = WatchError::Terminal(terminal.clone()).to_string();
+    assert!(message.contains("events were lost"), "{}", message);
+    assert!(
+        message.contains("fs.inotify.max_queued_events"),
+        "{}",
+        message
+    );
     assert_eq!(terminal.type_name, "IN_Q_OVERFLOW");
     assert_eq!(terminal.event.wd, WatchDescriptor::OVERFLOW);
     assert_eq!(terminal.event.watch_path, PathBuf::new());

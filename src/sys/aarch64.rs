@@ -1,7 +1,8 @@
 //! aarch64: the `svc #0` instruction and this architecture's system-call numbers.
 //!
 //! The number goes in `x8` and the arguments in `x0` to `x5`; the result comes back in
-//! `x0`. No other register is changed.
+//! `x0`. No other general-purpose register is changed. The kernel may discard SVE state
+//! (the vector bits above 128); the NEON registers this target's code uses are kept.
 
 use core::arch::asm;
 

@@ -13,6 +13,18 @@ use crate::path::NulTerminated;
 #[cfg(not(target_os = "linux"))]
 compile_error!("inotify-raw speaks to the Linux kernel: it builds for target_os = \"linux\" only");
 
+// The flag values, errno numbers and structure layouts here are those of x86_64,
+// aarch64 and riscv64 (64-bit, generic errno table); other targets differ in some of them.
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64"
+)))]
+compile_error!(
+    "inotify-raw supports x86_64 and aarch64 (its own assembly) and riscv64 (with the `sc` \
+     feature): other targets have other flag values, errno numbers or structure layouts"
+);
+
 #[cfg(not(any(feature = "sc", target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!(
     "inotify-raw has its own system-call assembly for x86_64 and aarch64 only; \
@@ -56,17 +68,17 @@ pub const O_NONBLOCK: u32 = 0o4000;
 pub const O_CLOEXEC: u32 = 0o2_000_000;
 /// `O_PATH`.
 pub const O_PATH: u32 = 0o10_000_000;
-/// `O_DIRECTORY` (its value differs between architectures).
-#[cfg(target_arch = "x86_64")]
+/// `O_DIRECTORY`: 0o200000 in the generic table (x86_64, riscv64), 0o40000 on aarch64.
+#[cfg(not(target_arch = "aarch64"))]
 pub const O_DIRECTORY: u32 = 0o200_000;
-/// `O_DIRECTORY` (its value differs between architectures).
-#[cfg(not(target_arch = "x86_64"))]
+/// `O_DIRECTORY`: 0o200000 in the generic table (x86_64, riscv64), 0o40000 on aarch64.
+#[cfg(target_arch = "aarch64")]
 pub const O_DIRECTORY: u32 = 0o40_000;
-/// `O_NOFOLLOW` (its value differs between architectures).
-#[cfg(target_arch = "x86_64")]
+/// `O_NOFOLLOW`: 0o400000 in the generic table (x86_64, riscv64), 0o100000 on aarch64.
+#[cfg(not(target_arch = "aarch64"))]
 pub const O_NOFOLLOW: u32 = 0o400_000;
-/// `O_NOFOLLOW` (its value differs between architectures).
-#[cfg(not(target_arch = "x86_64"))]
+/// `O_NOFOLLOW`: 0o400000 in the generic table (x86_64, riscv64), 0o100000 on aarch64.
+#[cfg(target_arch = "aarch64")]
 pub const O_NOFOLLOW: u32 = 0o100_000;
 
 /// `AT_SYMLINK_NOFOLLOW`: for `statx`, describe a symbolic link itself.
@@ -298,7 +310,10 @@ pub fn epoll_pwait(
     events: &mut [EpollEvent],
     timeout_ms: i32,
 ) -> Result<usize, Errno> {
-    let max = events.len().min(i32::MAX as usize);
+    // The kernel refuses more than INT_MAX / sizeof(struct epoll_event) entries.
+    let max = events
+        .len()
+        .min(i32::MAX as usize / core::mem::size_of::<EpollEvent>());
     // SAFETY: the kernel writes at most `max` entries into `events`, which we borrow
     // mutably; the null signal mask means "leave the mask alone".
     Errno::decode(unsafe {
