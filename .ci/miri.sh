@@ -28,4 +28,5 @@ rm -f "$log"
 
 ci_step "miri: setup (sysroot)" cargo +nightly miri setup
 ci_step "miri: cargo miri test --test parser" cargo +nightly miri test --test parser
+ci_step "miri: cargo miri test --test dir" cargo +nightly miri test --test dir
 ci_step "miri: cargo miri test --lib" cargo +nightly miri test --lib

@@ -159,6 +159,17 @@ impl Error {
             (Call::EpollWait, Errno::EINVAL) => {
                 "the events slice must have room for at least one entry"
             }
+            (Call::Getdents, Errno::EINVAL) => {
+                "the buffer is too small for the next directory entry: use at least \
+                 MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible"
+            }
+            (Call::Open, Errno::ENOTDIR) => {
+                "a component of the path is not a directory, or (not following links) the \
+                 last one is a symbolic link"
+            }
+            (Call::Open, Errno::ENOENT) | (Call::Statx, Errno::ENOENT) => {
+                "the path does not exist (an entry can be removed after it was listed)"
+            }
             (_, Errno::EBADF) => "the descriptor is not open",
             _ => return None,
         })

@@ -7,6 +7,7 @@
 use core::fmt;
 
 use crate::mask::EventMask;
+use crate::records::{Record, Records};
 
 /// Size of `struct inotify_event`'s fixed part: `wd`, `mask`, `cookie`, `len`.
 pub const EVENT_HEADER_LEN: usize = 16;
@@ -89,26 +90,6 @@ impl fmt::Display for MalformedEvent {
     }
 }
 
-impl MalformedEvent {
-    /// The same error, for an event that starts `offset` bytes into the buffer.
-    fn at_offset(self, offset: usize) -> MalformedEvent {
-        match self {
-            MalformedEvent::TruncatedHeader { available, .. } => {
-                MalformedEvent::TruncatedHeader { offset, available }
-            }
-            MalformedEvent::TruncatedName {
-                name_len,
-                available,
-                ..
-            } => MalformedEvent::TruncatedName {
-                offset,
-                name_len,
-                available,
-            },
-        }
-    }
-}
-
 #[cfg(feature = "std")]
 impl std::error::Error for MalformedEvent {}
 
@@ -134,37 +115,6 @@ impl<'a> Event<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<(Event<'a>, usize), MalformedEvent> {
         let (event, _) = Event::split_first(bytes)?;
         Ok((event, event.span_len()))
-    }
-
-    /// Parses the event at the start of `bytes` and returns it with the bytes after it.
-    #[inline(always)]
-    fn split_first(bytes: &'a [u8]) -> Result<(Event<'a>, &'a [u8]), MalformedEvent> {
-        if bytes.len() < EVENT_HEADER_LEN {
-            return Err(MalformedEvent::TruncatedHeader {
-                offset: 0,
-                available: bytes.len(),
-            });
-        }
-        let (header, after_header) = bytes.split_at(EVENT_HEADER_LEN);
-        let header: &[u8; EVENT_HEADER_LEN] =
-            header
-                .try_into()
-                .map_err(|_| MalformedEvent::TruncatedHeader {
-                    offset: 0,
-                    available: bytes.len(),
-                })?;
-        let name_len = header_u32(header, 12);
-        match usize::try_from(name_len) {
-            Ok(len) if len <= after_header.len() => {
-                let (name_field, rest) = after_header.split_at(len);
-                Ok((Event { header, name_field }, rest))
-            }
-            _ => Err(MalformedEvent::TruncatedName {
-                offset: 0,
-                name_len,
-                available: after_header.len(),
-            }),
-        }
     }
 
     /// The watch the event is about (`-1` for a queue overflow).
@@ -216,6 +166,57 @@ impl<'a> Event<'a> {
     }
 }
 
+impl<'a> Record<'a> for Event<'a> {
+    type Malformed = MalformedEvent;
+
+    #[inline(always)]
+    fn split_first(bytes: &'a [u8]) -> Result<(Event<'a>, &'a [u8]), MalformedEvent> {
+        if bytes.len() < EVENT_HEADER_LEN {
+            return Err(MalformedEvent::TruncatedHeader {
+                offset: 0,
+                available: bytes.len(),
+            });
+        }
+        let (header, after_header) = bytes.split_at(EVENT_HEADER_LEN);
+        let header: &[u8; EVENT_HEADER_LEN] =
+            header
+                .try_into()
+                .map_err(|_| MalformedEvent::TruncatedHeader {
+                    offset: 0,
+                    available: bytes.len(),
+                })?;
+        let name_len = header_u32(header, 12);
+        match usize::try_from(name_len) {
+            Ok(len) if len <= after_header.len() => {
+                let (name_field, rest) = after_header.split_at(len);
+                Ok((Event { header, name_field }, rest))
+            }
+            _ => Err(MalformedEvent::TruncatedName {
+                offset: 0,
+                name_len,
+                available: after_header.len(),
+            }),
+        }
+    }
+
+    fn malformed_at(error: MalformedEvent, offset: usize) -> MalformedEvent {
+        match error {
+            MalformedEvent::TruncatedHeader { available, .. } => {
+                MalformedEvent::TruncatedHeader { offset, available }
+            }
+            MalformedEvent::TruncatedName {
+                name_len,
+                available,
+                ..
+            } => MalformedEvent::TruncatedName {
+                offset,
+                name_len,
+                available,
+            },
+        }
+    }
+}
+
 impl fmt::Debug for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
@@ -257,7 +258,7 @@ fn first_nul(field: &[u8]) -> usize {
 }
 
 /// Shows bytes as a string, escaping what is not printable ASCII.
-struct ByteStr<'a>(&'a [u8]);
+pub(crate) struct ByteStr<'a>(pub(crate) &'a [u8]);
 
 impl fmt::Debug for ByteStr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -271,69 +272,9 @@ impl fmt::Debug for ByteStr<'_> {
     }
 }
 
-/// An iterator over the events in a byte slice, as read from an inotify descriptor.
-///
-/// Yields `Ok(Event)` for each whole event. If the bytes end partway through an event,
-/// it yields one `Err(MalformedEvent)` saying where and why, then stops; the bytes it could
-/// not parse stay available through [`remainder`](Events::remainder). It never panics,
-/// never allocates and never reads outside the slice. The slice need not be aligned.
-#[derive(Clone, Debug)]
-pub struct Events<'a> {
-    rest: &'a [u8],
-    len: usize,
-    failed: bool,
-}
-
-impl<'a> Events<'a> {
-    /// Iterates over the events in `bytes`.
-    #[inline]
-    pub const fn new(bytes: &'a [u8]) -> Events<'a> {
-        Events {
-            rest: bytes,
-            len: bytes.len(),
-            failed: false,
-        }
-    }
-
-    /// The bytes not yet parsed: empty after a clean end, the malformed tail after an
-    /// error.
-    pub fn remainder(&self) -> &'a [u8] {
-        self.rest
-    }
-
-    /// How many bytes the events yielded so far span.
-    pub fn consumed(&self) -> usize {
-        self.len - self.rest.len()
-    }
-
-    /// True when there are no bytes left to parse.
-    pub fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-}
-
-impl<'a> Iterator for Events<'a> {
-    type Item = Result<Event<'a>, MalformedEvent>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() || self.failed {
-            return None;
-        }
-        match Event::split_first(self.rest) {
-            Ok((event, rest)) => {
-                self.rest = rest;
-                Some(Ok(event))
-            }
-            Err(error) => {
-                self.failed = true;
-                Some(Err(error.at_offset(self.consumed())))
-            }
-        }
-    }
-}
-
-impl core::iter::FusedIterator for Events<'_> {}
+/// An iterator over the events in a byte slice: [`Records`] of [`Event`]. See [`Records`]
+/// for what it yields and guarantees.
+pub type Events<'a> = Records<'a, Event<'a>>;
 
 /// A read buffer for inotify events: `N` bytes aligned for `struct inotify_event`.
 ///

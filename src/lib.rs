@@ -17,7 +17,8 @@
 //! ```
 //!
 //! Layers, bottom to top: [`sys`] (the system calls), [`Errno`], [`OwnedDescriptor`],
-//! the masks, the [`Events`] parser, [`Inotify`], [`Epoll`], and [`EventWaiter`].
+//! the masks, the [`Events`] parser, [`Inotify`], [`Epoll`], [`EventWaiter`], and the
+//! [`dir`] reader; with `std`, [`Watcher`] and [`TreeWatcher`].
 //!
 //! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
 //! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
@@ -33,6 +34,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod clock;
+pub mod dir;
 pub mod epoll;
 pub mod errno;
 pub mod error;
@@ -42,15 +44,24 @@ pub mod fd;
 pub mod inotify;
 pub mod mask;
 pub mod path;
+pub mod records;
 #[allow(unsafe_code)]
 pub mod sys;
+#[cfg(feature = "std")]
+pub mod tree;
 pub mod wait;
+#[cfg(feature = "std")]
+pub mod watch_events;
 #[cfg(feature = "std")]
 pub mod watcher;
 #[cfg(feature = "std")]
 pub mod watches;
 
 pub use clock::MonotonicTime;
+pub use dir::{
+    file_type_of, Directory, Dirent, Dirents, FileType, MalformedDirent, DIRENT_HEADER_LEN,
+    MIN_DIRENT_BUFFER_LEN,
+};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 pub use errno::Errno;
 #[cfg(feature = "std")]
@@ -64,11 +75,14 @@ pub use fd::OwnedDescriptor;
 pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
 pub use path::{PathBytes, PATH_MAX};
+pub use records::{Record, Records};
+#[cfg(feature = "std")]
+pub use tree::TreeWatcher;
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 #[cfg(feature = "std")]
-pub use watcher::{
-    FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, WatchEvents, Watcher,
-};
+pub use watch_events::{EventSource, WatchEvents};
+#[cfg(feature = "std")]
+pub use watcher::{FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, Watcher};
 #[cfg(feature = "std")]
 pub use watches::WatchTable;
 

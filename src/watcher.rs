@@ -8,14 +8,15 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use std::vec::Vec;
 
 use crate::error::PathError;
 use crate::event::{Event, EventBuffer, MalformedEvent, WatchDescriptor};
 use crate::inotify::Inotify;
-use crate::mask::{EventMask, NameStyle, WatchMask};
+use crate::mask::{EventMask, WatchMask};
 use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+use crate::watch_events::{EventSource, WatchEvents};
 use crate::watches::WatchTable;
 
 /// Bytes read per `read(2)`: room for about 2,000 events with short names.
@@ -357,6 +358,11 @@ impl Watcher {
         self.table.iter()
     }
 
+    /// The path-to-descriptor table, for the recursive tree that builds on this type.
+    pub(crate) fn table_mut(&mut self) -> &mut WatchTable {
+        &mut self.table
+    }
+
     /// The inotify instance underneath, for what this type does not offer (its
     /// descriptor, `Limits`). Reading from it, or making it blocking, takes events from
     /// the watcher or stalls it.
@@ -373,16 +379,7 @@ impl Watcher {
     /// The events, as an iterator with the options of the Python package's `event_gen`:
     /// see [`WatchEvents`].
     pub fn events(&mut self) -> WatchEvents<'_> {
-        self.last_filter_stop = None;
-        WatchEvents {
-            watcher: self,
-            timeout: None,
-            yield_nones: true,
-            filter: None,
-            terminal: EventMask::Q_OVERFLOW | EventMask::UNMOUNT,
-            last_hit: Instant::now(),
-            finished: false,
-        }
+        WatchEvents::new(self)
     }
 
     /// The next event, borrowed from the watcher's buffer, or `None` at the end of a
@@ -462,6 +459,16 @@ impl Watcher {
     }
 }
 
+impl EventSource for Watcher {
+    fn next_owned_event(&mut self) -> Result<Option<WatchEvent>, WatchError> {
+        Ok(self.next_event()?.map(|event| event.to_owned_event()))
+    }
+
+    fn set_last_filter_stop(&mut self, stop: Option<FilterStop>) {
+        self.last_filter_stop = stop;
+    }
+}
+
 impl fmt::Debug for Watcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Watcher")
@@ -482,129 +489,5 @@ impl AsRawFd for Watcher {
 impl AsFd for Watcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.waiter.inotify().as_fd()
-    }
-}
-
-type Filter<'w> = Box<dyn FnMut(&'static str, &WatchEvent) -> bool + 'w>;
-
-/// The iterator of [`Watcher::events`]: the Python package's `event_gen`.
-///
-/// Yields `Ok(Some(event))` for each event and, unless [`yield_nones`](Self::yield_nones)
-/// is off, `Ok(None)` at the end of each cycle (after a batch, or after a block
-/// duration with no event). It ends after [`timeout`](Self::timeout) with no event,
-/// when the [`filter`](Self::filter) returns false, or with
-/// `Err(WatchError::Terminal)` for an event in the terminal set.
-pub struct WatchEvents<'w> {
-    watcher: &'w mut Watcher,
-    timeout: Option<Duration>,
-    yield_nones: bool,
-    filter: Option<Filter<'w>>,
-    terminal: EventMask,
-    last_hit: Instant,
-    finished: bool,
-}
-
-impl<'w> WatchEvents<'w> {
-    /// Ends the iteration once `timeout` passes with no event (`timeout_s`).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Whether to yield `None` at the end of each cycle (`yield_nones`, default true).
-    pub fn yield_nones(mut self, yield_nones: bool) -> Self {
-        self.yield_nones = yield_nones;
-        self
-    }
-
-    /// Asks `filter(type_name, event)` for each type name of each event; false ends the
-    /// iteration, and the event is kept in [`Watcher::last_filter_stop`]
-    /// (`filter_predicate`).
-    pub fn filter<F>(mut self, filter: F) -> Self
-    where
-        F: FnMut(&'static str, &WatchEvent) -> bool + 'w,
-    {
-        self.filter = Some(Box::new(filter));
-        self
-    }
-
-    /// The event types that end the iteration with [`WatchError::Terminal`]
-    /// (`terminal_events`; default `IN_Q_OVERFLOW | IN_UNMOUNT`). Empty: none.
-    pub fn terminal_events(mut self, terminal: EventMask) -> Self {
-        self.terminal = terminal;
-        self
-    }
-
-    /// Checks the filter and the terminal set for each type of `event`, in ascending bit
-    /// order as the Python package does: `Ok(event)` to yield it, `Err(None)` when the
-    /// filter stops the iteration, `Err(Some(error))` for a terminal event.
-    fn judge(&mut self, event: WatchEvent) -> Result<WatchEvent, Option<WatchError>> {
-        for bit in event.mask.single_bits() {
-            let type_name = bit.name(NameStyle::Kernel).unwrap_or("");
-            if let Some(filter) = self.filter.as_mut() {
-                if !filter(type_name, &event) {
-                    self.watcher.last_filter_stop = Some(FilterStop { type_name, event });
-                    return Err(None);
-                }
-            }
-            if self.terminal.contains(bit) {
-                return Err(Some(WatchError::Terminal(TerminalEvent {
-                    type_name,
-                    event,
-                })));
-            }
-        }
-        Ok(event)
-    }
-
-    fn timed_out(&self) -> bool {
-        match self.timeout {
-            Some(timeout) => self.last_hit.elapsed() > timeout,
-            None => false,
-        }
-    }
-}
-
-impl Iterator for WatchEvents<'_> {
-    type Item = Result<Option<WatchEvent>, WatchError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.finished {
-            let owned = match self.watcher.next_event() {
-                Err(error) => {
-                    self.finished = true;
-                    return Some(Err(error));
-                }
-                Ok(Some(event)) => Some(event.to_owned_event()),
-                Ok(None) => None,
-            };
-            match owned {
-                Some(event) => {
-                    self.last_hit = Instant::now();
-                    return match self.judge(event) {
-                        Ok(event) => Some(Ok(Some(event))),
-                        Err(stop) => {
-                            self.finished = true;
-                            stop.map(Err)
-                        }
-                    };
-                }
-                None if self.timed_out() => self.finished = true,
-                None if self.yield_nones => return Some(Ok(None)),
-                None => {}
-            }
-        }
-        None
-    }
-}
-
-impl fmt::Debug for WatchEvents<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WatchEvents")
-            .field("timeout", &self.timeout)
-            .field("yield_nones", &self.yield_nones)
-            .field("filter", &self.filter.as_ref().map(|_| ".."))
-            .field("terminal", &self.terminal)
-            .finish()
     }
 }

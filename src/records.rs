@@ -1,0 +1,107 @@
+//! [`Records`]: the zero-copy iterator over a buffer of variable-length kernel records,
+//! shared by the inotify event parser and the directory-entry parser.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+/// A kernel record that can be split off the front of a byte buffer: an inotify event
+/// or a directory entry.
+pub trait Record<'a>: Sized {
+    /// Why the bytes at the front are not a whole record.
+    type Malformed;
+
+    /// Parses the record at the start of `bytes`, and returns it with the bytes after
+    /// it. An error describes a record at offset 0.
+    fn split_first(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), Self::Malformed>;
+
+    /// The same error, for a record that starts `offset` bytes into the buffer.
+    fn malformed_at(error: Self::Malformed, offset: usize) -> Self::Malformed;
+}
+
+/// An iterator over the records in a byte slice, as a system call filled it.
+///
+/// Yields `Ok(record)` for each whole record. At bytes that are not a whole record it
+/// yields one `Err` saying where and why, then stops; the bytes it could not parse stay
+/// available through [`remainder`](Records::remainder). It never panics, never
+/// allocates and never reads outside the slice, whatever the bytes. The slice need not
+/// be aligned.
+pub struct Records<'a, R> {
+    rest: &'a [u8],
+    len: usize,
+    failed: bool,
+    record: PhantomData<fn() -> R>,
+}
+
+impl<'a, R: Record<'a>> Records<'a, R> {
+    /// Iterates over the records in `bytes`.
+    #[inline]
+    pub const fn new(bytes: &'a [u8]) -> Records<'a, R> {
+        Records {
+            rest: bytes,
+            len: bytes.len(),
+            failed: false,
+            record: PhantomData,
+        }
+    }
+
+    /// The bytes not yet parsed: empty after a clean end, the malformed tail after an
+    /// error.
+    pub fn remainder(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// How many bytes the records yielded so far span.
+    pub fn consumed(&self) -> usize {
+        self.len - self.rest.len()
+    }
+
+    /// True when there are no bytes left to parse: for a fresh iterator, the system
+    /// call returned nothing (end of file, end of directory).
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+impl<'a, R: Record<'a>> Iterator for Records<'a, R> {
+    type Item = Result<R, R::Malformed>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() || self.failed {
+            return None;
+        }
+        match R::split_first(self.rest) {
+            Ok((record, rest)) => {
+                self.rest = rest;
+                Some(Ok(record))
+            }
+            Err(error) => {
+                self.failed = true;
+                Some(Err(R::malformed_at(error, self.consumed())))
+            }
+        }
+    }
+}
+
+impl<'a, R: Record<'a>> core::iter::FusedIterator for Records<'a, R> {}
+
+impl<R> Clone for Records<'_, R> {
+    fn clone(&self) -> Self {
+        Records {
+            rest: self.rest,
+            len: self.len,
+            failed: self.failed,
+            record: PhantomData,
+        }
+    }
+}
+
+impl<R> fmt::Debug for Records<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records")
+            .field("consumed", &(self.len - self.rest.len()))
+            .field("remaining", &self.rest.len())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
