@@ -477,12 +477,18 @@ impl Directory {
     /// the directory (and so does every later call).
     ///
     /// The entries are views into `buffer`; nothing is copied or allocated. The buffer
-    /// need not be aligned; 4 KiB or more is sensible, and [`MIN_DIRENT_BUFFER_LEN`]
-    /// (280) bytes is the least that holds any entry: with less, the kernel fails with
-    /// `EINVAL` when the next entry does not fit. The kernel lists `.` and `..` too (see
+    /// need not be aligned; 4 KiB or more is sensible. A buffer of less than
+    /// [`MIN_DIRENT_BUFFER_LEN`] (280) bytes, the least that holds any entry, is refused
+    /// with [`Error::BufferTooSmall`] before any call. The kernel lists `.` and `..` too (see
     /// [`Dirent::is_dot_or_dot_dot`]). Entries added or removed while a directory is
     /// being read may or may not be listed, as with `readdir`.
     pub fn read<'b>(&self, buffer: &'b mut [u8]) -> Result<Dirents<'b>, Error> {
+        if buffer.len() < MIN_DIRENT_BUFFER_LEN {
+            return Err(Error::BufferTooSmall {
+                len: buffer.len(),
+                min: MIN_DIRENT_BUFFER_LEN,
+            });
+        }
         // The kernel takes the length as an `int`: larger values would come out negative.
         let len = buffer.len().min(i32::MAX as usize);
         let (room, _) = buffer.split_at_mut(len);

@@ -3,7 +3,6 @@
 use core::fmt;
 
 use crate::errno::Errno;
-use crate::event::MIN_EVENT_BUFFER_LEN;
 
 /// The system call that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,10 +79,13 @@ pub enum Error {
         /// The path's length in bytes.
         len: usize,
     },
-    /// A read buffer is too small to be sure of holding one event.
+    /// A read buffer is too small to be sure of holding one record (an inotify event,
+    /// a directory entry).
     BufferTooSmall {
         /// The buffer's length.
         len: usize,
+        /// The least that holds any record of its kind.
+        min: usize,
     },
     /// A file under `/proc/sys/fs/inotify` did not start with a decimal number.
     NotANumber,
@@ -204,11 +206,11 @@ impl fmt::Display for Error {
             Error::NotANumber => f.write_str(
                 "a file under /proc/sys/fs/inotify did not hold a number: is /proc a procfs?",
             ),
-            Error::BufferTooSmall { len } => write!(
+            Error::BufferTooSmall { len, min } => write!(
                 f,
-                "read buffer is {} bytes; inotify needs at least {} to hold any event: \
-                 use an EventBuffer",
-                len, MIN_EVENT_BUFFER_LEN
+                "read buffer is {} bytes; at least {} are needed to hold any record: use an \
+                 EventBuffer for events, MIN_DIRENT_BUFFER_LEN or more for directories",
+                len, min
             ),
         }
     }

@@ -132,7 +132,10 @@ impl Inotify {
     /// [`MIN_EVENT_BUFFER_LEN`] bytes (it need not be aligned).
     pub fn read_into<'b>(&self, buffer: &'b mut [u8]) -> Result<Events<'b>, Error> {
         if buffer.len() < MIN_EVENT_BUFFER_LEN {
-            return Err(Error::BufferTooSmall { len: buffer.len() });
+            return Err(Error::BufferTooSmall {
+                len: buffer.len(),
+                min: MIN_EVENT_BUFFER_LEN,
+            });
         }
         let filled = sys::read(self.fd.as_raw(), buffer)
             .map_err(|errno| Error::syscall(Call::Read, errno))?;

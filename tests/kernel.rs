@@ -639,14 +639,14 @@ fn read_into_a_small_buffer_is_refused_without_reading() {
     let mut small = [0u8; 100];
     assert_eq!(
         fx.inotify.read_into(&mut small).map(|e| e.count()),
-        Err(Error::BufferTooSmall { len: 100 })
+        Err(Error::BufferTooSmall { len: 100, min: 272 })
     );
     let mut almost = [0u8; MIN_EVENT_BUFFER_LEN - 1];
     assert_eq!(
         fx.inotify.read_into(&mut almost).map(|e| e.count()),
-        Err(Error::BufferTooSmall { len: 271 })
+        Err(Error::BufferTooSmall { len: 271, min: 272 })
     );
-    assert!(Error::BufferTooSmall { len: 100 }
+    assert!(Error::BufferTooSmall { len: 100, min: 272 }
         .to_string()
         .contains("272"));
     // The event is still there. An unaligned slice is fine.
