@@ -195,16 +195,21 @@ fn timed_iterations(
     total
 }
 
+/// One read(2) of a batch into `buffer`: the bytes read.
+fn read_batch(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>) -> &[u8] {
+    // SAFETY: the buffer is valid for BATCH_LEN bytes of writes.
+    let n = unsafe { libc::read(fd, buffer.0.as_mut_ptr().cast(), BATCH_LEN) };
+    assert!(n >= 0, "read: {}", std::io::Error::last_os_error());
+    &buffer.0[..n as usize]
+}
+
 /// 1. floor: read(2) each batch and do nothing else.
 fn drain_floor(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>, batches: usize) -> usize {
     let mut bytes = 0;
     for _ in 0..batches {
-        // SAFETY: the buffer is valid for BATCH_LEN bytes of writes.
-        let n = unsafe { libc::read(fd, buffer.0.as_mut_ptr().cast(), BATCH_LEN) };
-        assert!(n >= 0, "read: {}", std::io::Error::last_os_error());
-        let n = n as usize;
-        black_box(&buffer.0[..n]);
-        bytes += n;
+        let batch = read_batch(fd, buffer);
+        bytes += batch.len();
+        black_box(batch);
     }
     bytes
 }
@@ -215,10 +220,7 @@ fn drain_floor(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>, batches: us
 fn drain_bound(fd: RawFd, buffer: &mut PageAligned<[u8; BATCH_LEN]>, batches: usize) -> usize {
     let mut events = 0;
     for _ in 0..batches {
-        // SAFETY: the buffer is valid for BATCH_LEN bytes of writes.
-        let n = unsafe { libc::read(fd, buffer.0.as_mut_ptr().cast(), BATCH_LEN) };
-        assert!(n >= 0, "read: {}", std::io::Error::last_os_error());
-        for record in buffer.0[..n as usize].chunks_exact(EVENT_LEN) {
+        for record in read_batch(fd, buffer).chunks_exact(EVENT_LEN) {
             let field = |at: usize| u32::from_ne_bytes(record[at..at + 4].try_into().unwrap());
             black_box(field(0) as i32);
             black_box(field(4));
