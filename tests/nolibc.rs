@@ -35,6 +35,14 @@ const MIN_RUST_MINOR: u32 = 88;
 /// The built binary, or why the tests skip; built once for all the tests of this file.
 static BINARY: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
 
+/// These tests start processes and write files. A child forked while another test has a
+/// file open holds that file until it execs, which delays the file's `IN_CLOSE_WRITE`
+/// past the events the test expects next: so they run one at a time.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The binary's path, building it on first use; `None` (after saying why) to skip.
 fn binary() -> Option<PathBuf> {
     let mut built = BINARY.lock().unwrap_or_else(|e| e.into_inner());
@@ -135,6 +143,7 @@ fn rustc_minor() -> Option<u32> {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn binary_is_static_and_within_budget() {
+    let _one_at_a_time = one_at_a_time();
     let bin = match binary() {
         Some(bin) => bin,
         None => return,
@@ -194,6 +203,7 @@ fn binary_is_static_and_within_budget() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn prints_what_inotifywait_prints_and_exits_after_count() {
+    let _one_at_a_time = one_at_a_time();
     let bin = match binary() {
         Some(bin) => bin,
         None => return,
@@ -237,6 +247,7 @@ fn prints_what_inotifywait_prints_and_exits_after_count() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn watches_the_current_directory_until_killed() {
+    let _one_at_a_time = one_at_a_time();
     let bin = match binary() {
         Some(bin) => bin,
         None => return,
@@ -264,6 +275,7 @@ fn watches_the_current_directory_until_killed() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn exits_when_the_watched_directory_goes() {
+    let _one_at_a_time = one_at_a_time();
     let bin = match binary() {
         Some(bin) => bin,
         None => return,
@@ -286,6 +298,7 @@ fn exits_when_the_watched_directory_goes() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn fails_with_the_errno_name() {
+    let _one_at_a_time = one_at_a_time();
     let bin = match binary() {
         Some(bin) => bin,
         None => return,

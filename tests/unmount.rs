@@ -1,0 +1,54 @@
+//! `IN_UNMOUNT` is a terminal event by default: a real tmpfs, mounted and unmounted.
+//!
+//! A file of its own, so a test binary of its own: it starts `mount` and `umount`, and a
+//! fork made while another test has a file open would hold that file open, and delay
+//! the `IN_CLOSE_WRITE` those tests wait for.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TempDir;
+use inotify_raw::{WatchError, WatchMask, Watcher};
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
+    let dir = TempDir::new();
+    let mountpoint = dir.join("mnt");
+    std::fs::create_dir(&mountpoint).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
+        .arg(&mountpoint)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+        return;
+    }
+    let mut watcher = Watcher::new().unwrap();
+    watcher.set_block_duration(Some(Duration::from_millis(50)));
+    watcher
+        .add_watch(&mountpoint, WatchMask::ALL_EVENTS)
+        .unwrap();
+    let unmounted = std::process::Command::new("umount")
+        .arg(&mountpoint)
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    let mut terminal = None;
+    for item in watcher
+        .events()
+        .timeout(Duration::from_secs(2))
+        .yield_nones(false)
+    {
+        if let Err(WatchError::Terminal(event)) = item {
+            terminal = Some(event);
+        }
+    }
+    let terminal = terminal.expect("IN_UNMOUNT ends the iteration");
+    assert_eq!(terminal.type_name, "IN_UNMOUNT");
+    assert_eq!(terminal.event.watch_path, mountpoint);
+}
