@@ -43,6 +43,13 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The binary, with this test's turn: hold the guard for the whole test. `None` (with
+/// the reason printed) when the binary cannot be built here.
+fn binary_alone() -> Option<(std::sync::MutexGuard<'static, ()>, PathBuf)> {
+    let turn = one_at_a_time();
+    Some((turn, binary()?))
+}
+
 /// The binary's path, building it on first use; `None` (after saying why) to skip.
 fn binary() -> Option<PathBuf> {
     let mut built = BINARY.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,9 +150,8 @@ fn rustc_minor() -> Option<u32> {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn binary_is_static_and_within_budget() {
-    let _one_at_a_time = one_at_a_time();
-    let bin = match binary() {
-        Some(bin) => bin,
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
         None => return,
     };
     let output = match Command::new("readelf")
@@ -203,9 +209,8 @@ fn binary_is_static_and_within_budget() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn prints_what_inotifywait_prints_and_exits_after_count() {
-    let _one_at_a_time = one_at_a_time();
-    let bin = match binary() {
-        Some(bin) => bin,
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
         None => return,
     };
     let tmp = TempDir::new();
@@ -247,9 +252,8 @@ fn prints_what_inotifywait_prints_and_exits_after_count() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn watches_the_current_directory_until_killed() {
-    let _one_at_a_time = one_at_a_time();
-    let bin = match binary() {
-        Some(bin) => bin,
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
         None => return,
     };
     let tmp = TempDir::new();
@@ -275,9 +279,8 @@ fn watches_the_current_directory_until_killed() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn exits_when_the_watched_directory_goes() {
-    let _one_at_a_time = one_at_a_time();
-    let bin = match binary() {
-        Some(bin) => bin,
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
         None => return,
     };
     let tmp = TempDir::new();
@@ -298,9 +301,8 @@ fn exits_when_the_watched_directory_goes() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn fails_with_the_errno_name() {
-    let _one_at_a_time = one_at_a_time();
-    let bin = match binary() {
-        Some(bin) => bin,
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
         None => return,
     };
     let tmp = TempDir::new();

@@ -31,7 +31,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::{Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
 
 /// Bytes per read: one batch.
 const BATCH_LEN: usize = 4096;
@@ -321,6 +322,26 @@ fn check_parsers(input: &[u8]) {
     assert_eq!(k, EVENTS_PER_ITERATION);
 }
 
+/// Benchmarks one reader: `reader` turns a fresh pipe's read end into the drain that
+/// reads (and parses) a given number of batches and returns how many bytes or events
+/// it saw, `expected_count` per iteration.
+fn bench_reader<F: FnMut(usize) -> usize>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mode: Mode,
+    input: &[u8],
+    expected_count: usize,
+    reader: impl Fn(OwnedFd) -> F,
+) {
+    group.bench_function(name, |b| {
+        let (read, mut writer) = pipe();
+        let mut drain = reader(read);
+        b.iter_custom(|iters| {
+            timed_iterations(mode, iters, &mut writer, input, expected_count, &mut drain)
+        });
+    });
+}
+
 fn bench_parse(c: &mut Criterion) {
     let input = synthetic_input();
     check_parsers(&input);
@@ -329,62 +350,42 @@ fn bench_parse(c: &mut Criterion) {
         let mut group = c.benchmark_group(group_name);
         group.throughput(Throughput::Elements(EVENTS_PER_ITERATION as u64));
 
-        group.bench_function(FLOOR, |b| {
-            let (read, mut writer) = pipe();
+        let floor = |read: OwnedFd| {
             let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
-            b.iter_custom(|iters| {
-                timed_iterations(mode, iters, &mut writer, &input, input.len(), |batches| {
-                    drain_floor(read.as_raw_fd(), &mut buffer, batches)
-                })
-            });
-        });
-
-        group.bench_function(BOUND, |b| {
-            let (read, mut writer) = pipe();
+            move |batches| drain_floor(read.as_raw_fd(), &mut buffer, batches)
+        };
+        bench_reader(&mut group, FLOOR, mode, &input, input.len(), floor);
+        let bound = |read: OwnedFd| {
             let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
-            b.iter_custom(|iters| {
-                timed_iterations(
-                    mode,
-                    iters,
-                    &mut writer,
-                    &input,
-                    EVENTS_PER_ITERATION,
-                    |batches| drain_bound(read.as_raw_fd(), &mut buffer, batches),
-                )
-            });
-        });
-
-        group.bench_function(INOTIFY_RAW, |b| {
-            let (read, mut writer) = pipe();
+            move |batches| drain_bound(read.as_raw_fd(), &mut buffer, batches)
+        };
+        bench_reader(&mut group, BOUND, mode, &input, EVENTS_PER_ITERATION, bound);
+        let raw = |read: OwnedFd| {
             let inotify = inotify_raw::Inotify::from(read);
             let mut buffer = Box::new(PageAligned(inotify_raw::EventBuffer::<BATCH_LEN>::new()));
-            b.iter_custom(|iters| {
-                timed_iterations(
-                    mode,
-                    iters,
-                    &mut writer,
-                    &input,
-                    EVENTS_PER_ITERATION,
-                    |batches| drain_inotify_raw(&inotify, &mut buffer, batches),
-                )
-            });
-        });
-
-        group.bench_function(INOTIFY, |b| {
-            let (read, mut writer) = pipe();
+            move |batches| drain_inotify_raw(&inotify, &mut buffer, batches)
+        };
+        bench_reader(
+            &mut group,
+            INOTIFY_RAW,
+            mode,
+            &input,
+            EVENTS_PER_ITERATION,
+            raw,
+        );
+        let peer = |read: OwnedFd| {
             let mut inotify = inotify::Inotify::from(read);
             let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
-            b.iter_custom(|iters| {
-                timed_iterations(
-                    mode,
-                    iters,
-                    &mut writer,
-                    &input,
-                    EVENTS_PER_ITERATION,
-                    |batches| drain_inotify(&mut inotify, &mut buffer, batches),
-                )
-            });
-        });
+            move |batches| drain_inotify(&mut inotify, &mut buffer, batches)
+        };
+        bench_reader(
+            &mut group,
+            INOTIFY,
+            mode,
+            &input,
+            EVENTS_PER_ITERATION,
+            peer,
+        );
 
         group.finish();
     }
