@@ -7,7 +7,7 @@ use crate::sys::{self, CLOCK_MONOTONIC};
 
 /// A reading of `CLOCK_MONOTONIC`: time since an arbitrary start, never going back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MonotonicTime(Duration);
+pub(crate) struct MonotonicTime(Duration);
 
 impl MonotonicTime {
     /// The time now.
@@ -27,10 +27,5 @@ impl MonotonicTime {
     /// How long from `earlier` to `self`; zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: MonotonicTime) -> Duration {
         self.0.checked_sub(earlier.0).unwrap_or(Duration::ZERO)
-    }
-
-    /// The reading as time since the clock's start.
-    pub fn since_start(self) -> Duration {
-        self.0
     }
 }

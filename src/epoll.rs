@@ -4,8 +4,8 @@ use core::time::Duration;
 
 use crate::clock::MonotonicTime;
 use crate::error::{Call, Error};
-use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
-use crate::sys::{self, RawFd, O_CLOEXEC};
+use crate::fd::{impl_descriptor_traits, AsDescriptor, OwnedDescriptor};
+use crate::sys::{self, O_CLOEXEC};
 
 pub use crate::sys::EpollEvent;
 
@@ -91,7 +91,7 @@ pub enum OnInterrupt {
 /// Turns a timeout into epoll's milliseconds: `None` waits forever (-1); a fraction of
 /// a millisecond rounds up, so a short timeout never turns into a busy poll; a timeout
 /// past `i32::MAX` ms (about 24.8 days) saturates.
-pub fn timeout_to_millis(timeout: Option<Duration>) -> i32 {
+pub(crate) fn timeout_to_millis(timeout: Option<Duration>) -> i32 {
     let timeout = match timeout {
         None => return -1,
         Some(timeout) => timeout,
@@ -119,33 +119,53 @@ impl Epoll {
         Ok(Epoll { fd })
     }
 
-    /// Wraps an epoll descriptor from elsewhere.
-    pub fn from_descriptor(fd: OwnedDescriptor) -> Epoll {
+    /// Wraps an epoll descriptor from elsewhere (through `From<OwnedDescriptor>`).
+    pub(crate) fn from_descriptor(fd: OwnedDescriptor) -> Epoll {
         Epoll { fd }
     }
 
-    /// The descriptor number, still owned by `self`.
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw()
-    }
-
-    fn ctl(&self, op: u32, fd: RawFd, event: EpollEvent) -> Result<(), Error> {
-        sys::epoll_ctl(self.fd.as_raw(), op, fd, &event)
+    fn ctl<F: AsDescriptor + ?Sized>(
+        &self,
+        op: u32,
+        fd: &F,
+        event: EpollEvent,
+    ) -> Result<(), Error> {
+        sys::epoll_ctl(self.fd.as_raw(), op, fd.as_descriptor().as_raw(), &event)
             .map_err(|errno| Error::syscall(Call::EpollCtl, errno))
     }
 
     /// Starts watching `fd` for `readiness`; reports carry `token`.
-    pub fn add(&self, fd: RawFd, readiness: Readiness, token: u64) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// `EEXIST` if `fd` is already registered, `EPERM` if it cannot be polled (a
+    /// regular file), `ENOSPC` past `fs.epoll.max_user_watches`.
+    pub fn add<F: AsDescriptor + ?Sized>(
+        &self,
+        fd: &F,
+        readiness: Readiness,
+        token: u64,
+    ) -> Result<(), Error> {
         self.ctl(sys::EPOLL_CTL_ADD, fd, EpollEvent::new(readiness, token))
     }
 
     /// Changes what `fd` is watched for, and its token.
-    pub fn modify(&self, fd: RawFd, readiness: Readiness, token: u64) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// `ENOENT` if `fd` is not registered.
+    pub fn modify<F: AsDescriptor + ?Sized>(
+        &self,
+        fd: &F,
+        readiness: Readiness,
+        token: u64,
+    ) -> Result<(), Error> {
         self.ctl(sys::EPOLL_CTL_MOD, fd, EpollEvent::new(readiness, token))
     }
 
     /// Stops watching `fd`.
-    pub fn delete(&self, fd: RawFd) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// `ENOENT` if `fd` is not registered.
+    pub fn delete<F: AsDescriptor + ?Sized>(&self, fd: &F) -> Result<(), Error> {
         self.ctl(sys::EPOLL_CTL_DEL, fd, EpollEvent::default())
     }
 
@@ -206,16 +226,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timeouts_round_up_and_saturate() {
-        assert_eq!(timeout_to_millis(None), -1);
-        assert_eq!(timeout_to_millis(Some(Duration::ZERO)), 0);
-        assert_eq!(timeout_to_millis(Some(Duration::from_nanos(1))), 1);
-        assert_eq!(timeout_to_millis(Some(Duration::from_micros(1500))), 2);
-        assert_eq!(timeout_to_millis(Some(Duration::from_millis(7))), 7);
+    fn timeouts_round_up_to_milliseconds_and_saturate() {
+        let ms = |d: Duration| timeout_to_millis(Some(d));
+        assert_eq!(timeout_to_millis(None), -1, "no timeout waits forever");
+        assert_eq!(ms(Duration::ZERO), 0);
+        assert_eq!(ms(Duration::from_nanos(1)), 1);
+        assert_eq!(ms(Duration::from_nanos(999_999)), 1);
+        assert_eq!(ms(Duration::from_millis(1)), 1);
+        assert_eq!(ms(Duration::from_nanos(1_000_001)), 2);
+        assert_eq!(ms(Duration::from_micros(1500)), 2);
+        assert_eq!(ms(Duration::from_millis(50)), 50);
+        assert_eq!(ms(Duration::new(3, 999_999_999)), 4000);
+        let max = i32::MAX as u64;
+        assert_eq!(ms(Duration::from_millis(max - 1)), i32::MAX - 1);
+        assert_eq!(ms(Duration::from_millis(max)), i32::MAX);
         assert_eq!(
-            timeout_to_millis(Some(Duration::from_secs(1 << 40))),
+            ms(Duration::from_millis(max) - Duration::from_nanos(1)),
             i32::MAX
         );
-        assert_eq!(timeout_to_millis(Some(Duration::MAX)), i32::MAX);
+        assert_eq!(ms(Duration::from_millis(max + 1)), i32::MAX);
+        assert_eq!(ms(Duration::from_secs(1 << 40)), i32::MAX);
+        assert_eq!(ms(Duration::MAX), i32::MAX);
     }
 }

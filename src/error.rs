@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::errno::Errno;
+use crate::sys::Errno;
 
 /// The system call that failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -201,7 +201,7 @@ impl fmt::Display for Error {
                 "path is {} bytes long; the kernel takes at most {} (PATH_MAX less the final NUL): \
                  use a shorter or relative path",
                 len,
-                crate::path::PATH_MAX - 1
+                crate::sys::PATH_MAX - 1
             ),
             Error::NotANumber => f.write_str(
                 "a file under /proc/sys/fs/inotify did not hold a number: is /proc a procfs?",
@@ -263,5 +263,37 @@ impl From<PathError> for std::io::Error {
     fn from(error: PathError) -> std::io::Error {
         let kind = std::io::Error::from(error.source).kind();
         std::io::Error::new(kind, error)
+    }
+}
+
+#[cfg(feature = "std")]
+impl Errno {
+    /// The errno behind an `io::Error`, if it carries one: a raw OS error, or any error
+    /// of this crate that came from a system call (after `?` turned it into an
+    /// `io::Error`, too).
+    ///
+    /// ```
+    /// use inotify_raw::{Errno, Inotify, WatchMask};
+    ///
+    /// fn watch(path: &str) -> std::io::Result<()> {
+    ///     let inotify = Inotify::new()?;
+    ///     inotify.add_watch(path, WatchMask::CREATE)?;
+    ///     Ok(())
+    /// }
+    /// let error = watch("/no/such/directory").unwrap_err();
+    /// assert_eq!(Errno::from_io_error(&error), Some(Errno::ENOENT));
+    /// ```
+    pub fn from_io_error(error: &std::io::Error) -> Option<Errno> {
+        if let Some(number) = error.raw_os_error() {
+            return Some(Errno::from_raw(number));
+        }
+        let inner = error.get_ref()?;
+        if let Some(errno) = inner.downcast_ref::<Errno>() {
+            return Some(*errno);
+        }
+        if let Some(error) = inner.downcast_ref::<Error>() {
+            return error.errno();
+        }
+        inner.downcast_ref::<PathError>()?.source.errno()
     }
 }

@@ -1,7 +1,78 @@
-//! [`OwnedDescriptor`]: a file descriptor that is closed when dropped.
+//! [`OwnedDescriptor`], a file descriptor that is closed when dropped, and
+//! [`BorrowedDescriptor`], one borrowed for a lifetime: I/O safety without `std`.
 
-use crate::errno::Errno;
-use crate::sys::{self, RawFd, O_NONBLOCK};
+use core::marker::PhantomData;
+
+use crate::sys::{self, Errno, RawFd, O_NONBLOCK};
+
+/// A descriptor borrowed for `'fd`: open for at least that long, closed by its owner.
+/// The `no_std` form of `std::os::fd::BorrowedFd`, into which it converts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BorrowedDescriptor<'fd> {
+    fd: RawFd,
+    owner: PhantomData<&'fd OwnedDescriptor>,
+}
+
+impl BorrowedDescriptor<'_> {
+    /// Standard input (descriptor 0), which the process is given open.
+    pub const STDIN: BorrowedDescriptor<'static> = BorrowedDescriptor::new(0);
+    /// Standard output (descriptor 1).
+    pub const STDOUT: BorrowedDescriptor<'static> = BorrowedDescriptor::new(1);
+    /// Standard error (descriptor 2).
+    pub const STDERR: BorrowedDescriptor<'static> = BorrowedDescriptor::new(2);
+
+    const fn new<'a>(fd: RawFd) -> BorrowedDescriptor<'a> {
+        BorrowedDescriptor {
+            fd,
+            owner: PhantomData,
+        }
+    }
+
+    /// Borrows the descriptor number `fd`.
+    ///
+    /// # Safety
+    /// `fd` must stay open for all of `'fd`: its owner must not close it while the
+    /// borrow lives.
+    pub const unsafe fn borrow_raw<'fd>(fd: RawFd) -> BorrowedDescriptor<'fd> {
+        BorrowedDescriptor::new(fd)
+    }
+
+    /// The descriptor number.
+    pub const fn as_raw(self) -> RawFd {
+        self.fd
+    }
+}
+
+/// Something that owns or borrows an open descriptor: what [`Epoll`](crate::Epoll)
+/// registers. With `std`, every `AsFd` type is one (`File`, `TcpStream`, `OwnedFd`, ...,
+/// and this crate's types); without it, this crate's types are.
+pub trait AsDescriptor {
+    /// Borrows the descriptor.
+    fn as_descriptor(&self) -> BorrowedDescriptor<'_>;
+}
+
+#[cfg(feature = "std")]
+impl<T: std::os::unix::io::AsFd + ?Sized> AsDescriptor for T {
+    fn as_descriptor(&self) -> BorrowedDescriptor<'_> {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: `as_fd` promises the descriptor is open while `self` is borrowed.
+        unsafe { BorrowedDescriptor::borrow_raw(self.as_fd().as_raw_fd()) }
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl AsDescriptor for OwnedDescriptor {
+    fn as_descriptor(&self) -> BorrowedDescriptor<'_> {
+        BorrowedDescriptor::new(self.0)
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl AsDescriptor for BorrowedDescriptor<'_> {
+    fn as_descriptor(&self) -> BorrowedDescriptor<'_> {
+        *self
+    }
+}
 
 /// A file descriptor this value owns; dropping it closes the descriptor.
 ///
@@ -116,10 +187,27 @@ mod std_impls {
     }
 }
 
-/// Implements the `std` descriptor traits for a type that wraps an [`OwnedDescriptor`]
-/// in a field named `fd`.
+#[cfg(feature = "std")]
+#[allow(unsafe_code)]
+impl<'fd> From<BorrowedDescriptor<'fd>> for std::os::unix::io::BorrowedFd<'fd> {
+    fn from(fd: BorrowedDescriptor<'fd>) -> std::os::unix::io::BorrowedFd<'fd> {
+        // SAFETY: a `BorrowedDescriptor<'fd>` is open for all of `'fd`.
+        unsafe { std::os::unix::io::BorrowedFd::borrow_raw(fd.fd) }
+    }
+}
+
+/// Implements the descriptor traits (`AsDescriptor`, and with `std` `AsFd`, `AsRawFd` and
+/// the `OwnedFd` conversions) for a type that wraps an [`OwnedDescriptor`] in a field
+/// named `fd` and has a `from_descriptor` constructor.
 macro_rules! impl_descriptor_traits {
     ($ty:ident) => {
+        #[cfg(not(feature = "std"))]
+        impl crate::fd::AsDescriptor for $ty {
+            fn as_descriptor(&self) -> crate::fd::BorrowedDescriptor<'_> {
+                crate::fd::AsDescriptor::as_descriptor(&self.fd)
+            }
+        }
+
         #[cfg(feature = "std")]
         impl std::os::unix::io::AsRawFd for $ty {
             fn as_raw_fd(&self) -> std::os::unix::io::RawFd {

@@ -1,13 +1,12 @@
 //! [`Inotify`]: an inotify instance: add and remove watches, read events into a buffer
 //! the caller owns.
 
-use crate::errno::Errno;
 use crate::error::{Call, Error};
-use crate::event::{EventBuffer, Events, WatchDescriptor, MIN_EVENT_BUFFER_LEN};
 use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
 use crate::mask::WatchMask;
-use crate::path::{with_nul_terminated, NulTerminated, PathBytes};
-use crate::sys::{self, RawFd, O_CLOEXEC, O_NONBLOCK};
+use crate::parse::{EventBuffer, Events, WatchDescriptor, MIN_EVENT_BUFFER_LEN};
+use crate::path::{with_nul_terminated, PathBytes};
+use crate::sys::{self, Errno, NulTerminated, O_CLOEXEC, O_NONBLOCK};
 
 /// Flags for [`Inotify::init`]. Close-on-exec is always set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,19 +64,10 @@ impl Inotify {
     }
 
     /// Wraps any descriptor: an inotify descriptor from elsewhere, or a pipe whose
-    /// bytes are inotify records (for tests and benchmarks).
-    pub fn from_descriptor(fd: OwnedDescriptor) -> Inotify {
+    /// bytes are inotify records (for tests and benchmarks). Users reach it through
+    /// `From<OwnedDescriptor>` and `From<OwnedFd>`.
+    pub(crate) fn from_descriptor(fd: OwnedDescriptor) -> Inotify {
         Inotify { fd }
-    }
-
-    /// The descriptor.
-    pub fn descriptor(&self) -> &OwnedDescriptor {
-        &self.fd
-    }
-
-    /// The descriptor number, still owned by `self`.
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw()
     }
 
     /// Watches `path` for the events in `mask`, and returns the watch's descriptor.
@@ -140,6 +130,16 @@ impl Inotify {
         let filled = sys::read(self.fd.as_raw(), buffer)
             .map_err(|errno| Error::syscall(Call::Read, errno))?;
         Ok(Events::new(buffer.get(..filled).unwrap_or(&[])))
+    }
+
+    /// Whether reads fail with `EAGAIN` instead of blocking.
+    ///
+    /// # Errors
+    /// `EBADF` if the descriptor is not open (it always is, unless adopted wrongly).
+    pub fn is_nonblocking(&self) -> Result<bool, Error> {
+        self.fd
+            .is_nonblocking()
+            .map_err(|errno| Error::syscall(Call::Fcntl, errno))
     }
 
     /// Sets or clears non-blocking reads.

@@ -16,9 +16,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Layers, bottom to top: [`sys`] (the system calls), [`Errno`], [`OwnedDescriptor`],
-//! the masks, the [`Events`] parser, [`Inotify`], [`Epoll`], [`EventWaiter`], and the
-//! [`dir`] reader; with `std`, [`Watcher`] and [`TreeWatcher`].
+//! Which type to reach for:
+//! - a raw read loop, `no_std`, no allocation: [`Inotify`] and an [`EventBuffer`], read
+//!   into [`Events`];
+//! - a blocking loop with a timeout: [`EventWaiter`] (on [`Epoll`]);
+//! - the Python package's watcher, paths and `event_gen` (`std`): `Watcher`;
+//! - whole directory trees kept right (`std`): `TreeWatcher`;
+//! - async (tokio's `AsyncFd`, mio): every type with a descriptor implements `AsFd`
+//!   (`std`) or [`AsDescriptor`];
+//! - a program with no libc: [`raw`] has `write` and `exit_group`.
 //!
 //! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
 //! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
@@ -33,58 +39,46 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-pub mod clock;
-pub mod dir;
-pub mod epoll;
-pub mod errno;
-pub mod error;
-pub mod event;
+// The core, bottom to top; each module names only those above it in this list.
+mod clock;
+mod dir;
+mod epoll;
+mod error;
 #[allow(unsafe_code)]
-pub mod fd;
-pub mod inotify;
-pub mod mask;
-pub mod path;
-pub mod records;
+mod fd;
+mod inotify;
+mod mask;
+mod parse;
+mod path;
+pub mod raw;
 #[allow(unsafe_code)]
-pub mod sys;
+mod sys;
+mod wait;
+// The std layer.
 #[cfg(feature = "std")]
-pub mod tree;
-pub mod wait;
-#[cfg(feature = "std")]
-pub mod watch_events;
-#[cfg(feature = "std")]
-pub mod watcher;
-#[cfg(feature = "std")]
-pub mod watches;
+mod adapter;
 
-pub use clock::MonotonicTime;
-pub use dir::{
-    file_type_of, Directory, Dirent, Dirents, FileType, MalformedDirent, DIRENT_HEADER_LEN,
-    MIN_DIRENT_BUFFER_LEN,
+#[cfg(feature = "std")]
+pub use adapter::{
+    FilterStop, TerminalEvent, TreeWatcher, WatchError, WatchEvent, WatchEventRef, WatchEvents,
+    Watcher,
 };
+pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
-pub use errno::Errno;
 #[cfg(feature = "std")]
 pub use error::PathError;
 pub use error::{Call, Error};
-pub use event::{
-    Event, EventBuffer, Events, MalformedEvent, WatchDescriptor, EVENT_HEADER_LEN,
-    MIN_EVENT_BUFFER_LEN, NAME_MAX,
-};
-pub use fd::OwnedDescriptor;
+pub use fd::{AsDescriptor, BorrowedDescriptor, OwnedDescriptor};
 pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
-pub use path::{PathBytes, PATH_MAX};
-pub use records::{Record, Records};
-#[cfg(feature = "std")]
-pub use tree::TreeWatcher;
+pub use parse::{
+    Dirent, Dirents, Event, EventBuffer, Events, FileKind, MalformedDirent, MalformedEvent,
+    WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN, MIN_DIRENT_BUFFER_LEN,
+    MIN_EVENT_BUFFER_LEN,
+};
+pub use path::PathBytes;
+pub use sys::{Errno, NAME_MAX, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
-#[cfg(feature = "std")]
-pub use watch_events::{EventSource, WatchEvents};
-#[cfg(feature = "std")]
-pub use watcher::{FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef, Watcher};
-#[cfg(feature = "std")]
-pub use watches::WatchTable;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

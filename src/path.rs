@@ -1,42 +1,7 @@
 //! Paths for system calls: NUL-terminated in a stack buffer, without allocating.
 
-use crate::Error;
-
-/// `PATH_MAX`: the most bytes the kernel accepts for a path, its final NUL included.
-pub const PATH_MAX: usize = 4096;
-
-/// A byte string that ends in its only NUL byte, ready to hand to the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NulTerminated<'a>(&'a [u8]);
-
-impl<'a> NulTerminated<'a> {
-    /// Checks that `bytes` ends in a NUL and has no other. Returns `None` otherwise.
-    /// A `const fn`, so a constant path is checked at compile time.
-    pub const fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == 0 {
-                return if i + 1 == bytes.len() {
-                    Some(NulTerminated(bytes))
-                } else {
-                    None
-                };
-            }
-            i += 1;
-        }
-        None
-    }
-
-    /// The bytes before the NUL.
-    pub fn to_bytes(self) -> &'a [u8] {
-        self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
-    }
-
-    /// A pointer to the first byte, for a system call.
-    pub fn as_ptr(self) -> *const u8 {
-        self.0.as_ptr()
-    }
-}
+use crate::error::Error;
+use crate::sys::{NulTerminated, PATH_MAX};
 
 /// Something that names a file: its bytes, without a terminating NUL.
 ///
@@ -132,8 +97,14 @@ mod std_paths {
     }
 }
 
+/// The empty path, NUL-terminated.
+const EMPTY: NulTerminated<'static> = match NulTerminated::new(b"\0") {
+    Some(empty) => empty,
+    None => panic!("one NUL is a NUL-terminated string"),
+};
+
 /// A path copied into a `PATH_MAX` stack buffer with its NUL appended.
-pub struct StackPath {
+pub(crate) struct StackPath {
     bytes: [u8; PATH_MAX],
     len_with_nul: usize,
 }
@@ -160,7 +131,7 @@ impl StackPath {
 
     /// The path with its NUL.
     pub fn as_nul_terminated(&self) -> NulTerminated<'_> {
-        NulTerminated(self.bytes.get(..self.len_with_nul).unwrap_or(&[0]))
+        NulTerminated::new(self.bytes.get(..self.len_with_nul).unwrap_or(&[0])).unwrap_or(EMPTY)
     }
 }
 

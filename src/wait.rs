@@ -8,8 +8,8 @@ use core::time::Duration;
 
 use crate::epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 use crate::error::Error;
-use crate::event::{EventBuffer, Events};
 use crate::inotify::Inotify;
+use crate::parse::{EventBuffer, Events};
 
 /// The Python package's default block duration: one second.
 pub const DEFAULT_BLOCK_DURATION: Duration = Duration::from_secs(1);
@@ -48,7 +48,7 @@ impl EventWaiter {
     pub fn new(inotify: Inotify, block_duration: Option<Duration>) -> Result<EventWaiter, Error> {
         inotify.set_nonblocking(true)?;
         let epoll = Epoll::new()?;
-        epoll.add(inotify.raw_fd(), Readiness::IN, 0)?;
+        epoll.add(&inotify, Readiness::IN, 0)?;
         Ok(EventWaiter {
             inotify,
             epoll,

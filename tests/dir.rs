@@ -13,11 +13,18 @@ use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 use common::TempDir;
-use inotify_raw::dir::{
-    file_type_of, Directory, Dirent, Dirents, FileType, MalformedDirent, DIRENT_HEADER_LEN,
-    MIN_DIRENT_BUFFER_LEN,
+use inotify_raw::{
+    Call, Directory, Dirent, Dirents, Errno, Error, FileKind, MalformedDirent, DIRENT_HEADER_LEN,
+    MIN_DIRENT_BUFFER_LEN, NAME_MAX,
 };
-use inotify_raw::{Call, Errno, Error, NAME_MAX};
+
+/// The first entry in `bytes` and the bytes it spans.
+fn parse_one(bytes: &[u8]) -> Result<(Dirent<'_>, usize), MalformedDirent> {
+    let entry = Dirents::new(bytes)
+        .next()
+        .expect("at least one byte, so a record or an error")?;
+    Ok((entry, entry.record_len()))
+}
 
 // ---------------------------------------------------------------------------------------
 // The parser on hand-built buffers.
@@ -70,12 +77,12 @@ fn exact_buffer_yields_every_field() {
     assert_eq!(dot.record_len(), 24);
     let dot_dot = items[1].unwrap();
     assert!(dot_dot.is_dot_or_dot_dot());
-    assert_eq!(dot_dot.file_type(), FileType::Directory);
+    assert_eq!(dot_dot.kind(), FileKind::Directory);
     let file = items[2].unwrap();
     assert_eq!(file.ino(), 1234);
     assert_eq!(file.offset(), i64::MAX);
     assert_eq!(file.dirent_type(), 8);
-    assert_eq!(file.file_type(), FileType::Regular);
+    assert_eq!(file.kind(), FileKind::Regular);
     assert_eq!(file.name(), b"hello.txt");
     assert_eq!(file.name_os(), OsStr::new("hello.txt"));
     assert!(!file.is_dot_or_dot_dot());
@@ -83,7 +90,7 @@ fn exact_buffer_yields_every_field() {
     let link = items[3].unwrap();
     assert_eq!(link.ino(), u64::MAX);
     assert_eq!(link.offset(), -1);
-    assert_eq!(link.file_type(), FileType::Symlink);
+    assert_eq!(link.kind(), FileKind::Symlink);
     assert!(entries.remainder().is_empty());
     assert_eq!(entries.consumed(), bytes.len());
 }
@@ -93,10 +100,10 @@ fn parse_gives_the_record_length() {
     let mut bytes = record(5, 6, 8, b"abcdefgh");
     let first_len = bytes.len();
     bytes.extend(record(7, 8, 4, b"x"));
-    let (entry, span) = Dirent::parse(&bytes).unwrap();
+    let (entry, span) = parse_one(&bytes).unwrap();
     assert_eq!(span, first_len);
     assert_eq!(entry.name(), b"abcdefgh");
-    let (second, span) = Dirent::parse(&bytes[first_len..]).unwrap();
+    let (second, span) = parse_one(&bytes[first_len..]).unwrap();
     assert_eq!(span, 24);
     assert_eq!(second.name(), b"x");
 }
@@ -117,7 +124,7 @@ fn smallest_record_has_an_empty_name() {
     let entry = items[0].unwrap();
     assert_eq!(entry.name(), b"");
     assert_eq!(entry.record_len(), 20);
-    assert_eq!(entry.file_type(), FileType::Unknown);
+    assert_eq!(entry.kind(), FileKind::Unknown);
     assert!(!entry.is_dot_or_dot_dot());
 }
 
@@ -125,8 +132,8 @@ fn smallest_record_has_an_empty_name() {
 fn unknown_d_type_values_are_kept() {
     for d_type in [3u8, 5, 14, 255] {
         let bytes = record(1, 1, d_type, b"w");
-        let entry = Dirent::parse(&bytes).unwrap().0;
-        assert_eq!(entry.file_type(), FileType::Other(d_type));
+        let entry = parse_one(&bytes).unwrap().0;
+        assert_eq!(entry.kind(), FileKind::Other(d_type));
         assert_eq!(entry.dirent_type(), d_type);
     }
 }
@@ -221,7 +228,7 @@ fn name_without_nul_is_an_error() {
         })]
     );
     assert_eq!(entries.remainder(), &bytes[..]);
-    assert!(Dirent::parse(&bytes).is_err());
+    assert!(parse_one(&bytes).is_err());
 }
 
 #[test]
@@ -307,7 +314,7 @@ fn messages_say_what_and_where() {
 #[test]
 fn debug_escapes_the_name() {
     let bytes = record(1, 1, 8, b"caf\xe9\n");
-    let entry = Dirent::parse(&bytes).unwrap().0;
+    let entry = parse_one(&bytes).unwrap().0;
     let debug = format!("{:?}", entry);
     assert!(debug.contains(r#"name: "caf\xe9\n""#), "{}", debug);
     assert!(debug.contains("Regular"), "{}", debug);
@@ -320,7 +327,7 @@ fn debug_escapes_the_name() {
 #[derive(Debug)]
 struct Entry {
     ino: u64,
-    file_type: FileType,
+    file_type: FileKind,
 }
 
 /// Lists `dir` to the end with a `buffer_len`-byte buffer: entries by name (each name
@@ -339,7 +346,7 @@ fn list(dir: &Directory, buffer_len: usize) -> (BTreeMap<Vec<u8>, Entry>, usize)
             let entry = entry.expect("the kernel gave a malformed buffer");
             let copy = Entry {
                 ino: entry.ino(),
-                file_type: entry.file_type(),
+                file_type: entry.kind(),
             };
             let name = entry.name().to_vec();
             assert!(!name.is_empty() && !name.contains(&b'/'));
@@ -353,24 +360,24 @@ fn list(dir: &Directory, buffer_len: usize) -> (BTreeMap<Vec<u8>, Entry>, usize)
     (entries, calls)
 }
 
-fn std_file_type(path: &Path) -> FileType {
+fn std_file_type(path: &Path) -> FileKind {
     let file_type = fs::symlink_metadata(path)
         .unwrap_or_else(|e| panic!("{}: {}", path.display(), e))
         .file_type();
     if file_type.is_dir() {
-        FileType::Directory
+        FileKind::Directory
     } else if file_type.is_file() {
-        FileType::Regular
+        FileKind::Regular
     } else if file_type.is_symlink() {
-        FileType::Symlink
+        FileKind::Symlink
     } else if file_type.is_fifo() {
-        FileType::Fifo
+        FileKind::Fifo
     } else if file_type.is_socket() {
-        FileType::Socket
+        FileKind::Socket
     } else if file_type.is_char_device() {
-        FileType::CharDevice
+        FileKind::CharDevice
     } else if file_type.is_block_device() {
-        FileType::BlockDevice
+        FileKind::BlockDevice
     } else {
         panic!("{}: a file type std does not name", path.display())
     }
@@ -428,10 +435,10 @@ fn lists_every_kind_of_entry() {
     for (name, entry) in &entries {
         let path = tmp.join(OsStr::from_bytes(name));
         let expected = std_file_type(&path);
-        let asked = file_type_of(&dir, &name[..]).expect("statx");
+        let asked = dir.kind_of(&name[..]).expect("statx");
         assert_eq!(asked, expected, "file_type_of {}", path.display());
         // Some file systems give DT_UNKNOWN for every entry; then only statx knows.
-        if entry.file_type != FileType::Unknown {
+        if entry.file_type != FileKind::Unknown {
             assert_eq!(entry.file_type, expected, "d_type of {}", path.display());
         }
         if !entry.file_type.is_dir() {
@@ -440,11 +447,8 @@ fn lists_every_kind_of_entry() {
             assert_eq!(entry.ino, ino, "d_ino of {}", path.display());
         }
     }
-    assert_eq!(entries[&b"link-to-dir"[..]].file_type, FileType::Symlink);
-    assert_eq!(
-        file_type_of(&dir, "dangling").expect("statx"),
-        FileType::Symlink
-    );
+    assert_eq!(entries[&b"link-to-dir"[..]].file_type, FileKind::Symlink);
+    assert_eq!(dir.kind_of("dangling").expect("statx"), FileKind::Symlink);
 }
 
 #[test]
@@ -553,7 +557,7 @@ fn open_at_walks_into_a_subdirectory() {
     let names: BTreeSet<&[u8]> = entries.keys().map(Vec::as_slice).collect();
     let expected: BTreeSet<&[u8]> = [&b"."[..], b"..", b"b", b"inner"].into_iter().collect();
     assert_eq!(names, expected);
-    assert_eq!(entries[&b"b"[..]].file_type, FileType::Directory);
+    assert_eq!(entries[&b"b"[..]].file_type, FileKind::Directory);
     let b = a.open_at(&b"b"[..]).expect("open_at b");
     let (entries, _) = list(&b, 4096);
     assert!(entries.contains_key(&b"deeper"[..]));
@@ -615,7 +619,7 @@ fn not_a_directory_and_missing_are_reported() {
     let dir = Directory::open(tmp.path()).expect("open");
     assert_syscall_error(dir.open_at("file"), Call::Open, Errno::ENOTDIR);
     assert_syscall_error(dir.open_at("missing"), Call::Open, Errno::ENOENT);
-    assert_syscall_error(file_type_of(&dir, "missing"), Call::Statx, Errno::ENOENT);
+    assert_syscall_error(dir.kind_of("missing"), Call::Statx, Errno::ENOENT);
     let too_long = "x".repeat(NAME_MAX + 1);
     assert_syscall_error(dir.open_at(&too_long), Call::Open, Errno::ENAMETOOLONG);
     // Refused before any call.
@@ -624,7 +628,7 @@ fn not_a_directory_and_missing_are_reported() {
         Some(Error::PathContainsNul { position: 1 })
     );
     assert_eq!(
-        file_type_of(&dir, &b"a\0b"[..]).err(),
+        dir.kind_of(&b"a\0b"[..]).err(),
         Some(Error::PathContainsNul { position: 1 })
     );
     let message = Directory::open(&tmp.join("file")).unwrap_err().to_string();
@@ -636,9 +640,7 @@ fn not_a_directory_and_missing_are_reported() {
 fn descriptor_is_close_on_exec_and_converts() {
     let tmp = TempDir::new();
     let dir = Directory::open(tmp.path()).expect("open");
-    assert_eq!(dir.as_raw_fd(), dir.raw_fd());
-    assert_eq!(dir.descriptor().as_raw(), dir.raw_fd());
-    let fdinfo = fs::read_to_string(format!("/proc/self/fdinfo/{}", dir.raw_fd())).unwrap();
+    let fdinfo = fs::read_to_string(format!("/proc/self/fdinfo/{}", dir.as_raw_fd())).unwrap();
     let flags = fdinfo
         .lines()
         .find_map(|line| line.strip_prefix("flags:"))

@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use common::{record, wait_readable, write_all, TempDir, EVENT_TIMEOUT};
 use inotify_raw::{
-    sys, EventBuffer, EventMask, EventWaiter, InitFlags, Inotify, Limits, OwnedDescriptor, Wait,
-    WatchDescriptor, WatchMask,
+    EventBuffer, EventMask, EventWaiter, InitFlags, Inotify, Limits, Wait, WatchDescriptor,
+    WatchMask,
 };
+use std::os::unix::io::OwnedFd;
 
 /// How many events each read loop must see.
 const EVENTS: usize = 10_000;
@@ -217,15 +218,8 @@ fn synthetic_cookie(i: u32) -> u32 {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn reading_10_000_records_from_a_pipe_allocates_nothing() {
-    let [read_end, write_end] = sys::pipe2(sys::O_CLOEXEC).expect("pipe2");
-    // SAFETY: pipe2 just returned these; each is owned once, here.
-    let (reader, writer) = unsafe {
-        (
-            OwnedDescriptor::from_raw(read_end),
-            OwnedDescriptor::from_raw(write_end),
-        )
-    };
-    let inotify = Inotify::from_descriptor(reader);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let inotify = Inotify::from(OwnedFd::from(reader));
 
     // The writer runs on its own thread (its allocations are not counted), 128 records
     // of 32 bytes per write: each write is atomic (at most PIPE_BUF bytes).
@@ -240,11 +234,11 @@ fn reading_10_000_records_from_a_pipe_allocates_nothing() {
                 16,
             ));
             if chunk.len() == 4096 {
-                write_all(writer.as_raw(), &chunk);
+                write_all(&writer, &chunk);
                 chunk.clear();
             }
         }
-        write_all(writer.as_raw(), &chunk);
+        write_all(&writer, &chunk);
         drop(writer); // end of file for the reader
     });
 
@@ -286,7 +280,7 @@ fn reading_10_000_records_from_a_pipe_allocates_nothing() {
     });
     generator.join().expect("generator thread");
     assert!(
-        wait_readable(inotify.raw_fd(), EVENT_TIMEOUT),
+        wait_readable(&inotify, EVENT_TIMEOUT),
         "no end of file after the writer was dropped"
     );
     assert!(inotify.read(&mut buffer).expect("read at end").is_empty());
@@ -312,7 +306,7 @@ fn event_waiter_cycles_allocate_nothing() {
     ];
     let mut waiter = EventWaiter::new(inotify, Some(EVENT_TIMEOUT)).unwrap();
     // Reads until EAGAIN below: a blocking instance would hang instead of failing.
-    assert_eq!(waiter.inotify().descriptor().is_nonblocking(), Ok(true));
+    assert_eq!(waiter.inotify().is_nonblocking(), Ok(true));
     let mut buffer = EventBuffer::<4096>::new();
     const ROUND: usize = 1000;
     for round in 0..3 {

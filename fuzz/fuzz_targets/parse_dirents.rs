@@ -6,12 +6,12 @@
 
 mod records_invariants;
 
-use inotify_raw::dir::{Dirent, FileType, MalformedDirent, DIRENT_HEADER_LEN};
+use inotify_raw::{Dirent, Dirents, FileKind, MalformedDirent, DIRENT_HEADER_LEN};
 use libfuzzer_sys::fuzz_target;
 use records_invariants::inside;
 
 fuzz_target!(|data: &[u8]| {
-    records_invariants::check::<Dirent>(
+    records_invariants::check::<Dirents>(
         data,
         Dirent::record_len,
         |entry, record| {
@@ -27,9 +27,9 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(record[DIRENT_HEADER_LEN + name.len()], 0);
             assert_eq!(entry.is_dot_or_dot_dot(), name == b"." || name == b"..");
-            let file_type = entry.file_type();
+            let file_type = entry.kind();
             assert_eq!(file_type.dirent_type(), entry.dirent_type());
-            assert_eq!(FileType::from_dirent_type(entry.dirent_type()), file_type);
+            assert_eq!(FileKind::from_dirent_type(entry.dirent_type()), file_type);
             let _ = (entry.ino(), entry.offset());
         },
         |error, offset| {

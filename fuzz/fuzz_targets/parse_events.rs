@@ -6,12 +6,12 @@
 
 mod records_invariants;
 
-use inotify_raw::{Event, EVENT_HEADER_LEN};
+use inotify_raw::{Event, Events, EVENT_HEADER_LEN};
 use libfuzzer_sys::fuzz_target;
 use records_invariants::inside;
 
 fuzz_target!(|data: &[u8]| {
-    records_invariants::check::<Event>(
+    records_invariants::check::<Events>(
         data,
         Event::span_len,
         |event, record| {

@@ -1,7 +1,36 @@
-//! What every iteration over `Records` keeps, whatever the bytes: shared by the fuzz
-//! targets of both parsers.
+//! What every iteration over `Events` or `Dirents` keeps, whatever the bytes: shared by
+//! the fuzz targets of both parsers.
 
-use inotify_raw::{Record, Records};
+use inotify_raw::{Dirent, Dirents, Event, Events, MalformedDirent, MalformedEvent};
+
+/// What the checks need of a parser's public iterator.
+pub trait Parser<'a>: Iterator<Item = Result<Self::Record, Self::Malformed>> + Sized {
+    type Record;
+    type Malformed;
+    fn over(data: &'a [u8]) -> Self;
+    fn consumed(&self) -> usize;
+    fn remainder(&self) -> &'a [u8];
+}
+
+macro_rules! parser {
+    ($iter:ident, $record:ident, $malformed:ident) => {
+        impl<'a> Parser<'a> for $iter<'a> {
+            type Record = $record<'a>;
+            type Malformed = $malformed;
+            fn over(data: &'a [u8]) -> Self {
+                $iter::new(data)
+            }
+            fn consumed(&self) -> usize {
+                $iter::consumed(self)
+            }
+            fn remainder(&self) -> &'a [u8] {
+                $iter::remainder(self)
+            }
+        }
+    };
+}
+parser!(Events, Event, MalformedEvent);
+parser!(Dirents, Dirent, MalformedDirent);
 
 /// True when `inner` lies inside `outer`.
 pub fn inside(outer: &[u8], inner: &[u8]) -> bool {
@@ -15,13 +44,13 @@ pub fn inside(outer: &[u8], inner: &[u8]) -> bool {
 /// should report. Checks that records tile the input from its start, that at most one
 /// error comes and only last, that `consumed` and `remainder` account for every byte,
 /// that the iterator stays fused, and that the remainder does not parse.
-pub fn check<'a, R: Record<'a>>(
+pub fn check<'a, P: Parser<'a>>(
     data: &'a [u8],
-    span_of: impl Fn(&R) -> usize,
-    mut check_record: impl FnMut(&R, &'a [u8]),
-    mut check_error: impl FnMut(&R::Malformed, usize),
+    span_of: impl Fn(&P::Record) -> usize,
+    mut check_record: impl FnMut(&P::Record, &'a [u8]),
+    mut check_error: impl FnMut(&P::Malformed, usize),
 ) {
-    let mut records = Records::<R>::new(data);
+    let mut records = P::over(data);
     let mut spans = 0usize;
     let mut saw_error = false;
     while let Some(item) = records.next() {
@@ -47,6 +76,6 @@ pub fn check<'a, R: Record<'a>>(
     assert_eq!(saw_error, !records.remainder().is_empty());
     assert!(records.next().is_none(), "the iterator is fused");
     if !records.remainder().is_empty() {
-        assert!(R::split_first(records.remainder()).is_err());
+        assert!(matches!(P::over(records.remainder()).next(), Some(Err(_))));
     }
 }

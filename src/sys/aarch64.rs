@@ -20,7 +20,6 @@ pub mod nr {
     pub const INOTIFY_RM_WATCH: usize = 28;
     pub const OPENAT: usize = 56;
     pub const CLOSE: usize = 57;
-    pub const PIPE2: usize = 59;
     pub const GETDENTS64: usize = 61;
     pub const READ: usize = 63;
     pub const WRITE: usize = 64;
@@ -29,22 +28,11 @@ pub mod nr {
     pub const STATX: usize = 291;
 }
 
-/// Issues system call `n` with no arguments.
+/// Issues system call `n` with one argument.
 ///
 /// # Safety
 /// The call must be sound for the kernel to perform: any pointer among the arguments
 /// must be valid for what the call does with it.
-#[inline(always)]
-pub unsafe fn syscall0(n: usize) -> usize {
-    let ret;
-    asm!("svc 0", in("x8") n, lateout("x0") ret, options(nostack, preserves_flags));
-    ret
-}
-
-/// Issues system call `n` with one argument.
-///
-/// # Safety
-/// As for [`syscall0`].
 #[inline(always)]
 pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
@@ -55,7 +43,7 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
 /// Issues system call `n` with two arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
@@ -67,7 +55,7 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
 /// Issues system call `n` with three arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
@@ -79,7 +67,7 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
 /// Issues system call `n` with four arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
@@ -91,7 +79,7 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
 /// Issues system call `n` with five arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
     let ret;
@@ -103,7 +91,7 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 /// Issues system call `n` with six arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall6(
     n: usize,

@@ -1,14 +1,18 @@
-//! Raw Linux system calls: the only module with inline assembly and system-call numbers.
+//! Raw Linux system calls: the only module with inline assembly and system-call numbers,
+//! and the bottom layer: it imports nothing else of the crate.
 //!
 //! Each function here issues one system call and decodes its result with
 //! [`Errno::decode`]; nothing is retried, nothing is allocated. Descriptors are plain
-//! [`RawFd`] integers at this level; the owning types live in [`crate::fd`] and above.
+//! [`RawFd`] integers at this level; the owning types live in `crate::fd` and above.
+//! Everything here is crate-private; `crate::raw` re-exports the few calls a program
+//! with no libc needs.
 //!
 //! The calls go through this crate's own assembly (`x86_64.rs`, `aarch64.rs`), or through
 //! the `sc` crate when the `sc` feature is on.
 
-use crate::errno::Errno;
-use crate::path::NulTerminated;
+mod errno;
+
+pub use errno::Errno;
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("inotify-raw speaks to the Linux kernel: it builds for target_os = \"linux\" only");
@@ -31,13 +35,17 @@ compile_error!(
      on this target enable the `sc` feature to issue calls through the `sc` crate"
 );
 
-/// The built-in backend for x86_64: inline `syscall`.
+/// The built-in backend for x86_64: inline `syscall`. Built with `sc` too, so that a test
+/// can compare the two.
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(feature = "sc", allow(dead_code))]
 #[path = "x86_64.rs"]
 pub mod asm;
 
-/// The built-in backend for aarch64: inline `svc #0`.
+/// The built-in backend for aarch64: inline `svc #0`. Built with `sc` too, so that a test
+/// can compare the two.
 #[cfg(target_arch = "aarch64")]
+#[cfg_attr(feature = "sc", allow(dead_code))]
 #[path = "aarch64.rs"]
 pub mod asm;
 
@@ -54,8 +62,50 @@ use asm as backend;
 
 use backend::nr;
 
+#[cfg(all(test, feature = "sc"))]
+mod backends_test;
+
 /// A raw file descriptor number, as the kernel sees it.
 pub type RawFd = i32;
+
+/// `PATH_MAX`: the most bytes the kernel accepts for a path, its final NUL included.
+pub const PATH_MAX: usize = 4096;
+
+/// `NAME_MAX`: the longest file name, in bytes.
+pub const NAME_MAX: usize = 255;
+
+/// A byte string that ends in its only NUL byte, ready to hand to the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NulTerminated<'a>(&'a [u8]);
+
+impl<'a> NulTerminated<'a> {
+    /// Checks that `bytes` ends in a NUL and has no other. Returns `None` otherwise.
+    /// A `const fn`, so a constant path is checked at compile time.
+    pub const fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == 0 {
+                return if i + 1 == bytes.len() {
+                    Some(NulTerminated(bytes))
+                } else {
+                    None
+                };
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// The bytes before the NUL.
+    pub fn to_bytes(self) -> &'a [u8] {
+        self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
+    }
+
+    /// A pointer to the first byte, for a system call.
+    pub fn as_ptr(self) -> *const u8 {
+        self.0.as_ptr()
+    }
+}
 
 /// `AT_FDCWD`: resolve a relative path from the current directory.
 pub const AT_FDCWD: RawFd = -100;
@@ -66,8 +116,6 @@ pub const O_RDONLY: u32 = 0;
 pub const O_NONBLOCK: u32 = 0o4000;
 /// `O_CLOEXEC`.
 pub const O_CLOEXEC: u32 = 0o2_000_000;
-/// `O_PATH`.
-pub const O_PATH: u32 = 0o10_000_000;
 /// `O_DIRECTORY`: 0o200000 in the generic table (x86_64, riscv64), 0o40000 on aarch64.
 #[cfg(not(target_arch = "aarch64"))]
 pub const O_DIRECTORY: u32 = 0o200_000;
@@ -83,8 +131,6 @@ pub const O_NOFOLLOW: u32 = 0o100_000;
 
 /// `AT_SYMLINK_NOFOLLOW`: for `statx`, describe a symbolic link itself.
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
-/// `AT_EMPTY_PATH`: for `statx`, describe the descriptor itself when the path is empty.
-pub const AT_EMPTY_PATH: u32 = 0x1000;
 /// `STATX_TYPE | STATX_MODE | STATX_INO`: the fields a directory walk needs.
 pub const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
 
@@ -385,17 +431,6 @@ pub fn statx(
         )
     })
     .map(drop)
-}
-
-/// `pipe2(2)`: a pipe, as `[read end, write end]`.
-#[inline]
-pub fn pipe2(flags: u32) -> Result<[RawFd; 2], Errno> {
-    let mut fds: [RawFd; 2] = [-1, -1];
-    // SAFETY: the kernel writes two `int`s into `fds`.
-    Errno::decode(unsafe {
-        backend::syscall2(nr::PIPE2, fds.as_mut_ptr() as usize, flags as usize)
-    })?;
-    Ok(fds)
 }
 
 /// `fcntl(fd, F_GETFL)`: the descriptor's status flags (`O_NONBLOCK`, ...).

@@ -3,7 +3,7 @@
 //! Same functions, same numbers, someone else's assembly: useful on a target this crate
 //! has no assembly for, and as a cross-check of the built-in backend.
 
-pub use sc::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
+pub use sc::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
 
 /// System-call numbers, as the `sc` crate lists them for this target.
 ///
@@ -11,7 +11,7 @@ pub use sc::{syscall0, syscall1, syscall2, syscall3, syscall4, syscall5, syscall
 pub mod nr {
     pub use sc::nr::{
         CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
-        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, PIPE2, READ, STATX, WRITE,
+        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, READ, STATX, WRITE,
     };
 }
 

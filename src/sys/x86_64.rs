@@ -24,28 +24,15 @@ pub mod nr {
     pub const OPENAT: usize = 257;
     pub const EPOLL_PWAIT: usize = 281;
     pub const EPOLL_CREATE1: usize = 291;
-    pub const PIPE2: usize = 293;
     pub const INOTIFY_INIT1: usize = 294;
     pub const STATX: usize = 332;
-}
-
-/// Issues system call `n` with no arguments.
-///
-/// # Safety
-/// The call must be sound for the kernel to perform: any pointer among the arguments
-/// must be valid for what the call does with it.
-#[inline(always)]
-pub unsafe fn syscall0(n: usize) -> usize {
-    let ret;
-    asm!("syscall", inlateout("rax") n => ret, lateout("rcx") _, lateout("r11") _,
-        options(nostack, preserves_flags));
-    ret
 }
 
 /// Issues system call `n` with one argument.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// The call must be sound for the kernel to perform: any pointer among the arguments
+/// must be valid for what the call does with it.
 #[inline(always)]
 pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
@@ -57,7 +44,7 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
 /// Issues system call `n` with two arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
@@ -69,7 +56,7 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
 /// Issues system call `n` with three arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
@@ -81,7 +68,7 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
 /// Issues system call `n` with four arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
@@ -93,7 +80,7 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
 /// Issues system call `n` with five arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
     let ret;
@@ -106,7 +93,7 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 /// Issues system call `n` with six arguments.
 ///
 /// # Safety
-/// As for [`syscall0`].
+/// As for [`syscall1`].
 #[inline(always)]
 pub unsafe fn syscall6(
     n: usize,

@@ -4,12 +4,14 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::os::unix::io::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use inotify_raw::{
-    Epoll, Event, EventBuffer, EventMask, Inotify, OnInterrupt, Readiness, WatchDescriptor,
+    AsDescriptor, Epoll, Event, EventBuffer, EventMask, Inotify, OnInterrupt, Readiness,
+    WatchDescriptor,
 };
 
 /// How long a test waits for events it expects before giving up (and failing).
@@ -101,9 +103,7 @@ pub fn collect_events(
     timeout: Duration,
 ) -> Vec<OwnedEvent> {
     let epoll = Epoll::new().expect("epoll_create1");
-    epoll
-        .add(inotify.raw_fd(), Readiness::IN, 0)
-        .expect("epoll_ctl ADD");
+    epoll.add(inotify, Readiness::IN, 0).expect("epoll_ctl ADD");
     let deadline = Instant::now() + timeout;
     let mut collected = Vec::new();
     let mut buffer = EventBuffer::<4096>::new();
@@ -136,7 +136,7 @@ pub fn collect_events(
 
 /// Waits up to `timeout` for `fd` to be readable (data, or end of file); never blocks
 /// longer, so a test whose writer failed to close fails instead of hanging in `read`.
-pub fn wait_readable(fd: inotify_raw::sys::RawFd, timeout: Duration) -> bool {
+pub fn wait_readable<F: AsFd>(fd: &F, timeout: Duration) -> bool {
     let epoll = Epoll::new().expect("epoll_create1");
     epoll.add(fd, Readiness::IN, 0).expect("epoll_ctl ADD");
     let mut ready = [inotify_raw::EpollEvent::default()];
@@ -176,9 +176,9 @@ pub fn record(wd: i32, mask: u32, cookie: u32, name: &[u8], name_field_len: u32)
 }
 
 /// Writes all of `bytes` to `fd` with the crate's `write` (retrying short writes).
-pub fn write_all(fd: inotify_raw::sys::RawFd, mut bytes: &[u8]) {
+pub fn write_all<F: AsFd>(fd: &F, mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        let n = inotify_raw::sys::write(fd, bytes).expect("write");
+        let n = inotify_raw::raw::write(fd.as_descriptor(), bytes).expect("write");
         assert!(n > 0, "write wrote nothing");
         bytes = &bytes[n..];
     }

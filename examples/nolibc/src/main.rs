@@ -32,12 +32,13 @@
 
 mod mem;
 
-use inotify_raw::path::NulTerminated;
-use inotify_raw::sys::{self, RawFd, Statx};
-use inotify_raw::{Errno, Error, EventBuffer, EventMask, Inotify, WatchMask};
+use inotify_raw::raw::{self, Errno};
+use inotify_raw::{
+    BorrowedDescriptor, Error, EventBuffer, EventMask, FileKind, Inotify, WatchMask,
+};
 
-const STDOUT: RawFd = 1;
-const STDERR: RawFd = 2;
+const STDOUT: BorrowedDescriptor<'static> = BorrowedDescriptor::STDOUT;
+const STDERR: BorrowedDescriptor<'static> = BorrowedDescriptor::STDERR;
 const PROGRAM: &[u8] = b"inotify-nolibc";
 const USAGE: &[u8] = b"usage: inotify-nolibc [DIR [COUNT]]";
 
@@ -213,13 +214,13 @@ fn run(args: &Args) -> ! {
                 printed += 1;
                 if Some(printed) == count {
                     flush_stdout(&mut out);
-                    sys::exit_group(0);
+                    raw::exit_group(0);
                 }
             }
             if mask.intersects(EventMask::IGNORED) && event.wd() == wd {
                 // The watch is gone: no event can come any more.
                 flush_stdout(&mut out);
-                sys::exit_group(0);
+                raw::exit_group(0);
             }
         }
         flush_stdout(&mut out);
@@ -243,21 +244,7 @@ fn parse_count(text: &[u8]) -> Option<u64> {
 
 /// Whether `path` (NUL-terminated) is a directory itself, not a symbolic link to one.
 fn is_directory(path: &[u8]) -> bool {
-    const S_IFMT: u16 = 0o170_000;
-    const S_IFDIR: u16 = 0o040_000;
-    let Some(path) = NulTerminated::new(path) else {
-        return false;
-    };
-    let mut status = Statx::default();
-    sys::statx(
-        sys::AT_FDCWD,
-        path,
-        sys::AT_SYMLINK_NOFOLLOW,
-        sys::STATX_TYPE_MODE_INO,
-        &mut status,
-    )
-    .is_ok()
-        && status.stx_mode & S_IFMT == S_IFDIR
+    inotify_raw::file_kind(path) == Ok(FileKind::Directory)
 }
 
 /// Appends one line: `DIR[/] NAMES NAME\n`.
@@ -283,13 +270,13 @@ fn print_event<const N: usize>(
 
 /// A buffered writer on a descriptor, with no allocation.
 struct Out<const N: usize> {
-    fd: RawFd,
+    fd: BorrowedDescriptor<'static>,
     len: usize,
     buf: [u8; N],
 }
 
 impl<const N: usize> Out<N> {
-    const fn new(fd: RawFd) -> Self {
+    const fn new(fd: BorrowedDescriptor<'static>) -> Self {
         Out {
             fd,
             len: 0,
@@ -323,9 +310,9 @@ impl<const N: usize> Out<N> {
 }
 
 /// Writes all of `bytes`, retrying after partial writes and signals.
-fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<(), Errno> {
+fn write_all(fd: BorrowedDescriptor<'static>, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
-        match sys::write(fd, bytes) {
+        match raw::write(fd, bytes) {
             Ok(0) => return Err(Errno::EIO),
             Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
             Err(errno) if errno == Errno::EINTR => {}
@@ -364,7 +351,7 @@ fn warn(parts: &[&[u8]]) {
 
 fn fail(parts: &[&[u8]]) -> ! {
     finish(message(parts));
-    sys::exit_group(1)
+    raw::exit_group(1)
 }
 
 /// Fails with `parts`, then the call that failed and the errno's name:
@@ -389,7 +376,7 @@ fn fail_with(parts: &[&[u8]], error: &Error) -> ! {
         }
     }
     finish(err);
-    sys::exit_group(1)
+    raw::exit_group(1)
 }
 
 /// Fails with `parts` and the errno's name.
@@ -397,7 +384,7 @@ fn fail_errno(parts: &[&[u8]], errno: Errno) -> ! {
     let mut err = message(parts);
     push_errno(&mut err, errno);
     finish(err);
-    sys::exit_group(1)
+    raw::exit_group(1)
 }
 
 /// Appends `: ENAME` (the kernel returns no errno the table lacks).
@@ -408,6 +395,6 @@ fn push_errno(err: &mut Out<1024>, errno: Errno) {
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    let _ = sys::write(STDERR, b"panic\n");
-    sys::exit_group(101)
+    let _ = raw::write(STDERR, b"panic\n");
+    raw::exit_group(101)
 }

@@ -6,14 +6,12 @@
 
 use core::fmt;
 
+use super::records::{record_iterator, Record, Records};
 use crate::mask::EventMask;
-use crate::records::{Record, Records};
+use crate::sys::NAME_MAX;
 
 /// Size of `struct inotify_event`'s fixed part: `wd`, `mask`, `cookie`, `len`.
 pub const EVENT_HEADER_LEN: usize = 16;
-
-/// `NAME_MAX`: the longest file name, in bytes.
-pub const NAME_MAX: usize = 255;
 
 /// The smallest buffer the kernel accepts for any event: one header and the longest
 /// name with its NUL. A smaller read buffer can fail with `EINVAL`.
@@ -109,14 +107,6 @@ fn header_u32(header: &[u8; EVENT_HEADER_LEN], at: usize) -> u32 {
 }
 
 impl<'a> Event<'a> {
-    /// Parses the event at the start of `bytes`. On success returns the event and the
-    /// number of bytes it spans (header plus `len`).
-    #[inline]
-    pub fn parse(bytes: &'a [u8]) -> Result<(Event<'a>, usize), MalformedEvent> {
-        let (event, _) = Event::split_first(bytes)?;
-        Ok((event, event.span_len()))
-    }
-
     /// The watch the event is about (`-1` for a queue overflow).
     #[inline]
     pub fn wd(&self) -> WatchDescriptor {
@@ -272,9 +262,10 @@ impl fmt::Debug for ByteStr<'_> {
     }
 }
 
-/// An iterator over the events in a byte slice: [`Records`] of [`Event`]. See [`Records`]
-/// for what it yields and guarantees.
-pub type Events<'a> = Records<'a, Event<'a>>;
+record_iterator! {
+    /// An iterator over the inotify events in a byte slice, as `read(2)` filled it.
+    Events, Event, MalformedEvent
+}
 
 /// A read buffer for inotify events: `N` bytes aligned for `struct inotify_event`.
 ///

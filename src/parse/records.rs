@@ -1,12 +1,13 @@
 //! [`Records`]: the zero-copy iterator over a buffer of variable-length kernel records,
-//! shared by the inotify event parser and the directory-entry parser.
+//! shared by the inotify event parser and the directory-entry parser, and the macro that
+//! gives each of them its public iterator type.
 
 use core::fmt;
 use core::marker::PhantomData;
 
 /// A kernel record that can be split off the front of a byte buffer: an inotify event
 /// or a directory entry.
-pub trait Record<'a>: Sized {
+pub(crate) trait Record<'a>: Sized {
     /// Why the bytes at the front are not a whole record.
     type Malformed;
 
@@ -25,7 +26,7 @@ pub trait Record<'a>: Sized {
 /// available through [`remainder`](Records::remainder). It never panics, never
 /// allocates and never reads outside the slice, whatever the bytes. The slice need not
 /// be aligned.
-pub struct Records<'a, R> {
+pub(crate) struct Records<'a, R> {
     rest: &'a [u8],
     len: usize,
     failed: bool,
@@ -105,3 +106,56 @@ impl<R> fmt::Debug for Records<'_, R> {
             .finish()
     }
 }
+
+/// Defines a public iterator type over the records of one kind: a thin wrapper around
+/// [`Records`], so that the generic machinery stays private.
+macro_rules! record_iterator {
+    ($(#[$doc:meta])* $name:ident, $record:ident, $malformed:ident) => {
+        $(#[$doc])*
+        ///
+        /// Yields `Ok(record)` for each whole record. At bytes that are not a whole record
+        /// it yields one `Err` saying where and why, then stops; the bytes it could not
+        /// parse stay available through [`remainder`](Self::remainder). It never panics,
+        /// never allocates and never reads outside the slice, whatever the bytes. The
+        /// slice need not be aligned.
+        #[derive(Clone, Debug)]
+        pub struct $name<'a>(Records<'a, $record<'a>>);
+
+        impl<'a> $name<'a> {
+            /// Iterates over the records in `bytes`.
+            #[inline]
+            pub const fn new(bytes: &'a [u8]) -> $name<'a> {
+                $name(Records::new(bytes))
+            }
+
+            /// The bytes not yet parsed: empty after a clean end, the malformed tail after
+            /// an error.
+            pub fn remainder(&self) -> &'a [u8] {
+                self.0.remainder()
+            }
+
+            /// How many bytes the records yielded so far span.
+            pub fn consumed(&self) -> usize {
+                self.0.consumed()
+            }
+
+            /// True when there are no bytes left to parse: for a fresh iterator, the
+            /// system call returned nothing (end of file, end of directory).
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+        }
+
+        impl<'a> Iterator for $name<'a> {
+            type Item = Result<$record<'a>, $malformed>;
+
+            #[inline]
+            fn next(&mut self) -> Option<Self::Item> {
+                self.0.next()
+            }
+        }
+
+        impl core::iter::FusedIterator for $name<'_> {}
+    };
+}
+pub(crate) use record_iterator;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
-use crate::event::WatchDescriptor;
+use crate::parse::WatchDescriptor;
 
 /// One watch: the path it was first added under, and any other path that named the same
 /// object (the kernel gives one descriptor per inode, so a directory and a symbolic link
@@ -19,7 +19,7 @@ struct Entry {
 /// lists it, and every descriptor's paths map back to it: the two directions never
 /// disagree.
 #[derive(Clone, Debug, Default)]
-pub struct WatchTable {
+pub(crate) struct WatchTable {
     by_path: HashMap<PathBuf, WatchDescriptor>,
     by_wd: HashMap<WatchDescriptor, Entry>,
 }
@@ -137,13 +137,9 @@ impl WatchTable {
     }
 
     /// How many descriptors are recorded.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.by_wd.len()
-    }
-
-    /// True when nothing is watched.
-    pub fn is_empty(&self) -> bool {
-        self.by_wd.is_empty()
     }
 }
 

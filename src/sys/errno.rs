@@ -291,25 +291,6 @@ impl From<Errno> for std::io::Error {
 
 #[cfg(feature = "std")]
 impl Errno {
-    /// The errno behind an `io::Error`, if it carries one: either a raw OS error or an
-    /// error of this crate that came from a system call.
-    pub fn from_io_error(error: &std::io::Error) -> Option<Errno> {
-        if let Some(number) = error.raw_os_error() {
-            return Some(Errno(number));
-        }
-        let inner = error.get_ref()?;
-        if let Some(errno) = inner.downcast_ref::<Errno>() {
-            return Some(*errno);
-        }
-        if let Some(error) = inner.downcast_ref::<crate::Error>() {
-            return error.errno();
-        }
-        inner
-            .downcast_ref::<crate::error::PathError>()?
-            .source
-            .errno()
-    }
-
     /// The `std::io::ErrorKind` the standard library gives this number.
     pub fn kind(self) -> std::io::ErrorKind {
         std::io::Error::from_raw_os_error(self.0).kind()

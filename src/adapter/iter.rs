@@ -5,11 +5,12 @@ use std::boxed::Box;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use super::event::{FilterStop, TerminalEvent, WatchError, WatchEvent};
+use super::watcher::Watcher;
 use crate::mask::{EventMask, NameStyle};
-use crate::watcher::{FilterStop, TerminalEvent, WatchError, WatchEvent, Watcher};
 
 /// Yields owned events one at a time, with `None` at the end of each cycle: what
-/// [`WatchEvents`] iterates over.
+/// [`WatchEvents`] iterates over. Sealed: not nameable outside the crate.
 pub trait EventSource {
     /// The next event, or `None` at the end of a cycle (after a batch of events, or a
     /// block duration with none).
@@ -21,8 +22,8 @@ pub trait EventSource {
 
 type Filter<'w> = Box<dyn FnMut(&'static str, &WatchEvent) -> bool + 'w>;
 
-/// The iterator of [`Watcher::events`]: the Python package's `event_gen`, over any
-/// [`EventSource`].
+/// The iterator of [`Watcher::events`] and
+/// [`TreeWatcher::events`](crate::TreeWatcher::events): the Python package's `event_gen`.
 ///
 /// Yields `Ok(Some(event))` for each event and, unless [`yield_nones`](Self::yield_nones)
 /// is off, `Ok(None)` at the end of each cycle (after a batch, or after a block

@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use std::vec::Vec;
 
-use crate::dir::{file_type_of, Directory, FileType};
-use crate::errno::Errno;
+use super::event::{FilterStop, WatchError, WatchEvent};
+use super::iter::{EventSource, WatchEvents};
+use super::watcher::Watcher;
+use crate::dir::Directory;
 use crate::error::PathError;
-use crate::event::WatchDescriptor;
 use crate::mask::{EventMask, WatchMask};
-use crate::watch_events::{EventSource, WatchEvents};
-use crate::watcher::{FilterStop, WatchError, WatchEvent, Watcher};
+use crate::parse::{FileKind, WatchDescriptor};
+use crate::sys::Errno;
 
 /// Bytes per `getdents64` call while walking a directory.
 const LISTING_BUFFER_LEN: usize = 32 * 1024;
@@ -250,11 +251,11 @@ impl TreeWatcher {
                     continue;
                 }
                 let name = entry.name();
-                let file_type = match entry.file_type() {
-                    FileType::Unknown => file_type_of(directory, name).unwrap_or(FileType::Unknown),
+                let file_type = match entry.kind() {
+                    FileKind::Unknown => directory.kind_of(name).unwrap_or(FileKind::Unknown),
                     known => known,
                 };
-                let is_directory = file_type == FileType::Directory;
+                let is_directory = file_type == FileKind::Directory;
                 if is_directory {
                     stack.push(dir.join(OsStr::from_bytes(name)));
                 }

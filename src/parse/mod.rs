@@ -1,0 +1,15 @@
+//! Pure functions of bytes: the kernel's variable-length records (inotify events,
+//! directory entries) parsed in place. No system call, no allocation, no panic, and no
+//! read outside the slice given, whatever the bytes are; fuzzed and run under Miri.
+
+mod dirent;
+mod event;
+mod records;
+
+pub use dirent::{
+    Dirent, Dirents, FileKind, MalformedDirent, DIRENT_HEADER_LEN, MIN_DIRENT_BUFFER_LEN,
+};
+pub use event::{
+    Event, EventBuffer, Events, MalformedEvent, WatchDescriptor, EVENT_HEADER_LEN,
+    MIN_EVENT_BUFFER_LEN,
+};
