@@ -31,8 +31,8 @@ use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
 use crate::parse::{Dirents, FileKind, MIN_DIRENT_BUFFER_LEN};
 use crate::path::{with_nul_terminated, PathBytes};
 use crate::sys::{
-    self, RawFd, Statx, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW,
-    O_RDONLY, STATX_TYPE_MODE_INO,
+    self, RawFd, Statx, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY,
+    O_NOFOLLOW, O_PATH, O_RDONLY, STATX_NLINK, STATX_TYPE_MODE_INO,
 };
 
 /// `STATX_TYPE`: `stx_mask` has this bit when the type bits of `stx_mode` are filled in.
@@ -79,6 +79,12 @@ impl Directory {
     /// gone since it was listed.
     pub fn open_at<P: PathBytes + ?Sized>(&self, name: &P) -> Result<Directory, Error> {
         Directory::open_raw(self.fd.as_raw(), name.path_bytes(), O_NOFOLLOW)
+    }
+
+    /// Opens for reading the directory that `fd` (an `O_PATH` descriptor) names.
+    #[cfg(feature = "std")]
+    pub(crate) fn open_named(fd: &OwnedDescriptor) -> Result<Directory, Error> {
+        Directory::open_raw(fd.as_raw(), b".", 0)
     }
 
     /// `openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | extra)`.
@@ -156,19 +162,72 @@ pub fn file_kind<P: PathBytes + ?Sized>(path: &P) -> Result<FileKind, Error> {
 
 /// The kind of `path` relative to `dirfd`, from `statx` with `AT_SYMLINK_NOFOLLOW`.
 fn kind_at(dirfd: RawFd, path: &[u8]) -> Result<FileKind, Error> {
+    stat_at(dirfd, path, AT_SYMLINK_NOFOLLOW).map(|stat| stat.kind)
+}
+
+/// What a tree needs to know of a directory: its kind, inode and link count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) kind: FileKind,
+    pub(crate) ino: u64,
+    /// The link count; 0 when the file system did not give it.
+    pub(crate) nlink: u32,
+}
+
+/// `statx(dirfd, path, flags)` for the kind, inode and link count.
+fn stat_at(dirfd: RawFd, path: &[u8], flags: u32) -> Result<Stat, Error> {
     let mut stat = Statx::default();
     with_nul_terminated(path, |path| {
         sys::statx(
             dirfd,
             path,
-            AT_SYMLINK_NOFOLLOW,
-            STATX_TYPE_MODE_INO,
+            flags,
+            STATX_TYPE_MODE_INO | STATX_NLINK,
             &mut stat,
         )
     })?
     .map_err(|errno| Error::syscall(Call::Statx, errno))?;
-    if stat.stx_mask & STATX_TYPE == 0 {
-        return Ok(FileKind::Unknown);
-    }
-    Ok(FileKind::from_mode(u32::from(stat.stx_mode)))
+    let kind = if stat.stx_mask & STATX_TYPE == 0 {
+        FileKind::Unknown
+    } else {
+        FileKind::from_mode(u32::from(stat.stx_mode))
+    };
+    let nlink = if stat.stx_mask & STATX_NLINK == 0 {
+        0
+    } else {
+        stat.stx_nlink
+    };
+    Ok(Stat {
+        kind,
+        ino: stat.stx_ino,
+        nlink,
+    })
+}
+
+/// The kind, inode and link count of `path`, following a final symbolic link or not.
+#[cfg(feature = "std")]
+pub(crate) fn stat_path(path: &[u8], follow: bool) -> Result<Stat, Error> {
+    let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
+    stat_at(AT_FDCWD, path, flags)
+}
+
+/// A descriptor that names the directory at `path` (not following a final symbolic
+/// link) without opening it for reading: `O_PATH`, so no inotify event is raised.
+#[cfg(feature = "std")]
+pub(crate) fn open_path_only(path: &[u8]) -> Result<OwnedDescriptor, Error> {
+    let opened = with_nul_terminated(path, |path| {
+        sys::openat(
+            AT_FDCWD,
+            path,
+            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+            0,
+        )
+    })?;
+    OwnedDescriptor::from_new(opened).map_err(|errno| Error::syscall(Call::Open, errno))
+}
+
+/// The kind, inode and link count of what `fd` names.
+#[cfg(feature = "std")]
+pub(crate) fn stat_descriptor(fd: &OwnedDescriptor) -> Result<Stat, Error> {
+    stat_at(fd.as_raw(), b"\0", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
 }

@@ -60,8 +60,8 @@ mod adapter;
 
 #[cfg(feature = "std")]
 pub use adapter::{
-    FilterStop, TerminalEvent, TreeWatcher, WatchError, WatchEvent, WatchEventRef, WatchEvents,
-    Watcher,
+    FilterStop, Origin, TerminalEvent, TreeBuilder, TreeWatcher, WatchError, WatchEvent,
+    WatchEventRef, WatchEvents, Watcher,
 };
 pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};

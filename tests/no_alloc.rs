@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use common::{record, wait_readable, write_all, TempDir, EVENT_TIMEOUT};
 use inotify_raw::{
-    EventBuffer, EventMask, EventWaiter, InitFlags, Inotify, Limits, Wait, WatchDescriptor,
-    WatchMask,
+    EventBuffer, EventMask, EventWaiter, InitFlags, Inotify, Limits, TreeWatcher, Wait,
+    WatchDescriptor, WatchMask,
 };
 use std::os::unix::io::OwnedFd;
 
@@ -367,68 +367,88 @@ fn event_waiter_cycles_allocate_nothing() {
     assert_eq!(calls, 0);
 }
 
-/// The `Watcher`'s borrowing read: events with their watch paths, no allocation.
+/// Writes `EVENTS` events into two files of `dir`, a round at a time, and reads each
+/// round back through `$watcher.next_event()` while counting allocations: there must be
+/// none, and every event must be the `IN_MODIFY` of the right file, under `dir`.
+macro_rules! next_event_allocates_nothing {
+    ($watcher:expr, $dir:expr) => {{
+        let watcher = &mut $watcher;
+        let dir: &TempDir = $dir;
+        let max = Limits::read().unwrap().max_queued_events as usize;
+        let round = max.saturating_sub(1).clamp(1, 2500);
+        let mut files = [
+            File::create(dir.join("a")).unwrap(),
+            File::create(dir.join("b")).unwrap(),
+        ];
+        // The creations above are events too: read them before counting.
+        while watcher.next_event().unwrap().is_some() {}
+        let wanted = [dir.join("a"), dir.join("b")];
+        let mut seen = 0;
+        while seen < EVENTS {
+            for i in 0..round {
+                assert_eq!(files[i % 2].write(b"x").unwrap(), 1);
+            }
+            let (tally, calls) = count_allocator_calls(|| {
+                let mut tally = Tally::default();
+                // Every event of the round: a cycle ends after each read (2,048 events of
+                // 32 bytes fill the buffer), so read until all came, or a cycle passes
+                // with none.
+                let mut empty_cycles = 0;
+                while tally.seen < round && empty_cycles < 2 {
+                    let event = match watcher.next_event() {
+                        Ok(Some(event)) => event,
+                        Ok(None) => {
+                            empty_cycles += 1;
+                            continue;
+                        }
+                        Err(_) => {
+                            tally.mismatched += 1;
+                            break;
+                        }
+                    };
+                    empty_cycles = 0;
+                    let ok = event.mask == EventMask::MODIFY
+                        && event.watch_path == dir.path()
+                        && event.path == wanted[tally.seen % 2].as_path();
+                    tally.mismatched += usize::from(!ok);
+                    tally.seen += 1;
+                }
+                tally
+            });
+            assert_eq!(calls, 0, "{:?}", tally);
+            assert_eq!(
+                tally,
+                Tally {
+                    seen: round,
+                    mismatched: 0
+                }
+            );
+            seen += tally.seen;
+        }
+    }};
+}
+
+/// The `Watcher`'s borrowing read: events with their paths, no allocation.
 #[test]
 #[cfg_attr(miri, ignore)]
 fn watcher_next_event_allocates_nothing() {
-    let max = Limits::read().unwrap().max_queued_events as usize;
-    let round = max.saturating_sub(1).clamp(1, 2500);
     let dir = TempDir::new();
-    let mut files = [
-        File::create(dir.join("a")).unwrap(),
-        File::create(dir.join("b")).unwrap(),
-    ];
     let mut watcher = inotify_raw::Watcher::new().unwrap();
     watcher.set_block_duration(Some(Duration::from_millis(10)));
-    let wd = watcher.add_watch(dir.path(), WatchMask::MODIFY).unwrap();
-    let watch_path = dir.path().to_path_buf();
+    watcher
+        .add_watch(dir.path(), WatchMask::MODIFY | WatchMask::CREATE)
+        .unwrap();
+    next_event_allocates_nothing!(watcher, &dir);
+}
 
-    let mut seen = 0;
-    while seen < EVENTS {
-        for i in 0..round {
-            assert_eq!(files[i % 2].write(b"x").unwrap(), 1);
-        }
-        let (tally, calls) = count_allocator_calls(|| {
-            let mut tally = Tally::default();
-            // Every event of the round: a cycle ends after each read (2,048 events of 32
-            // bytes fill the watcher's buffer), so read until all came, or a cycle
-            // passes with none.
-            let mut empty_cycles = 0;
-            while tally.seen < round && empty_cycles < 2 {
-                let event = match watcher.next_event() {
-                    Ok(Some(event)) => event,
-                    Ok(None) => {
-                        empty_cycles += 1;
-                        continue;
-                    }
-                    Err(_) => {
-                        tally.mismatched += 1;
-                        break;
-                    }
-                };
-                empty_cycles = 0;
-                let ok = event.event.wd() == wd
-                    && event.event.mask() == EventMask::MODIFY
-                    && event.watch_path == Some(watch_path.as_path())
-                    && event.event.name()
-                        == Some(if tally.seen % 2 == 0 {
-                            &b"a"[..]
-                        } else {
-                            &b"b"[..]
-                        });
-                tally.mismatched += usize::from(!ok);
-                tally.seen += 1;
-            }
-            tally
-        });
-        assert_eq!(calls, 0, "{:?}", tally);
-        assert_eq!(
-            tally,
-            Tally {
-                seen: round,
-                mismatched: 0
-            }
-        );
-        seen += tally.seen;
-    }
+/// The tree's borrowing read, in directories it already watches: events with their full
+/// paths built from its nodes, no allocation.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn tree_next_event_allocates_nothing() {
+    let top = TempDir::new();
+    let dir = TempDir::new_in(&top.join("a/b"));
+    let mut tree = TreeWatcher::with_mask([top.path()], WatchMask::MODIFY).unwrap();
+    tree.set_block_duration(Some(Duration::from_millis(10)));
+    next_event_allocates_nothing!(tree, &dir);
 }

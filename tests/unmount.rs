@@ -41,7 +41,7 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
     let mut terminal = None;
     for item in watcher
         .events()
-        .timeout(Duration::from_secs(2))
+        .idle_timeout(Duration::from_secs(2))
         .yield_nones(false)
     {
         if let Err(WatchError::Terminal(event)) = item {

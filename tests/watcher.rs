@@ -50,7 +50,7 @@ fn quick_watcher() -> Watcher {
 fn read_all_events(watcher: &mut Watcher) -> Vec<SeedTuple> {
     watcher
         .events()
-        .timeout(Duration::from_millis(300))
+        .idle_timeout(Duration::from_millis(300))
         .yield_nones(false)
         .map(|item| seed_tuple(&item.expect("no error").expect("no None")))
         .collect()
@@ -227,7 +227,7 @@ fn queue_overflow_is_delivered_and_terminal_by_default() {
     let mut terminal = None;
     for item in watcher
         .events()
-        .timeout(Duration::from_secs(2))
+        .idle_timeout(Duration::from_secs(2))
         .yield_nones(false)
     {
         match item {
@@ -264,7 +264,7 @@ fn queue_overflow_is_yielded_when_not_terminal() {
     overflow_queue(&dir);
     let overflow = watcher
         .events()
-        .timeout(Duration::from_secs(2))
+        .idle_timeout(Duration::from_secs(2))
         .yield_nones(false)
         .terminal_events(EventMask::empty())
         .map(|item| item.unwrap().unwrap())
@@ -294,7 +294,7 @@ fn non_utf8_names_never_fail() {
     touch(&dir.join(OsStr::from_bytes(b"\x80")));
     let event = watcher
         .events()
-        .timeout(Duration::from_secs(2))
+        .idle_timeout(Duration::from_secs(2))
         .yield_nones(false)
         .next()
         .unwrap()
@@ -410,7 +410,7 @@ fn timeout_ends_the_iteration_after_that_long_without_events() {
     let start = Instant::now();
     let items: Vec<_> = watcher
         .events()
-        .timeout(Duration::from_millis(350))
+        .idle_timeout(Duration::from_millis(350))
         .collect();
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(350), "{:?}", elapsed);
@@ -470,9 +470,9 @@ fn filter_false_stops_and_keeps_the_event() {
     let yielded: Vec<_> = watcher
         .events()
         .yield_nones(false)
-        .filter(move |type_name, _| {
+        .until(move |type_name, _| {
             counter.fetch_add(1, Ordering::SeqCst);
-            type_name != "IN_DELETE"
+            type_name == "IN_DELETE"
         })
         .map(|item| item.unwrap().unwrap().name)
         .collect();
@@ -484,7 +484,10 @@ fn filter_false_stops_and_keeps_the_event() {
     assert_eq!(stop.type_name, "IN_DELETE");
     assert_eq!(stop.event.name, OsStr::new("a"));
     // A new iteration forgets it, as the Python package does.
-    let _ = watcher.events().timeout(Duration::from_millis(10)).next();
+    let _ = watcher
+        .events()
+        .idle_timeout(Duration::from_millis(10))
+        .next();
     assert!(watcher.last_filter_stop().is_none());
 }
 
@@ -522,9 +525,10 @@ fn next_event_borrows_with_the_watch_path() {
     loop {
         assert!(Instant::now() < deadline, "no event within 5 s");
         if let Some(event) = watcher.next_event().unwrap() {
-            assert_eq!(event.event.wd(), wd);
-            assert_eq!(event.event.name(), Some(&b"borrowed"[..]));
-            assert_eq!(event.watch_path, Some(dir.path()));
+            assert_eq!(event.wd, wd);
+            assert_eq!(event.name, Some(OsStr::new("borrowed")));
+            assert_eq!(event.watch_path, dir.path());
+            assert_eq!(event.path, dir.join("borrowed"));
             break;
         }
     }
@@ -581,7 +585,7 @@ fn a_none_comes_after_every_read_even_when_more_is_queued() {
     let mut since_none = 0;
     let mut nones = 0;
     let mut seen = 0;
-    for item in watcher.events().timeout(Duration::from_secs(2)) {
+    for item in watcher.events().idle_timeout(Duration::from_secs(2)) {
         match item.unwrap() {
             Some(_) => {
                 seen += 1;

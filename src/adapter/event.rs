@@ -1,7 +1,7 @@
 //! The events of [`Watcher`](super::Watcher) and [`TreeWatcher`](super::TreeWatcher):
 //! owned ([`WatchEvent`]) and borrowed ([`WatchEventRef`]), and what can end their stream.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -9,7 +9,33 @@ use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
 use crate::mask::EventMask;
-use crate::parse::{Event, MalformedEvent, WatchDescriptor};
+use crate::parse::{MalformedEvent, WatchDescriptor};
+use crate::sys::Errno;
+
+/// Where an event comes from: the kernel, or the tree's own work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The kernel reported it.
+    Kernel,
+    /// A [`TreeWatcher`](crate::TreeWatcher) found it by listing a directory that is new
+    /// to the tree (created, moved in, or appeared during a queue overflow): the entry was
+    /// made before the directory's watch existed, so the kernel had no watch to report
+    /// it on. Its mask is `IN_CREATE` (with `IN_ISDIR` for a directory).
+    Scan,
+    /// Not a change on disk: a [`TreeWatcher`](crate::TreeWatcher) could not watch or
+    /// list this directory (`EACCES`: permission denied; `ELOOP`, ...), so it and what is
+    /// below it are not watched. The rest of the tree is. Its mask is `IN_ISDIR`.
+    Skipped(Errno),
+    /// Not a change on disk: the inotify watch limit was hit
+    /// (`fs.inotify.max_user_watches`), and this many directories of the tree are not
+    /// watched. Sent once, when the tree was asked to go on at the limit. Its mask is
+    /// empty and its path is the root.
+    WatchLimit {
+        /// How many directories are not watched.
+        unwatched: u64,
+    },
+}
 
 /// One event with the path of its watch, owning both: what [`WatchEvents`](crate::WatchEvents) yields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +54,8 @@ pub struct WatchEvent {
     /// The entry's name inside the watched directory; empty when the event is about the
     /// watched object itself. Any bytes: nothing assumes UTF-8.
     pub name: OsString,
+    /// Whether the kernel reported it or the tree found it ([`Origin::Scan`]).
+    pub origin: Origin,
 }
 
 impl WatchEvent {
@@ -68,30 +96,44 @@ impl WatchEvent {
     }
 }
 
-/// One event borrowed from the watcher's buffer, with the path of its watch: the
-/// allocation-free form, from [`Watcher::next_event`](crate::Watcher::next_event).
-#[derive(Clone, Copy, Debug)]
+/// One event borrowed from the watcher: the allocation-free form, from
+/// [`Watcher::next_event`](crate::Watcher::next_event) and
+/// [`TreeWatcher::next_event`](crate::TreeWatcher::next_event). The paths and the name
+/// are views into the watcher's buffers, valid until its next call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WatchEventRef<'a> {
-    /// The event, a view into the watcher's buffer.
-    pub event: Event<'a>,
-    /// The watched path; `None` for an event that belongs to no watch (a queue overflow).
-    pub watch_path: Option<&'a Path>,
+    /// The watch descriptor (-1 for a queue overflow, and for a tree's notices that
+    /// belong to no watch).
+    pub wd: WatchDescriptor,
+    /// What happened.
+    pub mask: EventMask,
+    /// Pairs `MOVED_FROM` with `MOVED_TO`; 0 otherwise.
+    pub cookie: u32,
+    /// The kernel's `len`: the size of the name field with its padding.
+    pub len: u32,
+    /// The watched directory (for a tree: the directory the event happened in); empty for
+    /// a queue overflow.
+    pub watch_path: &'a Path,
+    /// The entry's name inside it; `None` when the event is about the watched object
+    /// itself.
+    pub name: Option<&'a OsStr>,
+    /// The full path of the subject: `watch_path` joined with `name`.
+    pub path: &'a Path,
+    /// Whether the kernel reported it or the tree found it.
+    pub origin: Origin,
 }
 
 impl WatchEventRef<'_> {
     /// Copies the event into a [`WatchEvent`].
     pub fn to_owned_event(&self) -> WatchEvent {
         WatchEvent {
-            wd: self.event.wd(),
-            mask: self.event.mask(),
-            cookie: self.event.cookie(),
-            len: self.event.len(),
-            watch_path: self.watch_path.map(Path::to_path_buf).unwrap_or_default(),
-            name: self
-                .event
-                .name_os()
-                .map(|name| name.to_os_string())
-                .unwrap_or_default(),
+            wd: self.wd,
+            mask: self.mask,
+            cookie: self.cookie,
+            len: self.len,
+            watch_path: self.watch_path.to_path_buf(),
+            name: self.name.map(OsStr::to_os_string).unwrap_or_default(),
+            origin: self.origin,
         }
     }
 }
@@ -113,12 +155,20 @@ pub enum WatchError {
     Io(io::Error),
     /// A terminal event arrived (by default `IN_Q_OVERFLOW` or `IN_UNMOUNT`).
     Terminal(TerminalEvent),
+    /// Every root of a [`TreeWatcher`](crate::TreeWatcher) is gone (deleted, moved away,
+    /// unmounted or removed): no event can come any more. The iterator of
+    /// [`events`](crate::TreeWatcher::events) just ends.
+    Ended,
 }
 
 impl fmt::Display for WatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WatchError::Io(error) => fmt::Display::fmt(error, f),
+            WatchError::Ended => f.write_str(
+                "every root of the tree is gone (deleted, moved away, unmounted or removed): \
+                 add a root to watch again",
+            ),
             WatchError::Terminal(terminal) => {
                 write!(
                     f,
@@ -145,7 +195,7 @@ impl std::error::Error for WatchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             WatchError::Io(error) => Some(error),
-            WatchError::Terminal(_) => None,
+            WatchError::Terminal(_) | WatchError::Ended => None,
         }
     }
 }
@@ -172,7 +222,7 @@ impl From<WatchError> for io::Error {
     fn from(error: WatchError) -> io::Error {
         match error {
             WatchError::Io(error) => error,
-            terminal @ WatchError::Terminal(_) => io::Error::new(io::ErrorKind::Other, terminal),
+            other => io::Error::new(io::ErrorKind::Other, other),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! The `std` layer: the Python package's watcher and trees, over the core's `Inotify`.
 
+mod crawl;
 mod event;
 mod iter;
+mod nodes;
+mod reader;
 mod table;
 mod tree;
 mod watcher;
 
-pub use event::{FilterStop, TerminalEvent, WatchError, WatchEvent, WatchEventRef};
+pub use event::{FilterStop, Origin, TerminalEvent, WatchError, WatchEvent, WatchEventRef};
 pub use iter::WatchEvents;
-pub use tree::TreeWatcher;
+pub use tree::{TreeBuilder, TreeWatcher};
 pub use watcher::Watcher;

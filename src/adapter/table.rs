@@ -103,32 +103,6 @@ impl WatchTable {
         Some((wd, false))
     }
 
-    /// The descriptors whose primary path is `top` or below it.
-    pub fn wds_under(&self, top: &Path) -> Vec<WatchDescriptor> {
-        self.by_wd
-            .iter()
-            .filter(|(_, entry)| entry.path.starts_with(top))
-            .map(|(wd, _)| *wd)
-            .collect()
-    }
-
-    /// Moves every path at or below `from` to the same place below `to`: what a
-    /// directory renamed inside a watched tree does to the paths of its watches (the
-    /// kernel's watches follow the directories, so the descriptors stay).
-    pub fn rename_subtree(&mut self, from: &Path, to: &Path) {
-        let moved = |path: &Path| path.strip_prefix(from).ok().map(|rest| to.join(rest));
-        for entry in self.by_wd.values_mut() {
-            for path in core::iter::once(&mut entry.path).chain(entry.aliases.iter_mut()) {
-                if let Some(new_path) = moved(path) {
-                    if let Some(wd) = self.by_path.remove(path.as_path()) {
-                        self.by_path.insert(new_path.clone(), wd);
-                    }
-                    *path = new_path;
-                }
-            }
-        }
-    }
-
     /// Every watch: descriptor and primary path.
     pub fn iter(&self) -> impl Iterator<Item = (WatchDescriptor, &Path)> {
         self.by_wd
@@ -183,32 +157,6 @@ mod tests {
         assert_eq!(table.remove_wd(wd(1)), None);
         consistent(&table);
         assert_eq!(table.len(), 1);
-    }
-
-    #[test]
-    fn renaming_a_subtree_moves_every_path_below_it() {
-        let mut table = WatchTable::new();
-        table.insert(Path::new("/t/a"), wd(1));
-        table.insert(Path::new("/t/a/b"), wd(2));
-        table.insert(Path::new("/t/ab"), wd(3));
-        table.insert(Path::new("/t/a/b/c"), wd(4));
-        table.rename_subtree(Path::new("/t/a"), Path::new("/t/z"));
-        consistent(&table);
-        assert_eq!(table.path(wd(1)), Some(Path::new("/t/z")));
-        assert_eq!(table.path(wd(2)), Some(Path::new("/t/z/b")));
-        assert_eq!(table.path(wd(4)), Some(Path::new("/t/z/b/c")));
-        assert_eq!(
-            table.path(wd(3)),
-            Some(Path::new("/t/ab")),
-            "a sibling with the same prefix"
-        );
-        let mut under: Vec<_> = table
-            .wds_under(Path::new("/t/z"))
-            .into_iter()
-            .map(|w| w.raw())
-            .collect();
-        under.sort_unstable();
-        assert_eq!(under, [1, 2, 4]);
     }
 
     #[test]

@@ -1,141 +1,355 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
-//! below the given roots is watched, new ones as they appear, moved ones follow.
+//! below the roots is watched, new ones as they appear, moved ones follow. The walking
+//! and listing live in `crawl.rs`; this file turns kernel events into the tree's events.
 
 use std::boxed::Box;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
+use std::fmt;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use std::vec::Vec;
 
-use super::event::{FilterStop, WatchError, WatchEvent};
+use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
-use super::watcher::Watcher;
-use crate::dir::Directory;
-use crate::error::PathError;
+use super::nodes::{NodeId, Nodes, FLAG_LISTING, NO_NODE};
+use super::reader::{RawEvent, Reader, Step};
+use super::watcher::{event_ref, push_name};
 use crate::mask::{EventMask, WatchMask};
-use crate::parse::{FileKind, WatchDescriptor};
-use crate::sys::Errno;
-
-/// Bytes per `getdents64` call while walking a directory.
-const LISTING_BUFFER_LEN: usize = 32 * 1024;
+use crate::parse::WatchDescriptor;
 
 /// The events a tree needs to follow its directories, whatever the caller asked for.
-const FOLLOW: WatchMask = WatchMask::CREATE
+pub(super) const FOLLOW: WatchMask = WatchMask::CREATE
     .union(WatchMask::MOVED_FROM)
     .union(WatchMask::MOVED_TO)
-    .union(WatchMask::ONLYDIR);
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF);
 
-/// Events delivered whatever the mask: the kernel sends them to every watch.
-const ALWAYS_DELIVERED: EventMask = EventMask::IGNORED
-    .union(EventMask::Q_OVERFLOW)
-    .union(EventMask::UNMOUNT);
+/// What listing a directory makes the kernel report, on it and on its parent.
+pub(super) const LISTING_NOISE: WatchMask = WatchMask::OPEN
+    .union(WatchMask::ACCESS)
+    .union(WatchMask::CLOSE_NOWRITE);
 
-/// A directory renamed away from a watched directory whose `IN_MOVED_TO` (same cookie)
-/// has not arrived yet.
-#[derive(Debug)]
-struct PendingMove {
-    cookie: u32,
-    from: PathBuf,
-    /// Cycle ends seen while waiting: the pair may straddle two reads, but not more.
-    cycle_ends: u8,
+/// Events about a directory that its parent's watch reports too, with the directory's
+/// name: the directory's own copy (no name) is dropped for every directory but a root.
+const REPORTED_BY_PARENT: EventMask = EventMask::ACCESS
+    .union(EventMask::MODIFY)
+    .union(EventMask::ATTRIB)
+    .union(EventMask::CLOSE_WRITE)
+    .union(EventMask::CLOSE_NOWRITE)
+    .union(EventMask::OPEN);
+
+/// Decides which directories are not watched: `(path, name) -> exclude?`.
+pub(super) type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
+
+/// An event the tree makes itself: found by a listing, or a notice.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Synthetic {
+    /// The directory it happened in.
+    pub(super) dir: NodeId,
+    /// Where its name lies in `synthetic_names`.
+    pub(super) name_at: usize,
+    pub(super) name_len: usize,
+    pub(super) mask: EventMask,
+    pub(super) origin: Origin,
 }
 
-/// Whether a walk reports what it finds as created.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Found {
-    /// A directory that was just created: what is already inside it was created after
-    /// it, before its watch existed, and is reported as created.
-    Created,
-    /// An existing tree (at the start, moved in, or after an overflow): nothing is
-    /// reported.
-    Existing,
+/// A directory renamed away whose `IN_MOVED_TO` has not been read yet.
+#[derive(Clone, Copy, Debug)]
+struct PendingMove {
+    cookie: u32,
+    node: NodeId,
+    /// Batches read since: the pair can straddle two reads, not more.
+    batches: u8,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
 /// (one root) and `InotifyTrees` (several).
 ///
-/// Every directory below the roots is watched. It keeps itself right, where the Python
-/// package and its peers do not:
-/// - a new directory is watched first and listed second, and what the listing finds
-///   is reported as created (`IN_CREATE`, with `IN_ISDIR` for directories), so nothing
-///   made inside it before its watch existed is missed. Something made in the instant
-///   between the watch and the listing can be reported twice, never not at all;
-/// - a directory moved inside the tree keeps its watches, under its new path (the
-///   `IN_MOVED_FROM` and `IN_MOVED_TO` are paired by cookie); one moved out loses its
-///   watches; one moved in is watched with all it holds;
-/// - after `IN_Q_OVERFLOW` the trees are walked again, so the set of watches is right
-///   again, and the overflow is still delivered (terminal by default);
-/// - running out of watches (`ENOSPC`) is an error that says to raise
-///   `fs.inotify.max_user_watches`, never a silently partial tree;
-/// - directories are listed with `getdents64` and their entries' types, with a `statx`
-///   only where the file system does not give the type.
+/// Every directory below the roots is watched, and it stays right under churn:
+/// - **New directories** are watched first and listed second; what the listing finds is
+///   reported once, as `IN_CREATE` with [`Origin::Scan`], so nothing made inside a new
+///   directory before its watch existed is missed (`mkdir -p a/b/c && touch a/b/c/f`
+///   reports `a`, `a/b`, `a/b/c` and `a/b/c/f`, each once).
+/// - **Moves** are paired by cookie: a directory renamed inside the tree keeps its
+///   watches, and every later event below it has the new path (a move costs O(1)); one
+///   moved out loses its watches; one moved in is watched and listed like a new one.
+/// - **Identity**: each directory is a node tied to its inode; new directories are
+///   watched through `/proc/self/fd` of the directory opened, so a rename racing the
+///   watch cannot put a watch under the wrong path.
+/// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
+///   lists with the noisy event bits off, and drops what its own listing of a new
+///   directory raises). A directory's own copy of an event that its parent reports with
+///   a name is dropped; the self-only events (`IN_DELETE_SELF`, `IN_MOVE_SELF`) are kept.
+/// - **Overflow**: `IN_Q_OVERFLOW` is delivered once; the tree then walks its roots again
+///   (quietly), so the watches match the directories on disk, and reports directories
+///   that appeared meanwhile, with what they hold, as found by a scan.
+/// - **Errors belong to one directory**: one that vanishes mid-walk is skipped; one that
+///   cannot be read is reported as an event with [`Origin::Skipped`]; neither ends the
+///   stream.
+/// - **Roots**: a root that is deleted, moved away or unmounted ends with an `IN_IGNORED`
+///   event at its path; the other roots go on, and the stream ends
+///   ([`WatchError::Ended`]) when none is left. Roots can be added and removed at any
+///   time.
 ///
-/// Only events in the caller's mask are delivered (plus `IN_IGNORED`, `IN_Q_OVERFLOW`
-/// and `IN_UNMOUNT`), though the tree always watches for the creations and moves it
-/// must follow; the Python package delivers those too.
+/// Only events in the mask are delivered, plus `IN_Q_OVERFLOW`, `IN_UNMOUNT` and a
+/// root's final `IN_IGNORED`; the tree watches for the creations and moves it must
+/// follow either way. Symbolic links below a root are never followed.
+///
+/// ```no_run
+/// use inotify_raw::{TreeWatcher, WatchMask};
+///
+/// let mut tree = TreeWatcher::builder()
+///     .mask(WatchMask::CREATE | WatchMask::CLOSE_WRITE | WatchMask::DELETE)
+///     .exclude(|_path, name| name == ".git" || name == "target")
+///     .watch(["/srv/project"])?;
+/// while let Some(event) = tree.next_event()? {
+///     println!("{:?} {}", event.mask, event.path.display());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TreeWatcher {
-    watcher: Watcher,
-    roots: Vec<PathBuf>,
-    mask: WatchMask,
-    pending: VecDeque<WatchEvent>,
-    pending_move: Option<PendingMove>,
-    listing: Box<[u8]>,
+    pub(super) reader: Reader,
+    pub(super) nodes: Nodes,
+    /// The roots, in the order they were added.
+    pub(super) roots: Vec<NodeId>,
+    /// The caller's mask (event bits only).
+    pub(super) mask: WatchMask,
+    pub(super) exclude: Option<ExcludeFn>,
+    pub(super) keep_going_at_watch_limit: bool,
+    /// Events the tree made, delivered before the next kernel event.
+    pub(super) synthetic: VecDeque<Synthetic>,
+    pub(super) synthetic_names: Vec<u8>,
+    /// Names a listing found, per directory, until the listing's end is read back: the
+    /// kernel's `IN_CREATE` for them before that point is a duplicate.
+    pub(super) found: HashMap<NodeId, HashSet<Box<[u8]>>>,
+    pending_moves: Vec<PendingMove>,
+    /// Cookies of moves already applied by looking ahead to their `IN_MOVED_TO`.
+    applied_moves: Vec<u32>,
+    pub(super) recrawl_due: bool,
+    /// Directories the last watches at the limit left out.
+    pub(super) unwatched: u64,
+    /// The `O_PATH` descriptor of the new directory being scanned.
+    pub(super) named: Option<crate::fd::OwnedDescriptor>,
+    /// Roots whose end was just handed out: their nodes go at the next step.
+    ended_roots: Vec<NodeId>,
+    /// Whether `/proc/self/fd` can name a directory to watch.
+    pub(super) proc_fd: bool,
+    /// The path of the event handed out last, and scratch space for the walks.
+    path: Vec<u8>,
+    /// The name of the event being followed, reused.
+    name: Vec<u8>,
+    pub(super) scratch: Vec<u8>,
+    pub(super) listing: Box<[u8]>,
+    last_filter_stop: Option<FilterStop>,
 }
 
-impl TreeWatcher {
-    /// Watches every directory below `root` for every event: `InotifyTree(path)`.
-    pub fn new<P: AsRef<Path>>(root: P) -> io::Result<TreeWatcher> {
-        TreeWatcher::with_mask([root], WatchMask::ALL_EVENTS)
+/// Options for a [`TreeWatcher`]: `TreeWatcher::builder().mask(..).exclude(..).watch(roots)`.
+pub struct TreeBuilder {
+    mask: WatchMask,
+    exclude: Option<ExcludeFn>,
+    keep_going_at_watch_limit: bool,
+}
+
+impl TreeBuilder {
+    /// The events to deliver (default: `WatchMask::ALL_EVENTS`). Flag bits are ignored:
+    /// the tree sets its own.
+    pub fn mask(mut self, mask: WatchMask) -> TreeBuilder {
+        self.mask = mask;
+        self
     }
 
-    /// Watches every directory below each of `roots`: `InotifyTrees(paths)`.
-    pub fn with_roots<I, P>(roots: I) -> io::Result<TreeWatcher>
+    /// Keeps the directories for which `exclude(path, name)` is true out of the tree:
+    /// no watch, no listing, nothing below them. Asked for every directory but the
+    /// roots, with its full path and its name, when it is first seen and when it is
+    /// renamed.
+    pub fn exclude<F>(mut self, exclude: F) -> TreeBuilder
     where
-        I: IntoIterator<Item = P>,
-        P: AsRef<Path>,
+        F: FnMut(&Path, &OsStr) -> bool + Send + 'static,
     {
-        TreeWatcher::with_mask(roots, WatchMask::ALL_EVENTS)
+        self.exclude = Some(Box::new(exclude));
+        self
     }
 
-    /// Watches every directory below each of `roots`, delivering the events in `mask`.
-    pub fn with_mask<I, P>(roots: I, mask: WatchMask) -> io::Result<TreeWatcher>
+    /// What to do when the inotify watch limit (`fs.inotify.max_user_watches`) is hit.
+    /// `false` (the default): fail, with an error that names the limit, its value and
+    /// how to raise it. `true`: go on with the directories that could be watched, and
+    /// deliver one event ([`Origin::WatchLimit`]) that says how many could not.
+    pub fn keep_going_at_watch_limit(mut self, keep_going: bool) -> TreeBuilder {
+        self.keep_going_at_watch_limit = keep_going;
+        self
+    }
+
+    /// Watches every directory below each of `roots`.
+    ///
+    /// # Errors
+    /// A root that does not exist or is not a directory (the error names it), the watch
+    /// limit (unless told to go on), or no inotify instance to be had.
+    pub fn watch<I, P>(self, roots: I) -> io::Result<TreeWatcher>
     where
         I: IntoIterator<Item = P>,
         P: AsRef<Path>,
     {
         let mut tree = TreeWatcher {
-            watcher: Watcher::new()?,
-            roots: roots
-                .into_iter()
-                .map(|root| root.as_ref().to_path_buf())
-                .collect(),
-            mask,
-            pending: VecDeque::new(),
-            pending_move: None,
-            listing: std::vec![0u8; LISTING_BUFFER_LEN].into_boxed_slice(),
+            reader: Reader::new()?,
+            nodes: Nodes::default(),
+            roots: Vec::new(),
+            mask: self.mask & WatchMask::ALL_EVENTS,
+            exclude: self.exclude,
+            keep_going_at_watch_limit: self.keep_going_at_watch_limit,
+            synthetic: VecDeque::new(),
+            synthetic_names: Vec::new(),
+            found: HashMap::new(),
+            pending_moves: Vec::new(),
+            applied_moves: Vec::new(),
+            recrawl_due: false,
+            unwatched: 0,
+            named: None,
+            ended_roots: Vec::new(),
+            proc_fd: super::crawl::proc_fd_works(),
+            path: Vec::with_capacity(crate::sys::PATH_MAX),
+            name: Vec::with_capacity(crate::sys::NAME_MAX + 1),
+            scratch: Vec::new(),
+            listing: std::vec![0u8; super::crawl::LISTING_LEN].into_boxed_slice(),
+            last_filter_stop: None,
         };
-        for root in tree.roots.clone() {
-            tree.watch_root(&root)?;
+        for root in roots {
+            tree.add_root(root)?;
         }
         Ok(tree)
     }
+}
 
-    /// The roots, as given.
-    pub fn roots(&self) -> &[PathBuf] {
-        &self.roots
+impl fmt::Debug for TreeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TreeBuilder")
+            .field("mask", &self.mask)
+            .field("exclude", &self.exclude.is_some())
+            .field("keep_going_at_watch_limit", &self.keep_going_at_watch_limit)
+            .finish()
+    }
+}
+
+impl TreeWatcher {
+    /// Options: the mask, what to exclude, what to do at the watch limit.
+    pub fn builder() -> TreeBuilder {
+        TreeBuilder {
+            mask: WatchMask::ALL_EVENTS,
+            exclude: None,
+            keep_going_at_watch_limit: false,
+        }
     }
 
-    /// The watcher underneath: its paths and descriptors (`wd_of`, `path_of`, `watches`).
-    pub fn watcher(&self) -> &Watcher {
-        &self.watcher
+    /// Watches every directory below `root` for every event: `InotifyTree(path)`.
+    ///
+    /// # Errors
+    /// As for [`TreeBuilder::watch`].
+    pub fn new<P: AsRef<Path>>(root: P) -> io::Result<TreeWatcher> {
+        TreeWatcher::builder().watch([root])
+    }
+
+    /// Watches every directory below each of `roots`: `InotifyTrees(paths)`.
+    ///
+    /// # Errors
+    /// As for [`TreeBuilder::watch`].
+    pub fn with_roots<I, P>(roots: I) -> io::Result<TreeWatcher>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<Path>,
+    {
+        TreeWatcher::builder().watch(roots)
+    }
+
+    /// Watches every directory below each of `roots`, delivering the events in `mask`:
+    /// `InotifyTrees(paths, mask=...)`.
+    ///
+    /// # Errors
+    /// As for [`TreeBuilder::watch`].
+    pub fn with_mask<I, P>(roots: I, mask: WatchMask) -> io::Result<TreeWatcher>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<Path>,
+    {
+        TreeWatcher::builder().mask(mask).watch(roots)
+    }
+
+    /// The roots, as given, in the order they were added (a root that ended is gone).
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .map(|&root| PathBuf::from(OsStr::from_bytes(self.nodes.name(root))))
+            .collect()
+    }
+
+    /// Stops watching the tree below `root` (as given to [`add_root`](Self::add_root)).
+    /// Returns false if it is not a root. No event comes from it afterwards.
+    ///
+    /// # Errors
+    /// Removing a kernel watch failed for a reason other than its being gone already.
+    pub fn remove_root<P: AsRef<Path>>(&mut self, root: P) -> io::Result<bool> {
+        let wanted = root.as_ref().as_os_str().as_bytes();
+        let found = self
+            .roots
+            .iter()
+            .position(|&id| self.nodes.name(id) == wanted);
+        match found {
+            Some(at) => {
+                let id = self.roots.remove(at);
+                self.forget_subtree(id);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// How many directories are watched.
+    pub fn watch_count(&self) -> usize {
+        self.nodes.watched()
+    }
+
+    /// Every watch and the path its events are reported under. Allocates: for checks and
+    /// diagnostics, not for a hot loop.
+    pub fn watches(&mut self) -> Vec<(WatchDescriptor, PathBuf)> {
+        let ids: Vec<NodeId> = self.nodes.ids().collect();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut path = Vec::new();
+        for id in ids {
+            let wd = self.nodes.get(id).and_then(|node| node.wd());
+            if let (Some(wd), Some(path)) = (wd, self.nodes.path(id, &mut path)) {
+                out.push((wd, path.to_path_buf()));
+            }
+        }
+        out
+    }
+
+    /// The watch of the directory at `path` (a root, or a path below one), from the
+    /// tree's own map of names.
+    pub fn wd_of<P: AsRef<Path>>(&self, path: P) -> Option<WatchDescriptor> {
+        let path = path.as_ref();
+        self.roots.iter().find_map(|&root| {
+            let root_path = Path::new(OsStr::from_bytes(self.nodes.name(root)));
+            let rest = path.strip_prefix(root_path).ok()?;
+            let mut at = root;
+            for component in rest.components() {
+                at = self.nodes.child(at, component.as_os_str().as_bytes())?;
+            }
+            self.nodes.get(at)?.wd()
+        })
+    }
+
+    /// The path events of `wd` are reported under.
+    pub fn path_of(&mut self, wd: WatchDescriptor) -> Option<PathBuf> {
+        let id = self.nodes.by_wd(wd)?;
+        let mut path = Vec::new();
+        self.nodes.path(id, &mut path).map(Path::to_path_buf)
     }
 
     /// Sets how long one wait blocks (`None`: until an event comes).
     pub fn set_block_duration(&mut self, duration: Option<Duration>) {
-        self.watcher.set_block_duration(duration);
+        self.reader.set_block_duration(duration);
     }
 
     /// Asks `duration` before every wait that may block how long it may block.
@@ -143,7 +357,7 @@ impl TreeWatcher {
     where
         F: FnMut() -> Option<Duration> + Send + 'static,
     {
-        self.watcher.set_block_duration_fn(duration);
+        self.reader.set_block_duration_fn(Box::new(duration));
     }
 
     /// The events of the whole tree, with the options of the Python package's
@@ -152,246 +366,378 @@ impl TreeWatcher {
         WatchEvents::new(self)
     }
 
-    /// The event that made the last filter stop an iteration, if one did.
+    /// The event that made [`WatchEvents::until`] stop an iteration, if one did.
     pub fn last_filter_stop(&self) -> Option<&FilterStop> {
-        self.watcher.last_filter_stop()
+        self.last_filter_stop.as_ref()
     }
 
-    /// Walks every root again: watches what is not watched, forgets what is gone. Done by
-    /// itself after a queue overflow.
-    pub fn rescan(&mut self) -> io::Result<()> {
-        let watched: Vec<(WatchDescriptor, PathBuf)> = self
-            .watcher
-            .watches()
-            .map(|(wd, path)| (wd, path.to_path_buf()))
-            .collect();
-        for (wd, path) in watched {
-            let still_a_directory = std::fs::symlink_metadata(&path)
-                .map(|meta| meta.is_dir())
-                .unwrap_or(false);
-            if !still_a_directory && !self.roots.contains(&path) {
-                self.watcher.remove_watch_with_id(wd)?;
-            }
+    /// The next event of the tree, borrowed with its full path, or `None` at the end of
+    /// a cycle (the Python package's `None`). Blocks for at most one block duration.
+    /// Allocates nothing in steady state.
+    ///
+    /// # Errors
+    /// [`WatchError::Ended`] once no root is left; [`WatchError::Io`] when reading fails,
+    /// or at the watch limit when the tree was not told to go on.
+    pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        self.next_step(true)
+    }
+
+    /// The next event already queued, without blocking; `None` means nothing more now.
+    /// For a loop driven by readiness: tokio's `AsyncFd` or mio on this tree's
+    /// descriptor; drain with this until `None`, then wait for readiness again.
+    ///
+    /// # Errors
+    /// As for [`next_event`](Self::next_event).
+    pub fn try_next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        self.next_step(false)
+    }
+
+    fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        for root in self.ended_roots.drain(..) {
+            self.nodes.remove_subtree(root, true, |_, _| {});
         }
-        for root in self.roots.clone() {
-            match self.watch_root(&root) {
-                Err(error) if vanished(&error) => {} // its IN_DELETE_SELF may have been lost
-                other => other?,
-            }
-        }
-        Ok(())
-    }
-
-    /// Watches a root (following a symbolic link to it) and every directory below it.
-    fn watch_root(&mut self, root: &Path) -> io::Result<()> {
-        // A root must exist and be a directory: that error is the caller's to see.
-        let wd = self.watcher.add_watch(root, self.mask.union(FOLLOW))?;
-        let directory = Directory::open(root).map_err(|source| PathError {
-            path: root.to_path_buf(),
-            source,
-        })?;
-        let mut below = Vec::new();
-        self.list(root, &directory, wd, Found::Existing, &mut below)?;
-        self.walk(below, Found::Existing)
-    }
-
-    /// Watches each directory on `stack` and every directory below them, each before it
-    /// is listed. A directory that is gone by the time it is watched is skipped.
-    fn walk(&mut self, mut stack: Vec<PathBuf>, found: Found) -> io::Result<()> {
-        let mask = self.mask.union(FOLLOW).union(WatchMask::DONT_FOLLOW);
-        while let Some(dir) = stack.pop() {
-            let wd = match self.watcher.add_watch(&dir, mask) {
-                Ok(wd) => wd,
-                Err(error) if vanished(&error) => continue,
-                Err(error) => return Err(error),
-            };
-            // Not following a symbolic link: a directory replaced by one since it was
-            // listed is not a way out of the tree.
-            let directory = match Directory::open_nofollow(&dir) {
-                Ok(directory) => directory,
-                Err(error)
-                    if matches!(
-                        error.errno(),
-                        Some(Errno::ENOENT) | Some(Errno::ENOTDIR) | Some(Errno::ELOOP)
-                    ) =>
-                {
-                    continue
-                }
-                Err(source) => return Err(PathError { path: dir, source }.into()),
-            };
-            self.list(&dir, &directory, wd, found, &mut stack)?;
-        }
-        Ok(())
-    }
-
-    /// Lists `directory`, open on `dir` and watched as `wd`: pushes its subdirectories on
-    /// `stack` and, for a new directory, queues an `IN_CREATE` for each entry.
-    fn list(
-        &mut self,
-        dir: &Path,
-        directory: &Directory,
-        wd: WatchDescriptor,
-        found: Found,
-        stack: &mut Vec<PathBuf>,
-    ) -> io::Result<()> {
-        let path_error = |source| PathError {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let report_created = found == Found::Created && self.mask.contains(WatchMask::CREATE);
         loop {
-            let entries = directory.read(&mut self.listing).map_err(path_error)?;
-            if entries.is_empty() {
-                return Ok(());
+            if self.recrawl_due {
+                self.recrawl_due = false;
+                self.recrawl()?;
             }
-            for entry in entries {
-                let entry =
-                    entry.map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-                if entry.is_dot_or_dot_dot() {
-                    continue;
-                }
-                let name = entry.name();
-                let file_type = match entry.kind() {
-                    FileKind::Unknown => directory.kind_of(name).unwrap_or(FileKind::Unknown),
-                    known => known,
+            if let Some(made) = self.synthetic.pop_front() {
+                let node = match self.nodes.get(made.dir) {
+                    Some(node) => *node,
+                    None => continue, // its directory went since
                 };
-                let is_directory = file_type == FileKind::Directory;
-                if is_directory {
-                    stack.push(dir.join(OsStr::from_bytes(name)));
+                self.nodes.path_into(made.dir, &mut self.path);
+                let name = self
+                    .synthetic_names
+                    .get(made.name_at..made.name_at + made.name_len)
+                    .filter(|name| !name.is_empty());
+                let parts = push_name(&mut self.path, name);
+                let wd = node.wd().unwrap_or(WatchDescriptor::OVERFLOW);
+                let event = RawEvent::made(wd, made.mask, made.name_len);
+                if self.synthetic.is_empty() {
+                    self.synthetic_names.clear();
                 }
-                if report_created {
-                    self.pending
-                        .push_back(created_event(wd, dir, name, is_directory));
+                return Ok(Some(event_ref(&event, &self.path, parts, made.origin)));
+            }
+            if self.roots.is_empty() {
+                return Err(WatchError::Ended);
+            }
+            let event = match self.reader.next(block)? {
+                Step::Event(event) => event,
+                Step::CycleEnd => {
+                    self.settle_moves(true);
+                    return Ok(None);
                 }
+                Step::Empty => return Ok(None),
+            };
+            if let Some(dir) = self.follow(&event)? {
+                if dir == NO_NODE {
+                    self.path.clear();
+                } else {
+                    self.nodes.path_into(dir, &mut self.path);
+                }
+                let parts = push_name(&mut self.path, self.reader.name(&event));
+                return Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)));
             }
         }
     }
 
-    /// Keeps the watches in step with `event`; may queue events found by a listing.
-    fn follow(&mut self, event: &WatchEvent) -> io::Result<()> {
+    /// Keeps the tree in step with one kernel event. Returns the directory to report it
+    /// in ([`NO_NODE`] for a queue overflow), or `None` to drop it.
+    fn follow(&mut self, event: &RawEvent) -> Result<Option<NodeId>, WatchError> {
+        if event.mask.contains(EventMask::Q_OVERFLOW) {
+            self.pending_moves.clear();
+            self.applied_moves.clear();
+            self.recrawl_due = true;
+            return Ok(Some(NO_NODE));
+        }
+        let dir = match self.nodes.by_wd(event.wd) {
+            Some(dir) => dir,
+            None => return Ok(None), // a watch the tree has let go of
+        };
+        let mut name = core::mem::take(&mut self.name);
+        name.clear();
+        let followed = match self.reader.name(event) {
+            Some(bytes) => {
+                name.extend_from_slice(bytes);
+                self.follow_entry(dir, &name, event)
+            }
+            None => Ok(self.follow_self(dir, event.mask)),
+        };
+        self.name = name;
+        followed
+    }
+
+    /// An event about the watched directory itself.
+    fn follow_self(&mut self, dir: NodeId, mask: EventMask) -> Option<NodeId> {
+        let is_root = self.nodes.get(dir).map_or(false, |node| node.is_root());
+        if mask.contains(EventMask::IGNORED) {
+            if is_root {
+                // Deleted, unmounted, or let go of after a move: the root ends here.
+                self.roots.retain(|&root| root != dir);
+                self.forget_below(dir);
+                self.nodes.clear_wd(dir);
+                self.ended_roots.push(dir);
+                return Some(dir);
+            }
+            self.forget_subtree(dir);
+            return None;
+        }
+        if mask.contains(EventMask::UNMOUNT) {
+            return Some(dir);
+        }
+        if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
+            // The end of the tree's own listing: what comes later is new.
+            self.nodes.set_flag(dir, FLAG_LISTING, false);
+            self.found.remove(&dir);
+            return None;
+        }
+        if self.under_pending_move(dir) {
+            return None;
+        }
+        if !is_root && mask.intersects(REPORTED_BY_PARENT) {
+            return None;
+        }
+        if is_root && mask.contains(EventMask::MOVE_SELF) {
+            // Moved away: its paths mean nothing now. The kernel's IN_IGNORED for the
+            // removed watch ends the root.
+            self.forget_below(dir);
+            if let Some(wd) = self.nodes.get(dir).and_then(|node| node.wd()) {
+                let _ = self.reader.inotify().rm_watch(wd);
+            }
+        }
+        self.wants(mask).then_some(dir)
+    }
+
+    /// An event about the entry `name` of the watched directory `dir`.
+    fn follow_entry(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        event: &RawEvent,
+    ) -> Result<Option<NodeId>, WatchError> {
         let mask = event.mask;
-        if mask.contains(EventMask::Q_OVERFLOW) {
-            self.pending_move = None;
-            return self.rescan();
+        if self.under_pending_move(dir) {
+            return Ok(None);
         }
-        let pairs_pending_move = matches!(
-            &self.pending_move,
-            Some(pending) if mask.contains(EventMask::MOVED_TO) && event.cookie == pending.cookie
-        );
-        if !pairs_pending_move {
-            self.settle_pending_move()?;
+        let is_dir = mask.contains(EventMask::ISDIR);
+        let child = self.nodes.child(dir, name);
+        if is_dir
+            && EventMask::from(LISTING_NOISE).intersects(mask)
+            && child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING))
+        {
+            return Ok(None); // the tree's own listing of that directory
         }
-        if !mask.contains(EventMask::ISDIR) {
+        let duplicate = mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
+            && self
+                .found
+                .get(&dir)
+                .map_or(false, |found| found.contains(name));
+        if is_dir {
+            if mask.contains(EventMask::CREATE) {
+                if !duplicate {
+                    self.scan_new(dir, name)?;
+                }
+            } else if mask.contains(EventMask::MOVED_FROM) {
+                if let Some(child) = child {
+                    self.moved_from(child, event.cookie)?;
+                }
+            } else if mask.contains(EventMask::MOVED_TO) {
+                self.moved_to(dir, name, event.cookie, duplicate)?;
+            } else if mask.contains(EventMask::DELETE) {
+                if let Some(child) = child {
+                    self.forget_subtree(child);
+                }
+            }
+        }
+        Ok((!duplicate && self.wants(mask)).then_some(dir))
+    }
+
+    /// `child` was renamed away. If its `IN_MOVED_TO` is in the same read, the move is
+    /// applied now, so the events after it have the new path; otherwise it waits.
+    fn moved_from(&mut self, child: NodeId, cookie: u32) -> Result<(), WatchError> {
+        let to = self.reader.rest_of_batch().find_map(|event| match event {
+            Ok(event) if event.cookie() == cookie && event.mask().contains(EventMask::MOVED_TO) => {
+                Some((event.wd(), event.name().map(<[u8]>::to_vec)))
+            }
+            _ => None,
+        });
+        match to {
+            Some((wd, Some(to_name))) => {
+                self.applied_moves.push(cookie);
+                match self.nodes.by_wd(wd) {
+                    Some(to_dir) => self.apply_move(child, to_dir, &to_name)?,
+                    None => self.forget_subtree(child),
+                }
+            }
+            _ => self.pending_moves.push(PendingMove {
+                cookie,
+                node: child,
+                batches: 0,
+            }),
+        }
+        Ok(())
+    }
+
+    /// A directory was renamed to `name` in `dir`: from inside the tree (its
+    /// `IN_MOVED_FROM` came first) or from outside (it is new to the tree).
+    fn moved_to(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        cookie: u32,
+        duplicate: bool,
+    ) -> Result<(), WatchError> {
+        if let Some(at) = self.applied_moves.iter().position(|&c| c == cookie) {
+            self.applied_moves.swap_remove(at);
             return Ok(());
         }
-        let path = event.path();
-        if mask.contains(EventMask::MOVED_FROM) {
-            self.pending_move = Some(PendingMove {
-                cookie: event.cookie,
-                from: path,
-                cycle_ends: 0,
-            });
-        } else if mask.contains(EventMask::MOVED_TO) {
-            match self.pending_move.take() {
-                Some(pending) if pending.cookie == event.cookie => {
-                    self.watcher
-                        .table_mut()
-                        .rename_subtree(&pending.from, &path);
-                }
-                _ => self.walk(std::vec![path], Found::Existing)?,
-            }
-        } else if mask.contains(EventMask::CREATE) {
-            self.walk(std::vec![path], Found::Created)?;
+        if let Some(at) = self.pending_moves.iter().position(|m| m.cookie == cookie) {
+            let pending = self.pending_moves.swap_remove(at);
+            return self.apply_move(pending.node, dir, name);
+        }
+        if !duplicate {
+            self.scan_new(dir, name)?;
         }
         Ok(())
     }
 
-    /// A directory moved away whose `IN_MOVED_TO` did not follow left the tree: its
-    /// watches go.
-    fn settle_pending_move(&mut self) -> io::Result<()> {
-        if let Some(pending) = self.pending_move.take() {
-            for wd in self.watcher.table_mut().wds_under(&pending.from) {
-                self.watcher.remove_watch_with_id(wd)?;
+    /// Moves `node` to be `name` in `dir`, in O(1); a directory it replaced goes, and
+    /// an excluded new name takes it out of the tree.
+    fn apply_move(&mut self, node: NodeId, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
+        if self.nodes.get(node).is_none() {
+            return Ok(());
+        }
+        if let Some(replaced) = self.nodes.child(dir, name) {
+            if replaced != node {
+                self.forget_subtree(replaced);
             }
         }
-        Ok(())
+        if self.is_excluded(dir, name) {
+            self.forget_subtree(node);
+            return Ok(());
+        }
+        // The name may have been taken by the object the node stood for, or by another
+        // (a directory renamed away as another took its old name): tell them apart by
+        // the inode at the new name. Gone again: a later move took it on; trust the
+        // cookie, and the events of that move.
+        let mut path = core::mem::take(&mut self.scratch);
+        self.nodes.path_into(dir, &mut path);
+        push_name(&mut path, Some(name));
+        let now = crate::dir::stat_path(&path, false);
+        self.scratch = path;
+        let ino = self.nodes.get(node).map_or(0, |node| node.ino);
+        match now {
+            Ok(stat) if stat.ino != ino => self.scan_new(dir, name),
+            _ => {
+                self.nodes.rename(node, dir, name);
+                Ok(())
+            }
+        }
     }
 
-    fn wants(&self, event: &WatchEvent) -> bool {
-        event
-            .mask
-            .intersects(EventMask::from(self.mask).union(ALWAYS_DELIVERED))
+    /// At the end of a cycle: a directory renamed away whose `IN_MOVED_TO` has not come
+    /// within the read after its `IN_MOVED_FROM` left the tree.
+    fn settle_moves(&mut self, cycle_end: bool) {
+        if !cycle_end || self.pending_moves.is_empty() {
+            return;
+        }
+        let mut settled = Vec::new();
+        self.pending_moves.retain_mut(|pending| {
+            pending.batches += 1;
+            if pending.batches >= 2 {
+                settled.push(pending.node);
+                false
+            } else {
+                true
+            }
+        });
+        for node in settled {
+            self.forget_subtree(node);
+        }
+    }
+
+    fn under_pending_move(&self, dir: NodeId) -> bool {
+        self.pending_moves
+            .iter()
+            .any(|pending| pending.node == dir || self.nodes.is_below(dir, pending.node))
+    }
+
+    /// Whether the caller asked for an event with these bits.
+    fn wants(&self, mask: EventMask) -> bool {
+        mask.intersects(EventMask::from(self.mask))
+    }
+
+    /// Removes `id` and everything below it from the tree, with their kernel watches.
+    pub(super) fn forget_subtree(&mut self, id: NodeId) {
+        self.forget(id, true);
+    }
+
+    /// Removes everything below `id`, keeping `id`.
+    pub(super) fn forget_below(&mut self, id: NodeId) {
+        self.forget(id, false);
+    }
+
+    fn forget(&mut self, id: NodeId, with_top: bool) {
+        let inotify = self.reader.inotify();
+        let found = &mut self.found;
+        self.nodes.remove_subtree(id, with_top, |gone, wd| {
+            found.remove(&gone);
+            if let Some(wd) = wd {
+                // EINVAL: the kernel dropped it already.
+                let _ = inotify.rm_watch(wd);
+            }
+        });
+        let nodes = &self.nodes;
+        self.pending_moves
+            .retain(|pending| nodes.get(pending.node).is_some());
+    }
+
+    /// Whether the caller's predicate keeps `name` in `dir` out of the tree.
+    pub(super) fn is_excluded(&mut self, dir: NodeId, name: &[u8]) -> bool {
+        let exclude = match self.exclude.as_mut() {
+            Some(exclude) => exclude,
+            None => return false,
+        };
+        let mut path = core::mem::take(&mut self.scratch);
+        self.nodes.path_into(dir, &mut path);
+        push_name(&mut path, Some(name));
+        let excluded = exclude(Path::new(OsStr::from_bytes(&path)), OsStr::from_bytes(name));
+        self.scratch = path;
+        excluded
     }
 }
 
 impl EventSource for TreeWatcher {
     fn next_owned_event(&mut self) -> Result<Option<WatchEvent>, WatchError> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Ok(Some(event));
-            }
-            let event = match self.watcher.next_owned_event()? {
-                Some(event) => event,
-                None => {
-                    if let Some(pending) = self.pending_move.as_mut() {
-                        pending.cycle_ends += 1;
-                        if pending.cycle_ends > 1 {
-                            self.settle_pending_move()?;
-                        }
-                    }
-                    return Ok(None);
-                }
-            };
-            self.follow(&event)?;
-            // An event of a watch that following just removed (its directory left the
-            // tree) is about something outside the tree.
-            let still_watched =
-                event.wd == WatchDescriptor::OVERFLOW || self.watcher.path_of(event.wd).is_some();
-            if still_watched && self.wants(&event) {
-                return Ok(Some(event));
-            }
-        }
+        Ok(self.next_event()?.map(|event| event.to_owned_event()))
     }
 
     fn set_last_filter_stop(&mut self, stop: Option<FilterStop>) {
-        self.watcher.set_last_filter_stop(stop);
+        self.last_filter_stop = stop;
     }
 }
 
-impl std::fmt::Debug for TreeWatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for TreeWatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TreeWatcher")
-            .field("roots", &self.roots)
+            .field("fd", &self.as_raw_fd())
+            .field("roots", &self.roots.len())
+            .field("directories", &self.nodes.len())
+            .field("watches", &self.nodes.watched())
             .field("mask", &self.mask)
-            .field("watcher", &self.watcher)
             .finish()
     }
 }
 
-/// True for the errors of a directory that went away (or was replaced by something that
-/// is not a directory) between being seen and being watched.
-fn vanished(error: &io::Error) -> bool {
-    matches!(
-        Errno::from_io_error(error),
-        Some(Errno::ENOENT) | Some(Errno::ENOTDIR)
-    )
+impl AsRawFd for TreeWatcher {
+    fn as_raw_fd(&self) -> RawFd {
+        self.reader.inotify().as_raw_fd()
+    }
 }
 
-/// The `IN_CREATE` the kernel would have sent for `name` in `dir`, had the watch existed.
-fn created_event(wd: WatchDescriptor, dir: &Path, name: &[u8], is_directory: bool) -> WatchEvent {
-    let mask = if is_directory {
-        EventMask::CREATE | EventMask::ISDIR
-    } else {
-        EventMask::CREATE
-    };
-    // The kernel's name field: the name and a NUL, padded to a multiple of 16 bytes.
-    let len = (name.len() + 1 + 15) / 16 * 16;
-    WatchEvent {
-        wd,
-        mask,
-        cookie: 0,
-        len: len as u32,
-        watch_path: dir.to_path_buf(),
-        name: OsStr::from_bytes(name).to_os_string(),
+impl AsFd for TreeWatcher {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.reader.inotify().as_fd()
     }
 }

@@ -2,26 +2,23 @@
 //! a block duration, and the `event_gen` iterator, with its faults fixed.
 
 use std::boxed::Box;
+use std::ffi::OsStr;
 use std::fmt;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
+use std::vec::Vec;
 
-use super::event::{FilterStop, WatchError, WatchEvent, WatchEventRef};
+use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
+use super::reader::{RawEvent, Reader, Step};
 use super::table::WatchTable;
-use crate::error::PathError;
+use crate::error::{Error, PathError};
 use crate::inotify::Inotify;
 use crate::mask::{EventMask, WatchMask};
-use crate::parse::{Event, EventBuffer, Events, MalformedEvent, WatchDescriptor};
-use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
-
-/// Bytes read per `read(2)`: room for about 2,000 events with short names.
-pub(crate) const WATCHER_BUFFER_LEN: usize = 64 * 1024;
-
-/// A function asked before each blocking wait how long it may block.
-type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
+use crate::parse::WatchDescriptor;
 
 /// Watches paths and yields their events, one block duration at a time.
 ///
@@ -34,38 +31,25 @@ type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
 /// with the options of `event_gen`; and [`next_event`](Watcher::next_event), which
 /// borrows each event from the watcher's buffer and allocates nothing.
 pub struct Watcher {
-    waiter: EventWaiter,
+    reader: Reader,
     table: WatchTable,
-    /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
-    block_duration_fn: Option<BlockDurationFn>,
-    buffer: Box<EventBuffer<WATCHER_BUFFER_LEN>>,
-    batch_len: usize,
-    batch_pos: usize,
     /// An `IN_IGNORED` event was handed out for this watch; it leaves the table at the
     /// next step, so the event itself could still carry its path.
     ignored_pending: Option<WatchDescriptor>,
     last_filter_stop: Option<FilterStop>,
-}
-
-/// Where the next event is in the buffer, or the end of a cycle.
-enum Step {
-    Event { start: usize, end: usize },
-    CycleEnd,
+    /// The last event's path, reused.
+    path: Vec<u8>,
 }
 
 impl Watcher {
     /// A watcher with no watches and the default block duration of one second.
     pub fn new() -> io::Result<Watcher> {
-        let waiter = EventWaiter::new(Inotify::new()?, Some(DEFAULT_BLOCK_DURATION))?;
         Ok(Watcher {
-            waiter,
+            reader: Reader::new()?,
             table: WatchTable::new(),
-            block_duration_fn: None,
-            buffer: Box::new(EventBuffer::new()),
-            batch_len: 0,
-            batch_pos: 0,
             ignored_pending: None,
             last_filter_stop: None,
+            path: Vec::with_capacity(crate::sys::PATH_MAX),
         })
     }
 
@@ -85,8 +69,7 @@ impl Watcher {
 
     /// Sets how long one wait blocks (`None`: until an event comes).
     pub fn set_block_duration(&mut self, duration: Option<Duration>) {
-        self.block_duration_fn = None;
-        self.waiter.set_block_duration(duration);
+        self.reader.set_block_duration(duration);
     }
 
     /// Asks `duration` before every wait that may block how long it may block: once per
@@ -95,28 +78,38 @@ impl Watcher {
     where
         F: FnMut() -> Option<Duration> + Send + 'static,
     {
-        self.block_duration_fn = Some(Box::new(duration));
+        self.reader.set_block_duration_fn(Box::new(duration));
     }
 
     /// Watches `path` for the events in `mask` and returns its watch descriptor.
     ///
     /// Adding a path that is already watched returns the same descriptor; the kernel
     /// replaces the watch's mask, or adds to it when `mask` has
-    /// [`WatchMask::MASK_ADD`]. An error names the path, the system call and the errno.
+    /// [`WatchMask::MASK_ADD`].
+    ///
+    /// # Errors
+    /// A [`PathError`] (inside the `io::Error`) that names the path, the system call and
+    /// the errno, and says what to do: `ENOENT` for a missing path, `ENOSPC` at the watch
+    /// limit (with the limit's value). A path with a NUL byte anywhere, even at its end,
+    /// is refused before any call.
     pub fn add_watch<P: AsRef<Path>>(
         &mut self,
         path: P,
         mask: WatchMask,
     ) -> io::Result<WatchDescriptor> {
         let path = path.as_ref();
+        let path_error = |source| PathError {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(position) = path.as_os_str().as_bytes().iter().position(|&b| b == 0) {
+            return Err(path_error(Error::PathContainsNul { position }).into());
+        }
         let wd = self
-            .waiter
+            .reader
             .inotify()
             .add_watch(path, mask)
-            .map_err(|source| PathError {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(path_error)?;
         if let Some(orphaned) = self.table.insert(path, wd) {
             // The path named another object before; nothing names that watch now.
             self.rm_kernel_watch(orphaned, path)?;
@@ -153,7 +146,7 @@ impl Watcher {
     }
 
     fn rm_kernel_watch(&mut self, wd: WatchDescriptor, path: &Path) -> io::Result<()> {
-        match self.waiter.inotify().rm_watch(wd) {
+        match self.reader.inotify().rm_watch(wd) {
             Ok(()) => Ok(()),
             // The kernel already dropped it (IN_IGNORED is on its way): nothing to undo.
             Err(error) if error.errno() == Some(crate::Errno::EINVAL) => Ok(()),
@@ -180,16 +173,11 @@ impl Watcher {
         self.table.iter()
     }
 
-    /// The path-to-descriptor table, for the recursive tree that builds on this type.
-    pub(crate) fn table_mut(&mut self) -> &mut WatchTable {
-        &mut self.table
-    }
-
     /// The inotify instance underneath, for what this type does not offer (its
     /// descriptor, `Limits`). Reading from it, or making it blocking, takes events from
     /// the watcher or stalls it.
     pub fn inotify(&self) -> &Inotify {
-        self.waiter.inotify()
+        self.reader.inotify()
     }
 
     /// The event that made the last filter stop an iteration, if one did: the Python
@@ -204,80 +192,99 @@ impl Watcher {
         WatchEvents::new(self)
     }
 
-    /// The next event, borrowed from the watcher's buffer, or `None` at the end of a
-    /// cycle (the Python package's `None`). Allocates nothing.
+    /// The next event, borrowed from the watcher's buffers, or `None` at the end of a
+    /// cycle (the Python package's `None`). Allocates nothing once its path buffer has
+    /// grown to the longest path.
     ///
     /// Blocks for at most one block duration. Events of watches this watcher no longer
-    /// tracks are skipped; a queue overflow is delivered with no watch path.
+    /// tracks are skipped; a queue overflow is delivered with an empty watch path.
+    ///
+    /// # Errors
+    /// [`WatchError::Io`] when reading fails or the kernel's buffer is malformed.
     pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
-        match self.step()? {
-            Step::CycleEnd => Ok(None),
-            Step::Event { start, end } => {
-                let bytes = self.buffer.as_bytes().get(start..end).unwrap_or(&[]);
-                let event = first_event(bytes)?;
-                Ok(Some(WatchEventRef {
-                    event,
-                    watch_path: self.table.path(event.wd()),
-                }))
-            }
-        }
+        self.next_step(true)
     }
 
-    /// Moves to the next event to hand out. When a batch (one read) is used up, that is
-    /// the end of a cycle, as in the Python package, whose cycle is one poll and one read;
-    /// then it waits for the next batch, at most one block duration.
-    fn step(&mut self) -> Result<Step, WatchError> {
+    /// The next event already queued, without blocking; `None` means nothing more now.
+    /// For a loop driven by readiness (epoll, mio, tokio's `AsyncFd` on this watcher's
+    /// descriptor): drain with this until `None`, then wait for readiness again.
+    ///
+    /// # Errors
+    /// As for [`next_event`](Self::next_event).
+    pub fn try_next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        self.next_step(false)
+    }
+
+    fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         if let Some(wd) = self.ignored_pending.take() {
             self.table.remove_wd(wd);
         }
-        loop {
-            if self.batch_pos < self.batch_len {
-                let bytes = self
-                    .buffer
-                    .as_bytes()
-                    .get(self.batch_pos..self.batch_len)
-                    .unwrap_or(&[]);
-                let (event, span) = match first_event(bytes) {
-                    Ok(event) => (event, event.span_len()),
-                    Err(error) => {
-                        self.batch_pos = self.batch_len;
-                        return Err(error.into());
-                    }
-                };
-                let start = self.batch_pos;
-                self.batch_pos += span;
-                let wd = event.wd();
-                if wd != WatchDescriptor::OVERFLOW && self.table.path(wd).is_none() {
-                    continue;
-                }
-                if event.mask().contains(EventMask::IGNORED) {
-                    self.ignored_pending = Some(wd);
-                }
-                return Ok(Step::Event {
-                    start,
-                    end: start + span,
-                });
+        let event = loop {
+            match self.reader.next(block)? {
+                Step::Event(event) if self.is_tracked(&event) => break event,
+                Step::Event(_) => {}
+                Step::CycleEnd | Step::Empty => return Ok(None),
             }
-            if self.batch_len > 0 {
-                self.batch_len = 0;
-                self.batch_pos = 0;
-                return Ok(Step::CycleEnd);
-            }
-            if !self.waiter.is_draining() {
-                if let Some(duration) = self.block_duration_fn.as_mut() {
-                    self.waiter.set_block_duration(duration());
-                }
-            }
-            match self.waiter.wait(&mut self.buffer)? {
-                Wait::Events(events) => {
-                    self.batch_len = events.remainder().len();
-                    self.batch_pos = 0;
-                }
-                // The queue is empty: wait for more, up to a block duration.
-                Wait::Drained => {}
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::CycleEnd),
-            }
+        };
+        if event.mask.contains(EventMask::IGNORED) {
+            self.ignored_pending = Some(event.wd);
         }
+        let watch_path = self
+            .table
+            .path(event.wd)
+            .map_or(&[][..], |path| path.as_os_str().as_bytes());
+        self.path.clear();
+        self.path.extend_from_slice(watch_path);
+        let parts = push_name(&mut self.path, self.reader.name(&event));
+        Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)))
+    }
+
+    fn is_tracked(&self, event: &RawEvent) -> bool {
+        event.wd == WatchDescriptor::OVERFLOW || self.table.path(event.wd).is_some()
+    }
+}
+
+/// Where the directory and the name lie in an event's path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PathParts {
+    dir_len: usize,
+    name_at: Option<usize>,
+}
+
+/// Appends `/` (unless the directory part is empty or ends in one) and `name` to `out`,
+/// which holds a directory's path.
+pub(crate) fn push_name(out: &mut Vec<u8>, name: Option<&[u8]>) -> PathParts {
+    let dir_len = out.len();
+    let name_at = name.map(|name| {
+        if !out.is_empty() && !out.ends_with(b"/") {
+            out.push(b'/');
+        }
+        let at = out.len();
+        out.extend_from_slice(name);
+        at
+    });
+    PathParts { dir_len, name_at }
+}
+
+/// A borrowed event whose directory and name lie in `path`.
+pub(crate) fn event_ref<'a>(
+    event: &RawEvent,
+    path: &'a [u8],
+    parts: PathParts,
+    origin: Origin,
+) -> WatchEventRef<'a> {
+    let as_path = |bytes: &'a [u8]| Path::new(OsStr::from_bytes(bytes));
+    WatchEventRef {
+        wd: event.wd,
+        mask: event.mask,
+        cookie: event.cookie,
+        len: event.len,
+        watch_path: as_path(path.get(..parts.dir_len).unwrap_or(&[])),
+        name: parts
+            .name_at
+            .map(|at| OsStr::from_bytes(path.get(at..).unwrap_or(&[]))),
+        path: as_path(path),
+        origin,
     }
 }
 
@@ -296,30 +303,20 @@ impl fmt::Debug for Watcher {
         f.debug_struct("Watcher")
             .field("fd", &self.as_raw_fd())
             .field("watches", &self.table.len())
-            .field("block_duration", &self.waiter.block_duration())
-            .field("block_duration_fn", &self.block_duration_fn.is_some())
+            .field("block_duration", &self.reader.block_duration())
+            .field("block_duration_fn", &self.reader.has_block_duration_fn())
             .finish()
     }
 }
 
 impl AsRawFd for Watcher {
     fn as_raw_fd(&self) -> RawFd {
-        self.waiter.inotify().as_raw_fd()
+        self.reader.inotify().as_raw_fd()
     }
 }
 
 impl AsFd for Watcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.waiter.inotify().as_fd()
+        self.reader.inotify().as_fd()
     }
-}
-
-/// The event at the start of `bytes` (which hold at least one byte).
-fn first_event(bytes: &[u8]) -> Result<Event<'_>, MalformedEvent> {
-    Events::new(bytes)
-        .next()
-        .unwrap_or(Err(MalformedEvent::TruncatedHeader {
-            offset: 0,
-            available: 0,
-        }))
 }

@@ -133,6 +133,13 @@ pub const O_NOFOLLOW: u32 = 0o100_000;
 pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 /// `STATX_TYPE | STATX_MODE | STATX_INO`: the fields a directory walk needs.
 pub const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
+/// `STATX_NLINK`: the link count.
+pub const STATX_NLINK: u32 = 0x4;
+/// `AT_EMPTY_PATH`: for `statx`, describe the descriptor itself when the path is empty.
+pub const AT_EMPTY_PATH: u32 = 0x1000;
+/// `O_PATH`: a descriptor that only names an object: it cannot be read, and opening and
+/// closing it raise no inotify event.
+pub const O_PATH: u32 = 0o10_000_000;
 
 /// `F_GETFL`: read a descriptor's status flags.
 pub const F_GETFL: u32 = 3;

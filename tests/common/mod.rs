@@ -47,6 +47,16 @@ impl TempDir {
         TempDir { path }
     }
 
+    /// A fresh directory at `path` (its parents made too), removed with its contents on
+    /// drop.
+    pub fn new_in(path: &Path) -> TempDir {
+        std::fs::create_dir_all(path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {}", path.display(), e));
+        TempDir {
+            path: path.to_path_buf(),
+        }
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,190 @@
+//! Shared by the tree tests: a tree with a short block duration, waiting for events with
+//! a deadline, and the check that the tree's watches are exactly the directories on disk.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use inotify_raw::{EventMask, TreeWatcher, WatchDescriptor, WatchEvent, WatchMask};
+
+/// How long to wait for events that must come.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long with no event counts as settled.
+pub const SETTLED: Duration = Duration::from_millis(300);
+
+/// A tree over `roots` that blocks at most 20 ms at a time.
+pub fn quick_tree(roots: &[&Path], mask: WatchMask) -> TreeWatcher {
+    let mut tree = TreeWatcher::with_mask(roots.iter().copied(), mask).expect("tree");
+    tree.set_block_duration(Some(Duration::from_millis(20)));
+    tree
+}
+
+/// Events until `done` holds for those seen, or `DEADLINE` passes (then it panics with
+/// what it saw).
+pub fn collect_until(
+    tree: &mut TreeWatcher,
+    done: impl Fn(&[WatchEvent]) -> bool,
+) -> Vec<WatchEvent> {
+    let deadline = Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting; seen: {:#?}",
+            seen
+        );
+        if let Some(event) = tree.next_event().expect("the stream goes on") {
+            seen.push(event.to_owned_event());
+        }
+    }
+    seen
+}
+
+/// Events until one about an entry named `name` comes.
+pub fn until_named(tree: &mut TreeWatcher, name: &str) -> Vec<WatchEvent> {
+    collect_until(tree, |seen| {
+        seen.iter().any(|e| e.name == std::ffi::OsStr::new(name))
+    })
+}
+
+/// Events until one with a bit of `mask` comes.
+pub fn until_mask(tree: &mut TreeWatcher, mask: EventMask) -> Vec<WatchEvent> {
+    collect_until(tree, |seen| seen.iter().any(|e| e.mask.intersects(mask)))
+}
+
+/// Every event until none has come for `SETTLED`.
+pub fn settle(tree: &mut TreeWatcher) -> Vec<WatchEvent> {
+    let mut seen = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < SETTLED {
+        if let Some(event) = tree.next_event().expect("the stream goes on") {
+            seen.push(event.to_owned_event());
+            last = Instant::now();
+        }
+    }
+    seen
+}
+
+/// The paths of the `IN_CREATE` events.
+pub fn created_paths(events: &[WatchEvent]) -> BTreeSet<PathBuf> {
+    events
+        .iter()
+        .filter(|event| event.mask.contains(EventMask::CREATE))
+        .map(WatchEvent::path)
+        .collect()
+}
+
+pub fn touch(path: &Path) {
+    fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {}", path.display(), e));
+}
+
+/// Makes a tree of `count` directories below `root` (not counting it), `fanout` per
+/// directory, breadth first, with one small file in each.
+pub fn make_tree(root: &Path, count: usize, fanout: usize) {
+    let mut queue = std::collections::VecDeque::from([root.to_path_buf()]);
+    let mut made = 0;
+    while let Some(dir) = queue.pop_front() {
+        for i in 0..fanout {
+            if made == count {
+                return;
+            }
+            let sub = dir.join(format!("d{}", i));
+            fs::create_dir(&sub).unwrap();
+            fs::write(sub.join("f"), b"x").unwrap();
+            made += 1;
+            queue.push_back(sub);
+        }
+    }
+}
+
+/// Every directory at and below each root, by path, with its inode; symbolic links are
+/// not followed.
+pub fn disk_directories(roots: &[&Path]) -> BTreeMap<PathBuf, u64> {
+    let mut found = BTreeMap::new();
+    let mut stack: Vec<PathBuf> = roots.iter().map(|r| r.to_path_buf()).collect();
+    while let Some(dir) = stack.pop() {
+        let meta = match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => meta,
+            _ => continue,
+        };
+        found.insert(dir.clone(), meta.ino());
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_type().map_or(false, |t| t.is_dir()) {
+                    stack.push(entry.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The kernel's own list of the tree's watches: descriptor to inode, from
+/// `/proc/self/fdinfo`.
+pub fn kernel_watches(tree: &TreeWatcher) -> BTreeMap<i32, u64> {
+    let text = fs::read_to_string(format!("/proc/self/fdinfo/{}", tree.as_raw_fd())).unwrap();
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("inotify wd:")?;
+            let mut fields = rest.split_whitespace();
+            // Both in hex, as the kernel prints them.
+            let wd = i32::from_str_radix(fields.next()?, 16).ok()?;
+            let ino = fields.next()?.strip_prefix("ino:")?;
+            Some((wd, u64::from_str_radix(ino, 16).ok()?))
+        })
+        .collect()
+}
+
+/// The tree watches exactly the directories on disk, each under its real path (the
+/// kernel's inode for its descriptor is the inode at its path), and its two lookups
+/// agree.
+pub fn assert_matches_disk(tree: &mut TreeWatcher, roots: &[&Path]) {
+    let disk = disk_directories(roots);
+    let watches = tree.watches();
+    let by_path: BTreeMap<PathBuf, WatchDescriptor> = watches
+        .iter()
+        .map(|(wd, path)| (path.clone(), *wd))
+        .collect();
+    let watched: BTreeSet<&PathBuf> = by_path.keys().collect();
+    let on_disk: BTreeSet<&PathBuf> = disk.keys().collect();
+    assert_eq!(
+        watched.len(),
+        watches.len(),
+        "two watches under one path: {:#?}",
+        watches
+    );
+    let missing: Vec<_> = on_disk.difference(&watched).collect();
+    let extra: Vec<_> = watched.difference(&on_disk).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "unwatched directories: {:#?}\nwatches that are not directories: {:#?}",
+        missing,
+        extra
+    );
+    let kernel = kernel_watches(tree);
+    assert_eq!(
+        kernel.len(),
+        watches.len(),
+        "the kernel has watches the tree does not know: {:?} vs {:?}",
+        kernel,
+        watches
+    );
+    for (wd, path) in &watches {
+        assert_eq!(
+            kernel.get(&wd.raw()),
+            disk.get(path),
+            "watch {} is not on the directory at {}",
+            wd,
+            path.display()
+        );
+        assert_eq!(tree.wd_of(path), Some(*wd), "wd_of({})", path.display());
+        assert_eq!(tree.path_of(*wd).as_ref(), Some(path), "path_of({})", wd);
+    }
+}
