@@ -211,13 +211,18 @@ pub(crate) fn stat_path(path: &[u8], follow: bool) -> Result<Stat, Error> {
     stat_at(AT_FDCWD, path, flags)
 }
 
-/// A descriptor that names the directory at `path` (not following a final symbolic
-/// link) without opening it for reading: `O_PATH`, so no inotify event is raised.
+/// A descriptor that names the directory at `path` (relative to `dir`, or to the
+/// current directory), not following a final symbolic link, without opening it for
+/// reading: `O_PATH`, so no inotify event is raised.
 #[cfg(feature = "std")]
-pub(crate) fn open_path_only(path: &[u8]) -> Result<OwnedDescriptor, Error> {
+pub(crate) fn open_path_only(
+    dir: Option<&OwnedDescriptor>,
+    path: &[u8],
+) -> Result<OwnedDescriptor, Error> {
+    let dirfd = dir.map_or(AT_FDCWD, OwnedDescriptor::as_raw);
     let opened = with_nul_terminated(path, |path| {
         sys::openat(
-            AT_FDCWD,
+            dirfd,
             path,
             O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
             0,

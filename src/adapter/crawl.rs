@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
@@ -20,6 +21,22 @@ use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::{FileKind, WatchDescriptor};
 use crate::sys::Errno;
+
+/// A directory a scan is to watch: its parent, the parent's descriptor when the scan
+/// opened it, its name, and whether the scan found it (and so reports it).
+type ScanEntry = (NodeId, Option<Rc<OwnedDescriptor>>, Vec<u8>, bool);
+
+/// What a directory new to the tree turned out to be.
+enum NewDirectory {
+    /// Watched, to be listed: a node and an `O_PATH` descriptor of it.
+    Listable(NodeId, Rc<OwnedDescriptor>),
+    /// A directory of the tree renamed here: its node moved here, nothing to list.
+    Moved,
+    /// Listed as new before: nothing to do.
+    Known,
+    /// Gone, or skipped.
+    Gone,
+}
 
 /// Bytes per `getdents64` call.
 pub(super) const LISTING_LEN: usize = 32 * 1024;
@@ -313,15 +330,16 @@ impl TreeWatcher {
         core::mem::take(&mut self.unwatched)
     }
 
-    /// Takes `id` out of the tree, with an event when the reason is worth one.
+    /// Gives up on `id`, with an event when the reason is worth one. A directory the
+    /// tree already watches stays: its own watch, or its parent's, will say what became
+    /// of it (deleted, moved), and a path that failed may only be out of date.
     fn skip(&mut self, id: NodeId, why: Watched) {
         if let Watched::Skipped(errno) = why {
             self.push_notice(id, errno);
         }
-        if let Some(wd) = self.nodes.get(id).and_then(|node| node.wd()) {
-            let _ = self.reader.inotify().rm_watch(wd);
+        if self.nodes.get(id).map_or(false, |node| node.wd().is_none()) {
+            self.forget_subtree(id);
         }
-        self.forget_subtree(id);
     }
 
     /// Queues an [`Origin::Skipped`] event for the directory `id`.
@@ -453,9 +471,14 @@ impl TreeWatcher {
     /// everything listed is reported as found ([`Origin::Scan`]). The end of each listing
     /// comes back as an `IN_CLOSE_NOWRITE` on the directory; until then, the kernel's
     /// `IN_CREATE` for a name the listing found is a duplicate and is dropped.
+    ///
+    /// The first directory is found by its path; if that fails because a directory above
+    /// it was renamed (with the events of that rename still to come), its parent is
+    /// scanned again once the rename is known. Below it, each directory is found
+    /// relative to its parent's descriptor, whatever renames race the scan.
     pub(super) fn scan_new(&mut self, parent: NodeId, name: &[u8]) -> Result<(), WatchError> {
-        let mut stack = std::vec![(parent, name.to_vec())];
-        while let Some((parent, name)) = stack.pop() {
+        let mut stack: Vec<ScanEntry> = std::vec![(parent, None, name.to_vec(), false)];
+        while let Some((parent, parent_fd, name, found)) = stack.pop() {
             if self.nodes.get(parent).is_none() || self.is_excluded(parent, &name) {
                 continue;
             }
@@ -463,8 +486,32 @@ impl TreeWatcher {
                 Some(id) => id,
                 None => self.nodes.add_child(parent, &name, 0),
             };
-            if let Some(id) = self.watch_new(id)? {
-                self.list_new(id, &mut stack);
+            let new = self.watch_new(id, parent_fd.as_deref())?;
+            if found && matches!(new, NewDirectory::Listable(..) | NewDirectory::Gone) {
+                // Found by the parent's listing, and new (not a directory of the tree
+                // renamed here: the kernel's events of that rename say what happened).
+                self.found_in(parent, &name);
+                if self.mask.contains(WatchMask::CREATE) {
+                    self.push_synthetic(
+                        parent,
+                        &name,
+                        EventMask::CREATE | EventMask::ISDIR,
+                        Origin::Scan,
+                    );
+                }
+            }
+            match new {
+                NewDirectory::Listable(id, named) => self.list_new(id, named, &mut stack),
+                // The parent's path is out of date: a rename above it is still queued.
+                NewDirectory::Gone
+                    if parent_fd.is_none()
+                        && self.nodes.child(parent, &name).is_none()
+                        && !self.stale.contains(&parent)
+                        && self.current_stat(parent).is_none() =>
+                {
+                    self.stale.push(parent);
+                }
+                _ => {}
             }
         }
         let unwatched = self.take_unwatched();
@@ -480,16 +527,19 @@ impl TreeWatcher {
         Ok(())
     }
 
-    /// Watches the new directory `id` with the scan mask. Returns the node that stands
-    /// for it (another one, if the object was already in the tree under another name),
-    /// with an `O_PATH` descriptor of it in `self.named`.
-    fn watch_new(&mut self, id: NodeId) -> Result<Option<NodeId>, WatchError> {
+    /// Watches the new directory `id` (opened by name in `parent_fd` when given, by
+    /// path otherwise) with the scan mask, and says what it turned out to be.
+    fn watch_new(
+        &mut self,
+        id: NodeId,
+        parent_fd: Option<&OwnedDescriptor>,
+    ) -> Result<NewDirectory, WatchError> {
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
-        let named = if complete {
-            open_path_only(&path[..])
-        } else {
-            Err(Error::syscall(crate::error::Call::Open, Errno::ENOENT))
+        let named = match parent_fd {
+            Some(parent_fd) => open_path_only(Some(parent_fd), self.nodes.name(id)),
+            None if complete => open_path_only(None, &path[..]),
+            None => Err(Error::syscall(crate::error::Call::Open, Errno::ENOENT)),
         };
         let named = match named {
             Ok(named) => named,
@@ -501,72 +551,85 @@ impl TreeWatcher {
                     Watched::Skipped(error.errno().unwrap_or(Errno::EIO))
                 };
                 self.skip(id, why);
-                return Ok(None);
+                return Ok(NewDirectory::Gone);
             }
         };
-        let mask = self.scan_mask();
-        let added = if self.proc_fd {
-            self.reader.inotify().add_watch(
-                proc_fd_path(&named).as_bytes(),
-                mask - WatchMask::DONT_FOLLOW,
-            )
-        } else {
-            self.reader.inotify().add_watch(&path[..], mask)
-        };
+        let added = self.watch_named(&named, &path, self.scan_mask());
         let watched = self.classify(added, &path);
         self.scratch = path;
         let wd = match watched? {
             Watched::Yes(wd) => wd,
             other => {
                 self.skip(id, other);
-                return Ok(None);
+                return Ok(NewDirectory::Gone);
             }
         };
-        let id = match self.nodes.by_wd(wd) {
+        match self.nodes.by_wd(wd) {
             Some(owner) if owner != id => {
                 // The object is already in the tree under another name: it was renamed
-                // here. Move that node here instead of keeping two.
+                // here, its subtree watched, the events of the rename still to come (or
+                // lost). That node moves here; `id` goes.
                 let (parent, name) = match self.nodes.get(id) {
                     Some(node) => (node.parent, self.nodes.name(id).to_vec()),
-                    None => return Ok(None),
+                    None => return Ok(NewDirectory::Gone),
                 };
-                if self.nodes.get(owner).map_or(true, |node| node.is_root())
+                let looped = self.nodes.get(owner).map_or(true, |node| node.is_root())
                     || owner == parent
-                    || self.nodes.is_below(parent, owner)
-                {
-                    self.forget_subtree(id);
-                    return Ok(None);
-                }
+                    || self.nodes.is_below(parent, owner);
                 self.forget_subtree(id);
+                let _ = self.watch_named(&named, b"", self.full_mask());
+                if looped {
+                    // A root or an ancestor seen again (a bind mount): not twice.
+                    return Ok(NewDirectory::Gone);
+                }
                 self.nodes.rename(owner, parent, &name);
-                owner
+                Ok(NewDirectory::Moved)
             }
             Some(_) if self.nodes.has_flag(id, FLAG_SCANNED) => {
-                // Already listed as new, and watched as this very object: known.
-                return Ok(None);
+                // Listed as new before, and watched as this very object: known.
+                let _ = self.watch_named(&named, b"", self.full_mask());
+                Ok(NewDirectory::Known)
             }
             _ => {
                 self.set_wd(id, wd);
-                id
+                if let Ok(stat) = stat_descriptor(&named) {
+                    self.nodes.set_ino(id, stat.ino);
+                }
+                Ok(NewDirectory::Listable(id, Rc::new(named)))
             }
-        };
-        if self.nodes.has_flag(id, FLAG_SCANNED) {
-            return Ok(None);
         }
-        if let Ok(stat) = stat_descriptor(&named) {
-            self.nodes.set_ino(id, stat.ino);
-        }
-        self.named = Some(named);
-        Ok(Some(id))
     }
 
-    /// Lists the new directory `id`, reporting every entry as found and pushing its
-    /// subdirectories on `stack`; then gives it the full mask.
-    fn list_new(&mut self, id: NodeId, stack: &mut Vec<(NodeId, Vec<u8>)>) {
-        let named = match self.named.take() {
-            Some(named) => named,
-            None => return,
-        };
+    /// `inotify_add_watch` on the directory `named` names: through `/proc/self/fd`
+    /// (exactly that object), or by `path` where `/proc` is missing.
+    fn watch_named(
+        &self,
+        named: &OwnedDescriptor,
+        path: &[u8],
+        mask: WatchMask,
+    ) -> Result<WatchDescriptor, Error> {
+        if self.proc_fd || path.is_empty() {
+            self.reader.inotify().add_watch(
+                proc_fd_path(named).as_bytes(),
+                mask - WatchMask::DONT_FOLLOW,
+            )
+        } else {
+            self.reader.inotify().add_watch(path, mask)
+        }
+    }
+
+    /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
+    /// before the listing's end is a duplicate.
+    fn found_in(&mut self, dir: NodeId, name: &[u8]) {
+        self.found
+            .entry(dir)
+            .or_default()
+            .insert(name.to_vec().into_boxed_slice());
+    }
+
+    /// Lists the new directory `id` (named by `named`), reporting every entry as found
+    /// and pushing its subdirectories on `stack`; then gives it the full mask.
+    fn list_new(&mut self, id: NodeId, named: Rc<OwnedDescriptor>, stack: &mut Vec<ScanEntry>) {
         let report = self.mask.contains(WatchMask::CREATE);
         match Directory::open_named(&named) {
             Ok(dir) => {
@@ -595,23 +658,19 @@ impl TreeWatcher {
                             known => known,
                         };
                         let name = entry.name();
-                        found.insert(name.to_vec().into_boxed_slice());
-                        let is_dir = kind == FileKind::Directory;
-                        if report {
-                            let mask = if is_dir {
-                                EventMask::CREATE | EventMask::ISDIR
-                            } else {
-                                EventMask::CREATE
-                            };
-                            self.push_synthetic(id, name, mask, Origin::Scan);
+                        if kind == FileKind::Directory {
+                            // Reported once the scan knows it is new.
+                            stack.push((id, Some(named.clone()), name.to_vec(), true));
+                            continue;
                         }
-                        if is_dir {
-                            stack.push((id, name.to_vec()));
+                        found.insert(name.to_vec().into_boxed_slice());
+                        if report {
+                            self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
                         }
                     }
                 }
                 self.listing = listing;
-                self.found.insert(id, found);
+                self.found.entry(id).or_default().extend(found);
                 // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
                 drop(dir);
             }
@@ -632,44 +691,49 @@ impl TreeWatcher {
         }
     }
 
-    /// After a queue overflow: drops the directories that are gone or replaced, watches
-    /// and scans those that appeared (reporting them as found), all quietly.
+    /// After a queue overflow: makes the whole tree match the disk again.
     pub(super) fn recrawl(&mut self) -> Result<(), WatchError> {
+        let ids: Vec<NodeId> = self.nodes.ids().collect();
+        self.rescan(ids, true)
+    }
+
+    /// Makes the directories `ids` (whole subtrees) match the disk, quietly: drops those
+    /// that are gone or replaced, and watches and scans those that appeared, reporting
+    /// them as found. For the whole tree after an overflow, or a subtree whose events
+    /// could not be followed while its move was pending.
+    ///
+    /// A directory whose path no longer names it may have been renamed: the listings
+    /// find it under its new name (its watch descriptor tells it apart). With
+    /// `forget_missing` (after an overflow, when no event will tell), those still not
+    /// found at the end are forgotten; otherwise the events still queued will say.
+    pub(super) fn rescan(
+        &mut self,
+        ids: Vec<NodeId>,
+        forget_missing: bool,
+    ) -> Result<(), WatchError> {
         let full = self.full_mask();
         let quiet = self.quiet_mask();
-        let ids: Vec<NodeId> = self.nodes.ids().collect();
         let mut listed = Vec::new();
-        for id in ids {
-            let node = match self.nodes.get(id) {
-                Some(node) => *node,
-                None => continue, // went with a subtree above it
-            };
-            let mut path = core::mem::take(&mut self.scratch);
-            let complete = self.nodes.path_into(id, &mut path);
-            let stat = if complete {
-                stat_path(&path, node.is_root()).ok()
-            } else {
-                None
-            };
-            self.scratch = path;
-            match stat {
-                Some(stat) if stat.kind == FileKind::Directory && stat.ino == node.ino => {
-                    if stat.nlink != 2 {
-                        listed.push((id, stat.nlink));
-                    }
+        let mut missing = Vec::new();
+        for &id in &ids {
+            match self.current_stat(id) {
+                Some(nlink) if nlink != 2 => listed.push((id, nlink)),
+                Some(_) => {}
+                None => missing.push(id),
+            }
+        }
+        // Quiet while listing: the listed directories, and the parents that would see
+        // their listing.
+        let mut quieted: Vec<NodeId> = listed.iter().map(|&(id, _)| id).collect();
+        for &(id, _) in &listed {
+            if let Some(parent) = self.nodes.get(id).map(|node| node.parent) {
+                if self.nodes.get(parent).is_some() && !quieted.contains(&parent) {
+                    quieted.push(parent);
                 }
-                _ if node.is_root() => {
-                    // Gone: let the kernel's IN_IGNORED of its watch end it.
-                    self.forget_below(id);
-                    if let Some(wd) = node.wd() {
-                        let _ = self.reader.inotify().rm_watch(wd);
-                    }
-                }
-                _ => self.forget_subtree(id),
             }
         }
         if quiet != full {
-            for &(id, _) in &listed {
+            for &id in &quieted {
                 self.rewatch(id, quiet);
             }
         }
@@ -693,11 +757,47 @@ impl TreeWatcher {
             }
         }
         if quiet != full {
-            for &(id, _) in &listed {
+            for &id in &quieted {
                 self.rewatch(id, full);
             }
         }
+        if forget_missing {
+            for id in missing {
+                let node = match self.nodes.get(id) {
+                    Some(node) => *node,
+                    None => continue, // went with a subtree above it
+                };
+                if self.current_stat(id).is_some() {
+                    continue; // found under a new name
+                }
+                if node.is_root() {
+                    // Gone: the kernel's IN_IGNORED for its watch ends it.
+                    self.forget_below(id);
+                    if let Some(wd) = node.wd() {
+                        let _ = self.reader.inotify().rm_watch(wd);
+                    }
+                } else {
+                    self.forget_subtree(id);
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// The link count of the directory `id`, if its path still names it (the same
+    /// inode).
+    fn current_stat(&mut self, id: NodeId) -> Option<u32> {
+        let node = *self.nodes.get(id)?;
+        let mut path = core::mem::take(&mut self.scratch);
+        let complete = self.nodes.path_into(id, &mut path);
+        let stat = if complete {
+            stat_path(&path, node.is_root()).ok()
+        } else {
+            None
+        };
+        self.scratch = path;
+        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino)
+            .map(|stat| stat.nlink)
     }
 }
 

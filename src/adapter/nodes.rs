@@ -245,12 +245,24 @@ impl Nodes {
         }
     }
 
+    /// Takes `id` out of the lookup by (parent, name), keeping it otherwise: its name is
+    /// free for another directory, until [`rename`](Self::rename) places it again.
+    pub(crate) fn detach(&mut self, id: NodeId) {
+        if self.get(id).map_or(false, |node| !node.is_root())
+            && self.child(self.slots[id as usize].parent, self.name(id)) == Some(id)
+        {
+            self.index_remove(id);
+        }
+    }
+
     /// Moves `id` to be `name` under `parent`: O(1), whatever lies below it.
     pub(crate) fn rename(&mut self, id: NodeId, parent: NodeId, name: &[u8]) {
         if self.get(id).map_or(true, Node::is_root) {
             return;
         }
-        self.index_remove(id);
+        if self.child(self.slots[id as usize].parent, self.name(id)) == Some(id) {
+            self.index_remove(id);
+        }
         let old_parent = self.slots[id as usize].parent;
         if let Some(node) = self.slot(old_parent) {
             node.children = node.children.saturating_sub(1);
@@ -321,7 +333,9 @@ impl Nodes {
                 *path = None;
             }
         } else {
-            self.index_remove(id);
+            if self.child(node.parent, self.name(id)) == Some(id) {
+                self.index_remove(id);
+            }
             self.garbage += usize::from(node.name_len);
             if let Some(parent) = self.slot(node.parent) {
                 parent.children = parent.children.saturating_sub(1);

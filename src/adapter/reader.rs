@@ -53,8 +53,10 @@ impl RawEvent {
 /// What [`Reader::next`] found.
 pub(crate) enum Step {
     Event(RawEvent),
-    /// The end of a cycle: a batch is used up, or a block duration passed with none.
-    CycleEnd,
+    /// The end of a cycle: a batch is used up.
+    BatchEnd,
+    /// The end of a cycle: a block duration passed with no event (or a signal came).
+    TimedOut,
     /// Only when not blocking: nothing is queued now.
     Empty,
 }
@@ -66,6 +68,8 @@ pub(crate) struct Reader {
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
+    /// A batch was read and its first event not yet asked about.
+    fresh_batch: bool,
 }
 
 impl Reader {
@@ -76,6 +80,7 @@ impl Reader {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
+            fresh_batch: false,
         })
     }
 
@@ -130,7 +135,7 @@ impl Reader {
                 self.batch_len = 0;
                 self.batch_pos = 0;
                 if block {
-                    return Ok(Step::CycleEnd);
+                    return Ok(Step::BatchEnd);
                 }
             }
             if !block {
@@ -155,7 +160,7 @@ impl Reader {
                 Wait::Events(events) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
                 Wait::Drained => continue,
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::CycleEnd),
+                Wait::TimedOut | Wait::Interrupted => return Ok(Step::TimedOut),
             };
             self.start_batch(len);
         }
@@ -164,6 +169,13 @@ impl Reader {
     fn start_batch(&mut self, len: usize) {
         self.batch_len = len;
         self.batch_pos = 0;
+        self.fresh_batch = true;
+    }
+
+    /// True once after a new batch is read: the event [`next`](Self::next) just gave is
+    /// its first.
+    pub(crate) fn take_fresh_batch(&mut self) -> bool {
+        core::mem::take(&mut self.fresh_batch)
     }
 
     /// Parses the event at the batch position, once, and moves past it. A malformed

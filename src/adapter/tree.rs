@@ -62,8 +62,9 @@ pub(super) struct Synthetic {
 struct PendingMove {
     cookie: u32,
     node: NodeId,
-    /// Batches read since: the pair can straddle two reads, not more.
-    batches: u8,
+    /// Directories were created, moved or deleted below it meanwhile: their events could
+    /// not be followed (the paths are not known), so it is rescanned once placed.
+    dirty: bool,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
@@ -132,8 +133,9 @@ pub struct TreeWatcher {
     pub(super) recrawl_due: bool,
     /// Directories the last watches at the limit left out.
     pub(super) unwatched: u64,
-    /// The `O_PATH` descriptor of the new directory being scanned.
-    pub(super) named: Option<crate::fd::OwnedDescriptor>,
+    /// Directories whose new subdirectories could not be scanned because their path was
+    /// out of date (a rename above them still queued): scanned again once it is known.
+    pub(super) stale: Vec<NodeId>,
     /// Roots whose end was just handed out: their nodes go at the next step.
     ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
@@ -207,7 +209,7 @@ impl TreeBuilder {
             applied_moves: Vec::new(),
             recrawl_due: false,
             unwatched: 0,
-            named: None,
+            stale: Vec::new(),
             ended_roots: Vec::new(),
             proc_fd: super::crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
@@ -424,12 +426,16 @@ impl TreeWatcher {
             }
             let event = match self.reader.next(block)? {
                 Step::Event(event) => event,
-                Step::CycleEnd => {
-                    self.settle_moves(true);
+                Step::BatchEnd => return Ok(None),
+                Step::TimedOut | Step::Empty => {
+                    // Nothing more came: a pending move's other half is not coming.
+                    self.settle_moves(None)?;
                     return Ok(None);
                 }
-                Step::Empty => return Ok(None),
             };
+            if self.reader.take_fresh_batch() {
+                self.settle_moves(Some(&event))?;
+            }
             if let Some(dir) = self.follow(&event)? {
                 if dir == NO_NODE {
                     self.path.clear();
@@ -492,9 +498,6 @@ impl TreeWatcher {
             self.found.remove(&dir);
             return None;
         }
-        if self.under_pending_move(dir) {
-            return None;
-        }
         if !is_root && mask.intersects(REPORTED_BY_PARENT) {
             return None;
         }
@@ -517,10 +520,15 @@ impl TreeWatcher {
         event: &RawEvent,
     ) -> Result<Option<NodeId>, WatchError> {
         let mask = event.mask;
-        if self.under_pending_move(dir) {
-            return Ok(None);
-        }
         let is_dir = mask.contains(EventMask::ISDIR);
+        if let Some(at) = self.pending_move_above(dir) {
+            // Moved, to a place not known yet: report it under the old path (the move is
+            // reported next), and rescan what changed below once the move is placed.
+            if is_dir {
+                self.pending_moves[at].dirty = true;
+            }
+            return Ok(self.wants(mask).then_some(dir));
+        }
         let child = self.nodes.child(dir, name);
         if is_dir
             && EventMask::from(LISTING_NOISE).intersects(mask)
@@ -528,11 +536,19 @@ impl TreeWatcher {
         {
             return Ok(None); // the tree's own listing of that directory
         }
-        let duplicate = mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
-            && self
-                .found
-                .get(&dir)
-                .map_or(false, |found| found.contains(name));
+        // What the listing found is reported once: the first kernel report of it before
+        // the listing's end is the duplicate; a name made again after is not.
+        let found = self.found.get_mut(&dir);
+        let duplicate = match found {
+            Some(found) if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) => {
+                found.remove(name)
+            }
+            Some(found) if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) => {
+                found.remove(name);
+                false
+            }
+            _ => false,
+        };
         if is_dir {
             if mask.contains(EventMask::CREATE) {
                 if !duplicate {
@@ -540,17 +556,39 @@ impl TreeWatcher {
                 }
             } else if mask.contains(EventMask::MOVED_FROM) {
                 if let Some(child) = child {
-                    self.moved_from(child, event.cookie)?;
+                    if !self.still_there(child) {
+                        self.moved_from(child, event.cookie)?;
+                    }
                 }
             } else if mask.contains(EventMask::MOVED_TO) {
                 self.moved_to(dir, name, event.cookie, duplicate)?;
             } else if mask.contains(EventMask::DELETE) {
-                if let Some(child) = child {
+                // A deleted directory's own watch reported its end (IN_IGNORED) before
+                // this: a node still watched here is another directory, which took the
+                // name since.
+                if let Some(child) =
+                    child.filter(|&c| self.nodes.get(c).map_or(false, |n| n.wd().is_none()))
+                {
                     self.forget_subtree(child);
                 }
             }
         }
         Ok((!duplicate && self.wants(mask)).then_some(dir))
+    }
+
+    /// Whether the directory `id` stands for is still at its path: then a rename away
+    /// from that name was of another directory, which had taken the name for a while.
+    fn still_there(&mut self, id: NodeId) -> bool {
+        let ino = match self.nodes.get(id) {
+            Some(node) => node.ino,
+            None => return false,
+        };
+        let mut path = core::mem::take(&mut self.scratch);
+        let complete = self.nodes.path_into(id, &mut path);
+        let there =
+            complete && crate::dir::stat_path(&path, false).map_or(false, |stat| stat.ino == ino);
+        self.scratch = path;
+        there
     }
 
     /// `child` was renamed away. If its `IN_MOVED_TO` is in the same read, the move is
@@ -570,11 +608,15 @@ impl TreeWatcher {
                     None => self.forget_subtree(child),
                 }
             }
-            _ => self.pending_moves.push(PendingMove {
-                cookie,
-                node: child,
-                batches: 0,
-            }),
+            _ => {
+                // Its name is free from now on: another directory may take it.
+                self.nodes.detach(child);
+                self.pending_moves.push(PendingMove {
+                    cookie,
+                    node: child,
+                    dirty: false,
+                });
+            }
         }
         Ok(())
     }
@@ -594,10 +636,29 @@ impl TreeWatcher {
         }
         if let Some(at) = self.pending_moves.iter().position(|m| m.cookie == cookie) {
             let pending = self.pending_moves.swap_remove(at);
-            return self.apply_move(pending.node, dir, name);
+            return self.place_pending(pending, dir, name);
         }
         if !duplicate {
             self.scan_new(dir, name)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a pending move, and rescans what changed below it meanwhile.
+    fn place_pending(
+        &mut self,
+        pending: PendingMove,
+        dir: NodeId,
+        name: &[u8],
+    ) -> Result<(), WatchError> {
+        self.apply_move(pending.node, dir, name)?;
+        if pending.dirty && self.nodes.get(pending.node).is_some() {
+            let below: Vec<NodeId> = self
+                .nodes
+                .ids()
+                .filter(|&id| id == pending.node || self.nodes.is_below(id, pending.node))
+                .collect();
+            self.rescan(below, false)?;
         }
         Ok(())
     }
@@ -631,36 +692,76 @@ impl TreeWatcher {
             Ok(stat) if stat.ino != ino => self.scan_new(dir, name),
             _ => {
                 self.nodes.rename(node, dir, name);
-                Ok(())
+                self.rescan_stale_below(node)
             }
         }
     }
 
-    /// At the end of a cycle: a directory renamed away whose `IN_MOVED_TO` has not come
-    /// within the read after its `IN_MOVED_FROM` left the tree.
-    fn settle_moves(&mut self, cycle_end: bool) {
-        if !cycle_end || self.pending_moves.is_empty() {
-            return;
+    /// Scans again the directories at or below `top` that a rename had put out of date.
+    fn rescan_stale_below(&mut self, top: NodeId) -> Result<(), WatchError> {
+        if self.stale.is_empty() {
+            return Ok(());
         }
-        let mut settled = Vec::new();
-        self.pending_moves.retain_mut(|pending| {
-            pending.batches += 1;
-            if pending.batches >= 2 {
-                settled.push(pending.node);
-                false
-            } else {
-                true
-            }
-        });
-        for node in settled {
-            self.forget_subtree(node);
+        let nodes = &self.nodes;
+        let (placed, waiting): (Vec<NodeId>, Vec<NodeId>) = self
+            .stale
+            .iter()
+            .filter(|&&id| nodes.get(id).is_some())
+            .partition(|&&id| id == top || nodes.is_below(id, top));
+        self.stale = waiting;
+        if placed.is_empty() {
+            return Ok(());
         }
+        self.rescan(placed, false)
     }
 
-    fn under_pending_move(&self, dir: NodeId) -> bool {
+    /// Places or forgets the directories renamed away at the end of the last read. The
+    /// kernel queues the two halves of a rename together, so the `IN_MOVED_TO` is in the
+    /// read that follows (`first` and the rest of its batch) or nowhere: then the
+    /// directory left the tree. The move is applied before the new read's events, so
+    /// they have the new path.
+    fn settle_moves(&mut self, first: Option<&RawEvent>) -> Result<(), WatchError> {
+        if self.pending_moves.is_empty() {
+            return Ok(());
+        }
+        for pending in core::mem::take(&mut self.pending_moves) {
+            let is_pair = |wd, mask: EventMask, cookie| {
+                mask.contains(EventMask::MOVED_TO)
+                    && cookie == pending.cookie
+                    && wd != WatchDescriptor::OVERFLOW
+            };
+            let to = match first {
+                Some(event) if is_pair(event.wd, event.mask, event.cookie) => self
+                    .reader
+                    .name(event)
+                    .map(|name| (event.wd, name.to_vec())),
+                Some(_) => self.reader.rest_of_batch().find_map(|event| match event {
+                    Ok(event) if is_pair(event.wd(), event.mask(), event.cookie()) => {
+                        event.name().map(|name| (event.wd(), name.to_vec()))
+                    }
+                    _ => None,
+                }),
+                None => None,
+            };
+            match to.and_then(|(wd, name)| Some((self.nodes.by_wd(wd)?, name))) {
+                Some((dir, name)) => {
+                    self.applied_moves.push(pending.cookie);
+                    self.place_pending(pending, dir, &name)?;
+                }
+                None => self.forget_subtree(pending.node),
+            }
+        }
+        Ok(())
+    }
+
+    /// The pending move of `dir` or of a directory above it.
+    fn pending_move_above(&self, dir: NodeId) -> Option<usize> {
+        if self.pending_moves.is_empty() {
+            return None;
+        }
         self.pending_moves
             .iter()
-            .any(|pending| pending.node == dir || self.nodes.is_below(dir, pending.node))
+            .position(|pending| pending.node == dir || self.nodes.is_below(dir, pending.node))
     }
 
     /// Whether the caller asked for an event with these bits.

@@ -223,7 +223,7 @@ impl Watcher {
             match self.reader.next(block)? {
                 Step::Event(event) if self.is_tracked(&event) => break event,
                 Step::Event(_) => {}
-                Step::CycleEnd | Step::Empty => return Ok(None),
+                Step::BatchEnd | Step::TimedOut | Step::Empty => return Ok(None),
             }
         };
         if event.mask.contains(EventMask::IGNORED) {
