@@ -23,13 +23,27 @@ use crate::parse::{FileKind, WatchDescriptor};
 use crate::sys::Errno;
 
 /// A directory a scan is to watch: its parent, the parent's descriptor when the scan
-/// opened it, its name, and whether the scan found it (and so reports it).
-type ScanEntry = (NodeId, Option<Rc<OwnedDescriptor>>, Vec<u8>, bool);
+/// opened it, its name, and how it came to be scanned.
+type ScanEntry = (NodeId, Option<Rc<OwnedDescriptor>>, Vec<u8>, Reason);
+
+/// Why a scan looks at a directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// A kernel event reported it (`IN_CREATE`, `IN_MOVED_TO`): the event was its report.
+    Event,
+    /// A listing found it: it is reported as found, with what it holds.
+    Found,
+    /// A listing found it below a directory of the tree that turned up here with no
+    /// event to say so (renamed in while its new parent was not yet watched): it is
+    /// reported again, with what it holds, even though the tree watches it already.
+    Refound,
+}
 
 /// What a directory new to the tree turned out to be.
 enum NewDirectory {
-    /// Watched, to be listed: a node and an `O_PATH` descriptor of it.
-    Listable(NodeId, Rc<OwnedDescriptor>),
+    /// Watched, to be listed: a node, an `O_PATH` descriptor of it, and whether what it
+    /// holds is reported again even where the tree knows it.
+    Listable(NodeId, Rc<OwnedDescriptor>, bool),
     /// A directory of the tree renamed here: its node moved here, nothing to list.
     Moved,
     /// Listed as new before: nothing to do.
@@ -477,8 +491,8 @@ impl TreeWatcher {
     /// scanned again once the rename is known. Below it, each directory is found
     /// relative to its parent's descriptor, whatever renames race the scan.
     pub(super) fn scan_new(&mut self, parent: NodeId, name: &[u8]) -> Result<(), WatchError> {
-        let mut stack: Vec<ScanEntry> = std::vec![(parent, None, name.to_vec(), false)];
-        while let Some((parent, parent_fd, name, found)) = stack.pop() {
+        let mut stack: Vec<ScanEntry> = std::vec![(parent, None, name.to_vec(), Reason::Event)];
+        while let Some((parent, parent_fd, name, reason)) = stack.pop() {
             if self.nodes.get(parent).is_none() || self.is_excluded(parent, &name) {
                 continue;
             }
@@ -486,10 +500,15 @@ impl TreeWatcher {
                 Some(id) => id,
                 None => self.nodes.add_child(parent, &name, 0),
             };
-            let new = self.watch_new(id, parent_fd.as_deref())?;
-            if found && matches!(new, NewDirectory::Listable(..) | NewDirectory::Gone) {
-                // Found by the parent's listing, and new (not a directory of the tree
-                // renamed here: the kernel's events of that rename say what happened).
+            let new = self.watch_new(id, parent_fd.as_deref(), reason)?;
+            let report = match (&new, reason) {
+                (_, Reason::Event) | (NewDirectory::Known, Reason::Found) => false,
+                // A directory of the tree renamed here: if the rename is still in the
+                // queue its event will report it; the listing found it first because it
+                // came before the watch of its new parent, so no event will.
+                _ => true,
+            };
+            if report {
                 self.found_in(parent, &name);
                 if self.mask.contains(WatchMask::CREATE) {
                     self.push_synthetic(
@@ -501,7 +520,9 @@ impl TreeWatcher {
                 }
             }
             match new {
-                NewDirectory::Listable(id, named) => self.list_new(id, named, &mut stack),
+                NewDirectory::Listable(id, named, relist) => {
+                    self.list_new(id, named, relist, &mut stack)
+                }
                 // The parent's path is out of date: a rename above it is still queued.
                 NewDirectory::Gone
                     if parent_fd.is_none()
@@ -533,6 +554,7 @@ impl TreeWatcher {
         &mut self,
         id: NodeId,
         parent_fd: Option<&OwnedDescriptor>,
+        reason: Reason,
     ) -> Result<NewDirectory, WatchError> {
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
@@ -577,13 +599,21 @@ impl TreeWatcher {
                     || owner == parent
                     || self.nodes.is_below(parent, owner);
                 self.forget_subtree(id);
-                let _ = self.watch_named(&named, b"", self.full_mask());
                 if looped {
                     // A root or an ancestor seen again (a bind mount): not twice.
+                    let _ = self.watch_named(&named, b"", self.full_mask());
                     return Ok(NewDirectory::Gone);
                 }
                 self.nodes.rename(owner, parent, &name);
-                Ok(NewDirectory::Moved)
+                if reason == Reason::Event {
+                    let _ = self.watch_named(&named, b"", self.full_mask());
+                    return Ok(NewDirectory::Moved);
+                }
+                // Found by a listing: no event reports it here; list it again.
+                Ok(NewDirectory::Listable(owner, Rc::new(named), true))
+            }
+            Some(_) if reason == Reason::Refound => {
+                Ok(NewDirectory::Listable(id, Rc::new(named), true))
             }
             Some(_) if self.nodes.has_flag(id, FLAG_SCANNED) => {
                 // Listed as new before, and watched as this very object: known.
@@ -595,7 +625,7 @@ impl TreeWatcher {
                 if let Ok(stat) = stat_descriptor(&named) {
                     self.nodes.set_ino(id, stat.ino);
                 }
-                Ok(NewDirectory::Listable(id, Rc::new(named)))
+                Ok(NewDirectory::Listable(id, Rc::new(named), false))
             }
         }
     }
@@ -629,7 +659,13 @@ impl TreeWatcher {
 
     /// Lists the new directory `id` (named by `named`), reporting every entry as found
     /// and pushing its subdirectories on `stack`; then gives it the full mask.
-    fn list_new(&mut self, id: NodeId, named: Rc<OwnedDescriptor>, stack: &mut Vec<ScanEntry>) {
+    fn list_new(
+        &mut self,
+        id: NodeId,
+        named: Rc<OwnedDescriptor>,
+        relist: bool,
+        stack: &mut Vec<ScanEntry>,
+    ) {
         let report = self.mask.contains(WatchMask::CREATE);
         match Directory::open_named(&named) {
             Ok(dir) => {
@@ -660,7 +696,12 @@ impl TreeWatcher {
                         let name = entry.name();
                         if kind == FileKind::Directory {
                             // Reported once the scan knows it is new.
-                            stack.push((id, Some(named.clone()), name.to_vec(), true));
+                            let reason = if relist {
+                                Reason::Refound
+                            } else {
+                                Reason::Found
+                            };
+                            stack.push((id, Some(named.clone()), name.to_vec(), reason));
                             continue;
                         }
                         found.insert(name.to_vec().into_boxed_slice());
