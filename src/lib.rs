@@ -54,6 +54,7 @@ pub mod raw;
 #[allow(unsafe_code)]
 mod sys;
 mod wait;
+mod wait_path;
 // The std layer.
 #[cfg(feature = "std")]
 mod adapter;
@@ -79,6 +80,7 @@ pub use parse::{
 pub use path::PathBytes;
 pub use sys::{Errno, NAME_MAX, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+pub use wait_path::{wait_for_path, PathWait, PathWaiter, Presence};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -101,6 +101,11 @@ impl<'a> NulTerminated<'a> {
         self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
     }
 
+    /// The bytes with the NUL.
+    pub fn to_bytes_with_nul(self) -> &'a [u8] {
+        self.0
+    }
+
     /// A pointer to the first byte, for a system call.
     pub fn as_ptr(self) -> *const u8 {
         self.0.as_ptr()
@@ -431,6 +436,24 @@ pub fn statx(
         )
     })
     .map(drop)
+}
+
+/// `readlinkat(2)`: reads the target of the symbolic link `path` (relative to `dirfd`)
+/// into `buf`, without a NUL. Returns how many bytes; a result of `buf.len()` may mean
+/// the target was cut short.
+#[inline]
+pub fn readlinkat(dirfd: RawFd, path: NulTerminated<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `path` is NUL-terminated; the kernel writes at most `buf.len()` bytes into
+    // `buf`, which we borrow mutably for the call.
+    Errno::decode(unsafe {
+        backend::syscall4(
+            nr::READLINKAT,
+            fd_arg(dirfd),
+            path.as_ptr() as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
 }
 
 /// `fcntl(fd, F_GETFL)`: the descriptor's status flags (`O_NONBLOCK`, ...).
