@@ -20,6 +20,8 @@
 //! - a raw read loop, `no_std`, no allocation: [`Inotify`] and an [`EventBuffer`], read
 //!   into [`Events`];
 //! - a blocking loop with a timeout: [`EventWaiter`] (on [`Epoll`]);
+//! - waiting for a path to exist, as an initramfs waits for its root device:
+//!   [`PathWaiter`], `no_std` and allocation-free;
 //! - the Python package's watcher, paths and `event_gen` (`std`): `Watcher`;
 //! - whole directory trees kept right (`std`): `TreeWatcher`;
 //! - async (tokio's `AsyncFd`, mio): every type with a descriptor implements `AsFd`

@@ -64,12 +64,6 @@ const FILTER_SLOTS: usize = 48;
 /// The least interval between re-checks: a shorter one would be a busy poll.
 const MIN_RECHECK: Duration = Duration::from_millis(1);
 
-/// The current directory, NUL-terminated.
-const DOT: NulTerminated<'static> = match NulTerminated::new(b".\0") {
-    Some(dot) => dot,
-    None => panic!("\".\\0\" is NUL-terminated"),
-};
-
 /// What counts as the path being there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Presence {
@@ -508,47 +502,46 @@ fn name_hash(name: &[u8]) -> u64 {
     hash
 }
 
-/// The directory a walk has reached, as a path with no symbolic link in it (`/`, `/a/b`,
-/// `..`, or empty for the current directory), with room to append a name and a NUL.
+/// The directory a walk has reached, as a path with no symbolic link in it: `/`, `//a/b`
+/// (the root's entries get a second slash, which the kernel reads as one), `.`, `./a`,
+/// `./..`. A name is always appended after a `/`. There is room for a NUL after it.
 struct DirPath {
     bytes: [u8; PATH_MAX],
     len: usize,
 }
 
 impl DirPath {
-    fn set_root(&mut self) {
-        self.bytes[0] = b'/';
+    fn set(&mut self, start: u8) {
+        self.bytes[0] = start;
         self.len = 1;
     }
 
-    fn set_current(&mut self) {
-        self.len = 0;
-    }
-
-    /// The bytes to put between the directory and a name.
-    fn separator(&self) -> &'static [u8] {
-        match self.bytes.get(..self.len).and_then(<[u8]>::last) {
-            None | Some(b'/') => b"",
-            Some(_) => b"/",
-        }
+    /// Writes `/name` and a NUL after the directory; the length with them, if they fit.
+    fn append(&mut self, name: &[u8]) -> Option<usize> {
+        let end = self.len + 1 + name.len();
+        let room = self.bytes.get_mut(self.len..=end)?;
+        let (slash, rest) = room.split_first_mut()?;
+        let (nul, name_room) = rest.split_last_mut()?;
+        *slash = b'/';
+        name_room.copy_from_slice(name);
+        *nul = 0;
+        Some(end)
     }
 
     /// Appends `/name`; `false` (and no change) if that leaves no room for a NUL.
     fn push(&mut self, name: &[u8]) -> bool {
-        let separator = self.separator();
-        let end = self.len + separator.len() + name.len();
-        if end >= PATH_MAX {
-            return false;
+        match self.append(name) {
+            Some(end) => {
+                self.len = end;
+                true
+            }
+            None => false,
         }
-        self.bytes[self.len..self.len + separator.len()].copy_from_slice(separator);
-        self.bytes[end - name.len()..end].copy_from_slice(name);
-        self.len = end;
-        true
     }
 
     /// Goes to the parent: drops the last component, or appends `..` when there is none
-    /// to drop (the current directory, or `..` already). The path has no link in it, so
-    /// this is what the kernel's `..` does. `false` if there is no room.
+    /// to drop (`.`, or `..` already). The path has no link in it, so this is what the
+    /// kernel's `..` does. `false` if there is no room.
     fn pop(&mut self) -> bool {
         let dir = self.bytes.get(..self.len).unwrap_or(&[]);
         if dir == b"/" {
@@ -558,39 +551,24 @@ impl DirPath {
             .iter()
             .rposition(|&b| b == b'/')
             .map_or(0, |slash| slash + 1);
-        if dir.is_empty() || dir.get(last_start..) == Some(&b".."[..]) {
+        if matches!(dir.get(last_start..), Some(b".") | Some(b"..")) {
             return self.push(b"..");
         }
-        // `/a` becomes `/`; `a/b`, `/a/b` and `../a` lose `/b` and `/a`; `a` becomes empty.
-        self.len = if last_start > 1 {
-            last_start - 1
-        } else {
-            last_start
-        };
+        // `//a` becomes `/`; `//a/b`, `./a` and `./../a` lose their last `/` and name.
+        self.len = last_start.saturating_sub(1).max(1);
         true
     }
 
-    /// The directory, NUL-terminated (`.` for the current directory).
-    fn as_path(&mut self) -> NulTerminated<'_> {
-        if self.len == 0 {
-            return DOT;
-        }
-        self.bytes[self.len] = 0;
-        // No NUL is ever pushed, so the one just written is the only one.
-        NulTerminated::new(&self.bytes[..=self.len]).unwrap_or(DOT)
+    /// The directory, NUL-terminated.
+    fn as_path(&mut self) -> Option<NulTerminated<'_>> {
+        *self.bytes.get_mut(self.len)? = 0;
+        NulTerminated::up_to_nul(&self.bytes, self.len)
     }
 
     /// `directory/name`, NUL-terminated; `None` if it does not fit.
     fn child(&mut self, name: &[u8]) -> Option<NulTerminated<'_>> {
-        let separator = self.separator();
-        let end = self.len + separator.len() + name.len();
-        if end >= PATH_MAX {
-            return None;
-        }
-        self.bytes[self.len..self.len + separator.len()].copy_from_slice(separator);
-        self.bytes[end - name.len()..end].copy_from_slice(name);
-        self.bytes[end] = 0;
-        NulTerminated::new(&self.bytes[..=end])
+        let end = self.append(name)?;
+        NulTerminated::up_to_nul(&self.bytes, end)
     }
 }
 
@@ -714,8 +692,16 @@ impl<'p> Walk<'p> {
         } else {
             AT_SYMLINK_NOFOLLOW
         };
-        self.dir.set_current();
-        let kind = kind_of(self.dir.child(self.path)?, flags).ok()?;
+        let path = self.path;
+        let copy = self.dir.bytes.get_mut(..=path.len())?;
+        let (nul, room) = copy.split_last_mut()?;
+        room.copy_from_slice(path);
+        *nul = 0;
+        let kind = kind_of(
+            NulTerminated::up_to_nul(&self.dir.bytes, path.len())?,
+            flags,
+        )
+        .ok()?;
         if presence.accepts(kind) {
             Some(kind)
         } else {
@@ -730,10 +716,10 @@ impl<'p> Walk<'p> {
         self.filter.clear();
         self.rest.load(path);
         let mut dir_span = if self.rest.starts_with_slash() {
-            self.dir.set_root();
+            self.dir.set(b'/');
             Span { offset: 0, len: 1 }
         } else {
-            self.dir.set_current();
+            self.dir.set(b'.');
             Span { offset: 0, len: 0 }
         };
         // The caller's component whose link is being resolved: components of a target
@@ -767,7 +753,10 @@ impl<'p> Walk<'p> {
             }
 
             // Watch, then look.
-            let watched = inotify.add_watch(self.dir.as_path().to_bytes_with_nul(), DIRECTORY_MASK);
+            let watched = match self.dir.as_path() {
+                Some(dir) => inotify.add_watch_nul(dir, DIRECTORY_MASK),
+                None => return Err(dir_span.error(Call::InotifyAddWatch, Errno::ENAMETOOLONG)),
+            };
             let wd = match watched {
                 Ok(wd) => wd,
                 Err(error) => {
@@ -827,7 +816,7 @@ impl<'p> Walk<'p> {
                     return Ok(None);
                 }
                 if self.rest.starts_with_slash() {
-                    self.dir.set_root();
+                    self.dir.set(b'/');
                     dir_span = span;
                 }
                 continue;

@@ -96,14 +96,20 @@ impl<'a> NulTerminated<'a> {
         None
     }
 
+    /// `bytes` up to and including position `nul`, if a NUL is there. Unlike
+    /// [`new`](NulTerminated::new) it looks for no other NUL: for buffers built from
+    /// bytes that were checked already. (Were one there, the kernel would see the path
+    /// up to it; it never reads past the final NUL either way.)
+    pub fn up_to_nul(bytes: &'a [u8], nul: usize) -> Option<NulTerminated<'a>> {
+        match bytes.get(..=nul) {
+            Some(with_nul @ [.., 0]) => Some(NulTerminated(with_nul)),
+            _ => None,
+        }
+    }
+
     /// The bytes before the NUL.
     pub fn to_bytes(self) -> &'a [u8] {
         self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
-    }
-
-    /// The bytes with the NUL.
-    pub fn to_bytes_with_nul(self) -> &'a [u8] {
-        self.0
     }
 
     /// A pointer to the first byte, for a system call.
