@@ -143,10 +143,10 @@ impl Error {
     /// ```
     /// use inotify_raw::{Errno, Error, Presence, PathWaiter};
     ///
-    /// let path = "/etc/hostname/x"; // /etc/hostname is a file, not a directory
+    /// let path = "/dev/null/x"; // /dev/null is a device, not a directory
     /// let error = PathWaiter::new(Presence::Exists).wait(path).unwrap_err();
     /// assert_eq!(error.errno(), Some(Errno::ENOTDIR));
-    /// assert_eq!(error.failing_prefix(path.as_bytes()), Some(&b"/etc/hostname"[..]));
+    /// assert_eq!(error.failing_prefix(path.as_bytes()), Some(&b"/dev/null"[..]));
     /// ```
     pub fn failing_prefix<'p>(&self, path: &'p [u8]) -> Option<&'p [u8]> {
         match *self {

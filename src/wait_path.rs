@@ -9,7 +9,7 @@
 //! look second: a name that appears between the two is found by the look, and a change
 //! after the look raises an event. So the walk stops at the first missing name with a
 //! watch on every directory it went through, and nothing can change on the way without
-//! an event.
+//! an event (except a mount, which raises none: hence the optional re-check).
 //!
 //! An event about a name the walk looked up, or about a watched directory itself, starts
 //! the walk again from the top, on a fresh inotify instance (dropping the old one drops
@@ -121,7 +121,8 @@ pub enum PathWait {
 ///
 /// Every directory on the path is watched, so inotify needs read permission on each of
 /// them, as well as the search permission any lookup needs: a directory that lacks
-/// either is an error that names it ([`Error::PathComponent`], `EACCES`).
+/// either is an error that names it ([`Error::PathComponent`], `EACCES`). (A path that
+/// is there at the start needs no watch: one `statx` finds it.)
 ///
 /// # Mounts
 ///
@@ -319,10 +320,10 @@ impl PathWaiter {
     /// use std::path::Path;
     /// use inotify_raw::{Errno, PathWaiter, Presence};
     ///
-    /// let path = Path::new("/etc/hostname/x");
+    /// let path = Path::new("/dev/null/x"); // /dev/null is not a directory
     /// let error = PathWaiter::new(Presence::Exists).wait_path(path).unwrap_err();
     /// assert_eq!(Errno::from_io_error(&error), Some(Errno::ENOTDIR));
-    /// assert!(error.to_string().starts_with("/etc/hostname/x: /etc/hostname: "));
+    /// assert!(error.to_string().starts_with("/dev/null/x: /dev/null: statx: "));
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_path(&self, path: &std::path::Path) -> std::io::Result<PathWait> {
@@ -353,7 +354,8 @@ impl PathWaiter {
 /// use inotify_raw::{wait_for_path, FileKind, PathWait, Presence};
 ///
 /// let root = "/dev/disk/by-uuid/0b4dd1e8-46d0-4a8c-9f4f-6d4c2d0f4e11";
-/// match wait_for_path(root, Presence::Kind(FileKind::BlockDevice), Some(Duration::from_secs(30)))? {
+/// let block_device = Presence::Kind(FileKind::BlockDevice);
+/// match wait_for_path(root, block_device, Some(Duration::from_secs(30)))? {
 ///     PathWait::Found(_) => { /* mount it */ }
 ///     PathWait::TimedOut => { /* drop to a shell */ }
 /// }
@@ -837,5 +839,119 @@ impl<'p> Walk<'p> {
             }
             dir_span = span;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_path(start: u8) -> DirPath {
+        let mut dir = DirPath {
+            bytes: [0; PATH_MAX],
+            len: 0,
+        };
+        dir.set(start);
+        dir
+    }
+
+    fn text(dir: &DirPath) -> &[u8] {
+        &dir.bytes[..dir.len]
+    }
+
+    #[test]
+    fn directories_are_joined_and_climbed_as_the_kernel_resolves_them() {
+        let mut dir = dir_path(b'/');
+        assert_eq!(dir.as_path().map(NulTerminated::to_bytes), Some(&b"/"[..]));
+        assert_eq!(
+            dir.child(b"a").map(NulTerminated::to_bytes),
+            Some(&b"//a"[..])
+        );
+        assert!(dir.push(b"a") && dir.push(b"b"));
+        assert_eq!(text(&dir), b"//a/b");
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"//a");
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"/");
+        assert!(dir.pop(), "the root's parent is the root");
+        assert_eq!(text(&dir), b"/");
+
+        let mut dir = dir_path(b'.');
+        assert!(dir.push(b"a"));
+        assert_eq!(text(&dir), b"./a");
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b".");
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"./..");
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"./../..");
+        assert!(dir.push(b"x"));
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"./../..");
+        // A name that is only dots but not `.` or `..` is a name.
+        assert!(dir.push(b"..."));
+        assert!(dir.pop());
+        assert_eq!(text(&dir), b"./../..");
+    }
+
+    #[test]
+    fn a_directory_path_never_outgrows_its_buffer() {
+        let mut dir = dir_path(b'/');
+        let name = [b'n'; 255];
+        let mut pushed = 0;
+        while dir.push(&name) {
+            pushed += 1;
+        }
+        assert_eq!(pushed, (PATH_MAX - 2) / 256);
+        assert!(dir.len < PATH_MAX);
+        assert!(dir.child(&name).is_none());
+        assert!(dir.as_path().is_some());
+        let before = dir.len;
+        assert!(!dir.push(&name), "a failed push changes nothing");
+        assert_eq!(dir.len, before);
+    }
+
+    #[test]
+    fn paths_are_checked_before_use() {
+        assert_eq!(checked_path(b"a/b"), Ok(&b"a/b"[..]));
+        assert_eq!(checked_path(b"a/b\0"), Ok(&b"a/b"[..]));
+        assert_eq!(checked_path(b""), Err(Error::EmptyPath));
+        assert_eq!(checked_path(b"\0"), Err(Error::EmptyPath));
+        assert_eq!(
+            checked_path(b"a\0\0"),
+            Err(Error::PathContainsNul { position: 1 })
+        );
+        assert_eq!(
+            checked_path(&[b'x'; PATH_MAX]),
+            Err(Error::PathTooLong { len: PATH_MAX })
+        );
+    }
+
+    #[test]
+    fn components_are_placed_in_the_callers_path() {
+        let mut rest = Rest {
+            bytes: [0; PATH_MAX],
+            start: PATH_MAX,
+            base: PATH_MAX,
+            original_from: PATH_MAX,
+        };
+        rest.load(b"//ab/./c/");
+        let none = Span { offset: 99, len: 0 };
+        let mut spans = [None; 4];
+        for span in spans.iter_mut() {
+            *span = rest
+                .next_component()
+                .map(|component| rest.span_of(&component, none));
+        }
+        assert_eq!(
+            spans,
+            [
+                Some(Span { offset: 2, len: 2 }),
+                Some(Span { offset: 5, len: 1 }),
+                Some(Span { offset: 7, len: 1 }),
+                None,
+            ]
+        );
+        assert!(rest.is_empty());
     }
 }
