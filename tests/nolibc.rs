@@ -410,6 +410,69 @@ fn wait_exits_0_when_the_path_is_made_during_the_wait() {
 
 #[test]
 #[cfg_attr(miri, ignore)]
+fn wait_follows_an_ancestor_created_removed_and_created_again() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    let a = tmp.path().join("a");
+    let mut run = Running::start(&bin, tmp.path(), &["wait", "a/b/file", "20"]);
+    run.wait_for_watch_on(tmp.path());
+    fs::create_dir(&a).unwrap();
+    run.wait_for_watch_on(&a); // it went down into a
+    fs::remove_dir(&a).unwrap();
+    // A directory renamed in, with the file already inside.
+    fs::create_dir_all(tmp.path().join("staging/b")).unwrap();
+    fs::write(tmp.path().join("staging/b/file"), b"").unwrap();
+    fs::rename(tmp.path().join("staging"), &a).unwrap();
+    let (status, _, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{status}; stderr: {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_names_a_directory_it_cannot_watch_when_run_as_another_user() {
+    use std::os::unix::process::CommandExt;
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = tmp.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o711)).unwrap();
+    let path = locked.join("sub/file");
+    let output = match Command::new(&bin)
+        .args(["wait".as_ref(), path.as_os_str(), "5".as_ref()])
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) if error.kind() == ErrorKind::PermissionDenied => {
+            eprintln!("skipped: cannot start a process as user nobody (65534): {error}");
+            return;
+        }
+        Err(error) => panic!("cannot run {}: {error}", bin.display()),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "inotify-nolibc: cannot wait for {}: {}: inotify_add_watch: EACCES\n",
+            path.display(),
+            locked.display()
+        )
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", output.status);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
 fn wait_exits_2_after_the_timeout_and_no_sooner() {
     let (_one_at_a_time, bin) = match binary_alone() {
         Some(prepared) => prepared,
@@ -537,6 +600,34 @@ impl Running {
         }
     }
 
+    /// Waits until the program watches `dir`: a watch line for its inode and device.
+    fn wait_for_watch_on(&mut self, dir: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(dir).unwrap();
+        // fdinfo has the kernel's device number (major << 20 | minor), in hex.
+        let dev = meta.dev();
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        let ino = format!(" ino:{:x} ", meta.ino());
+        let sdev = format!(" sdev:{:x} ", (major << 20) | minor);
+        let fdinfo = PathBuf::from(format!("/proc/{}/fdinfo", self.child.id()));
+        let deadline = Instant::now() + TIMEOUT;
+        while !has_inotify_watch_where(&fdinfo, |line| line.contains(&ino) && line.contains(&sdev))
+        {
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "the program exited before watching {}",
+                dir.display()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no watch on {} after {TIMEOUT:?}",
+                dir.display()
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// The next `n` lines of output.
     fn lines(&mut self, n: usize) -> Vec<String> {
         let deadline = Instant::now() + TIMEOUT;
@@ -599,13 +690,22 @@ impl Drop for Running {
 }
 
 fn has_inotify_watch(fdinfo: &Path) -> bool {
+    has_inotify_watch_where(fdinfo, |_| true)
+}
+
+/// Whether one of the descriptors in `fdinfo` is an inotify instance with a watch whose
+/// fdinfo line passes `wanted`.
+fn has_inotify_watch_where(fdinfo: &Path, wanted: impl Fn(&str) -> bool) -> bool {
     let entries = match fs::read_dir(fdinfo) {
         Ok(entries) => entries,
         Err(_) => return false,
     };
     entries.flatten().any(|entry| {
         fs::read_to_string(entry.path())
-            .map(|info| info.lines().any(|line| line.starts_with("inotify wd:")))
+            .map(|info| {
+                info.lines()
+                    .any(|line| line.starts_with("inotify wd:") && wanted(line))
+            })
             .unwrap_or(false)
     })
 }
