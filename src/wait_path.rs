@@ -132,6 +132,9 @@ pub enum PathWait {
 /// with [`recheck_every`](PathWaiter::recheck_every): the path is then resolved again
 /// from the top at that interval, events or not. It is off by default.
 ///
+/// The same goes for file systems that raise no inotify events for what appears in them:
+/// `/proc`, `/sys`, and network file systems changed from another machine.
+///
 /// # Examples
 ///
 /// ```
