@@ -10,7 +10,9 @@ use crate::sys::{self, CLOCK_MONOTONIC};
 pub(crate) struct MonotonicTime(Duration);
 
 impl MonotonicTime {
-    /// The time now.
+    /// The time now. (Not inlined: a system call costs more than a call, and the
+    /// callers are many.)
+    #[inline(never)]
     pub fn now() -> Result<MonotonicTime, Error> {
         let now = sys::clock_gettime(CLOCK_MONOTONIC)
             .map_err(|errno| Error::syscall(Call::ClockGettime, errno))?;

@@ -32,6 +32,8 @@ pub enum Call {
     Getdents,
     /// `statx`
     Statx,
+    /// `readlinkat`
+    Readlink,
 }
 
 impl Call {
@@ -50,6 +52,7 @@ impl Call {
             Call::Open => "openat",
             Call::Getdents => "getdents64",
             Call::Statx => "statx",
+            Call::Readlink => "readlinkat",
         }
     }
 }
@@ -89,6 +92,28 @@ pub enum Error {
     },
     /// A file under `/proc/sys/fs/inotify` did not start with a decimal number.
     NotANumber,
+    /// A path is empty: it names nothing (write `.` for the current directory).
+    EmptyPath,
+    /// One component of a path stops it from being resolved: a directory that cannot be
+    /// searched or watched (`EACCES`), a component that is not a directory but has more
+    /// path below it (`ENOTDIR`), too many symbolic links (`ELOOP`), or a path that grows
+    /// past `PATH_MAX` as links are expanded (`ENAMETOOLONG`).
+    ///
+    /// `offset` and `len` locate the component in the path as the caller gave it;
+    /// [`Error::failing_prefix`] cuts the path there. A component reached through a
+    /// symbolic link is reported as the link's own component.
+    PathComponent {
+        /// The call that failed, or that would fail (`ENOTDIR` is found from the file's
+        /// type, before the kernel is asked).
+        call: Call,
+        /// The error number.
+        errno: Errno,
+        /// Where the component starts in the path, in bytes.
+        offset: usize,
+        /// Its length in bytes: 0 for the current directory, where a relative path
+        /// starts.
+        len: usize,
+    },
 }
 
 impl Error {
@@ -101,10 +126,31 @@ impl Error {
         }
     }
 
-    /// The error number, when the kernel gave one.
+    /// The error number, when the kernel gave one (or, for
+    /// [`Error::PathComponent`], would give one).
     pub const fn errno(&self) -> Option<Errno> {
         match *self {
-            Error::Syscall { errno, .. } => Some(errno),
+            Error::Syscall { errno, .. } | Error::PathComponent { errno, .. } => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// For an [`Error::PathComponent`] about `path`: the part of `path` that names the
+    /// directory or file at fault, up to and including its component (`/a/locked` for
+    /// `/a/locked/b`). Empty when the fault is the current directory, where a relative
+    /// path starts. `None` for other errors, or a path the offsets do not fit.
+    ///
+    /// ```
+    /// use inotify_raw::{Errno, Error, Presence, PathWaiter};
+    ///
+    /// let path = "/dev/null/x"; // /dev/null is a device, not a directory
+    /// let error = PathWaiter::new(Presence::Exists).wait(path).unwrap_err();
+    /// assert_eq!(error.errno(), Some(Errno::ENOTDIR));
+    /// assert_eq!(error.failing_prefix(path.as_bytes()), Some(&b"/dev/null"[..]));
+    /// ```
+    pub fn failing_prefix<'p>(&self, path: &'p [u8]) -> Option<&'p [u8]> {
+        match *self {
+            Error::PathComponent { offset, len, .. } => path.get(..offset.checked_add(len)?),
             _ => None,
         }
     }
@@ -124,6 +170,7 @@ impl Error {
     fn advice(&self) -> Option<&'static str> {
         let (call, errno) = match *self {
             Error::Syscall { call, errno, .. } => (call, errno),
+            Error::PathComponent { call, errno, .. } => return component_advice(call, errno),
             _ => return None,
         };
         Some(match (call, errno) {
@@ -178,6 +225,77 @@ impl Error {
     }
 }
 
+/// What to do about an [`Error::PathComponent`].
+fn component_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    Some(match (call, errno) {
+        (Call::InotifyAddWatch, Errno::EACCES) => {
+            "cannot watch this directory: inotify needs read (r) permission on every \
+             directory on the path; grant it (chmod o+r), or wait as a user who has it"
+        }
+        (_, Errno::EACCES) => {
+            "cannot search this directory: resolving a path needs search (x) permission on \
+             every directory on it; grant it (chmod o+x), or wait as a user who has it"
+        }
+        (_, Errno::ENOTDIR) => {
+            "this is not a directory (a file, or a link to one), yet the path goes on below \
+             it: check the path"
+        }
+        (_, Errno::ELOOP) => {
+            "more than 40 symbolic links were followed from here: is there a loop of links?"
+        }
+        (_, Errno::ENAMETOOLONG) => {
+            "with its symbolic links expanded, the path grows past PATH_MAX (4096 bytes), or a \
+             name is longer than NAME_MAX (255): use a shorter path or shorter link targets"
+        }
+        _ => return None,
+    })
+}
+
+/// `Error::PathComponent`'s message, with the component's text when the path is known.
+fn write_component(f: &mut fmt::Formatter<'_>, error: &Error, path: Option<&[u8]>) -> fmt::Result {
+    let (call, errno, offset, len) = match *error {
+        Error::PathComponent {
+            call,
+            errno,
+            offset,
+            len,
+        } => (call, errno, offset, len),
+        _ => return Ok(()),
+    };
+    match path.and_then(|path| error.failing_prefix(path)) {
+        Some([]) => f.write_str("the current directory")?,
+        Some(prefix) => write_bytes(f, prefix)?,
+        None => write!(
+            f,
+            "the path's component at bytes {}..{}",
+            offset,
+            offset.saturating_add(len)
+        )?,
+    }
+    write!(f, ": {}: {}", call.name(), errno)?;
+    if let Some(advice) = component_advice(call, errno) {
+        write!(f, ": {}", advice)?;
+    }
+    Ok(())
+}
+
+/// Writes bytes as text, each invalid UTF-8 sequence as U+FFFD.
+fn write_bytes(f: &mut fmt::Formatter<'_>, mut bytes: &[u8]) -> fmt::Result {
+    while !bytes.is_empty() {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => return f.write_str(text),
+            Err(error) => {
+                let (valid, after) = bytes.split_at(error.valid_up_to());
+                f.write_str(core::str::from_utf8(valid).unwrap_or(""))?;
+                f.write_str("\u{fffd}")?;
+                let skip = error.error_len().unwrap_or(after.len());
+                bytes = after.get(skip..).unwrap_or(&[]);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -212,6 +330,10 @@ impl fmt::Display for Error {
                  EventBuffer for events, MIN_DIRENT_BUFFER_LEN or more for directories",
                 len, min
             ),
+            Error::EmptyPath => {
+                f.write_str("the path is empty: it names nothing (use . for the current directory)")
+            }
+            Error::PathComponent { .. } => write_component(f, self, None),
         }
     }
 }
@@ -246,8 +368,17 @@ pub struct PathError {
 
 #[cfg(feature = "std")]
 impl fmt::Display for PathError {
+    /// `PATH: ERROR`; for an [`Error::PathComponent`], the component is named by its
+    /// text: `/a/locked/b: /a/locked: statx: Permission denied (EACCES): ...`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.source)
+        use std::os::unix::ffi::OsStrExt;
+        write!(f, "{}: ", self.path.display())?;
+        match self.source {
+            Error::PathComponent { .. } => {
+                write_component(f, &self.source, Some(self.path.as_os_str().as_bytes()))
+            }
+            _ => write!(f, "{}", self.source),
+        }
     }
 }
 

@@ -83,10 +83,16 @@ impl Inotify {
         path: &P,
         mask: WatchMask,
     ) -> Result<WatchDescriptor, Error> {
-        let added = with_nul_terminated(path.path_bytes(), |path| {
-            sys::inotify_add_watch(self.fd.as_raw(), path, mask.bits())
-        })?;
-        match added {
+        with_nul_terminated(path.path_bytes(), |path| self.add_watch_nul(path, mask))?
+    }
+
+    /// [`add_watch`](Inotify::add_watch) for a path that is NUL-terminated already.
+    pub(crate) fn add_watch_nul(
+        &self,
+        path: NulTerminated<'_>,
+        mask: WatchMask,
+    ) -> Result<WatchDescriptor, Error> {
+        match sys::inotify_add_watch(self.fd.as_raw(), path, mask.bits()) {
             Ok(wd) => Ok(WatchDescriptor::from_raw(wd)),
             Err(errno) => Err(Limits::annotate(
                 Error::syscall(Call::InotifyAddWatch, errno),

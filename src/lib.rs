@@ -20,6 +20,8 @@
 //! - a raw read loop, `no_std`, no allocation: [`Inotify`] and an [`EventBuffer`], read
 //!   into [`Events`];
 //! - a blocking loop with a timeout: [`EventWaiter`] (on [`Epoll`]);
+//! - waiting for a path to exist, as an initramfs waits for its root device:
+//!   [`PathWaiter`], `no_std` and allocation-free;
 //! - the Python package's watcher, paths and `event_gen` (`std`): `Watcher`;
 //! - whole directory trees kept right (`std`): `TreeWatcher`;
 //! - async (tokio's `AsyncFd`, mio): every type with a descriptor implements `AsFd`
@@ -54,6 +56,7 @@ pub mod raw;
 #[allow(unsafe_code)]
 mod sys;
 mod wait;
+mod wait_path;
 // The std layer.
 #[cfg(feature = "std")]
 mod adapter;
@@ -79,6 +82,7 @@ pub use parse::{
 pub use path::PathBytes;
 pub use sys::{Errno, NAME_MAX, PATH_MAX};
 pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+pub use wait_path::{wait_for_path, PathWait, PathWaiter, Presence};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -1,5 +1,6 @@
 //! Reading and parsing events allocates nothing: a counting global allocator watches the
 //! read loop over 10,000 real kernel events, and over 10,000 records fed through a pipe.
+//! Neither does waiting for a path (`PathWaiter`).
 //!
 //! Only allocations made by a thread while it is "armed" are counted, and the count is
 //! per thread, so event generators (run before arming, or on another thread) and tests
@@ -15,10 +16,10 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{record, wait_readable, write_all, TempDir, EVENT_TIMEOUT};
+use common::{record, wait_readable, wait_until_watched, write_all, TempDir, EVENT_TIMEOUT};
 use inotify_raw::{
-    EventBuffer, EventMask, EventWaiter, InitFlags, Inotify, Limits, TreeWatcher, Wait,
-    WatchDescriptor, WatchMask,
+    Errno, EventBuffer, EventMask, EventWaiter, FileKind, InitFlags, Inotify, Limits, PathWait,
+    PathWaiter, Presence, TreeWatcher, Wait, WatchDescriptor, WatchMask,
 };
 use std::os::unix::io::OwnedFd;
 
@@ -451,4 +452,58 @@ fn tree_next_event_allocates_nothing() {
     let mut tree = TreeWatcher::with_mask([top.path()], WatchMask::MODIFY).unwrap();
     tree.set_block_duration(Some(Duration::from_millis(10)));
     next_event_allocates_nothing!(tree, &dir);
+}
+
+/// Waiting for a path: found at once, made by another thread during the wait (through a
+/// dangling link, a level at a time), timed out with re-checks, and refused with an
+/// error naming a component. The buffers are on the stack; nothing is allocated.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn waiting_for_a_path_allocates_nothing() {
+    let dir = TempDir::new();
+    std::fs::write(dir.join("there"), b"").unwrap();
+    std::os::unix::fs::symlink("made/later/file", dir.join("link")).unwrap();
+    let there = dir.join("there");
+    let link = dir.join("link");
+    let missing = dir.join("missing");
+    let below_a_file = dir.join("there/below");
+    let waiter = PathWaiter::new(Presence::Resolves).timeout(Duration::from_secs(20));
+
+    let (found, calls) = count_allocator_calls(|| waiter.wait(there.as_path()));
+    assert_eq!(found, Ok(PathWait::Found(FileKind::Regular)));
+    assert_eq!(calls, 0, "found at once");
+
+    // Spawned before arming: the thread's own allocations are on it, not counted.
+    let maker = {
+        let dir = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            let mut at = dir.clone();
+            for name in ["made", "later"] {
+                wait_until_watched(&at);
+                at.push(name);
+                std::fs::create_dir(&at).unwrap();
+            }
+            wait_until_watched(&at);
+            std::fs::write(at.join("file"), b"").unwrap();
+        })
+    };
+    let (found, calls) = count_allocator_calls(|| waiter.wait(link.as_path()));
+    maker.join().unwrap();
+    assert_eq!(found, Ok(PathWait::Found(FileKind::Regular)));
+    assert_eq!(calls, 0, "found during the wait");
+
+    let short = PathWaiter::new(Presence::Exists)
+        .timeout(Duration::from_millis(50))
+        .recheck_every(Duration::from_millis(10));
+    let (timed_out, calls) = count_allocator_calls(|| short.wait(missing.as_path()));
+    assert_eq!(timed_out, Ok(PathWait::TimedOut));
+    assert_eq!(calls, 0, "timed out");
+
+    let (refused, calls) = count_allocator_calls(|| {
+        waiter
+            .wait(below_a_file.as_path())
+            .map_err(|error| error.errno())
+    });
+    assert_eq!(refused, Err(Some(Errno::ENOTDIR)));
+    assert_eq!(calls, 0, "refused");
 }

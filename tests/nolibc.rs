@@ -1,10 +1,12 @@
-//! The `examples/nolibc` program: `inotifywait -m DIR` as a static binary with no libc, on
-//! this crate's own system calls and its own `_start`.
+//! The `examples/nolibc` program: `inotifywait -m DIR` and `wait PATH [SECONDS]` as a
+//! static binary with no libc, on this crate's own system calls and its own `_start`.
 //!
 //! The tests build it in release (a separate cargo package with its own target directory),
 //! check with `readelf` that it is a static executable within its size budget, and run it
 //! against real file operations, comparing its output line by line with what
-//! `inotifywait -m` prints for them. They wait for the program's inotify watch through
+//! `inotifywait -m` prints for them, and run `wait` against paths that exist, appear
+//! later, or never do, checking its exit status (0 found, 2 timed out, 1 error) and its
+//! one line of error. They wait for the program's inotify watch through
 //! `/proc/PID/fdinfo` and for its output with deadlines, never with a sleep.
 //!
 //! Only on x86_64: the aarch64 binary is checked under qemu by `examples/nolibc/check.sh`.
@@ -319,11 +321,12 @@ fn fails_with_the_errno_name() {
         (
             &[".", "0"],
             "inotify-nolibc: COUNT must be a positive whole number, not '0'; \
-             usage: inotify-nolibc [DIR [COUNT]]\n",
+             usage: inotify-nolibc [DIR [COUNT]], or inotify-nolibc wait PATH [SECONDS]\n",
         ),
         (
             &[".", "1", "extra"],
-            "inotify-nolibc: too many arguments; usage: inotify-nolibc [DIR [COUNT]]\n",
+            "inotify-nolibc: too many arguments; \
+             usage: inotify-nolibc [DIR [COUNT]], or inotify-nolibc wait PATH [SECONDS]\n",
         ),
     ];
     for (args, message) in cases {
@@ -332,6 +335,207 @@ fn fails_with_the_errno_name() {
         assert_eq!(stderr, message, "args {args:?}");
         assert_eq!(status.code(), Some(1), "args {args:?}: {status}");
         assert!(lines.is_empty(), "args {args:?}: {lines:?}");
+    }
+}
+
+/// What `wait` ended with: its exit status, how long it took, and its standard error.
+fn run_wait(bin: &Path, cwd: &Path, args: &[&str]) -> (Option<i32>, Duration, String) {
+    let started = Instant::now();
+    let run = Running::start(bin, cwd, args);
+    let (status, lines, stderr) = run.finish();
+    assert!(lines.is_empty(), "wait printed {lines:?}");
+    (status.code(), started.elapsed(), stderr)
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_exits_0_at_once_for_a_path_that_is_there() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    fs::create_dir(tmp.path().join("d")).unwrap();
+    fs::write(tmp.path().join("d/file"), b"").unwrap();
+    std::os::unix::fs::symlink("d/file", tmp.path().join("link")).unwrap();
+    let absolute = tmp.path().join("d/file");
+    for args in [
+        &["wait", "d/file"][..],
+        &["wait", "d/file", "0"],
+        &["wait", "link", "0"],
+        &["wait", "d/", "0"],
+        &["wait", absolute.to_str().unwrap(), "5"],
+    ] {
+        let (code, _, stderr) = run_wait(&bin, tmp.path(), args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_exits_0_when_the_path_is_made_during_the_wait() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    // mkdir -p a/b && touch a/b/file, once the program watches.
+    let mut run = Running::start(&bin, tmp.path(), &["wait", "a/b/file", "20"]);
+    run.wait_for_watch();
+    fs::create_dir_all(tmp.path().join("a/b")).unwrap();
+    fs::write(tmp.path().join("a/b/file"), b"").unwrap();
+    let (status, lines, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{status}; stderr: {stderr}");
+    assert!(lines.is_empty() && stderr.is_empty(), "{lines:?} {stderr}");
+
+    // A link, as udev makes them: dangling first, then its target appears.
+    std::os::unix::fs::symlink("../devices/sda1", tmp.path().join("a/disk")).unwrap();
+    let mut run = Running::start(&bin, tmp.path(), &["wait", "a/disk", "20"]);
+    run.wait_for_watch();
+    fs::create_dir(tmp.path().join("devices")).unwrap();
+    fs::write(tmp.path().join("devices/sda1"), b"").unwrap();
+    let (status, _, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{status}; stderr: {stderr}");
+    assert_eq!(stderr, "");
+
+    // The last component made by rename, without a timeout.
+    let mut run = Running::start(&bin, tmp.path(), &["wait", "final"]);
+    run.wait_for_watch();
+    fs::write(tmp.path().join("partial"), b"").unwrap();
+    fs::rename(tmp.path().join("partial"), tmp.path().join("final")).unwrap();
+    let (status, _, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{status}; stderr: {stderr}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_follows_an_ancestor_created_removed_and_created_again() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    let a = tmp.path().join("a");
+    let mut run = Running::start(&bin, tmp.path(), &["wait", "a/b/file", "20"]);
+    run.wait_for_watch_on(tmp.path());
+    fs::create_dir(&a).unwrap();
+    run.wait_for_watch_on(&a); // it went down into a
+    fs::remove_dir(&a).unwrap();
+    // A directory renamed in, with the file already inside.
+    fs::create_dir_all(tmp.path().join("staging/b")).unwrap();
+    fs::write(tmp.path().join("staging/b/file"), b"").unwrap();
+    fs::rename(tmp.path().join("staging"), &a).unwrap();
+    let (status, _, stderr) = run.finish();
+    assert_eq!(status.code(), Some(0), "{status}; stderr: {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_names_a_directory_it_cannot_watch_when_run_as_another_user() {
+    use std::os::unix::process::CommandExt;
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = tmp.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o711)).unwrap();
+    let path = locked.join("sub/file");
+    let output = match Command::new(&bin)
+        .args(["wait".as_ref(), path.as_os_str(), "5".as_ref()])
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) if error.kind() == ErrorKind::PermissionDenied => {
+            eprintln!("skipped: cannot start a process as user nobody (65534): {error}");
+            return;
+        }
+        Err(error) => panic!("cannot run {}: {error}", bin.display()),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "inotify-nolibc: cannot wait for {}: {}: inotify_add_watch: EACCES\n",
+            path.display(),
+            locked.display()
+        )
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", output.status);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_exits_2_after_the_timeout_and_no_sooner() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    let (code, elapsed, stderr) = run_wait(&bin, tmp.path(), &["wait", "never/there", "1"]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr, "");
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "exited after {elapsed:?}"
+    );
+    // 0 seconds: one check, no wait.
+    let (code, _, stderr) = run_wait(&bin, tmp.path(), &["wait", "never", "0"]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    // A dangling link does not resolve.
+    std::os::unix::fs::symlink("nowhere", tmp.path().join("dangling")).unwrap();
+    let (code, _, stderr) = run_wait(&bin, tmp.path(), &["wait", "dangling", "0"]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn wait_exits_1_with_one_line_on_an_error() {
+    let (_one_at_a_time, bin) = match binary_alone() {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    let tmp = TempDir::new();
+    fs::write(tmp.path().join("file"), b"").unwrap();
+    std::os::unix::fs::symlink("loop", tmp.path().join("loop")).unwrap();
+    let usage = "usage: inotify-nolibc [DIR [COUNT]], or inotify-nolibc wait PATH [SECONDS]";
+    let cases: [(&[&str], String); 6] = [
+        (
+            &["wait", "file/below", "5"],
+            "inotify-nolibc: cannot wait for file/below: file: statx: ENOTDIR\n".into(),
+        ),
+        (
+            &["wait", "loop/x", "5"],
+            "inotify-nolibc: cannot wait for loop/x: loop: statx: ELOOP\n".into(),
+        ),
+        (
+            &["wait", ""],
+            "inotify-nolibc: cannot wait for : the path is empty\n".into(),
+        ),
+        (
+            &["wait"],
+            format!("inotify-nolibc: wait needs a PATH; {usage}\n"),
+        ),
+        (
+            &["wait", "file", "soon"],
+            format!("inotify-nolibc: SECONDS must be a whole number, not 'soon'; {usage}\n"),
+        ),
+        (
+            &["wait", "file", "1", "extra"],
+            format!("inotify-nolibc: too many arguments; {usage}\n"),
+        ),
+    ];
+    for (args, message) in cases {
+        let (code, _, stderr) = run_wait(&bin, tmp.path(), args);
+        assert_eq!(stderr, message, "args {args:?}");
+        assert_eq!(code, Some(1), "args {args:?}");
     }
 }
 
@@ -391,6 +595,34 @@ impl Running {
                 Instant::now() < deadline,
                 "no inotify watch in {} after {TIMEOUT:?}",
                 fdinfo.display()
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits until the program watches `dir`: a watch line for its inode and device.
+    fn wait_for_watch_on(&mut self, dir: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(dir).unwrap();
+        // fdinfo has the kernel's device number (major << 20 | minor), in hex.
+        let dev = meta.dev();
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        let ino = format!(" ino:{:x} ", meta.ino());
+        let sdev = format!(" sdev:{:x} ", (major << 20) | minor);
+        let fdinfo = PathBuf::from(format!("/proc/{}/fdinfo", self.child.id()));
+        let deadline = Instant::now() + TIMEOUT;
+        while !has_inotify_watch_where(&fdinfo, |line| line.contains(&ino) && line.contains(&sdev))
+        {
+            assert!(
+                self.child.try_wait().unwrap().is_none(),
+                "the program exited before watching {}",
+                dir.display()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no watch on {} after {TIMEOUT:?}",
+                dir.display()
             );
             thread::sleep(Duration::from_millis(1));
         }
@@ -458,13 +690,22 @@ impl Drop for Running {
 }
 
 fn has_inotify_watch(fdinfo: &Path) -> bool {
+    has_inotify_watch_where(fdinfo, |_| true)
+}
+
+/// Whether one of the descriptors in `fdinfo` is an inotify instance with a watch whose
+/// fdinfo line passes `wanted`.
+fn has_inotify_watch_where(fdinfo: &Path, wanted: impl Fn(&str) -> bool) -> bool {
     let entries = match fs::read_dir(fdinfo) {
         Ok(entries) => entries,
         Err(_) => return false,
     };
     entries.flatten().any(|entry| {
         fs::read_to_string(entry.path())
-            .map(|info| info.lines().any(|line| line.starts_with("inotify wd:")))
+            .map(|info| {
+                info.lines()
+                    .any(|line| line.starts_with("inotify wd:") && wanted(line))
+            })
             .unwrap_or(false)
     })
 }

@@ -2,7 +2,9 @@
 # check.sh: build the nolibc program for aarch64 and x86_64, check with readelf that both
 # are static ELF executables (no program interpreter, no dynamic section), run them (the
 # aarch64 one under qemu-aarch64-static) against real file operations, compare their output
-# line by line with what `inotifywait -m` prints, and print both stripped sizes in bytes.
+# line by line with what `inotifywait -m` prints, run `wait PATH [SECONDS]` on paths that
+# exist, appear later or never do (exit status 0, 2, 1), and check that both stripped
+# sizes are within the budget of 16 KiB (and print them in bytes).
 #
 # Usage: bash examples/nolibc/check.sh     (from anywhere; as root if packages are missing)
 #
@@ -22,6 +24,7 @@ cd "$here" # cargo reads .cargo/config.toml (the static, libc-free link) from he
 
 TARGET=aarch64-unknown-linux-gnu
 MIN_MINOR=88
+SIZE_BUDGET=16384
 TIMEOUT=${CHECK_TIMEOUT:-30}
 export DEBIAN_FRONTEND=noninteractive
 t0=${EPOCHREALTIME/./}
@@ -218,13 +221,71 @@ run_case() { # run_case LABEL CMD...: the program as CMD w 10, on a fresh direct
   say "$label: missing directory: exit 1, \"$err\""
 }
 
+wait_case() { # wait_case LABEL CMD...: `CMD wait PATH [SECONDS]` in a fresh directory
+  local label=$1 dir pid status err t0 ms
+  shift
+  dir=$(mktemp -d "$WORK/wait.XXXX")
+  : >"$dir/file"
+  ln -s nowhere "$dir/dangling"
+
+  # There already: exit 0 at once.
+  status=0
+  (cd "$dir" && "$@" wait file 0) || status=$?
+  [ "$status" -eq 0 ] || die "$label: wait file 0: exit status $status"
+
+  # Made during the wait, two directories deep: exit 0.
+  (cd "$dir" && exec "$@" wait a/b/new "$TIMEOUT" 2>"$dir/err") &
+  pid=$!
+  PIDS+=("$pid")
+  wait_watch "$pid" || die "$label: wait: no inotify watch within ${TIMEOUT}s: $(cat "$dir/err")"
+  mkdir -p "$dir/a/b"
+  : >"$dir/a/b/new"
+  wait_exit "$pid" || die "$label: wait a/b/new did not exit within ${TIMEOUT}s"
+  [ "$STATUS" -eq 0 ] || die "$label: wait a/b/new: exit status $STATUS: $(cat "$dir/err")"
+  [ ! -s "$dir/err" ] || die "$label: wait a/b/new wrote to stderr: $(cat "$dir/err")"
+  PIDS=()
+
+  # A dangling link resolves once its target is made: exit 0.
+  (cd "$dir" && exec "$@" wait dangling "$TIMEOUT" 2>"$dir/err") &
+  pid=$!
+  PIDS+=("$pid")
+  wait_watch "$pid" || die "$label: wait dangling: no inotify watch within ${TIMEOUT}s"
+  mkdir "$dir/nowhere"
+  wait_exit "$pid" || die "$label: wait dangling did not exit within ${TIMEOUT}s"
+  [ "$STATUS" -eq 0 ] || die "$label: wait dangling: exit status $STATUS: $(cat "$dir/err")"
+  PIDS=()
+
+  # Never there: exit 2, no sooner than asked.
+  t0=${EPOCHREALTIME/./}
+  status=0
+  err=$(cd "$dir" && "$@" wait never/there 1 2>&1) || status=$?
+  ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+  [ "$status" -eq 2 ] || die "$label: wait never/there 1: exit status $status: $err"
+  [ -z "$err" ] || die "$label: wait never/there 1 printed: $err"
+  [ "$ms" -ge 1000 ] || die "$label: wait never/there 1 timed out after $ms ms"
+
+  # An error: exit 1 with one line naming the component.
+  status=0
+  err=$(cd "$dir" && "$@" wait file/below 1 2>&1 >/dev/null) || status=$?
+  [ "$status" -eq 1 ] || die "$label: wait file/below: exit status $status"
+  [ "$err" = "inotify-nolibc: cannot wait for file/below: file: statx: ENOTDIR" ] ||
+    die "$label: wait file/below: unexpected error message: $err"
+  say "$label: wait: 0 when there or made later, 2 after $ms ms for 1 s, 1 and \"$err\""
+}
+
 t_run=${EPOCHREALTIME/./}
 run_case "aarch64 (qemu)" qemu-aarch64-static "$BIN_ARM"
 run_case "x86_64" "$BIN_X86"
+wait_case "aarch64 (qemu)" qemu-aarch64-static "$BIN_ARM"
+wait_case "x86_64" "$BIN_X86"
 say "runs took $(((${EPOCHREALTIME/./} - t_run) / 1000)) ms"
 
 # --- sizes ----------------------------------------------------------------------------
 
-echo "x86_64  stripped size: $(stat -c %s "$BIN_X86") bytes ($BIN_X86)"
-echo "aarch64 stripped size: $(stat -c %s "$BIN_ARM") bytes ($BIN_ARM)"
+size_x86=$(stat -c %s "$BIN_X86")
+size_arm=$(stat -c %s "$BIN_ARM")
+echo "x86_64  stripped size: $size_x86 bytes ($BIN_X86)"
+echo "aarch64 stripped size: $size_arm bytes ($BIN_ARM)"
+[ "$size_x86" -le "$SIZE_BUDGET" ] || die "x86_64: $size_x86 bytes, over the budget of $SIZE_BUDGET"
+[ "$size_arm" -le "$SIZE_BUDGET" ] || die "aarch64: $size_arm bytes, over the budget of $SIZE_BUDGET"
 say "all checks passed in $(((${EPOCHREALTIME/./} - t0) / 1000)) ms"

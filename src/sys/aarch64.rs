@@ -23,6 +23,7 @@ pub mod nr {
     pub const GETDENTS64: usize = 61;
     pub const READ: usize = 63;
     pub const WRITE: usize = 64;
+    pub const READLINKAT: usize = 78;
     pub const EXIT_GROUP: usize = 94;
     pub const CLOCK_GETTIME: usize = 113;
     pub const STATX: usize = 291;

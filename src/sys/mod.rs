@@ -96,6 +96,17 @@ impl<'a> NulTerminated<'a> {
         None
     }
 
+    /// `bytes` up to and including position `nul`, if a NUL is there. Unlike
+    /// [`new`](NulTerminated::new) it looks for no other NUL: for buffers built from
+    /// bytes that were checked already. (Were one there, the kernel would see the path
+    /// up to it; it never reads past the final NUL either way.)
+    pub fn up_to_nul(bytes: &'a [u8], nul: usize) -> Option<NulTerminated<'a>> {
+        match bytes.get(..=nul) {
+            Some(with_nul @ [.., 0]) => Some(NulTerminated(with_nul)),
+            _ => None,
+        }
+    }
+
     /// The bytes before the NUL.
     pub fn to_bytes(self) -> &'a [u8] {
         self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
@@ -438,6 +449,24 @@ pub fn statx(
         )
     })
     .map(drop)
+}
+
+/// `readlinkat(2)`: reads the target of the symbolic link `path` (relative to `dirfd`)
+/// into `buf`, without a NUL. Returns how many bytes; a result of `buf.len()` may mean
+/// the target was cut short.
+#[inline]
+pub fn readlinkat(dirfd: RawFd, path: NulTerminated<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `path` is NUL-terminated; the kernel writes at most `buf.len()` bytes into
+    // `buf`, which we borrow mutably for the call.
+    Errno::decode(unsafe {
+        backend::syscall4(
+            nr::READLINKAT,
+            fd_arg(dirfd),
+            path.as_ptr() as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+        )
+    })
 }
 
 /// `fcntl(fd, F_GETFL)`: the descriptor's status flags (`O_NONBLOCK`, ...).

@@ -11,7 +11,7 @@ pub use sc::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
 pub mod nr {
     pub use sc::nr::{
         CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
-        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, READ, STATX, WRITE,
+        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, READ, READLINKAT, STATX, WRITE,
     };
 }
 

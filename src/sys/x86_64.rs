@@ -22,6 +22,7 @@ pub mod nr {
     pub const INOTIFY_ADD_WATCH: usize = 254;
     pub const INOTIFY_RM_WATCH: usize = 255;
     pub const OPENAT: usize = 257;
+    pub const READLINKAT: usize = 267;
     pub const EPOLL_PWAIT: usize = 281;
     pub const EPOLL_CREATE1: usize = 291;
     pub const INOTIFY_INIT1: usize = 294;

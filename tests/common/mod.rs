@@ -193,3 +193,49 @@ pub fn write_all<F: AsFd>(fd: &F, mut bytes: &[u8]) {
         bytes = &bytes[n..];
     }
 }
+
+/// Waits until an inotify instance of this process watches `dir`: a line for its inode
+/// and device in `/proc/self/fdinfo`. Panics after `EVENT_TIMEOUT`.
+///
+/// A test that waits for a path in one thread calls this in another before it makes the
+/// path, so that the making happens while the wait is under way (not before it starts).
+pub fn wait_until_watched(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let meta =
+        std::fs::metadata(dir).unwrap_or_else(|e| panic!("cannot stat {}: {}", dir.display(), e));
+    // fdinfo prints the kernel's device number (major << 20 | minor) in hex; stat gives
+    // the user-space encoding.
+    let dev = meta.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let ino = format!(" ino:{:x} ", meta.ino());
+    let sdev = format!(" sdev:{:x} ", (major << 20) | minor);
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let watched = std::fs::read_dir("/proc/self/fdinfo")
+            .map(|entries| {
+                entries.flatten().any(|entry| {
+                    std::fs::read_to_string(entry.path())
+                        .map(|info| {
+                            info.lines().any(|line| {
+                                line.starts_with("inotify wd:")
+                                    && line.contains(&ino)
+                                    && line.contains(&sdev)
+                            })
+                        })
+                        .unwrap_or(false)
+                })
+            })
+            .unwrap_or(false);
+        if watched {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no inotify watch on {} after {:?}",
+            dir.display(),
+            EVENT_TIMEOUT
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

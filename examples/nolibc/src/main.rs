@@ -1,4 +1,6 @@
 //! `inotify-nolibc [DIR [COUNT]]`: `inotifywait -m DIR` as a static binary with no libc.
+//! `inotify-nolibc wait PATH [SECONDS]`: wait for PATH to exist, as an initramfs waits for
+//! its root device.
 //!
 //! Watches DIR (default `.`) for every event (`IN_ALL_EVENTS`) and prints one line per
 //! event on standard output, in inotifywait's default format (`%w %,e %f`):
@@ -24,6 +26,13 @@
 //! system unmounted). A queue overflow is reported on standard error. On an error it
 //! prints one line on standard error, with the errno's name, and exits with status 1.
 //!
+//! `wait PATH [SECONDS]` blocks until PATH resolves (as `test -e` sees it: a symbolic
+//! link counts once its target exists), with inotify-raw's `PathWaiter`: directories that
+//! do not exist yet are waited for too, and links are followed. It exits with status 0
+//! when PATH is there, 2 when SECONDS (a whole number; 0 checks once) pass first, and 1
+//! on an error, with one line on standard error. Without SECONDS it waits as long as it
+//! takes. (To watch a directory named `wait`, write `./wait`.)
+//!
 //! There is no libc: `_start` below is the entry point, the system calls are
 //! inotify-raw's, and `mem.rs` has the few C functions compiled code calls.
 
@@ -32,15 +41,18 @@
 
 mod mem;
 
+use core::time::Duration;
+
 use inotify_raw::raw::{self, Errno};
 use inotify_raw::{
-    BorrowedDescriptor, Error, EventBuffer, EventMask, FileKind, Inotify, WatchMask,
+    BorrowedDescriptor, Error, EventBuffer, EventMask, FileKind, Inotify, PathWait, PathWaiter,
+    Presence, WatchMask,
 };
 
 const STDOUT: BorrowedDescriptor<'static> = BorrowedDescriptor::STDOUT;
 const STDERR: BorrowedDescriptor<'static> = BorrowedDescriptor::STDERR;
 const PROGRAM: &[u8] = b"inotify-nolibc";
-const USAGE: &[u8] = b"usage: inotify-nolibc [DIR [COUNT]]";
+const USAGE: &[u8] = b"usage: inotify-nolibc [DIR [COUNT]], or inotify-nolibc wait PATH [SECONDS]";
 
 /// An upper bound on the length of the event names of one line, commas included.
 const EVENT_NAMES_MAX_LEN: usize = 192;
@@ -148,6 +160,9 @@ fn without_nul(bytes: &[u8]) -> &[u8] {
 }
 
 fn run(args: &Args) -> ! {
+    if args.get(1) == Some(b"wait\0") {
+        wait(args);
+    }
     if args.argc > 3 {
         fail(&[b"too many arguments; ", USAGE]);
     }
@@ -167,12 +182,12 @@ fn run(args: &Args) -> ! {
 
     let inotify = match Inotify::new() {
         Ok(inotify) => inotify,
-        Err(error) => fail_with(&[], &error),
+        Err(error) => fail_with(&[], b"", &error),
     };
     // `dir` ends in its NUL, so inotify-raw hands it to the kernel in place.
     let wd = match inotify.add_watch(dir, WatchMask::ALL_EVENTS) {
         Ok(wd) => wd,
-        Err(error) => fail_with(&[b"cannot watch ", without_nul(dir)], &error),
+        Err(error) => fail_with(&[b"cannot watch ", without_nul(dir)], b"", &error),
     };
     // inotifywait decides on the slash after adding the watch, with lstat: so do we.
     let dir_slash: &[u8] = if is_directory(dir) && !without_nul(dir).ends_with(b"/") {
@@ -189,7 +204,7 @@ fn run(args: &Args) -> ! {
         let events = match inotify.read(&mut buffer) {
             Ok(events) => events,
             Err(error) if error.is_interrupted() => continue,
-            Err(error) => fail_with(&[b"cannot read events"], &error),
+            Err(error) => fail_with(&[b"cannot read events"], b"", &error),
         };
         for event in events {
             let event = match event {
@@ -227,19 +242,56 @@ fn run(args: &Args) -> ! {
     }
 }
 
-/// A decimal number of events, at least 1.
-fn parse_count(text: &[u8]) -> Option<u64> {
+/// `wait PATH [SECONDS]`: exits 0 when PATH resolves, 2 after SECONDS, 1 on an error.
+fn wait(args: &Args) -> ! {
+    let path = match (args.get(2), args.argc) {
+        (Some(path), 3..=4) => path,
+        (None, _) => fail(&[b"wait needs a PATH; ", USAGE]),
+        _ => fail(&[b"too many arguments; ", USAGE]),
+    };
+    let mut waiter = PathWaiter::new(Presence::Resolves);
+    if let Some(text) = args.get(3) {
+        match parse_number(without_nul(text)) {
+            Some(seconds) => waiter = waiter.timeout(Duration::from_secs(seconds)),
+            None => fail(&[
+                b"SECONDS must be a whole number, not '",
+                without_nul(text),
+                b"'; ",
+                USAGE,
+            ]),
+        }
+    }
+    // `path` ends in its NUL, so inotify-raw uses it in place.
+    match waiter.wait(path) {
+        Ok(PathWait::Found(_)) => raw::exit_group(0),
+        Ok(PathWait::TimedOut) => raw::exit_group(2),
+        Err(error) => {
+            let path = without_nul(path);
+            fail_with(&[b"cannot wait for ", path], path, &error)
+        }
+    }
+}
+
+/// A decimal number.
+fn parse_number(text: &[u8]) -> Option<u64> {
     if text.is_empty() {
         return None;
     }
-    let mut count: u64 = 0;
+    let mut number: u64 = 0;
     for &byte in text {
         if !byte.is_ascii_digit() {
             return None;
         }
-        count = count.checked_mul(10)?.checked_add(u64::from(byte - b'0'))?;
+        number = number
+            .checked_mul(10)?
+            .checked_add(u64::from(byte - b'0'))?;
     }
-    if count == 0 { None } else { Some(count) }
+    Some(number)
+}
+
+/// A decimal number of events, at least 1.
+fn parse_count(text: &[u8]) -> Option<u64> {
+    parse_number(text).filter(|&count| count > 0)
 }
 
 /// Whether `path` (NUL-terminated) is a directory itself, not a symbolic link to one.
@@ -355,19 +407,28 @@ fn fail(parts: &[&[u8]]) -> ! {
 }
 
 /// Fails with `parts`, then the call that failed and the errno's name:
-/// `inotify-nolibc: cannot watch DIR: inotify_add_watch: ENOENT`.
+/// `inotify-nolibc: cannot watch DIR: inotify_add_watch: ENOENT`. An error about a
+/// component of `path` names it first: `cannot wait for a/b/c: a/b: statx: EACCES`.
 ///
 /// (`Error`'s `Display` says more, but formatting it with `core::fmt` makes this binary
 /// twice as large: see README.md.)
-fn fail_with(parts: &[&[u8]], error: &Error) -> ! {
+fn fail_with(parts: &[&[u8]], path: &[u8], error: &Error) -> ! {
     let mut err = message(parts);
     if !parts.is_empty() {
         let _ = err.push(b": ");
     }
     match *error {
-        Error::Syscall { call, errno, .. } => {
+        Error::Syscall { call, errno, .. } | Error::PathComponent { call, errno, .. } => {
+            if let Some(prefix) = error.failing_prefix(path) {
+                // Empty: the current directory, where a relative path starts.
+                let _ = err.push(if prefix.is_empty() { b"." } else { prefix });
+                let _ = err.push(b": ");
+            }
             let _ = err.push(call.name().as_bytes());
             push_errno(&mut err, errno);
+        }
+        Error::EmptyPath => {
+            let _ = err.push(b"the path is empty");
         }
         // Not reachable from here: argv strings are NUL-terminated, and the buffer is
         // large enough.
