@@ -599,60 +599,16 @@ fn unprivileged_helper() {
 /// Runs `unprivileged_helper` as user and group 65534 (nobody) for `path`; its result
 /// line, or `None` if this process cannot change users.
 fn wait_as_nobody(path: &Path) -> Option<String> {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().unwrap();
-    let mut command = match std::env::var_os("INOTIFY_RAW_EXAMPLE_RUNNER") {
-        // Under qemu-user the test binary is run through the emulator.
-        Some(runner) if !runner.is_empty() => {
-            let mut command = std::process::Command::new(runner);
-            command.arg(&exe);
-            command
-        }
-        _ => std::process::Command::new(&exe),
-    };
-    command
-        .args([
-            "--exact",
-            "unprivileged_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_PATH, path)
-        .current_dir("/")
-        .uid(65534)
-        .gid(65534);
-    let output = match command.output() {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => return None,
-        Err(error) => panic!("cannot run {}: {}", exe.display(), error),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the helper failed ({}):\n{}\n{}",
-        output.status,
-        stdout,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let line = stdout
-        .lines()
-        // libtest may print "test unprivileged_helper ... " before it on the same line.
-        .find_map(|line| line.split_once("helper-result: ").map(|(_, result)| result))
-        .unwrap_or_else(|| panic!("no result line from the helper:\n{}", stdout));
-    Some(line.to_string())
+    common::rerun(
+        "unprivileged_helper",
+        (HELPER_PATH, path.as_os_str()),
+        common::Rerun::AsNobody,
+    )
 }
 
 #[test]
 #[cfg_attr(miri, ignore)]
 fn eacces_on_an_ancestor_names_it() {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { geteuid() } != 0 {
-        eprintln!(
-            "skipped: this test runs a helper as user nobody (65534), which needs root to \
-             switch users; run the suite as root"
-        );
-        return;
-    }
     let tmp = TempDir::new();
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
     // No read permission for others: cannot be watched.
@@ -695,8 +651,4 @@ fn eacces_on_an_ancestor_names_it() {
     };
     let message = error.to_string();
     assert!(message.contains("search (x) permission"), "{}", message);
-}
-
-extern "C" {
-    fn geteuid() -> u32;
 }

@@ -239,3 +239,94 @@ pub fn wait_until_watched(dir: &Path) {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+/// How [`rerun`] starts the test binary again.
+pub enum Rerun {
+    /// As user and group 65534 (nobody): for what an unprivileged user sees.
+    AsNobody,
+    /// In a new user namespace (mapped to root there) whose
+    /// `user.max_inotify_watches` is this low: for the watch limit, without touching
+    /// the machine's own limit.
+    WithWatchLimit(u32),
+}
+
+/// The command that runs this test binary: through `$INOTIFY_RAW_EXAMPLE_RUNNER` when
+/// set (`qemu-aarch64-static` for the aarch64 tests).
+pub fn this_test_binary() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    match std::env::var_os("INOTIFY_RAW_EXAMPLE_RUNNER") {
+        Some(runner) if !runner.is_empty() => {
+            let mut command = std::process::Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        _ => std::process::Command::new(exe),
+    }
+}
+
+/// Runs the test `helper` of this binary again, `how` says as whom, with `env` set (the
+/// helper test does nothing without it), and returns what it printed after
+/// `helper-result: `. `None` (with the reason printed) when this machine cannot: not
+/// root, or no user namespaces.
+pub fn rerun(helper: &str, env: (&str, &std::ffi::OsStr), how: Rerun) -> Option<String> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { geteuid() } != 0 {
+        eprintln!("skipped: starting {} as another user needs root", helper);
+        return None;
+    }
+    let inner = this_test_binary();
+    let mut command = match how {
+        Rerun::AsNobody => {
+            let mut command = inner;
+            command.uid(65534).gid(65534).current_dir("/");
+            command
+        }
+        Rerun::WithWatchLimit(limit) => {
+            let mut command = std::process::Command::new("unshare");
+            command
+                .args(["--user", "--map-root-user", "sh", "-c"])
+                .arg(format!(
+                    "echo {} > /proc/sys/user/max_inotify_watches && exec \"$@\"",
+                    limit
+                ))
+                .arg("sh")
+                .arg(inner.get_program())
+                .args(inner.get_args());
+            command
+        }
+    };
+    command
+        .args(["--exact", helper, "--nocapture", "--test-threads=1"])
+        .env(env.0, env.1);
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!("skipped: cannot start {}: {}", helper, error);
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && stderr.contains("unshare:") {
+        eprintln!("skipped: no user namespace here: {}", stderr.trim());
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "the helper failed ({}):\n{}\n{}",
+        output.status,
+        stdout,
+        stderr
+    );
+    let line = stdout
+        .lines()
+        // libtest may print "test NAME ... " before it on the same line.
+        .find_map(|line| line.split_once("helper-result: ").map(|(_, result)| result))
+        .unwrap_or_else(|| panic!("no result line from the helper:\n{}\n{}", stdout, stderr));
+    Some(line.to_string())
+}
+
+extern "C" {
+    fn geteuid() -> u32;
+}

@@ -1,0 +1,221 @@
+//! `TreeWatcher` where it cannot watch everything: a directory it may not read (as an
+//! unprivileged user), and the inotify watch limit (in a user namespace with a low
+//! `user.max_inotify_watches`). Each test runs a helper test of this binary in another
+//! process, which prints its verdict on a `helper-result:` line.
+#![cfg(feature = "std")]
+
+mod common;
+mod tree_support;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{rerun, Rerun};
+use inotify_raw::{Errno, EventMask, Origin, TreeWatcher, WatchEvent};
+use tree_support::touch;
+
+/// Where the helpers work: a directory made by the parent test for them.
+const HELPER_DIR: &str = "INOTIFY_RAW_TREE_HELPER_DIR";
+
+fn helper_dir() -> Option<PathBuf> {
+    std::env::var_os(HELPER_DIR).map(PathBuf::from)
+}
+
+/// A fresh directory anyone may write in (the helper may run as nobody).
+fn shared_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "inotify-raw-tree-limits-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    ));
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// Events until one satisfies `done`, for at most 10 s.
+fn events_until(tree: &mut TreeWatcher, done: impl Fn(&WatchEvent) -> bool) -> Vec<WatchEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(event) = tree.next_event().expect("the stream goes on") {
+            let event = event.to_owned_event();
+            let stop = done(&event);
+            seen.push(event);
+            if stop {
+                break;
+            }
+        }
+    }
+    seen
+}
+
+/// Run as user nobody: a tree with an unreadable subdirectory (at the start, and one
+/// moved in later) starts, reports each as skipped, watches the rest, and goes on.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn unreadable_helper() {
+    let dir = match helper_dir() {
+        Some(dir) => dir,
+        None => return,
+    };
+    let verdict = (|| -> Result<(), String> {
+        fs::create_dir_all(dir.join("open/below")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(dir.join("locked/inner")).map_err(|e| e.to_string())?;
+        fs::set_permissions(dir.join("locked"), fs::Permissions::from_mode(0o000))
+            .map_err(|e| e.to_string())?;
+        let mut tree = TreeWatcher::new(&dir).map_err(|e| format!("new: {}", e))?;
+        tree.set_block_duration(Some(Duration::from_millis(20)));
+        let first = tree
+            .next_event()
+            .map_err(|e| e.to_string())?
+            .map(|e| e.to_owned_event());
+        match first {
+            Some(event)
+                if event.origin == Origin::Skipped(Errno::EACCES)
+                    && event.path() == dir.join("locked") => {}
+            other => return Err(format!("no skipped event for locked/: {:?}", other)),
+        }
+        // One moved in later, unreadable too.
+        let outside = dir.with_extension("outside");
+        fs::create_dir_all(outside.join("later")).map_err(|e| e.to_string())?;
+        // Not readable; writable, which moving a directory to another parent needs.
+        fs::set_permissions(outside.join("later"), fs::Permissions::from_mode(0o300))
+            .map_err(|e| e.to_string())?;
+        fs::rename(outside.join("later"), dir.join("open/later")).map_err(|e| e.to_string())?;
+        let _ = fs::remove_dir(&outside);
+        let events = events_until(&mut tree, |e| matches!(e.origin, Origin::Skipped(_)));
+        if !events.iter().any(|e| {
+            e.origin == Origin::Skipped(Errno::EACCES) && e.path() == dir.join("open/later")
+        }) {
+            return Err(format!("no skipped event for open/later: {:?}", events));
+        }
+        // The stream goes on, and the rest is watched.
+        touch(&dir.join("open/below/still"));
+        let events = events_until(&mut tree, |e| e.name == OsStr::new("still"));
+        if !events
+            .iter()
+            .any(|e| e.path() == dir.join("open/below/still"))
+        {
+            return Err(format!("no event after the skips: {:?}", events));
+        }
+        let mut watched: Vec<PathBuf> = tree.watches().into_iter().map(|(_, p)| p).collect();
+        watched.sort();
+        let wanted = [dir.clone(), dir.join("open"), dir.join("open/below")];
+        if watched != wanted {
+            return Err(format!("watches {:?}", watched));
+        }
+        Ok(())
+    })();
+    // Let the parent remove everything.
+    let _ = fs::set_permissions(dir.join("locked"), fs::Permissions::from_mode(0o700));
+    let _ = fs::set_permissions(dir.join("open/later"), fs::Permissions::from_mode(0o700));
+    match verdict {
+        Ok(()) => println!("helper-result: ok"),
+        Err(why) => println!("helper-result: {}", why),
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn an_unreadable_subdirectory_is_reported_and_skipped_and_the_rest_is_watched() {
+    let dir = shared_dir();
+    let verdict = rerun(
+        "unreadable_helper",
+        (HELPER_DIR, dir.as_os_str()),
+        Rerun::AsNobody,
+    );
+    fs::remove_dir_all(&dir).unwrap();
+    if let Some(verdict) = verdict {
+        assert_eq!(verdict, "ok");
+    }
+}
+
+/// How many directories the watch-limit helper makes, root included.
+const LIMITED_TREE: u64 = 30;
+
+/// The watch limit in the helper's user namespace.
+const WATCH_LIMIT: u32 = 12;
+
+/// Run in a user namespace whose watch limit is `WATCH_LIMIT`: by default the tree
+/// fails with advice; told to go on, it watches what it can and says how many
+/// directories are left out, once.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn watch_limit_helper() {
+    let dir = match helper_dir() {
+        Some(dir) => dir,
+        None => return,
+    };
+    let verdict = (|| -> Result<(), String> {
+        tree_support::make_tree(&dir, LIMITED_TREE as usize - 1, 3);
+        let error = match TreeWatcher::new(&dir) {
+            Ok(_) => return Err("no error at the watch limit".into()),
+            Err(error) => error,
+        };
+        let message = error.to_string();
+        if Errno::from_io_error(&error) != Some(Errno::ENOSPC)
+            || !message.contains("max_user_watches")
+            || !message.contains(dir.to_str().unwrap())
+        {
+            return Err(format!("the error does not say what to do: {}", message));
+        }
+        let mut tree = TreeWatcher::builder()
+            .keep_going_at_watch_limit(true)
+            .watch([&dir])
+            .map_err(|e| format!("keep going: {}", e))?;
+        tree.set_block_duration(Some(Duration::from_millis(20)));
+        let mut notices = Vec::new();
+        while let Some(event) = tree.try_next_event().map_err(|e| e.to_string())? {
+            notices.push((event.origin, event.mask, event.path.to_path_buf()));
+        }
+        let watched = tree.watch_count() as u64;
+        match notices.as_slice() {
+            [(Origin::WatchLimit { unwatched }, mask, path)]
+                if *unwatched + watched == LIMITED_TREE
+                    && watched <= u64::from(WATCH_LIMIT)
+                    && mask.is_empty()
+                    && path == &dir => {}
+            other => {
+                return Err(format!(
+                    "{} watched; want one notice for the other {}: {:?}",
+                    watched,
+                    LIMITED_TREE - watched,
+                    other
+                ))
+            }
+        }
+        // What is watched still reports.
+        touch(&dir.join("at-the-top"));
+        let events = events_until(&mut tree, |e| e.name == OsStr::new("at-the-top"));
+        if !events.iter().any(|e| e.mask.contains(EventMask::CREATE)) {
+            return Err(format!("no event at the top: {:?}", events));
+        }
+        Ok(())
+    })();
+    match verdict {
+        Ok(()) => println!("helper-result: ok"),
+        Err(why) => println!("helper-result: {}", why),
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn at_the_watch_limit_the_tree_fails_with_advice_or_goes_on_and_counts() {
+    let dir = shared_dir();
+    let verdict = rerun(
+        "watch_limit_helper",
+        (HELPER_DIR, dir.as_os_str()),
+        Rerun::WithWatchLimit(WATCH_LIMIT),
+    );
+    fs::remove_dir_all(&dir).unwrap();
+    if let Some(verdict) = verdict {
+        assert_eq!(verdict, "ok");
+    }
+}
