@@ -607,6 +607,7 @@ impl TreeWatcher {
                 self.nodes.rename(owner, parent, &name);
                 if reason == Reason::Event {
                     let _ = self.watch_named(&named, b"", self.full_mask());
+                    self.rescan_stale_below(owner)?;
                     return Ok(NewDirectory::Moved);
                 }
                 // Found by a listing: no event reports it here; list it again.

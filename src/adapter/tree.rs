@@ -698,7 +698,7 @@ impl TreeWatcher {
     }
 
     /// Scans again the directories at or below `top` that a rename had put out of date.
-    fn rescan_stale_below(&mut self, top: NodeId) -> Result<(), WatchError> {
+    pub(super) fn rescan_stale_below(&mut self, top: NodeId) -> Result<(), WatchError> {
         if self.stale.is_empty() {
             return Ok(());
         }
