@@ -1,8 +1,10 @@
 //! The Python package's README example, in Rust: watch a directory and log one line per
-//! event, in the same format.
+//! event, in the same format. With `-r`, the README's recursive example: watch the whole
+//! tree below the directory (`InotifyTree`).
 //!
 //! ```text
 //! cargo run --example seed_readme -- /tmp
+//! cargo run --example seed_readme -- -r /tmp/watch_tree
 //! ```
 //!
 //! Then, in another shell: `touch /tmp/aa; rm /tmp/aa; mkdir /tmp/dir1; rmdir /tmp/dir1`.
@@ -13,7 +15,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use inotify_raw::{WatchEvent, WatchMask, Watcher};
+use inotify_raw::{TreeWatcher, WatchEvent, WatchMask, Watcher};
 
 /// `2015-04-24 05:02:06,667`: Python logging's default `asctime`, in UTC.
 fn asctime(now: SystemTime) -> String {
@@ -61,11 +63,27 @@ fn log_event(event: &WatchEvent) -> std::io::Result<()> {
     out.flush()
 }
 
+/// `InotifyTree(path)`: every directory below `dir`, new ones as they come.
+fn watch_tree(dir: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
+    let mut tree = TreeWatcher::new(dir)?;
+    for event in tree.events() {
+        if let Some(event) = event? {
+            log_event(&event)?;
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args_os()
-        .nth(1)
+    let mut args = std::env::args_os().skip(1).peekable();
+    let recursive = args.next_if(|arg| arg == "-r").is_some();
+    let dir = args
+        .next()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp"));
+    if recursive {
+        return watch_tree(dir);
+    }
 
     let mut watcher = Watcher::new()?;
     watcher.add_watch(&dir, WatchMask::ALL_EVENTS)?;
