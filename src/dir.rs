@@ -31,9 +31,12 @@ use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
 use crate::parse::{Dirents, FileKind, MIN_DIRENT_BUFFER_LEN};
 use crate::path::{with_nul_terminated, PathBytes};
 use crate::sys::{
-    self, RawFd, Statx, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY,
-    O_NOFOLLOW, O_PATH, O_RDONLY, STATX_NLINK, STATX_TYPE_MODE_INO,
+    self, NulTerminated, RawFd, Statx, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY,
+    O_NOFOLLOW, O_RDONLY, STATX_NLINK, STATX_TYPE_MODE_INO,
 };
+
+#[cfg(feature = "std")]
+use crate::sys::{AT_EMPTY_PATH, O_PATH};
 
 /// `STATX_TYPE`: `stx_mask` has this bit when the type bits of `stx_mode` are filled in.
 const STATX_TYPE: u32 = 0x1;
@@ -176,16 +179,19 @@ pub(crate) struct Stat {
 
 /// `statx(dirfd, path, flags)` for the kind, inode and link count.
 fn stat_at(dirfd: RawFd, path: &[u8], flags: u32) -> Result<Stat, Error> {
+    with_nul_terminated(path, |path| statx(dirfd, path, flags))?
+}
+
+/// `statx(dirfd, path, flags)` on a path ready for the kernel.
+fn statx(dirfd: RawFd, path: NulTerminated<'_>, flags: u32) -> Result<Stat, Error> {
     let mut stat = Statx::default();
-    with_nul_terminated(path, |path| {
-        sys::statx(
-            dirfd,
-            path,
-            flags,
-            STATX_TYPE_MODE_INO | STATX_NLINK,
-            &mut stat,
-        )
-    })?
+    sys::statx(
+        dirfd,
+        path,
+        flags,
+        STATX_TYPE_MODE_INO | STATX_NLINK,
+        &mut stat,
+    )
     .map_err(|errno| Error::syscall(Call::Statx, errno))?;
     let kind = if stat.stx_mask & STATX_TYPE == 0 {
         FileKind::Unknown
@@ -234,5 +240,9 @@ pub(crate) fn open_path_only(
 /// The kind, inode and link count of what `fd` names.
 #[cfg(feature = "std")]
 pub(crate) fn stat_descriptor(fd: &OwnedDescriptor) -> Result<Stat, Error> {
-    stat_at(fd.as_raw(), b"\0", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
+    const EMPTY: Option<NulTerminated<'static>> = NulTerminated::new(b"\0");
+    match EMPTY {
+        Some(empty) => statx(fd.as_raw(), empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW),
+        None => Err(Error::EmptyPath),
+    }
 }

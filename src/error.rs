@@ -186,7 +186,8 @@ impl Error {
                 "the system-wide limit on open files is reached (fs.file-max)"
             }
             (Call::InotifyAddWatch, Errno::ENOENT) => {
-                "the path does not exist, or a directory leading to it is missing"
+                "the path does not exist, a directory leading to it is missing, or it is a \
+                 symbolic link whose target is missing (IN_DONT_FOLLOW watches the link itself)"
             }
             (Call::InotifyAddWatch, Errno::ENOTDIR) => {
                 "a component of the path is not a directory, or IN_ONLYDIR was given for a \
@@ -199,7 +200,8 @@ impl Error {
                 "the path is already watched by this instance and IN_MASK_CREATE was given"
             }
             (Call::InotifyAddWatch, Errno::EINVAL) => {
-                "the mask has no event bit, or combines IN_MASK_ADD with IN_MASK_CREATE"
+                "the mask has no event bit, or combines IN_MASK_ADD with IN_MASK_CREATE, or \
+                 the descriptor is not an inotify instance"
             }
             (Call::InotifyRmWatch, Errno::EINVAL) => {
                 "the watch descriptor is not (or no longer) valid for this instance; the kernel \

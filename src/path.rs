@@ -141,6 +141,9 @@ pub(crate) fn with_nul_terminated<T>(
     path: &[u8],
     f: impl FnOnce(NulTerminated<'_>) -> T,
 ) -> Result<T, Error> {
+    if path.is_empty() || path == b"\0" {
+        return Err(Error::EmptyPath);
+    }
     if let Some(ready) = NulTerminated::new(path) {
         let len = ready.to_bytes().len();
         if len >= PATH_MAX {

@@ -271,3 +271,27 @@ fn mask_names_are_in_ascending_bit_order_with_unknown_bits_kept() {
     assert_eq!(format!("{}", mask), "IN_CREATE | IN_ISDIR | 0x00100000");
     assert_eq!(format!("{}", EventMask::empty()), "(empty)");
 }
+
+/// `?` takes the parser's errors into `io::Error` (and so into `Box<dyn Error>`).
+#[cfg(feature = "std")]
+#[test]
+fn parser_errors_convert_into_io_errors() {
+    fn count(bytes: &[u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        for event in inotify_raw::Events::new(bytes) {
+            event?;
+            n += 1;
+        }
+        for entry in inotify_raw::Dirents::new(bytes) {
+            entry?;
+        }
+        Ok(n)
+    }
+    let error = count(&[0u8; 10]).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        error.to_string().contains("malformed inotify buffer"),
+        "{}",
+        error
+    );
+}

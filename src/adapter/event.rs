@@ -214,7 +214,7 @@ impl From<crate::Error> for WatchError {
 
 impl From<MalformedEvent> for WatchError {
     fn from(error: MalformedEvent) -> WatchError {
-        WatchError::Io(io::Error::new(io::ErrorKind::InvalidData, error))
+        WatchError::Io(error.into())
     }
 }
 

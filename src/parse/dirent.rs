@@ -202,6 +202,15 @@ impl fmt::Display for MalformedDirent {
 #[cfg(feature = "std")]
 impl std::error::Error for MalformedDirent {}
 
+#[cfg(feature = "std")]
+impl From<MalformedDirent> for std::io::Error {
+    /// `InvalidData`, with the message: so that `?` works in a function that returns
+    /// `io::Result`.
+    fn from(error: MalformedDirent) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, error)
+    }
+}
+
 /// One directory entry: a view of a `struct linux_dirent64` record in the bytes it was
 /// read into. Copying it copies two references.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -91,6 +91,15 @@ impl fmt::Display for MalformedEvent {
 #[cfg(feature = "std")]
 impl std::error::Error for MalformedEvent {}
 
+#[cfg(feature = "std")]
+impl From<MalformedEvent> for std::io::Error {
+    /// `InvalidData`, with the message: so that `?` works in a function that returns
+    /// `io::Result`.
+    fn from(error: MalformedEvent) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, error)
+    }
+}
+
 /// One event: a view into the bytes it was read into. Copying it copies two references.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {

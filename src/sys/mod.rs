@@ -147,9 +147,11 @@ pub const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
 /// `STATX_NLINK`: the link count.
 pub const STATX_NLINK: u32 = 0x4;
 /// `AT_EMPTY_PATH`: for `statx`, describe the descriptor itself when the path is empty.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub const AT_EMPTY_PATH: u32 = 0x1000;
 /// `O_PATH`: a descriptor that only names an object: it cannot be read, and opening and
 /// closing it raise no inotify event.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub const O_PATH: u32 = 0o10_000_000;
 
 /// `F_GETFL`: read a descriptor's status flags.
