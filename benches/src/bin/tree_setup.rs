@@ -1,0 +1,1148 @@
+//! Setup cost of watching a whole directory tree: inotify-raw's `TreeWatcher` against the
+//! `notify` crate (version 8, its inotify backend, `RecursiveMode::Recursive`) and
+//! `inotifywait -r` (inotify-tools), on the same trees, in one run.
+//!
+//! Subcommands:
+//! - `make DIR --dirs N [--fanout F]`: makes a tree of N directories (DIR included), each
+//!   with F subdirectories `d0`, `d1`, ... until N is reached (filled level by level), and
+//!   one small file `f` in each. The root's `f`, written last, records N and F: when it is
+//!   there and matches, the tree is complete and nothing is done.
+//! - `ours DIR [--hold]`: `TreeWatcher::new(DIR)` (mask `ALL_EVENTS`); prints
+//!   `setup_s <seconds>` as soon as it returns, then `watches <count>` (read from the
+//!   kernel's `/proc/self/fdinfo`) and exits. With `--hold`, it prints only the first line
+//!   and then waits for its stdin to close.
+//! - `notify DIR [--hold]`: the same for `notify::recommended_watcher` and
+//!   `watch(DIR, RecursiveMode::Recursive)` (which returns once the walk is done).
+//! - `run [--dirs 20000,100000] [--fanout 10] [--runs 3] [--base /tmp]
+//!   [--syscalls auto|perf|strace|none]`: the driver. It makes the trees under the base
+//!   directory, then for each tree and tool, each as a child process that is killed as
+//!   soon as it is ready (`ours --hold`, `notify --hold`, `inotifywait -r -m DIR`):
+//!   - one untimed warm-up run of every tool, so that all are measured with the tree in
+//!     the page and dentry caches (dropping the caches is not possible here);
+//!   - `--runs` timed rounds, the tools in turn (each round starting with the next tool).
+//!     Before each run the driver waits for the CPUs to be idle: after a process holding
+//!     100,000 watches is killed, the kernel goes on freeing them on all CPUs for about a
+//!     second, which would slow the next tool down. A run during which other processes
+//!     took more than `FOREIGN_MAX` of the CPUs' time is run again. Setup time: for
+//!     `ours` and `notify` the time the child reports; for `inotifywait`, from spawning
+//!     it until "Watches established." appears on its stderr. Peak RSS: `VmHWM` from
+//!     `/proc/<pid>/status`, read once the child is ready and before it is killed. The
+//!     watches each child holds are counted from `/proc/<pid>/fdinfo`, as a check;
+//!   - one more run that counts the syscalls of all its threads, divided by the number of
+//!     directories: under `strace -f`, from `execve` up to the write of the ready line
+//!     (`setup_s ...` on stdout, or "Watches established." on stderr); or under
+//!     `perf stat -e raw_syscalls:sys_enter` (in-kernel counters, far faster than
+//!     ptrace) until the child is killed, just after its ready line, where it is blocked
+//!     in a read. `auto` (the default) takes perf when it can count syscalls here, else
+//!     strace.
+//!
+//!   Then it prints a Markdown table (medians of the timed rounds) with each figure's
+//!   ratio to `inotifywait -r`'s, and the syscalls each tool makes per directory, by name.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+const USAGE: &str = "\
+usage: tree_setup make DIR --dirs N [--fanout F]
+       tree_setup ours DIR [--hold]
+       tree_setup notify DIR [--hold]
+       tree_setup run [--dirs N,N...] [--fanout F] [--runs R] [--base DIR]
+                      [--syscalls auto|perf|strace|none]";
+
+/// Defaults of `run`.
+const DEFAULT_DIRS: &[usize] = &[20_000, 100_000];
+const DEFAULT_FANOUT: usize = 10;
+const DEFAULT_RUNS: usize = 5;
+
+/// The file in each directory of a tree, and what the ones below the root hold.
+const FILE_NAME: &str = "f";
+const FILE_CONTENT: &[u8] = b"0123456789abcdef\n";
+
+/// The line `ours` and `notify` print as soon as their watches are set up, and the one
+/// `inotifywait -r` prints on its stderr.
+const READY_OURS: &str = "setup_s ";
+const READY_INOTIFYWAIT: &str = "Watches established.";
+
+/// Before each timed run, the driver waits for the CPUs to be idle, at most this long.
+const SETTLE_MAX: Duration = Duration::from_secs(10);
+/// The window in which the CPUs must be idle (less than a tenth busy).
+const SETTLE_WINDOW: Duration = Duration::from_millis(100);
+/// A timed run during which more than this share of the machine's CPU time went to
+/// other processes is run again, up to `ATTEMPTS` times in all (on 2 CPUs, 0.25 is half
+/// a CPU).
+const FOREIGN_MAX: f64 = 0.25;
+const ATTEMPTS: usize = 4;
+/// The CPU time (all CPUs, in clock ticks of usually 10 ms) a run must span for that
+/// share to be judged: shorter runs are too few ticks to tell.
+const JUDGED_TICKS: u64 = 40;
+
+/// How long a child may take to be ready before it is killed and the run fails.
+const READY_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn main() {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().and_then(|c| c.into_string().ok());
+    let rest = Args::parse(args);
+    let result = rest.and_then(|rest| match command.as_deref() {
+        Some("make") => cmd_make(&rest),
+        Some("ours") => cmd_ours(&rest),
+        Some("notify") => cmd_notify(&rest),
+        Some("run") => cmd_run(&rest),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.into()),
+    });
+    if let Err(error) = result {
+        eprintln!("tree_setup: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// The arguments after the subcommand: positional ones, `--name value` (or
+/// `--name=value`) options and the `--hold` flag.
+struct Args {
+    positional: Vec<OsString>,
+    options: HashMap<String, String>,
+    hold: bool,
+}
+
+impl Args {
+    fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Args> {
+        let mut parsed = Args {
+            positional: Vec::new(),
+            options: HashMap::new(),
+            hold: false,
+        };
+        while let Some(arg) = args.next() {
+            let Some(text) = arg.to_str().filter(|t| t.starts_with("--")) else {
+                parsed.positional.push(arg);
+                continue;
+            };
+            if text == "--hold" {
+                parsed.hold = true;
+                continue;
+            }
+            let (name, value) = match text.split_once('=') {
+                Some((name, value)) => (name.to_owned(), value.to_owned()),
+                None => {
+                    let value = args
+                        .next()
+                        .and_then(|v| v.into_string().ok())
+                        .ok_or_else(|| format!("{text} needs a value\n{USAGE}"))?;
+                    (text.to_owned(), value)
+                }
+            };
+            const OPTIONS: [&str; 5] = ["--dirs", "--fanout", "--runs", "--base", "--syscalls"];
+            if !OPTIONS.contains(&name.as_str()) {
+                return Err(format!("unknown option {name}\n{USAGE}").into());
+            }
+            parsed.options.insert(name, value);
+        }
+        Ok(parsed)
+    }
+
+    /// The one positional argument, a directory.
+    fn dir(&self) -> Result<PathBuf> {
+        match self.positional.as_slice() {
+            [dir] => Ok(PathBuf::from(dir)),
+            _ => Err(format!("expected one directory\n{USAGE}").into()),
+        }
+    }
+
+    fn number(&self, name: &str, default: Option<usize>) -> Result<usize> {
+        match self.options.get(name) {
+            Some(value) => Ok(parse_count(value).ok_or_else(|| format!("{name} {value}?"))?),
+            None => default.ok_or_else(|| format!("{name} is required\n{USAGE}").into()),
+        }
+    }
+}
+
+/// `100000`, `100_000` or `100,000` (not `0`).
+fn parse_count(text: &str) -> Option<usize> {
+    let digits: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+    digits.parse().ok().filter(|&n| n > 0)
+}
+
+// ---------------------------------------------------------------------------------------
+// make
+
+fn cmd_make(args: &Args) -> Result<()> {
+    let dir = args.dir()?;
+    let dirs = args.number("--dirs", None)?;
+    let fanout = args.number("--fanout", Some(DEFAULT_FANOUT))?;
+    let start = Instant::now();
+    let made = make_tree(&dir, dirs, fanout)?;
+    let what = if made { "made" } else { "already there" };
+    println!(
+        "{}: {dirs} directories, fanout {fanout}: {what} ({:.2} s)",
+        dir.display(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What the root's file of a complete tree holds.
+fn stamp(dirs: usize, fanout: usize) -> String {
+    format!("inotify-raw benchmark tree: {dirs} directories, fanout {fanout}\n")
+}
+
+/// Makes the tree (see the module's doc) unless it is complete already: whether it made
+/// anything. A tree cut short earlier is completed.
+fn make_tree(root: &Path, dirs: usize, fanout: usize) -> Result<bool> {
+    let stamp = stamp(dirs, fanout);
+    let stamp_path = root.join(FILE_NAME);
+    match fs::read(&stamp_path) {
+        Ok(found) if found == stamp.as_bytes() => return Ok(false),
+        Ok(_) => {
+            return Err(format!(
+                "{} holds another tree (its {FILE_NAME} is not \"{}\"): remove it or choose \
+                 another directory",
+                root.display(),
+                stamp.trim_end()
+            )
+            .into())
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", stamp_path.display()).into()),
+    }
+    fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let mut level = vec![root.to_path_buf()];
+    let mut count = 1;
+    while count < dirs {
+        let mut next = Vec::with_capacity(level.len() * fanout);
+        'parents: for parent in &level {
+            for child in 0..fanout {
+                if count == dirs {
+                    break 'parents;
+                }
+                let path = parent.join(format!("d{child}"));
+                match fs::create_dir(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+                }
+                let file = path.join(FILE_NAME);
+                fs::write(&file, FILE_CONTENT).map_err(|e| format!("{}: {e}", file.display()))?;
+                count += 1;
+                next.push(path);
+            }
+        }
+        level = next;
+    }
+    fs::write(&stamp_path, stamp).map_err(|e| format!("{}: {e}", stamp_path.display()))?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------
+// ours, notify
+
+fn cmd_ours(args: &Args) -> Result<()> {
+    let dir = args.dir()?;
+    let start = Instant::now();
+    let watcher = inotify_raw::TreeWatcher::new(&dir)?;
+    report_ready(start.elapsed(), args.hold)?;
+    drop(watcher);
+    Ok(())
+}
+
+fn cmd_notify(args: &Args) -> Result<()> {
+    use notify::Watcher as _;
+    let dir = args.dir()?;
+    let start = Instant::now();
+    let mut watcher = notify::recommended_watcher(|_: notify::Result<notify::Event>| {})?;
+    watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
+    report_ready(start.elapsed(), args.hold)?;
+    drop(watcher);
+    Ok(())
+}
+
+/// Prints the ready line (the first write after the setup: a strace trace is cut
+/// there). Then, with `hold`, waits for stdin to close, doing nothing else (`run` counts
+/// the watches and kills the process); without, prints the number of watches.
+fn report_ready(setup: Duration, hold: bool) -> Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{READY_OURS}{:.6}", setup.as_secs_f64())?;
+    out.flush()?;
+    if hold {
+        let mut buffer = [0u8; 64];
+        while io::stdin().read(&mut buffer)? > 0 {}
+    } else {
+        writeln!(out, "watches {}", count_watches("self")?)?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// The watches that process `pid` (or `self`) holds on all its inotify descriptors: the
+/// `inotify wd:` lines of their `/proc/<pid>/fdinfo`, read through a small buffer.
+fn count_watches(pid: &str) -> Result<usize> {
+    let mut count = 0;
+    let fds = format!("/proc/{pid}/fd");
+    for entry in fs::read_dir(&fds).map_err(|e| format!("{fds}: {e}"))? {
+        let entry = entry?;
+        match fs::read_link(entry.path()) {
+            Ok(target) if target.as_os_str() == "anon_inode:inotify" => {}
+            _ => continue,
+        }
+        let info = format!("/proc/{pid}/fdinfo/{}", entry.file_name().to_string_lossy());
+        let mut reader = BufReader::with_capacity(
+            16 * 1024,
+            fs::File::open(&info).map_err(|e| format!("{info}: {e}"))?,
+        );
+        let mut line = Vec::with_capacity(256);
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            count += usize::from(line.starts_with(b"inotify wd:"));
+        }
+    }
+    Ok(count)
+}
+
+// ---------------------------------------------------------------------------------------
+// run
+
+/// The programs compared, in the table's order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Inotifywait,
+    Notify,
+    Ours,
+}
+
+const TOOLS: [Tool; 3] = [Tool::Inotifywait, Tool::Notify, Tool::Ours];
+
+impl Tool {
+    fn label(self) -> &'static str {
+        match self {
+            Tool::Inotifywait => "`inotifywait -r`",
+            Tool::Notify => "notify 8",
+            Tool::Ours => "**TreeWatcher**",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Tool::Inotifywait => "inotifywait",
+            Tool::Notify => "notify",
+            Tool::Ours => "ours",
+        }
+    }
+
+    /// The program and its arguments: once ready, it stays alive, blocked in a read,
+    /// until killed (`inotifywait -m` waits for events, the others for stdin to close).
+    fn argv(self, exe: &Path, dir: &Path) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = match self {
+            Tool::Inotifywait => vec!["inotifywait".into(), "-r".into(), "-m".into()],
+            Tool::Notify | Tool::Ours => vec![exe.into(), self.short().into(), "--hold".into()],
+        };
+        argv.push(dir.into());
+        argv
+    }
+
+    /// The start of the line, in the child's output or as `write`'s argument in the
+    /// trace, that says the watches are set up.
+    fn ready_marker(self) -> &'static str {
+        match self {
+            Tool::Inotifywait => READY_INOTIFYWAIT,
+            Tool::Notify | Tool::Ours => READY_OURS,
+        }
+    }
+}
+
+/// One timed run of one tool.
+struct Sample {
+    /// As the tool reports it (see the module's doc).
+    setup: f64,
+    /// From spawning the child until its ready line arrived, on the driver's clock.
+    spawn_to_ready: f64,
+    /// `VmHWM`, in kB.
+    peak_rss_kb: u64,
+    watches: usize,
+    /// The share of the machine's CPU time, from spawn to ready, that went to other
+    /// processes than the tool (0 to 1); not known for runs shorter than `JUDGED_TICKS`.
+    foreign: Option<f64>,
+}
+
+/// What one tree's measurements came to, for one tool.
+struct Measured {
+    samples: Vec<Sample>,
+    syscalls: Option<Syscalls>,
+}
+
+/// The syscalls of a counted run, in all and by name (with perf, those of
+/// `PERF_SYSCALLS` that the kernel has, and `(other)`).
+#[derive(Default)]
+struct Syscalls {
+    total: u64,
+    by_name: HashMap<String, u64>,
+}
+
+/// How the syscalls are counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counter {
+    Perf,
+    Strace,
+    None,
+}
+
+/// The syscalls perf counts one by one (besides the total), where the kernel has a
+/// tracepoint for them: those a walk of a tree makes, and the usual others.
+const PERF_SYSCALLS: &[&str] = &[
+    "inotify_add_watch",
+    "openat",
+    "openat2",
+    "open",
+    "getdents64",
+    "close",
+    "newfstatat",
+    "statx",
+    "newfstat",
+    "newlstat",
+    "newstat",
+    "fstatfs",
+    "readlink",
+    "readlinkat",
+    "read",
+    "pread64",
+    "lseek",
+    "fcntl",
+    "write",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "brk",
+    "madvise",
+    "futex",
+];
+
+/// Where the kernel lists its syscall tracepoints.
+const SYSCALL_TRACEPOINTS: &[&str] = &[
+    "/sys/kernel/tracing/events/syscalls",
+    "/sys/kernel/debug/tracing/events/syscalls",
+];
+
+fn cmd_run(args: &Args) -> Result<()> {
+    if !args.positional.is_empty() {
+        return Err(format!("run takes no positional argument\n{USAGE}").into());
+    }
+    let trees: Vec<usize> = match args.options.get("--dirs") {
+        Some(list) => list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_count(s).ok_or_else(|| format!("--dirs {list}?")))
+            .collect::<std::result::Result<_, _>>()?,
+        None => DEFAULT_DIRS.to_vec(),
+    };
+    let fanout = args.number("--fanout", Some(DEFAULT_FANOUT))?;
+    let runs = args.number("--runs", Some(DEFAULT_RUNS))?;
+    let base = PathBuf::from(args.options.get("--base").map_or("/tmp", |b| b.as_str()));
+    let exe = std::env::current_exe()?;
+    check_tools()?;
+    check_watch_limit(trees.iter().copied().max().unwrap_or(0))?;
+    let counter = match args
+        .options
+        .get("--syscalls")
+        .map_or("auto", |c| c.as_str())
+    {
+        "auto" if perf_counts_syscalls() => Counter::Perf,
+        "auto" if available("strace") => Counter::Strace,
+        "auto" => {
+            eprintln!("warning: neither perf nor strace can count syscalls here: not counted");
+            Counter::None
+        }
+        "perf" if perf_counts_syscalls() => Counter::Perf,
+        "perf" => {
+            return Err("perf cannot count syscalls here: `perf stat -e \
+                        raw_syscalls:sys_enter` failed (it needs linux-perf, and root)"
+                .into())
+        }
+        "strace" if available("strace") => Counter::Strace,
+        "strace" => return Err("strace not found: apt-get install strace".into()),
+        "none" => Counter::None,
+        other => return Err(format!("--syscalls {other}?\n{USAGE}").into()),
+    };
+
+    let started = Instant::now();
+    let load_before = loadavg();
+    let mut paths = Vec::new();
+    for &dirs in &trees {
+        let path = base.join(format!("inotify-raw-tree-{dirs}-f{fanout}"));
+        let start = Instant::now();
+        let made = make_tree(&path, dirs, fanout)?;
+        eprintln!(
+            "tree {}: {} ({:.1} s)",
+            path.display(),
+            if made { "made" } else { "already there" },
+            start.elapsed().as_secs_f64()
+        );
+        paths.push(path);
+    }
+
+    let mut results: Vec<(usize, PathBuf, Vec<Measured>)> = Vec::new();
+    let mut redone = 0;
+    for (&dirs, path) in trees.iter().zip(&paths) {
+        eprintln!("{dirs} directories: warm-up");
+        for tool in TOOLS {
+            let sample = timed_run(tool, &exe, path)?;
+            check_watches(tool, &sample, dirs);
+        }
+        let mut samples: Vec<Vec<Sample>> = TOOLS.iter().map(|_| Vec::new()).collect();
+        for round in 1..=runs {
+            eprint!("{dirs} directories: round {round}/{runs}:");
+            // Each round starts with the next tool, so that none always follows the same.
+            for k in 0..TOOLS.len() {
+                let i = (round + k) % TOOLS.len();
+                let tool = TOOLS[i];
+                let mut sample = timed_run(tool, &exe, path)?;
+                // Another process took a share of the CPUs: run again, a few times.
+                for _ in 1..ATTEMPTS {
+                    let Some(foreign) = sample.foreign.filter(|&f| f > FOREIGN_MAX) else {
+                        break;
+                    };
+                    eprint!(
+                        " ({} again: {:.0}% of the CPUs busy elsewhere)",
+                        tool.short(),
+                        foreign * 100.0
+                    );
+                    redone += 1;
+                    sample = timed_run(tool, &exe, path)?;
+                }
+                check_watches(tool, &sample, dirs);
+                eprint!(" {} {:.3} s,", tool.short(), sample.setup);
+                samples[i].push(sample);
+            }
+            eprintln!();
+        }
+        let mut measured = Vec::new();
+        for (tool, samples) in TOOLS.into_iter().zip(samples) {
+            let syscalls = match counter {
+                Counter::None => None,
+                _ => {
+                    eprintln!("{dirs} directories: {}, syscalls counted", tool.short());
+                    Some(counted_run(counter, tool, &exe, path)?)
+                }
+            };
+            measured.push(Measured { samples, syscalls });
+        }
+        results.push((dirs, path.clone(), measured));
+    }
+    let load_after = loadavg();
+    print_report(&results, runs, fanout, counter, redone);
+    println!();
+    println!(
+        "Whole run (tree making included): {:.0} s; load average before: {load_before}; \
+         after: {load_after}.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn check_tools() -> Result<()> {
+    if !available("inotifywait") {
+        return Err(
+            "inotifywait not found: apt-get install inotify-tools (benches/tree.sh does)".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether `program --help` runs at all.
+fn available(program: &str) -> bool {
+    Command::new(program)
+        .arg("--help")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Whether `perf stat` can count syscalls here (it needs the tracepoint, and the rights).
+fn perf_counts_syscalls() -> bool {
+    Command::new("perf")
+        .args([
+            "stat",
+            "-x,",
+            "-o",
+            "/dev/null",
+            "-e",
+            "raw_syscalls:sys_enter",
+            "--",
+            "true",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Each tool holds one watch per directory of the largest tree, one tool at a time.
+fn check_watch_limit(dirs: usize) -> Result<()> {
+    let path = "/proc/sys/fs/inotify/max_user_watches";
+    let limit: usize = fs::read_to_string(path)?.trim().parse()?;
+    if limit < dirs + 1000 {
+        return Err(format!(
+            "{path} is {limit}, too few for a tree of {dirs} directories: raise it, e.g. \
+             sysctl -w fs.inotify.max_user_watches={}",
+            (dirs + 1000).max(2 * dirs)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn check_watches(tool: Tool, sample: &Sample, dirs: usize) {
+    if sample.watches != dirs {
+        eprintln!(
+            "warning: {} holds {} watches on a tree of {dirs} directories",
+            tool.short(),
+            sample.watches
+        );
+    }
+}
+
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".to_owned(),
+        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
+}
+
+/// A child process, killed (if it still runs) and reaped when dropped, whatever went
+/// wrong. For strace or perf, the tool they run is killed first: it would outlive them.
+struct Reaped {
+    child: Child,
+    kill_children: bool,
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.kill_children && matches!(self.child.try_wait(), Ok(None)) {
+            kill_children(self.child.id());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGKILL to every child of `parent`.
+fn kill_children(parent: u32) {
+    for pid in children_of(parent) {
+        // SAFETY: kill takes no pointer; `pid` is a child of a process of ours.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+/// Runs `argv` (the tool, or with `traced` strace or perf running the tool), the pipe
+/// that carries the tool's ready line read by a thread, and waits at most
+/// `READY_TIMEOUT` for that line: the child, the line and when it arrived.
+fn spawn_until_ready(
+    tool: Tool,
+    argv: &[OsString],
+    traced: bool,
+) -> Result<(Reaped, String, Instant)> {
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]).stdin(Stdio::piped());
+    if tool == Tool::Inotifywait {
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+    } else if traced {
+        // perf says on its stderr that the tool was killed. The tool's own errors have
+        // shown in the timed runs already.
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
+    } else {
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("{}: {e}", argv[0].to_string_lossy()))?;
+    let pipe: Box<dyn Read + Send> = match tool {
+        Tool::Inotifywait => Box::new(child.stderr.take().expect("piped stderr")),
+        Tool::Notify | Tool::Ours => Box::new(child.stdout.take().expect("piped stdout")),
+    };
+    let mut child = Reaped {
+        child,
+        kill_children: traced,
+    };
+    let (sender, receiver) = mpsc::channel();
+    let marker = tool.ready_marker();
+    let what = tool.short();
+    // Once the line is found, the thread drains the pipe (so the child's later writes
+    // succeed) and ends when the child's end closes: when the child is killed.
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let line = wait_for_line(&mut reader, marker, what);
+        let _ = sender.send(line.map(|l| (l, Instant::now())));
+        let _ = io::copy(&mut reader, &mut io::sink());
+    });
+    match receiver.recv_timeout(READY_TIMEOUT) {
+        Ok(Ok((line, at))) => Ok((child, line, at)),
+        Ok(Err(e)) => match child.child.wait() {
+            Ok(status) => Err(format!("{e}\n({what} exited: {status})").into()),
+            Err(_) => Err(e.into()),
+        },
+        Err(_) => Err(format!(
+            "{what} was not ready within {} s: killed",
+            READY_TIMEOUT.as_secs()
+        )
+        .into()),
+    }
+}
+
+/// Reads lines until one starts with `marker` (leading blanks aside): that line, or an
+/// error with what came before when the pipe closes first.
+fn wait_for_line(
+    reader: &mut dyn BufRead,
+    marker: &str,
+    what: &str,
+) -> std::result::Result<String, String> {
+    let mut seen = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => {
+                return Err(format!(
+                    "{what} ended before \"{marker}\"; it wrote:\n{seen}"
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("{what}: reading its output: {e}")),
+        }
+        if line.trim_start().starts_with(marker) {
+            return Ok(line.trim().to_owned());
+        }
+        if seen.len() < 4096 {
+            seen.push_str(&line);
+        }
+    }
+}
+
+/// One timed run: wait for idle CPUs, spawn, wait for the ready line, read the peak RSS
+/// and count the watches, kill.
+fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
+    if !wait_for_idle() {
+        eprint!(" (CPUs still busy after {} s)", SETTLE_MAX.as_secs());
+    }
+    let argv = tool.argv(exe, dir);
+    let ticks_before = cpu_ticks();
+    let start = Instant::now();
+    let (child, line, ready_at) = spawn_until_ready(tool, &argv, false)?;
+    let ticks_after = cpu_ticks();
+    let spawn_to_ready = ready_at.duration_since(start).as_secs_f64();
+    let setup = match tool {
+        Tool::Inotifywait => spawn_to_ready,
+        Tool::Notify | Tool::Ours => line[READY_OURS.len()..]
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: unexpected line {line:?}", tool.short()))?,
+    };
+    let pid = child.child.id().to_string();
+    let peak_rss_kb = vm_hwm_kb(&pid)?;
+    let watches = count_watches(&pid)?;
+    let foreign = match (ticks_before, ticks_after, process_ticks(&pid)) {
+        (Some((busy0, all0)), Some((busy1, all1)), Some(own)) if all1 >= all0 + JUDGED_TICKS => {
+            Some((busy1 - busy0).saturating_sub(own) as f64 / (all1 - all0) as f64)
+        }
+        _ => None,
+    };
+    drop(child);
+    Ok(Sample {
+        setup,
+        spawn_to_ready,
+        peak_rss_kb,
+        watches,
+        foreign,
+    })
+}
+
+/// Waits until the CPUs were less than a tenth busy over `SETTLE_WINDOW`, at most
+/// `SETTLE_MAX`: whether they were.
+fn wait_for_idle() -> bool {
+    let deadline = Instant::now() + SETTLE_MAX;
+    let mut before = cpu_ticks();
+    while Instant::now() < deadline {
+        std::thread::sleep(SETTLE_WINDOW);
+        let now = cpu_ticks();
+        if let (Some((busy0, all0)), Some((busy1, all1))) = (before, now) {
+            if all1 > all0 && (busy1 - busy0) * 10 < all1 - all0 {
+                return true;
+            }
+        }
+        before = now;
+    }
+    false
+}
+
+/// The CPUs' busy and total time so far, in clock ticks, from `/proc/stat`'s `cpu` line
+/// (user nice system idle iowait irq softirq steal ...); idle and iowait are not busy.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let all: u64 = fields.iter().sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((all - idle, all))
+}
+
+/// The CPU time process `pid` (all its threads) has used, in clock ticks: `utime` and
+/// `stime` from `/proc/<pid>/stat`.
+fn process_ticks(pid: &str) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, counted from 1.
+    let mut after_comm = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = after_comm.next()?.parse().ok()?;
+    let stime: u64 = after_comm.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// `VmHWM` (peak resident set size) of process `pid`, in kB.
+fn vm_hwm_kb(pid: &str) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .ok_or_else(|| format!("{path}: no VmHWM"))?;
+    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
+}
+
+/// One run under `counter`, its output in a file: the syscalls until the tool was ready.
+fn counted_run(counter: Counter, tool: Tool, exe: &Path, dir: &Path) -> Result<Syscalls> {
+    let output = std::env::temp_dir().join(format!(
+        "tree_setup-{}-{}.{}",
+        tool.short(),
+        std::process::id(),
+        if counter == Counter::Perf {
+            "perf"
+        } else {
+            "strace"
+        }
+    ));
+    let mut argv: Vec<OsString> = match counter {
+        // -qq: no attach and exit messages; -e signal=none: no signal lines. Strings are
+        // cut at strace's default 32 bytes, enough for the ready lines.
+        Counter::Strace => vec!["strace", "-f", "-qq", "-e", "signal=none", "-o"],
+        // -x,: one CSV line per counter. Threads and child processes are counted too.
+        Counter::Perf | Counter::None => vec!["perf", "stat", "-x,", "-o"],
+    }
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    argv.push(output.clone().into());
+    if counter == Counter::Perf {
+        argv.push("-e".into());
+        argv.push(perf_events().into());
+        argv.push("--".into());
+    }
+    argv.extend(tool.argv(exe, dir));
+    let result = run_until_ready(tool, &argv).and_then(|()| match counter {
+        Counter::Strace => count_syscalls(&output, tool.ready_marker()),
+        _ => read_perf_counts(&output),
+    });
+    let _ = fs::remove_file(&output);
+    result.map_err(|e| {
+        format!(
+            "{} counting {}'s syscalls: {e}",
+            argv[0].to_string_lossy(),
+            tool.short()
+        )
+        .into()
+    })
+}
+
+/// Runs `argv` (strace or perf, with the tool as its child) until the tool is ready,
+/// then kills the tool and waits for strace or perf to write its output and exit.
+fn run_until_ready(tool: Tool, argv: &[OsString]) -> Result<()> {
+    let (mut wrapper, _, _) = spawn_until_ready(tool, argv, true)?;
+    kill_children(wrapper.child.id());
+    wrapper.child.wait()?;
+    Ok(())
+}
+
+/// The `-e` argument of `perf stat`: the total, and the syscalls of `PERF_SYSCALLS` that
+/// have a tracepoint here.
+fn perf_events() -> String {
+    let mut events = String::from("raw_syscalls:sys_enter");
+    let Some(dir) = SYSCALL_TRACEPOINTS.iter().find(|d| Path::new(d).is_dir()) else {
+        return events;
+    };
+    for name in PERF_SYSCALLS {
+        if Path::new(dir).join(format!("sys_enter_{name}")).exists() {
+            events.push_str(",syscalls:sys_enter_");
+            events.push_str(name);
+        }
+    }
+    events
+}
+
+/// Reads `perf stat -x,`'s output: `count,unit,event,...` lines.
+fn read_perf_counts(output: &Path) -> Result<Syscalls> {
+    let text = fs::read_to_string(output)?;
+    let mut total = None;
+    let mut by_name = HashMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Some(count), Some(event)) = (fields.first(), fields.get(2)) else {
+            continue;
+        };
+        let Ok(count) = count.parse::<u64>() else {
+            continue;
+        };
+        if *event == "raw_syscalls:sys_enter" {
+            total = Some(count);
+        } else if let Some(name) = event.strip_prefix("syscalls:sys_enter_") {
+            by_name.insert(name.to_owned(), count);
+        }
+    }
+    let total = total.ok_or_else(|| format!("no count of raw_syscalls:sys_enter in:\n{text}"))?;
+    let named: u64 = by_name.values().sum();
+    if !by_name.is_empty() && total > named {
+        by_name.insert("(other)".to_owned(), total - named);
+    }
+    Ok(Syscalls { total, by_name })
+}
+
+/// The processes whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<i32> {
+    let mut children = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return children;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold blanks and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            children.push(pid);
+        }
+    }
+    children
+}
+
+/// Counts the syscalls of an `strace -f` trace, all threads, up to and including the
+/// first `write` of a line starting with `marker`. A call split across lines
+/// (`<unfinished ...>`, then `<... name resumed>`) counts once.
+fn count_syscalls(trace: &Path, marker: &str) -> Result<Syscalls> {
+    let mut reader = BufReader::with_capacity(256 * 1024, fs::File::open(trace)?);
+    let ready = format!("\"{marker}");
+    let mut syscalls = Syscalls::default();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(format!("no write of \"{marker}\" in the trace").into());
+        }
+        // With -f, each line starts with the thread's id.
+        let call = line
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        if call.starts_with("<...") {
+            continue;
+        }
+        let Some((name, args)) = call.split_once('(') else {
+            continue;
+        };
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        syscalls.total += 1;
+        *syscalls.by_name.entry(name.to_owned()).or_insert(0) += 1;
+        if name == "write" && args.contains(&ready) {
+            return Ok(syscalls);
+        }
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// "12,345".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `value`, and its ratio to inotifywait's (`reference`) unless this is inotifywait.
+fn with_ratio(value: f64, reference: f64, decimals: usize, is_reference: bool) -> String {
+    if is_reference || reference <= 0.0 {
+        format!("{value:.decimals$}")
+    } else {
+        format!("{value:.decimals$} ({:.2}x)", value / reference)
+    }
+}
+
+fn print_report(
+    results: &[(usize, PathBuf, Vec<Measured>)],
+    runs: usize,
+    fanout: usize,
+    counter: Counter,
+    redone: usize,
+) {
+    println!();
+    println!(
+        "Watching a whole tree (fanout {fanout}, one file per directory), from start until \
+         every directory is watched; median of {runs} runs after one warm-up run of each tool \
+         (all warm: the tree is in the page and dentry caches). In parentheses: the ratio to \
+         `inotifywait -r`'s figure from the same run (below 1 is better, in every column)."
+    );
+    println!();
+    println!("| tree | tool | setup (s) | peak RSS (MB) | syscalls per directory |");
+    println!("|---|---|---:|---:|---:|");
+    for (dirs, _, measured) in results {
+        let figures: Vec<(f64, f64, Option<f64>)> = measured
+            .iter()
+            .map(|m| {
+                (
+                    median(m.samples.iter().map(|s| s.setup).collect()),
+                    median(
+                        m.samples
+                            .iter()
+                            .map(|s| s.peak_rss_kb as f64 / 1024.0)
+                            .collect(),
+                    ),
+                    m.syscalls.as_ref().map(|c| c.total as f64 / *dirs as f64),
+                )
+            })
+            .collect();
+        let reference = figures[0];
+        for (i, (tool, &(setup, rss, calls))) in TOOLS.iter().zip(&figures).enumerate() {
+            let is_reference = i == 0;
+            let calls = match calls {
+                Some(calls) => with_ratio(calls, reference.2.unwrap_or(0.0), 2, is_reference),
+                None => "–".to_owned(),
+            };
+            println!(
+                "| {} dirs | {} | {} | {} | {calls} |",
+                thousands(*dirs),
+                tool.label(),
+                with_ratio(setup, reference.0, 3, is_reference),
+                with_ratio(rss, reference.1, 1, is_reference),
+            );
+        }
+    }
+    println!();
+    println!("Notes:");
+    println!(
+        "- setup: each run started with idle CPUs (the kernel frees a killed process's \
+         watches for up to a second after it is gone). For TreeWatcher \
+         (`TreeWatcher::new`, mask `ALL_EVENTS`) and notify (`recommended_watcher`, the \
+         inotify backend, `RecursiveMode::Recursive`), the time the child process measured \
+         around its setup calls; for `inotifywait -r -m`, from spawning it until \
+         \"{READY_INOTIFYWAIT}\" on its stderr (so its process start, about a millisecond, \
+         is included)."
+    );
+    let most_foreign = results
+        .iter()
+        .flat_map(|(_, _, measured)| measured.iter().flat_map(|m| &m.samples))
+        .filter_map(|s| s.foreign)
+        .fold(0.0, f64::max);
+    println!(
+        "- other processes on the machine: {redone} timed runs were run again because more \
+         than {:.0}% of the CPUs' time went elsewhere; in the runs kept, at most {:.0}% \
+         (judged on runs spanning at least {JUDGED_TICKS} clock ticks of all CPUs).",
+        FOREIGN_MAX * 100.0,
+        most_foreign * 100.0
+    );
+    println!(
+        "- peak RSS: VmHWM of the child process (MB = 1024 kB), read from /proc once it is \
+         ready, just before it is killed. The kernel's memory for the watches is not in it."
+    );
+    match counter {
+        Counter::Strace => println!(
+            "- syscalls per directory: one run under `strace -f` per tool and tree, all \
+             threads, from execve up to the write of the ready line, divided by the number \
+             of directories (process start included: about 100 calls in all)."
+        ),
+        Counter::Perf => println!(
+            "- syscalls per directory: one run per tool and tree under `perf stat -e \
+             raw_syscalls:sys_enter` (the kernel's count of syscall entries, all threads), \
+             from execve until the child is killed just after its ready line, divided by \
+             the number of directories (process start included: about 100 calls in all). \
+             The same count as `strace -f -c`, without ptrace's slowdown."
+        ),
+        Counter::None => println!("- syscalls: not counted (--syscalls none)."),
+    }
+    for (dirs, path, measured) in results {
+        let spawn: Vec<String> = TOOLS
+            .iter()
+            .zip(measured)
+            .map(|(tool, m)| {
+                let t = median(m.samples.iter().map(|s| s.spawn_to_ready).collect());
+                format!("{} {t:.3} s", tool.short())
+            })
+            .collect();
+        println!(
+            "- {} dirs ({}): from spawn to ready line, driver's clock: {}.",
+            thousands(*dirs),
+            path.display(),
+            spawn.join(", ")
+        );
+        for (tool, m) in TOOLS.iter().zip(measured) {
+            let Some(syscalls) = &m.syscalls else {
+                continue;
+            };
+            let per_dir = |n: u64| n as f64 / *dirs as f64;
+            let mut names: Vec<(&String, &u64)> = syscalls.by_name.iter().collect();
+            names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let shown: Vec<String> = names
+                .iter()
+                .filter(|(_, &n)| per_dir(n) >= 0.01)
+                .map(|(name, &n)| format!("`{name}` {:.2}", per_dir(n)))
+                .collect();
+            println!(
+                "  - {} syscalls per directory: {} ({} in all).",
+                tool.short(),
+                shown.join(", "),
+                thousands(syscalls.total as usize)
+            );
+        }
+    }
+}
