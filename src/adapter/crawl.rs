@@ -203,7 +203,7 @@ impl TreeWatcher {
     /// count. `None` when it is skipped (and then no longer in the tree).
     fn watch_existing(&mut self, id: NodeId, mask: WatchMask) -> Result<Option<u32>, WatchError> {
         let expected_ino = match self.nodes.get(id) {
-            Some(node) => node.ino,
+            Some(node) => node.ino(),
             None => return Ok(None),
         };
         for _attempt in 0..3 {
@@ -838,7 +838,7 @@ impl TreeWatcher {
             None
         };
         self.scratch = path;
-        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino)
+        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino())
             .map(|stat| stat.nlink)
     }
 }

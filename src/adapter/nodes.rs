@@ -2,7 +2,6 @@
 //! descriptor), with lookups by watch descriptor and by (parent, name). Paths are built
 //! on demand; a rename is O(1) whatever the size of the subtree.
 
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -26,8 +25,9 @@ pub(crate) struct Node {
     pub(crate) parent: NodeId,
     /// The watch descriptor; -1 while the directory is not watched.
     wd: i32,
-    /// The inode the node stands for: what ties it to one object, whatever its path.
-    pub(crate) ino: u64,
+    /// The inode the node stands for (what ties it to one object, whatever its path),
+    /// as two halves: the node is then 4-byte aligned, 28 bytes.
+    ino: [u32; 2],
     /// Where the name starts in the name arena (for a root: the index of its path in
     /// `root_paths`).
     name_at: u32,
@@ -52,6 +52,11 @@ pub(crate) const FLAG_LISTING: u8 = 4;
 pub(crate) const FLAG_SCANNED: u8 = 8;
 
 impl Node {
+    /// The inode the node stands for.
+    pub(crate) fn ino(&self) -> u64 {
+        u64::from(self.ino[0]) | u64::from(self.ino[1]) << 32
+    }
+
     /// The watch descriptor, if the directory is watched.
     pub(crate) fn wd(&self) -> Option<WatchDescriptor> {
         (self.wd != NO_WD).then(|| WatchDescriptor::from_raw(self.wd))
@@ -73,10 +78,10 @@ pub(crate) struct Nodes {
     garbage: usize,
     /// The paths of the roots, by the index a root node keeps in `name_at`.
     root_paths: Vec<Option<Vec<u8>>>,
-    by_wd: HashMap<i32, NodeId>,
-    /// Open addressing with linear probing: node ids, hashed by (parent, name).
-    index: Vec<NodeId>,
-    indexed: usize,
+    /// The watched nodes, by watch descriptor.
+    by_wd: IdTable,
+    /// The nodes but the roots, by (parent, name).
+    index: IdTable,
     /// Ancestors, reused by `path_into`.
     ancestors: Vec<NodeId>,
 }
@@ -101,7 +106,7 @@ impl Nodes {
 
     /// How many directories are watched.
     pub(crate) fn watched(&self) -> usize {
-        self.by_wd.len()
+        self.by_wd.len
     }
 
     pub(crate) fn set_flag(&mut self, id: NodeId, flag: u8, on: bool) {
@@ -157,7 +162,7 @@ impl Nodes {
         self.alloc(Node {
             parent: NO_NODE,
             wd: NO_WD,
-            ino,
+            ino: split(ino),
             name_at: at,
             name_len: 0,
             flags: FLAG_ROOT,
@@ -172,7 +177,7 @@ impl Nodes {
         let id = self.alloc(Node {
             parent,
             wd: NO_WD,
-            ino,
+            ino: split(ino),
             name_at,
             name_len: name.len().min(255) as u8,
             flags: 0,
@@ -194,55 +199,56 @@ impl Nodes {
     /// Records that `id` is watched as `wd`. Returns the watch it had before, if that
     /// was another one: nothing refers to it now, so the caller removes it.
     pub(crate) fn set_wd(&mut self, id: NodeId, wd: WatchDescriptor) -> Option<WatchDescriptor> {
-        let node = self.slot(id)?;
-        let old = core::mem::replace(&mut node.wd, wd.raw());
-        self.by_wd.insert(wd.raw(), id);
-        if old != NO_WD && old != wd.raw() {
-            self.by_wd.remove(&old);
-            return Some(WatchDescriptor::from_raw(old));
+        let old = self.get(id)?.wd;
+        if old == wd.raw() {
+            return None;
         }
-        None
+        if old != NO_WD {
+            self.wd_remove(id);
+        }
+        self.slots[id as usize].wd = wd.raw();
+        let slots = &self.slots;
+        self.by_wd.insert(id, wd_hash(wd.raw()), |other| {
+            wd_hash(slots[other as usize].wd)
+        });
+        (old != NO_WD).then(|| WatchDescriptor::from_raw(old))
     }
 
     /// Ties `id` to the inode `ino`.
     pub(crate) fn set_ino(&mut self, id: NodeId, ino: u64) {
         if let Some(node) = self.slot(id) {
-            node.ino = ino;
+            node.ino = split(ino);
         }
     }
 
     /// Forgets the watch of `id` (the kernel dropped it, or the tree removed it).
     pub(crate) fn clear_wd(&mut self, id: NodeId) {
-        if let Some(node) = self.slot(id) {
-            let old = core::mem::replace(&mut node.wd, NO_WD);
-            if old != NO_WD {
-                self.by_wd.remove(&old);
-            }
+        if self.get(id).map_or(false, |node| node.wd != NO_WD) {
+            self.wd_remove(id);
+            self.slots[id as usize].wd = NO_WD;
         }
     }
 
     /// The node watched as `wd`.
     pub(crate) fn by_wd(&self, wd: WatchDescriptor) -> Option<NodeId> {
-        self.by_wd.get(&wd.raw()).copied()
+        let slots = &self.slots;
+        self.by_wd
+            .find(wd_hash(wd.raw()), |id| slots[id as usize].wd == wd.raw())
+    }
+
+    /// Takes `id` (watched) out of the lookup by watch descriptor.
+    fn wd_remove(&mut self, id: NodeId) {
+        let slots = &self.slots;
+        let wd = slots[id as usize].wd;
+        self.by_wd
+            .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
     }
 
     /// The child of `parent` named `name`.
     pub(crate) fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        if self.index.is_empty() {
-            return None;
-        }
-        let mask = self.index.len() - 1;
-        let mut at = hash(parent, name) as usize & mask;
-        loop {
-            let id = self.index[at];
-            if id == NO_NODE {
-                return None;
-            }
-            if self.get(id).map_or(false, |node| node.parent == parent) && self.name(id) == name {
-                return Some(id);
-            }
-            at = (at + 1) & mask;
-        }
+        self.index.find(hash(parent, name), |id| {
+            self.get(id).map_or(false, |node| node.parent == parent) && self.name(id) == name
+        })
     }
 
     /// Takes `id` out of the lookup by (parent, name), keeping it otherwise: its name is
@@ -342,7 +348,7 @@ impl Nodes {
             }
         }
         if node.wd != NO_WD {
-            self.by_wd.remove(&node.wd);
+            self.wd_remove(id);
         }
         self.slots[id as usize].flags = FLAG_FREE;
         self.free.push(id);
@@ -406,60 +412,17 @@ impl Nodes {
     }
 
     fn index_insert(&mut self, id: NodeId) {
-        if (self.indexed + 1) * 4 > self.index.len() * 3 {
-            self.grow_index();
-        }
-        let mask = self.index.len() - 1;
-        let node = self.slots[id as usize];
-        let mut at = hash(node.parent, self.name(id)) as usize & mask;
-        while self.index[at] != NO_NODE {
-            at = (at + 1) & mask;
-        }
-        self.index[at] = id;
-        self.indexed += 1;
+        let (slots, names) = (&self.slots, &self.names);
+        let home = name_hash(slots, names, id);
+        self.index
+            .insert(id, home, |other| name_hash(slots, names, other));
     }
 
     fn index_remove(&mut self, id: NodeId) {
-        if self.index.is_empty() {
-            return;
-        }
-        let mask = self.index.len() - 1;
-        let node = self.slots[id as usize];
-        let mut at = hash(node.parent, self.name(id)) as usize & mask;
-        loop {
-            match self.index[at] {
-                NO_NODE => return,
-                found if found == id => break,
-                _ => at = (at + 1) & mask,
-            }
-        }
-        // Backward-shift deletion: pull later entries of the cluster into the hole when
-        // their home slot is not between the hole and them.
-        self.index[at] = NO_NODE;
-        self.indexed -= 1;
-        let mut hole = at;
-        let mut next = (at + 1) & mask;
-        while self.index[next] != NO_NODE {
-            let moved = self.index[next];
-            let home = hash(self.slots[moved as usize].parent, self.name(moved)) as usize & mask;
-            let distance_next = next.wrapping_sub(home) & mask;
-            let distance_hole = hole.wrapping_sub(home) & mask;
-            if distance_hole < distance_next {
-                self.index[hole] = moved;
-                self.index[next] = NO_NODE;
-                hole = next;
-            }
-            next = (next + 1) & mask;
-        }
-    }
-
-    fn grow_index(&mut self) {
-        let len = (self.index.len() * 2).max(64);
-        let old = core::mem::replace(&mut self.index, std::vec![NO_NODE; len]);
-        self.indexed = 0;
-        for id in old.into_iter().filter(|&id| id != NO_NODE) {
-            self.index_insert(id);
-        }
+        let (slots, names) = (&self.slots, &self.names);
+        let home = name_hash(slots, names, id);
+        self.index
+            .remove(id, home, |other| name_hash(slots, names, other));
     }
 
     /// Rewrites the name arena with only the live names once garbage is most of it.
@@ -485,6 +448,111 @@ impl Nodes {
     }
 }
 
+/// A set of node ids in one array, open addressing with linear probing: 4 bytes a slot,
+/// at most four fifths full. The hash of an id and whether an id is the one sought are
+/// the caller's to say (they read the nodes), so one table serves both lookups.
+#[derive(Debug, Default)]
+struct IdTable {
+    slots: Vec<NodeId>,
+    len: usize,
+}
+
+impl IdTable {
+    /// The id in the probe sequence of `hash` that `is` accepts.
+    fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.slots[at] {
+                NO_NODE => return None,
+                id if is(id) => return Some(id),
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// Adds `id`, whose hash is `hash`; `hash_of` gives any other id's, to grow.
+    fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+        if (self.len + 1) * 5 > self.slots.len() * 4 {
+            let len = (self.slots.len() * 2).max(64);
+            let old = core::mem::replace(&mut self.slots, std::vec![NO_NODE; len]);
+            self.len = 0;
+            for other in old.into_iter().filter(|&other| other != NO_NODE) {
+                self.place(other, hash_of(other));
+            }
+        }
+        self.place(id, hash);
+    }
+
+    fn place(&mut self, id: NodeId, hash: u64) {
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.slots[at] != NO_NODE {
+            at = (at + 1) & mask;
+        }
+        self.slots[at] = id;
+        self.len += 1;
+    }
+
+    /// Takes out `id`, whose hash is `hash`, if it is there.
+    fn remove(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.slots[at] {
+                NO_NODE => return,
+                found if found == id => break,
+                _ => at = (at + 1) & mask,
+            }
+        }
+        // Backward-shift deletion: pull later entries of the cluster into the hole when
+        // their home slot is not between the hole and them.
+        self.slots[at] = NO_NODE;
+        self.len -= 1;
+        let mut hole = at;
+        let mut next = (at + 1) & mask;
+        while self.slots[next] != NO_NODE {
+            let moved = self.slots[next];
+            let home = hash_of(moved) as usize & mask;
+            if hole.wrapping_sub(home) & mask < next.wrapping_sub(home) & mask {
+                self.slots[hole] = moved;
+                self.slots[next] = NO_NODE;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+    }
+}
+
+/// An inode as two halves.
+fn split(ino: u64) -> [u32; 2] {
+    [ino as u32, (ino >> 32) as u32]
+}
+
+/// The hash of a watch descriptor (Fibonacci hashing: they come in sequence).
+fn wd_hash(wd: i32) -> u64 {
+    (wd as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20
+}
+
+/// The hash of a node by its parent and name, reading the arrays directly (so that the
+/// tables can be changed while the nodes are read).
+fn name_hash(slots: &[Node], names: &[u8], id: NodeId) -> u64 {
+    let node = &slots[id as usize];
+    let at = node.name_at as usize;
+    hash(
+        node.parent,
+        names
+            .get(at..at + usize::from(node.name_len))
+            .unwrap_or(&[]),
+    )
+}
+
 /// FNV-1a over the parent and the name: cheap, and good enough for directory names.
 fn hash(parent: NodeId, name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -503,6 +571,11 @@ mod tests {
     fn path_of(nodes: &mut Nodes, id: NodeId) -> PathBuf {
         let mut out = Vec::new();
         nodes.path(id, &mut out).unwrap().to_path_buf()
+    }
+
+    #[test]
+    fn a_node_is_28_bytes() {
+        assert_eq!(core::mem::size_of::<Node>(), 28);
     }
 
     #[test]

@@ -580,7 +580,7 @@ impl TreeWatcher {
     /// from that name was of another directory, which had taken the name for a while.
     fn still_there(&mut self, id: NodeId) -> bool {
         let ino = match self.nodes.get(id) {
-            Some(node) => node.ino,
+            Some(node) => node.ino(),
             None => return false,
         };
         let mut path = core::mem::take(&mut self.scratch);
@@ -687,7 +687,7 @@ impl TreeWatcher {
         push_name(&mut path, Some(name));
         let now = crate::dir::stat_path(&path, false);
         self.scratch = path;
-        let ino = self.nodes.get(node).map_or(0, |node| node.ino);
+        let ino = self.nodes.get(node).map_or(0, |node| node.ino());
         match now {
             Ok(stat) if stat.ino != ino => self.scan_new(dir, name),
             _ => {
