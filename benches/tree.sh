@@ -15,7 +15,8 @@
 # The trees are made once under /tmp (inotify-raw-tree-<N>-f10, about 0.9 GB for both,
 # some seconds to make) and kept for the next run; remove them by hand. A run takes 1 to 2
 # minutes with perf (more when other processes keep the CPUs busy: such runs are redone).
-# The program itself is benches/src/bin/tree_setup.rs (`tree_setup --help`).
+# The programs are benches/src/bin/tree_setup.rs (`tree_setup --help`) and, for the
+# steady-state event rate after it, benches/src/bin/tree_events.rs.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -39,5 +40,8 @@ if [ "${#missing[@]}" -gt 0 ] || ! command -v perf >/dev/null; then
   fi
 fi
 
-cargo build --release --bin tree_setup >&2
-exec "$CARGO_TARGET_DIR/release/tree_setup" run "$@"
+cargo build --release --bin tree_setup --bin tree_events >&2
+"$CARGO_TARGET_DIR/release/tree_setup" run "$@"
+echo
+# Steady state: TreeWatcher::next_event against a plain Watcher on the same directories.
+"$CARGO_TARGET_DIR/release/tree_events" run --dirs 10000
