@@ -52,3 +52,68 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
     assert_eq!(terminal.type_name, "IN_UNMOUNT");
     assert_eq!(terminal.event.watch_path, mountpoint);
 }
+
+/// A tree whose root is a file system that is unmounted: `IN_UNMOUNT`, then the root's
+/// `IN_IGNORED` ends it; another root goes on, and with none left the stream ends.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn an_unmounted_root_ends_and_the_other_goes_on() {
+    use inotify_raw::{EventMask, TreeWatcher};
+    let dir = TempDir::new();
+    let mountpoint = dir.join("mnt");
+    let other = dir.join("other");
+    std::fs::create_dir(&mountpoint).unwrap();
+    std::fs::create_dir(&other).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-tree-test"])
+        .arg(&mountpoint)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|status| status.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+        return;
+    }
+    std::fs::create_dir_all(mountpoint.join("a/b")).unwrap();
+    let mut tree = TreeWatcher::with_roots([&mountpoint, &other]).unwrap();
+    tree.set_block_duration(Some(Duration::from_millis(20)));
+    assert_eq!(tree.watch_count(), 4);
+    let unmounted = std::process::Command::new("umount")
+        .arg(&mountpoint)
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|(mask, path): &(EventMask, std::path::PathBuf)| {
+            mask.contains(EventMask::IGNORED) && path == &mountpoint
+        })
+    {
+        assert!(std::time::Instant::now() < deadline, "no end: {:?}", seen);
+        if let Some(event) = tree.next_event().unwrap() {
+            seen.push((event.mask, event.path.to_path_buf()));
+        }
+    }
+    assert!(seen
+        .iter()
+        .any(|(mask, _)| mask.contains(EventMask::UNMOUNT)));
+    assert_eq!(tree.roots(), [other.clone()]);
+    std::fs::File::create(other.join("still")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other root went quiet"
+        );
+        if let Some(event) = tree.next_event().unwrap() {
+            if event.path == other.join("still") {
+                break;
+            }
+        }
+    }
+    assert!(tree.remove_root(&other).unwrap());
+    assert!(matches!(tree.next_event(), Err(WatchError::Ended)));
+}
