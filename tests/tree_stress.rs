@@ -2,8 +2,8 @@
 //! (mkdir, mkdir -p, rmdir, rm -r, moves within, in and out, directories renamed right
 //! after creation, file creations) against the reader. At quiescence the watches must be
 //! exactly the directories on disk, by path and by inode, and every file on disk must
-//! have been reported at its current path, or at a path that a reported move then
-//! renamed.
+//! have been reported at its current path (at some time), or at a path that a reported
+//! move then renamed.
 //!
 //! Seeds: `TREE_STRESS_SEEDS` (comma-separated), or a fixed list. A failure names its seed.
 #![cfg(feature = "std")]
@@ -164,7 +164,10 @@ impl Reported {
         }
     }
 
-    /// Every reported path at or below `from` now lies below `to`.
+    /// Every reported path at or below `from` is reported below `to` too. The old paths
+    /// stay: a file counts as reported if it was reported at its current path at any
+    /// time (a path can name two directories in turn, and the events about the one that
+    /// left can come after the scan of the one that took its name).
     fn rename(&mut self, from: &Path, to: &Path) {
         let moved: Vec<PathBuf> = self
             .paths
@@ -173,7 +176,6 @@ impl Reported {
             .cloned()
             .collect();
         for path in moved {
-            self.paths.remove(&path);
             let rest = path.strip_prefix(from).unwrap();
             self.paths.insert(if rest.as_os_str().is_empty() {
                 to.to_path_buf()

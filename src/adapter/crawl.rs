@@ -385,6 +385,7 @@ impl TreeWatcher {
             name_at,
             name_len: name.len(),
             mask,
+            cookie: 0,
             origin,
         });
     }
@@ -622,6 +623,10 @@ impl TreeWatcher {
                 Ok(NewDirectory::Known)
             }
             _ => {
+                let id = match self.nodes.get(id).and_then(|node| node.wd()) {
+                    Some(old) if old != wd => self.replace(id),
+                    _ => id,
+                };
                 self.set_wd(id, wd);
                 if let Ok(stat) = stat_descriptor(&named) {
                     self.nodes.set_ino(id, stat.ino);
@@ -629,6 +634,20 @@ impl TreeWatcher {
                 Ok(NewDirectory::Listable(id, Rc::new(named), false))
             }
         }
+    }
+
+    /// Another directory has taken the name of `id`, whose own directory is elsewhere
+    /// now (renamed or deleted, with its events still queued): `id` steps aside, with its
+    /// watch and what is below it, until those events say where it went; a new node
+    /// takes the name. Returns the new node.
+    fn replace(&mut self, id: NodeId) -> NodeId {
+        let (parent, name) = match self.nodes.get(id) {
+            Some(node) => (node.parent, self.nodes.name(id).to_vec()),
+            None => return id,
+        };
+        self.nodes.detach(id);
+        self.replaced.push(id);
+        self.nodes.add_child(parent, &name, 0)
     }
 
     /// `inotify_add_watch` on the directory `named` names: through `/proc/self/fd`
@@ -803,7 +822,14 @@ impl TreeWatcher {
                 self.rewatch(id, full);
             }
         }
-        if forget_missing {
+        if !forget_missing {
+            // Still out of date: a later rename, still queued, will place them.
+            for id in missing {
+                if self.nodes.get(id).is_some() && !self.stale.contains(&id) {
+                    self.stale.push(id);
+                }
+            }
+        } else {
             for id in missing {
                 let node = match self.nodes.get(id) {
                     Some(node) => *node,

@@ -31,8 +31,13 @@ pub(crate) struct RawEvent {
 }
 
 impl RawEvent {
-    /// An event the tree makes itself, with its name elsewhere.
-    pub(crate) fn made(wd: WatchDescriptor, mask: EventMask, name_len: usize) -> RawEvent {
+    /// An event the tree makes (or replays) itself, with its name elsewhere.
+    pub(crate) fn made(
+        wd: WatchDescriptor,
+        mask: EventMask,
+        cookie: u32,
+        name_len: usize,
+    ) -> RawEvent {
         let len = if name_len == 0 {
             0
         } else {
@@ -42,7 +47,7 @@ impl RawEvent {
         RawEvent {
             wd,
             mask,
-            cookie: 0,
+            cookie,
             len,
             name_start: 0,
             name_end: 0,

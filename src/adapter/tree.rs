@@ -54,17 +54,33 @@ pub(super) struct Synthetic {
     pub(super) name_at: usize,
     pub(super) name_len: usize,
     pub(super) mask: EventMask,
+    pub(super) cookie: u32,
     pub(super) origin: Origin,
 }
 
+/// A kernel event about a directory below a pending move, held until the move is
+/// placed (then it is delivered, with the new path) or found to leave the tree (then it
+/// is dropped).
+#[derive(Clone, Debug)]
+struct Held {
+    dir: NodeId,
+    name: Vec<u8>,
+    mask: EventMask,
+    cookie: u32,
+}
+
 /// A directory renamed away whose `IN_MOVED_TO` has not been read yet.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct PendingMove {
     cookie: u32,
     node: NodeId,
     /// Directories were created, moved or deleted below it meanwhile: their events could
     /// not be followed (the paths are not known), so it is rescanned once placed.
     dirty: bool,
+    /// Reads that came since without its other half.
+    reads: u8,
+    /// The events below it meanwhile.
+    held: Vec<Held>,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
@@ -136,6 +152,9 @@ pub struct TreeWatcher {
     /// Directories whose new subdirectories could not be scanned because their path was
     /// out of date (a rename above them still queued): scanned again once it is known.
     pub(super) stale: Vec<NodeId>,
+    /// Nodes that stepped aside for another directory taking their name, until the
+    /// events of their own rename (or deletion) are read.
+    pub(super) replaced: Vec<NodeId>,
     /// Roots whose end was just handed out: their nodes go at the next step.
     ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
@@ -210,6 +229,7 @@ impl TreeBuilder {
             recrawl_due: false,
             unwatched: 0,
             stale: Vec::new(),
+            replaced: Vec::new(),
             ended_roots: Vec::new(),
             proc_fd: super::crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
@@ -415,7 +435,7 @@ impl TreeWatcher {
                     .filter(|name| !name.is_empty());
                 let parts = push_name(&mut self.path, name);
                 let wd = node.wd().unwrap_or(WatchDescriptor::OVERFLOW);
-                let event = RawEvent::made(wd, made.mask, made.name_len);
+                let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);
                 if self.synthetic.is_empty() {
                     self.synthetic_names.clear();
                 }
@@ -501,6 +521,17 @@ impl TreeWatcher {
         if !is_root && mask.intersects(REPORTED_BY_PARENT) {
             return None;
         }
+        if let Some(at) = self.pending_move_above(dir) {
+            if self.wants(mask) {
+                self.pending_moves[at].held.push(Held {
+                    dir,
+                    name: Vec::new(),
+                    mask,
+                    cookie: 0,
+                });
+            }
+            return None;
+        }
         if is_root && mask.contains(EventMask::MOVE_SELF) {
             // Moved away: its paths mean nothing now. The kernel's IN_IGNORED for the
             // removed watch ends the root.
@@ -522,12 +553,20 @@ impl TreeWatcher {
         let mask = event.mask;
         let is_dir = mask.contains(EventMask::ISDIR);
         if let Some(at) = self.pending_move_above(dir) {
-            // Moved, to a place not known yet: report it under the old path (the move is
-            // reported next), and rescan what changed below once the move is placed.
-            if is_dir {
-                self.pending_moves[at].dirty = true;
+            // Moved, to a place not known yet: hold the event until the move is placed,
+            // and rescan what changed below it then.
+            let wanted = self.wants(mask);
+            let pending = &mut self.pending_moves[at];
+            pending.dirty |= is_dir;
+            if wanted {
+                pending.held.push(Held {
+                    dir,
+                    name: name.to_vec(),
+                    mask,
+                    cookie: event.cookie,
+                });
             }
-            return Ok(self.wants(mask).then_some(dir));
+            return Ok(None);
         }
         let child = self.nodes.child(dir, name);
         if is_dir
@@ -555,10 +594,14 @@ impl TreeWatcher {
                     self.scan_new(dir, name)?;
                 }
             } else if mask.contains(EventMask::MOVED_FROM) {
-                if let Some(child) = child {
-                    if !self.still_there(child) {
-                        self.moved_from(child, event.cookie)?;
-                    }
+                // The directory that had the name: the node there, unless another
+                // directory has taken the name since and that node stepped aside.
+                let moved = match child {
+                    Some(child) if self.still_there(child) => self.replaced_by(dir, name),
+                    other => other,
+                };
+                if let Some(moved) = moved {
+                    self.moved_from(moved, event.cookie)?;
                 }
             } else if mask.contains(EventMask::MOVED_TO) {
                 self.moved_to(dir, name, event.cookie, duplicate)?;
@@ -574,6 +617,17 @@ impl TreeWatcher {
             }
         }
         Ok((!duplicate && self.wants(mask)).then_some(dir))
+    }
+
+    /// The node that stepped aside for another directory taking `name` in `dir`.
+    fn replaced_by(&mut self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        let nodes = &self.nodes;
+        self.replaced.retain(|&id| nodes.get(id).is_some());
+        let at = self.replaced.iter().position(|&id| {
+            self.nodes.get(id).map_or(false, |node| node.parent == dir)
+                && self.nodes.name(id) == name
+        })?;
+        Some(self.replaced.swap_remove(at))
     }
 
     /// Whether the directory `id` stands for is still at its path: then a rename away
@@ -615,6 +669,8 @@ impl TreeWatcher {
                     cookie,
                     node: child,
                     dirty: false,
+                    reads: 0,
+                    held: Vec::new(),
                 });
             }
         }
@@ -652,6 +708,9 @@ impl TreeWatcher {
         name: &[u8],
     ) -> Result<(), WatchError> {
         self.apply_move(pending.node, dir, name)?;
+        for held in pending.held {
+            self.push_held(held);
+        }
         if pending.dirty && self.nodes.get(pending.node).is_some() {
             let below: Vec<NodeId> = self
                 .nodes
@@ -724,7 +783,7 @@ impl TreeWatcher {
         if self.pending_moves.is_empty() {
             return Ok(());
         }
-        for pending in core::mem::take(&mut self.pending_moves) {
+        for mut pending in core::mem::take(&mut self.pending_moves) {
             let is_pair = |wd, mask: EventMask, cookie| {
                 mask.contains(EventMask::MOVED_TO)
                     && cookie == pending.cookie
@@ -748,10 +807,30 @@ impl TreeWatcher {
                     self.applied_moves.push(pending.cookie);
                     self.place_pending(pending, dir, &name)?;
                 }
+                // A rename's halves are queued together, but the renaming thread can be
+                // preempted between them: one more read of grace.
+                None if first.is_some() && pending.reads == 0 => {
+                    pending.reads += 1;
+                    self.pending_moves.push(pending);
+                }
                 None => self.forget_subtree(pending.node),
             }
         }
         Ok(())
+    }
+
+    /// Queues a held event, to be delivered with its directory's path at delivery.
+    fn push_held(&mut self, held: Held) {
+        let name_at = self.synthetic_names.len();
+        self.synthetic_names.extend_from_slice(&held.name);
+        self.synthetic.push_back(Synthetic {
+            dir: held.dir,
+            name_at,
+            name_len: held.name.len(),
+            mask: held.mask,
+            cookie: held.cookie,
+            origin: Origin::Kernel,
+        });
     }
 
     /// The pending move of `dir` or of a directory above it.
