@@ -25,33 +25,79 @@ impl InitFlags {
 /// buffer the caller owns and come back as a zero-copy [`Events`] iterator, so a loop of
 /// `read` and iteration allocates nothing.
 ///
-/// ```no_run
-/// use inotify_raw::{EventBuffer, Inotify, WatchMask};
+/// For a blocking loop with a timeout, hand it to an [`EventWaiter`](crate::EventWaiter);
+/// for tokio or mio, make it non-blocking ([`InitFlags::NONBLOCK`]) and register it: it
+/// implements `AsFd` (with `std`) and [`AsDescriptor`](crate::AsDescriptor).
+///
+/// # Examples
+///
+/// Watch a fresh directory, make a file in it, read the event, remove the watch:
+///
+/// ```
+/// use inotify_raw::{EventBuffer, EventMask, Inotify, WatchMask};
+///
+/// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-inotify-{}", std::process::id()));
+/// std::fs::create_dir(&dir)?;
 ///
 /// let inotify = Inotify::new()?;
-/// inotify.add_watch("/tmp", WatchMask::CREATE | WatchMask::DELETE)?;
+/// let wd = inotify.add_watch(dir.as_path(), WatchMask::CREATE | WatchMask::DELETE)?;
+/// std::fs::write(dir.join("hello.txt"), b"hi")?;
+///
 /// let mut buffer = EventBuffer::<4096>::new();
-/// for event in inotify.read(&mut buffer)? {
-///     let event = event?;
-///     println!("{:?} {:?}", event.mask(), event.name_os());
-/// }
+/// let event = inotify.read(&mut buffer)?.next().expect("an event")?;
+/// assert_eq!(event.wd(), wd);
+/// assert_eq!(event.mask(), EventMask::CREATE);
+/// assert_eq!(event.name(), Some(&b"hello.txt"[..]));
+///
+/// // Removing the watch queues its IN_IGNORED.
+/// inotify.rm_watch(wd)?;
+/// let event = inotify.read(&mut buffer)?.next().expect("an event")?;
+/// assert!(event.mask().contains(EventMask::IGNORED));
+///
+/// std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # References
+///
+/// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
 #[derive(Debug)]
 pub struct Inotify {
     fd: OwnedDescriptor,
 }
 
 impl Inotify {
-    /// A new instance with blocking reads.
+    /// A new instance with blocking reads: [`init`](Inotify::init) with
+    /// [`InitFlags::BLOCKING`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`init`](Inotify::init): `EMFILE` at the limit on inotify instances or on
+    /// the process's descriptors, `ENFILE` at the system's limit on open files, `ENOMEM`.
+    ///
+    /// # References
+    ///
+    /// [inotify_init1(2)](https://man7.org/linux/man-pages/man2/inotify_init1.2.html)
+    #[doc(alias("inotify_init1", "inotify_init"))]
     pub fn new() -> Result<Inotify, Error> {
         Inotify::init(InitFlags::BLOCKING)
     }
 
     /// A new instance with `flags`; close-on-exec is always set.
     ///
-    /// `EMFILE` here means the per-user instance limit (`fs.inotify.max_user_instances`)
-    /// or the process's descriptor limit is reached; the error carries the former.
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `inotify_init1`:
+    /// - `EMFILE`: the limit on inotify instances per user is reached
+    ///   (`fs.inotify.max_user_instances`), or the process has no descriptor free. The
+    ///   error says which, and carries the limit and its value.
+    /// - `ENFILE`: the system-wide limit on open files is reached.
+    /// - `ENOMEM`: the kernel is out of memory.
+    ///
+    /// # References
+    ///
+    /// [inotify_init1(2)](https://man7.org/linux/man-pages/man2/inotify_init1.2.html)
+    #[doc(alias("inotify_init1", "inotify_init"))]
     pub fn init(flags: InitFlags) -> Result<Inotify, Error> {
         match OwnedDescriptor::from_new(sys::inotify_init1(O_CLOEXEC | flags.0)) {
             Ok(fd) => Ok(Inotify { fd }),
@@ -74,10 +120,23 @@ impl Inotify {
     ///
     /// Watching a path that is already watched returns the same descriptor and replaces
     /// its mask (or adds to it with [`WatchMask::MASK_ADD`]). The path is any
-    /// [`PathBytes`]; it is NUL-terminated on the stack, so nothing is allocated. A path
-    /// with a NUL inside or of `PATH_MAX` bytes or more is refused before any call.
-    /// `ENOSPC` means the watch limit is hit; the error says how to raise it and
-    /// carries the current value.
+    /// [`PathBytes`]; it is NUL-terminated on the stack, so nothing is allocated.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::EmptyPath`], [`Error::PathContainsNul`], [`Error::PathTooLong`]: the
+    ///   path is refused before any call.
+    /// - [`Error::Syscall`] from `inotify_add_watch`: `ENOSPC` when the watch limit is
+    ///   reached (the error names the limit and carries its value), `ENOENT` when the
+    ///   path does not exist (or is a dangling symbolic link), `EACCES` without read
+    ///   permission on it, `ENOTDIR` with [`WatchMask::ONLYDIR`] on a file, `EEXIST`
+    ///   with [`WatchMask::MASK_CREATE`] on a path already watched, `EINVAL` for a mask
+    ///   with no event bit.
+    ///
+    /// # References
+    ///
+    /// [inotify_add_watch(2)](https://man7.org/linux/man-pages/man2/inotify_add_watch.2.html)
+    #[doc(alias = "inotify_add_watch")]
     pub fn add_watch<P: PathBytes + ?Sized>(
         &self,
         path: &P,
@@ -104,8 +163,16 @@ impl Inotify {
 
     /// Removes a watch. The kernel then queues an `IN_IGNORED` event for it.
     ///
-    /// `EINVAL` means the descriptor is not a watch of this instance (any more: the
-    /// kernel removes a watch by itself when its object is deleted).
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `inotify_rm_watch`: `EINVAL` when `wd` is not a watch of
+    /// this instance (any more: the kernel removes a watch by itself when its object is
+    /// deleted or unmounted, and says so with `IN_IGNORED`).
+    ///
+    /// # References
+    ///
+    /// [inotify_rm_watch(2)](https://man7.org/linux/man-pages/man2/inotify_rm_watch.2.html)
+    #[doc(alias = "inotify_rm_watch")]
     pub fn rm_watch(&self, wd: WatchDescriptor) -> Result<(), Error> {
         sys::inotify_rm_watch(self.fd.as_raw(), wd.raw())
             .map_err(|errno| Error::syscall(Call::InotifyRmWatch, errno))
@@ -116,7 +183,20 @@ impl Inotify {
     ///
     /// The events are views into `buffer`; nothing is copied or allocated. An empty
     /// iterator means end of file, which only a descriptor that is not inotify (a pipe
-    /// whose writer closed) can give.
+    /// whose writer closed) can give. The iterator yields an error for bytes that are
+    /// not a whole event ([`MalformedEvent`](crate::MalformedEvent)), which the kernel
+    /// never gives.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `read`: `EAGAIN` when the instance is non-blocking and
+    /// no event is queued ([`Error::is_would_block`]), `EINTR` when a signal came
+    /// first ([`Error::is_interrupted`]).
+    ///
+    /// # References
+    ///
+    /// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html),
+    /// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
     pub fn read<'b, const N: usize>(
         &self,
         buffer: &'b mut EventBuffer<N>,
@@ -126,6 +206,17 @@ impl Inotify {
 
     /// Like [`read`](Inotify::read), into any byte slice of at least
     /// [`MIN_EVENT_BUFFER_LEN`] bytes (it need not be aligned).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BufferTooSmall`] for a slice shorter than [`MIN_EVENT_BUFFER_LEN`],
+    /// before any call; otherwise those of [`read`](Inotify::read).
+    ///
+    /// # References
+    ///
+    /// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html),
+    /// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
+    #[doc(alias = "read")]
     pub fn read_into<'b>(&self, buffer: &'b mut [u8]) -> Result<Events<'b>, Error> {
         if buffer.len() < MIN_EVENT_BUFFER_LEN {
             return Err(Error::BufferTooSmall {
@@ -138,17 +229,35 @@ impl Inotify {
         Ok(Events::new(buffer.get(..filled).unwrap_or(&[])))
     }
 
-    /// Whether reads fail with `EAGAIN` instead of blocking.
+    /// Whether reads fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).
     ///
     /// # Errors
-    /// `EBADF` if the descriptor is not open (it always is, unless adopted wrongly).
+    ///
+    /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it always
+    /// is, unless adopted wrongly).
+    ///
+    /// # References
+    ///
+    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`)
+    #[doc(alias("fcntl", "F_GETFL", "O_NONBLOCK"))]
     pub fn is_nonblocking(&self) -> Result<bool, Error> {
         self.fd
             .is_nonblocking()
             .map_err(|errno| Error::syscall(Call::Fcntl, errno))
     }
 
-    /// Sets or clears non-blocking reads.
+    /// Sets or clears non-blocking reads (`O_NONBLOCK`), as tokio's `AsyncFd` and mio
+    /// need.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it always
+    /// is, unless adopted wrongly).
+    ///
+    /// # References
+    ///
+    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`, `F_SETFL`)
+    #[doc(alias("fcntl", "F_SETFL", "O_NONBLOCK"))]
     pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Error> {
         self.fd
             .set_nonblocking(nonblocking)
@@ -177,8 +286,18 @@ impl Limits {
     const MAX_QUEUED_EVENTS: NulTerminated<'static> =
         proc_path(b"/proc/sys/fs/inotify/max_queued_events\0");
 
-    /// Reads the three limits. Fails if `/proc` is not mounted (as in an early
-    /// initramfs) or does not have them.
+    /// Reads the three limits.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `openat` or `read` when `/proc` is not mounted (as in an
+    /// early initramfs) or does not have the files; [`Error::NotANumber`] when a file
+    /// does not start with a number.
+    ///
+    /// # References
+    ///
+    /// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html) (`/proc
+    /// interfaces`)
     pub fn read() -> Result<Limits, Error> {
         Ok(Limits {
             max_user_watches: read_proc_number(Limits::MAX_USER_WATCHES)?,

@@ -28,6 +28,13 @@
 //!   (`std`) or [`AsDescriptor`];
 //! - a program with no libc: [`raw`] has `write` and `exit_group`.
 //!
+//! Errors: every call returns an [`Error`] that names the system call, the errno and
+//! what to do; [`Error::errno`] gives the errno back, and with `std` `?` turns it (and
+//! the parsers' [`MalformedEvent`] and [`MalformedDirent`]) into `io::Error`, where
+//! `Errno::from_io_error` finds the errno again. Without `std`, [`Error`], [`Errno`] and
+//! the parse errors implement `core::fmt::Display` and `Debug` but no error trait:
+//! `core::error::Error` is stable only since Rust 1.81, and this crate builds with 1.63.
+//!
 //! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
 //! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
 //! instead of this crate's own assembly.
