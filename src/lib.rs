@@ -25,7 +25,9 @@
 //! - the Python package's watcher, paths and `event_gen` (`std`): `Watcher`;
 //! - whole directory trees kept right (`std`): `TreeWatcher`;
 //! - async (tokio's `AsyncFd`, mio): every type with a descriptor implements `AsFd`
-//!   (`std`) or [`AsDescriptor`];
+//!   (`std`) or [`AsDescriptor`]; a non-blocking [`Inotify`] is read until `EAGAIN`, a
+//!   `TreeWatcher` drained with `try_next_event`. The repository's `examples/tokio/`
+//!   and `examples/mio/` are whole programs;
 //! - a program with no libc: [`raw`] has `write` and `exit_group`.
 //!
 //! Errors: every call returns an [`Error`] that names the system call, the errno and
