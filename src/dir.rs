@@ -3,6 +3,7 @@
 
 use crate::error::{Call, Error};
 use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
+use crate::inotify::with_limit;
 use crate::parse::{Dirents, FileKind, MIN_DIRENT_BUFFER_LEN};
 use crate::path::{with_nul_terminated, PathBytes};
 use crate::sys::{
@@ -146,7 +147,7 @@ impl Directory {
         })?;
         OwnedDescriptor::from_new(opened)
             .map(|fd| Directory { fd })
-            .map_err(|errno| Error::syscall(Call::Open, errno))
+            .map_err(|errno| with_limit(Error::syscall(Call::Open, errno)))
     }
 
     /// Wraps a descriptor that is open on a directory (`O_PATH` will not do: reading
@@ -315,7 +316,7 @@ pub(crate) fn open_path_only(
             0,
         )
     })?;
-    OwnedDescriptor::from_new(opened).map_err(|errno| Error::syscall(Call::Open, errno))
+    OwnedDescriptor::from_new(opened).map_err(|errno| with_limit(Error::syscall(Call::Open, errno)))
 }
 
 /// The kind, inode and link count of what `fd` names.

@@ -5,6 +5,7 @@ use core::time::Duration;
 use crate::clock::MonotonicTime;
 use crate::error::{Call, Error};
 use crate::fd::{impl_descriptor_traits, AsDescriptor, OwnedDescriptor};
+use crate::inotify::with_limit;
 use crate::sys::{self, O_CLOEXEC};
 
 pub use crate::sys::EpollEvent;
@@ -171,7 +172,7 @@ impl Epoll {
     #[doc(alias("epoll_create1", "epoll_create"))]
     pub fn new() -> Result<Epoll, Error> {
         let fd = OwnedDescriptor::from_new(sys::epoll_create1(O_CLOEXEC))
-            .map_err(|errno| Error::syscall(Call::EpollCreate, errno))?;
+            .map_err(|errno| with_limit(Error::syscall(Call::EpollCreate, errno)))?;
         Ok(Epoll { fd })
     }
 

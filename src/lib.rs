@@ -79,7 +79,7 @@ pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 #[cfg(feature = "std")]
 pub use error::PathError;
-pub use error::{Call, Error};
+pub use error::{Call, Error, Limit};
 pub use fd::{AsDescriptor, BorrowedDescriptor, OwnedDescriptor};
 pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
