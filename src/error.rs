@@ -186,7 +186,8 @@ impl Limit {
         })
     }
 
-    /// Whether the caller was in a user namespace other than the initial one.
+    /// Whether the caller was in a user namespace other than the initial one (always
+    /// `false` for `RLIMIT_NOFILE`, which belongs to the process, not the namespace).
     pub const fn in_user_namespace(&self) -> bool {
         self.nested
     }
