@@ -1,33 +1,9 @@
 //! [`Directory`]: an open directory, read with `getdents64` without allocating, and
 //! [`file_kind`], the type of the file at a path.
-//!
-//! ```no_run
-//! use inotify_raw::{Directory, FileKind};
-//!
-//! let dir = Directory::open("/tmp")?;
-//! let mut buffer = [0u8; 4096];
-//! loop {
-//!     let entries = dir.read(&mut buffer)?;
-//!     if entries.is_empty() {
-//!         break; // the end of the directory
-//!     }
-//!     for entry in entries {
-//!         let entry = entry?;
-//!         if entry.is_dot_or_dot_dot() {
-//!             continue;
-//!         }
-//!         let kind = match entry.kind() {
-//!             FileKind::Unknown => dir.kind_of(entry.name())?,
-//!             known => known,
-//!         };
-//!         println!("{:?} {:?}", kind, entry.name_os());
-//!     }
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
 
 use crate::error::{Call, Error};
 use crate::fd::{impl_descriptor_traits, OwnedDescriptor};
+use crate::inotify::with_limit;
 use crate::parse::{Dirents, FileKind, MIN_DIRENT_BUFFER_LEN};
 use crate::path::{with_nul_terminated, PathBytes};
 use crate::sys::{
@@ -49,6 +25,48 @@ const STATX_TYPE: u32 = 0x1;
 /// caller owns, so listing a tree allocates nothing. Opening a subdirectory relative to
 /// its parent's descriptor resolves one name instead of a whole path, and keeps working
 /// when a directory above is renamed.
+///
+/// # Examples
+///
+/// List a directory, asking for the kind of an entry only where the file system does not
+/// give it:
+///
+/// ```
+/// use inotify_raw::{Directory, FileKind};
+///
+/// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-dir-{}", std::process::id()));
+/// std::fs::create_dir_all(dir.join("sub"))?;
+/// std::fs::write(dir.join("file"), b"")?;
+///
+/// let opened = Directory::open(dir.as_path())?;
+/// let mut buffer = [0u8; 4096];
+/// let mut found = Vec::new();
+/// loop {
+///     let entries = opened.read(&mut buffer)?;
+///     if entries.is_empty() {
+///         break; // the end of the directory
+///     }
+///     for entry in entries {
+///         let entry = entry?;
+///         if entry.is_dot_or_dot_dot() {
+///             continue;
+///         }
+///         let kind = match entry.kind() {
+///             FileKind::Unknown => opened.kind_of(entry.name())?,
+///             known => known,
+///         };
+///         found.push((entry.name().to_vec(), kind));
+///     }
+/// }
+/// found.sort_by(|a, b| a.0.cmp(&b.0));
+/// assert_eq!(
+///     found,
+///     [(b"file".to_vec(), FileKind::Regular), (b"sub".to_vec(), FileKind::Directory)]
+/// );
+///
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Directory {
     fd: OwnedDescriptor,
@@ -58,9 +76,22 @@ impl Directory {
     /// Opens the directory at `path`, following a symbolic link (as `opendir` does).
     ///
     /// The path is any [`PathBytes`]; it is NUL-terminated on the stack, so nothing is
-    /// allocated. A path with a NUL inside or of `PATH_MAX` bytes or more is refused
-    /// before any call. `ENOTDIR` means the path is not a directory, `ENOENT` that it
-    /// does not exist.
+    /// allocated.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::EmptyPath`], [`Error::PathContainsNul`], [`Error::PathTooLong`]: the
+    ///   path is refused before any call.
+    /// - [`Error::Syscall`] from `openat`: `ENOENT` when the path does not exist,
+    ///   `ENOTDIR` when it is not a directory, `EACCES` without read permission,
+    ///   `EMFILE` when the process has no descriptor free (the error carries its limit,
+    ///   `RLIMIT_NOFILE`), `ENFILE`.
+    ///
+    /// # References
+    ///
+    /// [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html) (`O_RDONLY |
+    /// O_DIRECTORY | O_CLOEXEC`)
+    #[doc(alias("openat", "opendir"))]
     pub fn open<P: PathBytes + ?Sized>(path: &P) -> Result<Directory, Error> {
         Directory::open_raw(AT_FDCWD, path.path_bytes(), 0)
     }
@@ -68,6 +99,16 @@ impl Directory {
     /// Like [`open`](Directory::open), but fails if the last component of `path` is a
     /// symbolic link (`O_NOFOLLOW`: the kernel answers `ELOOP` or `ENOTDIR`). Links
     /// earlier in the path are followed.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`open`](Directory::open), and `ELOOP` or `ENOTDIR` for a final
+    /// symbolic link.
+    ///
+    /// # References
+    ///
+    /// [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html) (`O_NOFOLLOW`)
+    #[doc(alias("openat", "O_NOFOLLOW"))]
     pub fn open_nofollow<P: PathBytes + ?Sized>(path: &P) -> Result<Directory, Error> {
         Directory::open_raw(AT_FDCWD, path.path_bytes(), O_NOFOLLOW)
     }
@@ -78,8 +119,17 @@ impl Directory {
     /// Never follows a symbolic link as the last component (`O_NOFOLLOW`): a link fails
     /// with `ELOOP` or `ENOTDIR`, so a walk cannot loop or leave the tree through one.
     /// `name` may have several components (`a/b`), and links among the earlier ones are
-    /// followed; an absolute path ignores this directory. `ENOENT` means the entry has
-    /// gone since it was listed.
+    /// followed; an absolute path ignores this directory.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`open`](Directory::open); `ENOENT` means the entry has gone since it
+    /// was listed, `ELOOP` or `ENOTDIR` that it is a symbolic link or not a directory.
+    ///
+    /// # References
+    ///
+    /// [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html)
+    #[doc(alias = "openat")]
     pub fn open_at<P: PathBytes + ?Sized>(&self, name: &P) -> Result<Directory, Error> {
         Directory::open_raw(self.fd.as_raw(), name.path_bytes(), O_NOFOLLOW)
     }
@@ -97,7 +147,7 @@ impl Directory {
         })?;
         OwnedDescriptor::from_new(opened)
             .map(|fd| Directory { fd })
-            .map_err(|errno| Error::syscall(Call::Open, errno))
+            .map_err(|errno| with_limit(Error::syscall(Call::Open, errno)))
     }
 
     /// Wraps a descriptor that is open on a directory (`O_PATH` will not do: reading
@@ -111,8 +161,17 @@ impl Directory {
     /// [`FileKind::Unknown`], which some file systems give for every entry.
     ///
     /// # Errors
-    /// `ENOENT` when the entry has gone since it was listed. A file system that does not
-    /// report the type even to `statx` gives `Ok(FileKind::Unknown)`.
+    ///
+    /// [`Error::Syscall`] from `statx`: `ENOENT` when the entry has gone since it was
+    /// listed. A file system that does not report the type even to `statx` gives
+    /// `Ok(FileKind::Unknown)`, not an error. A name with a NUL inside, or of
+    /// `PATH_MAX` bytes or more, is refused before any call.
+    ///
+    /// # References
+    ///
+    /// [statx(2)](https://man7.org/linux/man-pages/man2/statx.2.html)
+    /// (`AT_SYMLINK_NOFOLLOW`)
+    #[doc(alias("statx", "fstatat", "lstat"))]
     pub fn kind_of<P: PathBytes + ?Sized>(&self, name: &P) -> Result<FileKind, Error> {
         kind_at(self.fd.as_raw(), name.path_bytes())
     }
@@ -124,8 +183,23 @@ impl Directory {
     /// need not be aligned; 4 KiB or more is sensible. A buffer of less than
     /// [`MIN_DIRENT_BUFFER_LEN`] (280) bytes, the least that holds any entry, is refused
     /// with [`Error::BufferTooSmall`] before any call. The kernel lists `.` and `..` too (see
-    /// [`Dirent::is_dot_or_dot_dot`](crate::Dirent::is_dot_or_dot_dot)). Entries added or removed while a directory is
-    /// being read may or may not be listed, as with `readdir`.
+    /// [`Dirent::is_dot_or_dot_dot`](crate::Dirent::is_dot_or_dot_dot)). Entries added
+    /// or removed while a directory is being read may or may not be listed, as with
+    /// `readdir`.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::BufferTooSmall`]: `buffer` is shorter than [`MIN_DIRENT_BUFFER_LEN`].
+    /// - [`Error::Syscall`] from `getdents64`: `ENOENT` when the directory was removed
+    ///   while open, `EINVAL` when the next entry does not fit (not with the minimum).
+    ///
+    /// The iterator yields a [`MalformedDirent`](crate::MalformedDirent) for bytes that
+    /// are not whole entries, which the kernel never gives.
+    ///
+    /// # References
+    ///
+    /// [getdents64(2)](https://man7.org/linux/man-pages/man2/getdents64.2.html)
+    #[doc(alias("getdents64", "getdents", "readdir"))]
     pub fn read<'b>(&self, buffer: &'b mut [u8]) -> Result<Dirents<'b>, Error> {
         if buffer.len() < MIN_DIRENT_BUFFER_LEN {
             return Err(Error::BufferTooSmall {
@@ -149,9 +223,12 @@ impl_descriptor_traits!(Directory);
 /// [`FileKind::Symlink`], whatever it points to.
 ///
 /// # Errors
+///
 /// [`Error::Syscall`] from `statx`: `ENOENT` when nothing is there, `ENOTDIR` when a
-/// directory on the way is a file, `EACCES` when one cannot be searched. A path with a
-/// NUL inside, or of `PATH_MAX` bytes or more, is refused before any call.
+/// directory on the way is a file, `EACCES` when one cannot be searched. An empty path,
+/// one with a NUL inside, or one of `PATH_MAX` bytes or more is refused before any call.
+///
+/// # Examples
 ///
 /// ```
 /// use inotify_raw::FileKind;
@@ -159,6 +236,11 @@ impl_descriptor_traits!(Directory);
 /// assert_eq!(inotify_raw::file_kind("/")?, FileKind::Directory);
 /// # Ok::<(), inotify_raw::Error>(())
 /// ```
+///
+/// # References
+///
+/// [statx(2)](https://man7.org/linux/man-pages/man2/statx.2.html) (`AT_SYMLINK_NOFOLLOW`)
+#[doc(alias("statx", "lstat"))]
 pub fn file_kind<P: PathBytes + ?Sized>(path: &P) -> Result<FileKind, Error> {
     kind_at(AT_FDCWD, path.path_bytes())
 }
@@ -234,7 +316,7 @@ pub(crate) fn open_path_only(
             0,
         )
     })?;
-    OwnedDescriptor::from_new(opened).map_err(|errno| Error::syscall(Call::Open, errno))
+    OwnedDescriptor::from_new(opened).map_err(|errno| with_limit(Error::syscall(Call::Open, errno)))
 }
 
 /// The kind, inode and link count of what `fd` names.

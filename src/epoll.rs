@@ -5,6 +5,7 @@ use core::time::Duration;
 use crate::clock::MonotonicTime;
 use crate::error::{Call, Error};
 use crate::fd::{impl_descriptor_traits, AsDescriptor, OwnedDescriptor};
+use crate::inotify::with_limit;
 use crate::sys::{self, O_CLOEXEC};
 
 pub use crate::sys::EpollEvent;
@@ -105,17 +106,73 @@ pub(crate) fn timeout_to_millis(timeout: Option<Duration>) -> i32 {
     i32::try_from(rounded).unwrap_or(i32::MAX)
 }
 
-/// An epoll instance. Owns its descriptor (close-on-exec, closed on drop).
+/// An epoll instance: waits, with a timeout, until one of the descriptors registered
+/// with it is ready.
+///
+/// Owns its descriptor (close-on-exec, closed on drop). Registrations take a borrowed
+/// descriptor ([`AsDescriptor`]: with `std`, anything `AsFd`), never a bare number. An
+/// `Epoll` is itself a descriptor, so it can be registered in another event loop.
+///
+/// # Examples
+///
+/// Wait for an [`Inotify`](crate::Inotify) to have an event, with a timeout:
+///
+/// ```
+/// use std::time::Duration;
+/// use inotify_raw::{Epoll, EpollEvent, EventBuffer, InitFlags, Inotify, OnInterrupt, Readiness, WatchMask};
+///
+/// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-epoll-{}", std::process::id()));
+/// std::fs::create_dir(&dir)?;
+/// let inotify = Inotify::init(InitFlags::NONBLOCK)?;
+/// inotify.add_watch(dir.as_path(), WatchMask::CREATE)?;
+///
+/// let epoll = Epoll::new()?;
+/// epoll.add(&inotify, Readiness::IN, 7)?;
+/// let mut ready = [EpollEvent::default(); 4];
+///
+/// // Nothing has happened yet: the wait times out.
+/// let n = epoll.wait(&mut ready, Some(Duration::from_millis(10)), OnInterrupt::Retry)?;
+/// assert_eq!(n, 0);
+///
+/// std::fs::write(dir.join("new"), b"")?;
+/// let n = epoll.wait(&mut ready, Some(Duration::from_secs(5)), OnInterrupt::Retry)?;
+/// assert_eq!(n, 1);
+/// assert_eq!(ready[0].token(), 7);
+/// assert!(ready[0].readiness().contains(Readiness::IN));
+///
+/// let mut buffer = EventBuffer::<4096>::new();
+/// let event = inotify.read(&mut buffer)?.next().expect("an event")?;
+/// assert_eq!(event.name(), Some(&b"new"[..]));
+///
+/// epoll.delete(&inotify)?;
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+///
+/// [epoll(7)](https://man7.org/linux/man-pages/man7/epoll.7.html)
 #[derive(Debug)]
 pub struct Epoll {
     fd: OwnedDescriptor,
 }
 
 impl Epoll {
-    /// A new epoll instance.
+    /// A new epoll instance, close-on-exec.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `epoll_create1`: `EMFILE` when the process has no
+    /// descriptor free (the error carries its limit, `RLIMIT_NOFILE`), `ENFILE` at the
+    /// system's limit on open files, `ENOMEM`.
+    ///
+    /// # References
+    ///
+    /// [epoll_create1(2)](https://man7.org/linux/man-pages/man2/epoll_create1.2.html)
+    #[doc(alias("epoll_create1", "epoll_create"))]
     pub fn new() -> Result<Epoll, Error> {
         let fd = OwnedDescriptor::from_new(sys::epoll_create1(O_CLOEXEC))
-            .map_err(|errno| Error::syscall(Call::EpollCreate, errno))?;
+            .map_err(|errno| with_limit(Error::syscall(Call::EpollCreate, errno)))?;
         Ok(Epoll { fd })
     }
 
@@ -137,8 +194,15 @@ impl Epoll {
     /// Starts watching `fd` for `readiness`; reports carry `token`.
     ///
     /// # Errors
-    /// `EEXIST` if `fd` is already registered, `EPERM` if it cannot be polled (a
-    /// regular file), `ENOSPC` past `fs.epoll.max_user_watches`.
+    ///
+    /// [`Error::Syscall`] from `epoll_ctl`: `EEXIST` if `fd` is already registered,
+    /// `EPERM` if it cannot be polled (a regular file, a directory), `ENOSPC` past
+    /// `fs.epoll.max_user_watches`, `EINVAL` if `fd` is this instance itself.
+    ///
+    /// # References
+    ///
+    /// [epoll_ctl(2)](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html) (`EPOLL_CTL_ADD`)
+    #[doc(alias("epoll_ctl", "EPOLL_CTL_ADD"))]
     pub fn add<F: AsDescriptor + ?Sized>(
         &self,
         fd: &F,
@@ -151,7 +215,13 @@ impl Epoll {
     /// Changes what `fd` is watched for, and its token.
     ///
     /// # Errors
-    /// `ENOENT` if `fd` is not registered.
+    ///
+    /// [`Error::Syscall`] from `epoll_ctl`: `ENOENT` if `fd` is not registered.
+    ///
+    /// # References
+    ///
+    /// [epoll_ctl(2)](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html) (`EPOLL_CTL_MOD`)
+    #[doc(alias("epoll_ctl", "EPOLL_CTL_MOD"))]
     pub fn modify<F: AsDescriptor + ?Sized>(
         &self,
         fd: &F,
@@ -164,7 +234,13 @@ impl Epoll {
     /// Stops watching `fd`.
     ///
     /// # Errors
-    /// `ENOENT` if `fd` is not registered.
+    ///
+    /// [`Error::Syscall`] from `epoll_ctl`: `ENOENT` if `fd` is not registered.
+    ///
+    /// # References
+    ///
+    /// [epoll_ctl(2)](https://man7.org/linux/man-pages/man2/epoll_ctl.2.html) (`EPOLL_CTL_DEL`)
+    #[doc(alias("epoll_ctl", "EPOLL_CTL_DEL"))]
     pub fn delete<F: AsDescriptor + ?Sized>(&self, fd: &F) -> Result<(), Error> {
         self.ctl(sys::EPOLL_CTL_DEL, fd, EpollEvent::default())
     }
@@ -175,6 +251,20 @@ impl Epoll {
     /// Timeouts are rounded up to whole milliseconds and saturate at about 24.8 days.
     /// `on_interrupt` decides what a signal does: return `EINTR`, or wait again for the
     /// time left.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Syscall`] from `epoll_pwait`: `EINTR` when a signal came and
+    ///   `on_interrupt` is [`OnInterrupt::Return`] ([`Error::is_interrupted`]);
+    ///   `EINVAL` for an empty `events` slice (checked before the call).
+    /// - [`Error::Syscall`] from `clock_gettime`, when a deadline is needed (a retry
+    ///   after a signal, a timeout past 24.8 days): only on a kernel without
+    ///   `CLOCK_MONOTONIC`.
+    ///
+    /// # References
+    ///
+    /// [epoll_pwait(2)](https://man7.org/linux/man-pages/man2/epoll_pwait.2.html)
+    #[doc(alias("epoll_pwait", "epoll_wait"))]
     pub fn wait(
         &self,
         events: &mut [EpollEvent],

@@ -57,6 +57,220 @@ impl Call {
     }
 }
 
+/// What a [`Limit`] limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum LimitKind {
+    /// inotify watches per user.
+    Watches,
+    /// inotify instances per user.
+    Instances,
+    /// Descriptors per process: `RLIMIT_NOFILE`.
+    OpenFiles,
+}
+
+/// A kernel limit that a call ran into, with its value when the error was made:
+/// attached to `ENOSPC` from `inotify_add_watch` and to `EMFILE` from the calls that
+/// open a descriptor (`inotify_init1`, `epoll_create1`, `openat`).
+///
+/// inotify's limits are counted per user in each user namespace, from the caller's up
+/// to the initial one, and a watch or an instance must fit under each of them. In the
+/// initial namespace they are `fs.inotify.max_user_watches` and
+/// `fs.inotify.max_user_instances`; in another one (a container, `unshare --user`) that
+/// namespace has its own `user.max_inotify_watches` and `user.max_inotify_instances`
+/// (in `/proc/sys/user/`), and the initial namespace's apply as well. [`name`](Limit::name)
+/// and [`value`](Limit::value) give the lower of the two, the one most likely hit (a
+/// namespace between the two, which `/proc` does not show, may have a lower one still).
+///
+/// The error's message says all this; a program can also act on it:
+///
+/// ```
+/// use inotify_raw::{Error, Inotify, WatchMask};
+///
+/// let inotify = Inotify::new()?;
+/// match inotify.add_watch("/tmp", WatchMask::CREATE) {
+///     Ok(_) => {}
+///     Err(Error::Syscall { limit: Some(limit), .. }) => {
+///         eprintln!("{} is {:?}; it is set in {:?}", limit.name(), limit.value(), limit.file());
+///     }
+///     Err(error) => return Err(error),
+/// }
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limit {
+    kind: LimitKind,
+    /// The caller is in a user namespace other than the initial one.
+    nested: bool,
+    /// In a user namespace: its own `user.max_inotify_*`, or [`UNKNOWN`].
+    own: u32,
+    /// The initial namespace's `fs.inotify.max_user_*`, or the `RLIMIT_NOFILE` soft
+    /// limit, or [`UNKNOWN`].
+    initial: u32,
+}
+
+/// A value that could not be read. (`u32`, not `Option<u64>`, keeps [`Error`] small:
+/// the kernel keeps these limits in an `int`, and `RLIMIT_NOFILE` cannot pass
+/// `fs.nr_open`, at most `INT_MAX` too.)
+pub(crate) const UNKNOWN: u32 = u32::MAX;
+
+/// `value` as stored in a [`Limit`].
+pub(crate) const fn stored(value: Option<u64>) -> u32 {
+    match value {
+        Some(value) if value < UNKNOWN as u64 => value as u32,
+        Some(_) => UNKNOWN - 1,
+        None => UNKNOWN,
+    }
+}
+
+/// A value stored in a [`Limit`].
+const fn known(value: u32) -> Option<u64> {
+    if value == UNKNOWN {
+        None
+    } else {
+        Some(value as u64)
+    }
+}
+
+impl Limit {
+    /// A limit of `kind` for a caller in a user namespace other than the initial one
+    /// (`nested`) or not, with the values that could be read (as [`stored`]). `own`
+    /// counts only when `nested`.
+    pub(crate) const fn new(kind: LimitKind, nested: bool, own: u32, initial: u32) -> Limit {
+        Limit {
+            kind,
+            nested,
+            own,
+            initial,
+        }
+    }
+
+    /// Whether the user namespace's own limit is the one that applies: the lower one,
+    /// or the one known ([`UNKNOWN`] is the highest value).
+    const fn own_applies(&self) -> bool {
+        self.nested && (self.own <= self.initial)
+    }
+
+    /// The limit's name: `fs.inotify.max_user_watches` or
+    /// `fs.inotify.max_user_instances` in the initial user namespace,
+    /// `user.max_inotify_watches` or `user.max_inotify_instances` in another one (unless
+    /// the initial namespace's is lower), `RLIMIT_NOFILE` for descriptors.
+    pub const fn name(&self) -> &'static str {
+        match (self.kind, self.own_applies()) {
+            (LimitKind::Watches, false) => "fs.inotify.max_user_watches",
+            (LimitKind::Watches, true) => "user.max_inotify_watches",
+            (LimitKind::Instances, false) => "fs.inotify.max_user_instances",
+            (LimitKind::Instances, true) => "user.max_inotify_instances",
+            (LimitKind::OpenFiles, _) => "RLIMIT_NOFILE",
+        }
+    }
+
+    /// Its value when the error was made (for `RLIMIT_NOFILE`, the soft limit); `None`
+    /// when it could not be read (`/proc` not mounted).
+    pub const fn value(&self) -> Option<u64> {
+        known(if self.own_applies() {
+            self.own
+        } else {
+            self.initial
+        })
+    }
+
+    /// The file in `/proc` that shows the limit and sets it (`None` for
+    /// `RLIMIT_NOFILE`, which is set with `setrlimit`, `ulimit -n` or `prlimit`).
+    pub const fn file(&self) -> Option<&'static str> {
+        Some(match (self.kind, self.own_applies()) {
+            (LimitKind::Watches, false) => "/proc/sys/fs/inotify/max_user_watches",
+            (LimitKind::Watches, true) => "/proc/sys/user/max_inotify_watches",
+            (LimitKind::Instances, false) => "/proc/sys/fs/inotify/max_user_instances",
+            (LimitKind::Instances, true) => "/proc/sys/user/max_inotify_instances",
+            (LimitKind::OpenFiles, _) => return None,
+        })
+    }
+
+    /// Whether the caller was in a user namespace other than the initial one (always
+    /// `false` for `RLIMIT_NOFILE`, which belongs to the process, not the namespace).
+    pub const fn in_user_namespace(&self) -> bool {
+        self.nested
+    }
+
+    /// Writes what the limit is, its value and what to do.
+    fn write_advice(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, remove) = match self.kind {
+            LimitKind::Watches => ("inotify watch limit", "remove watches"),
+            LimitKind::Instances => ("limit on inotify instances", "close inotify instances"),
+            LimitKind::OpenFiles => {
+                f.write_str("this process has no descriptor free: RLIMIT_NOFILE")?;
+                match known(self.initial) {
+                    Some(value) => write!(f, " is {}", value)?,
+                    None => f.write_str(" is reached")?,
+                }
+                return f.write_str(
+                    "; close descriptors, or raise it (ulimit -n N in the shell that starts \
+                     the program, prlimit --nofile=N, or setrlimit)",
+                );
+            }
+        };
+        let name = self.name();
+        let own_applies = self.own_applies();
+        if !self.nested {
+            write!(f, "the per-user {} is reached: {}", what, name)?;
+        } else if own_applies {
+            write!(
+                f,
+                "the per-user {} of this user namespace is reached: {}",
+                what, name
+            )?;
+        } else {
+            write!(
+                f,
+                "the per-user {} of the initial user namespace is reached: {}",
+                what, name
+            )?;
+        }
+        write_value(f, self.value())?;
+        if self.nested && !own_applies {
+            write!(
+                f,
+                " there; raise it on the host (sysctl -w {}=N) or {}",
+                name, remove
+            )?;
+        } else {
+            write!(f, "; raise it (sysctl -w {}=N) or {}", name, remove)?;
+        }
+        if self.nested {
+            // The other of the two limits that apply.
+            let (other, value) = match (self.kind, own_applies) {
+                (LimitKind::Watches, true) => ("fs.inotify.max_user_watches", self.initial),
+                (LimitKind::Instances, true) => ("fs.inotify.max_user_instances", self.initial),
+                (LimitKind::Watches, false) => ("user.max_inotify_watches", self.own),
+                (_, false) => ("user.max_inotify_instances", self.own),
+                (LimitKind::OpenFiles, true) => return Ok(()),
+            };
+            if own_applies {
+                write!(f, " (the initial namespace's {}", other)?;
+            } else {
+                write!(f, " (this namespace's own {}", other)?;
+            }
+            if let Some(value) = known(value) {
+                write!(f, ", {},", value)?;
+            }
+            f.write_str(if own_applies {
+                " applies too)"
+            } else {
+                " is higher)"
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// ` is N`, or nothing when the value is not known.
+fn write_value(f: &mut fmt::Formatter<'_>, value: Option<u64>) -> fmt::Result {
+    match value {
+        Some(value) => write!(f, " is {}", value),
+        None => Ok(()),
+    }
+}
+
 /// An error from this crate: a system call the kernel refused, or an argument refused
 /// before any call was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,9 +282,9 @@ pub enum Error {
         call: Call,
         /// The error number.
         errno: Errno,
-        /// For a limit that was hit (`ENOSPC` from `inotify_add_watch`, `EMFILE` from
-        /// `inotify_init1`): the limit's current value, read from `/proc/sys/fs/inotify`.
-        limit: Option<u64>,
+        /// The limit that was hit, with its value: for `ENOSPC` from
+        /// `inotify_add_watch` and `EMFILE` from a call that opens a descriptor.
+        limit: Option<Limit>,
     },
     /// A path has a NUL byte before its end; the kernel would see only the part before it.
     PathContainsNul {
@@ -173,16 +387,22 @@ impl Error {
             Error::PathComponent { call, errno, .. } => return component_advice(call, errno),
             _ => return None,
         };
+        // Without a `Limit` (an error made with `Error::syscall`): what it may be.
         Some(match (call, errno) {
             (Call::InotifyAddWatch, Errno::ENOSPC) => {
                 "the per-user inotify watch limit is reached: raise fs.inotify.max_user_watches \
-                 (sysctl -w fs.inotify.max_user_watches=N) or remove watches"
+                 (user.max_inotify_watches in a user namespace) or remove watches"
             }
             (Call::InotifyInit, Errno::EMFILE) => {
-                "the per-user limit on inotify instances is reached (fs.inotify.max_user_instances: \
-                 raise it with sysctl) or this process is out of descriptors (ulimit -n)"
+                "the per-user limit on inotify instances is reached (fs.inotify.max_user_instances, \
+                 user.max_inotify_instances in a user namespace), or this process has no \
+                 descriptor free (RLIMIT_NOFILE, ulimit -n)"
             }
-            (Call::InotifyInit, Errno::ENFILE) => {
+            (Call::EpollCreate, Errno::EMFILE) | (Call::Open, Errno::EMFILE) => {
+                "this process has no descriptor free: close descriptors, or raise its limit \
+                 (RLIMIT_NOFILE, ulimit -n)"
+            }
+            (_, Errno::ENFILE) => {
                 "the system-wide limit on open files is reached (fs.file-max)"
             }
             (Call::InotifyAddWatch, Errno::ENOENT) => {
@@ -303,13 +523,16 @@ impl fmt::Display for Error {
         match *self {
             Error::Syscall { call, errno, limit } => {
                 write!(f, "{}: {}", call.name(), errno)?;
-                if let Some(advice) = self.advice() {
-                    write!(f, ": {}", advice)?;
+                match limit {
+                    Some(limit) => {
+                        f.write_str(": ")?;
+                        limit.write_advice(f)
+                    }
+                    None => match self.advice() {
+                        Some(advice) => write!(f, ": {}", advice),
+                        None => Ok(()),
+                    },
                 }
-                if let Some(limit) = limit {
-                    write!(f, " (current limit: {})", limit)?;
-                }
-                Ok(())
             }
             Error::PathContainsNul { position } => write!(
                 f,
@@ -428,5 +651,101 @@ impl Errno {
             return error.errno();
         }
         inner.downcast_ref::<PathError>()?.source.errno()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    fn message(call: Call, errno: Errno, limit: Limit) -> std::string::String {
+        Error::Syscall {
+            call,
+            errno,
+            limit: Some(limit),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_initial_namespace_names_fs_inotify() {
+        let limit = Limit::new(LimitKind::Watches, false, stored(None), stored(Some(8192)));
+        assert_eq!(limit.name(), "fs.inotify.max_user_watches");
+        assert_eq!(limit.value(), Some(8192));
+        assert_eq!(limit.file(), Some("/proc/sys/fs/inotify/max_user_watches"));
+        assert_eq!(
+            message(Call::InotifyAddWatch, Errno::ENOSPC, limit),
+            "inotify_add_watch: No space left on device (ENOSPC): the per-user inotify watch \
+             limit is reached: fs.inotify.max_user_watches is 8192; raise it (sysctl -w \
+             fs.inotify.max_user_watches=N) or remove watches"
+        );
+        let limit = Limit::new(LimitKind::Instances, false, stored(None), stored(Some(128)));
+        assert_eq!(limit.name(), "fs.inotify.max_user_instances");
+        assert_eq!(
+            message(Call::InotifyInit, Errno::EMFILE, limit),
+            "inotify_init1: Too many open files (EMFILE): the per-user limit on inotify \
+             instances is reached: fs.inotify.max_user_instances is 128; raise it (sysctl -w \
+             fs.inotify.max_user_instances=N) or close inotify instances"
+        );
+    }
+
+    #[test]
+    fn a_user_namespace_names_the_lower_of_its_own_limit_and_the_initial_one() {
+        let limit = Limit::new(
+            LimitKind::Watches,
+            true,
+            stored(Some(12)),
+            stored(Some(8192)),
+        );
+        assert_eq!(limit.name(), "user.max_inotify_watches");
+        assert_eq!(limit.value(), Some(12));
+        assert_eq!(limit.file(), Some("/proc/sys/user/max_inotify_watches"));
+        assert_eq!(
+            message(Call::InotifyAddWatch, Errno::ENOSPC, limit),
+            "inotify_add_watch: No space left on device (ENOSPC): the per-user inotify watch \
+             limit of this user namespace is reached: user.max_inotify_watches is 12; raise it \
+             (sysctl -w user.max_inotify_watches=N) or remove watches (the initial namespace's \
+             fs.inotify.max_user_watches, 8192, applies too)"
+        );
+        let limit = Limit::new(
+            LimitKind::Instances,
+            true,
+            stored(Some(2147483647)),
+            stored(Some(128)),
+        );
+        assert_eq!(limit.name(), "fs.inotify.max_user_instances");
+        assert_eq!(limit.value(), Some(128));
+        assert_eq!(
+            message(Call::InotifyInit, Errno::EMFILE, limit),
+            "inotify_init1: Too many open files (EMFILE): the per-user limit on inotify \
+             instances of the initial user namespace is reached: fs.inotify.max_user_instances \
+             is 128 there; raise it on the host (sysctl -w fs.inotify.max_user_instances=N) or \
+             close inotify instances (this namespace's own user.max_inotify_instances, \
+             2147483647, is higher)"
+        );
+        // Nothing readable: the namespace's own name, no value.
+        let limit = Limit::new(LimitKind::Watches, true, stored(None), stored(None));
+        assert_eq!(limit.name(), "user.max_inotify_watches");
+        assert_eq!(limit.value(), None);
+    }
+
+    #[test]
+    fn the_descriptor_limit_is_told_from_the_instance_limit() {
+        let limit = Limit::new(
+            LimitKind::OpenFiles,
+            false,
+            stored(None),
+            stored(Some(1024)),
+        );
+        assert_eq!(limit.name(), "RLIMIT_NOFILE");
+        assert_eq!(limit.value(), Some(1024));
+        assert_eq!(limit.file(), None);
+        assert_eq!(
+            message(Call::EpollCreate, Errno::EMFILE, limit),
+            "epoll_create1: Too many open files (EMFILE): this process has no descriptor free: \
+             RLIMIT_NOFILE is 1024; close descriptors, or raise it (ulimit -n N in the shell \
+             that starts the program, prlimit --nofile=N, or setrlimit)"
+        );
     }
 }

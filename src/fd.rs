@@ -113,12 +113,33 @@ impl OwnedDescriptor {
         fd
     }
 
-    /// Whether reads on the descriptor return `EAGAIN` instead of blocking.
+    /// Whether reads on the descriptor return `EAGAIN` instead of blocking
+    /// (`O_NONBLOCK`).
+    ///
+    /// # Errors
+    ///
+    /// The errno from `fcntl`: `EBADF` if the descriptor is not open (it always is,
+    /// unless adopted wrongly).
+    ///
+    /// # References
+    ///
+    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`)
+    #[doc(alias("fcntl", "F_GETFL", "O_NONBLOCK"))]
     pub fn is_nonblocking(&self) -> Result<bool, Errno> {
         Ok(sys::fcntl_getfl(self.0)? & O_NONBLOCK != 0)
     }
 
     /// Sets or clears `O_NONBLOCK`.
+    ///
+    /// # Errors
+    ///
+    /// The errno from `fcntl`: `EBADF` if the descriptor is not open (it always is,
+    /// unless adopted wrongly).
+    ///
+    /// # References
+    ///
+    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`, `F_SETFL`)
+    #[doc(alias("fcntl", "F_SETFL", "O_NONBLOCK"))]
     pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Errno> {
         let flags = sys::fcntl_getfl(self.0)?;
         let wanted = if nonblocking {

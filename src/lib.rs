@@ -25,8 +25,17 @@
 //! - the Python package's watcher, paths and `event_gen` (`std`): `Watcher`;
 //! - whole directory trees kept right (`std`): `TreeWatcher`;
 //! - async (tokio's `AsyncFd`, mio): every type with a descriptor implements `AsFd`
-//!   (`std`) or [`AsDescriptor`];
+//!   (`std`) or [`AsDescriptor`]; a non-blocking [`Inotify`] is read until `EAGAIN`, a
+//!   `TreeWatcher` drained with `try_next_event`. The repository's `examples/tokio/`
+//!   and `examples/mio/` are whole programs;
 //! - a program with no libc: [`raw`] has `write` and `exit_group`.
+//!
+//! Errors: every call returns an [`Error`] that names the system call, the errno and
+//! what to do; [`Error::errno`] gives the errno back, and with `std` `?` turns it (and
+//! the parsers' [`MalformedEvent`] and [`MalformedDirent`]) into `io::Error`, where
+//! `Errno::from_io_error` finds the errno again. Without `std`, [`Error`], [`Errno`] and
+//! the parse errors implement `core::fmt::Display` and `Debug` but no error trait:
+//! `core::error::Error` is stable only since Rust 1.81, and this crate builds with 1.63.
 //!
 //! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
 //! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
@@ -70,7 +79,7 @@ pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 #[cfg(feature = "std")]
 pub use error::PathError;
-pub use error::{Call, Error};
+pub use error::{Call, Error, Limit};
 pub use fd::{AsDescriptor, BorrowedDescriptor, OwnedDescriptor};
 pub use inotify::{InitFlags, Inotify, Limits};
 pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};

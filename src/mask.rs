@@ -466,6 +466,32 @@ mask_type_with_event_bits! {
     ///
     /// Event bits say which events to report; the flag bits (`ONLYDIR`, `DONT_FOLLOW`,
     /// `EXCL_UNLINK`, `MASK_CREATE`, `MASK_ADD`, `ONESHOT`) change how the watch is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use inotify_raw::{Errno, EventMask, Inotify, WatchMask};
+    ///
+    /// let mask = WatchMask::CREATE | WatchMask::MOVED_TO | WatchMask::ONLYDIR;
+    /// assert!(mask.contains(WatchMask::CREATE));
+    /// assert!(!mask.intersects(WatchMask::DELETE | WatchMask::MODIFY));
+    /// assert_eq!(mask.to_string(), "IN_MOVED_TO | IN_CREATE | IN_ONLYDIR");
+    /// assert_eq!(mask.inotifywait_names().collect::<Vec<_>>(), ["MOVED_TO", "CREATE", "ONLYDIR"]);
+    /// // The events it asks for, as they show in events:
+    /// assert_eq!(EventMask::from(mask), EventMask::CREATE | EventMask::MOVED_TO);
+    ///
+    /// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-watchmask-{}", std::process::id()));
+    /// std::fs::create_dir(&dir)?;
+    /// std::fs::write(dir.join("file"), b"")?;
+    /// let inotify = Inotify::new()?;
+    /// inotify.add_watch(dir.as_path(), mask)?;
+    /// // IN_ONLYDIR: a file is refused.
+    /// let error = inotify.add_watch(dir.join("file").as_path(), mask).unwrap_err();
+    /// assert_eq!(error.errno(), Some(Errno::ENOTDIR));
+    ///
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     WatchMask {
         /// `IN_ONLYDIR`: fail with `ENOTDIR` unless the path is a directory.
         ONLYDIR = 0x0100_0000;
@@ -488,6 +514,35 @@ mask_type_with_event_bits! {
     /// Besides the event bits of [`WatchMask`], the kernel sets `ISDIR` (the subject is a
     /// directory), `IGNORED` (the watch is gone), `Q_OVERFLOW` (events were lost; the
     /// event's watch descriptor is -1) and `UNMOUNT` (the file system went away).
+    ///
+    /// Bits no constant names are kept, never dropped: see
+    /// [`unknown_bits`](EventMask::unknown_bits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use inotify_raw::{EventBuffer, EventMask, Inotify, NameStyle, WatchMask};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-eventmask-{}", std::process::id()));
+    /// std::fs::create_dir(&dir)?;
+    /// let inotify = Inotify::new()?;
+    /// inotify.add_watch(dir.as_path(), WatchMask::CREATE)?;
+    /// std::fs::create_dir(dir.join("sub"))?;
+    ///
+    /// let mut buffer = EventBuffer::<4096>::new();
+    /// let event = inotify.read(&mut buffer)?.next().expect("an event")?;
+    /// let mask = event.mask();
+    /// assert_eq!(mask, EventMask::CREATE | EventMask::ISDIR);
+    /// assert!(mask.contains(EventMask::ISDIR));
+    /// assert_eq!(mask.to_string(), "IN_CREATE | IN_ISDIR");
+    /// assert_eq!(mask.inotifywait_events().collect::<Vec<_>>(), ["CREATE", "ISDIR"]);
+    /// let bits: Vec<_> = mask.single_bits().map(|bit| bit.name(NameStyle::Kernel)).collect();
+    /// assert_eq!(bits, [Some("IN_CREATE"), Some("IN_ISDIR")]);
+    /// assert_eq!(mask.unknown_bits(), 0);
+    ///
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     EventMask {
         /// `IN_UNMOUNT`: the file system holding the watched object was unmounted.
         UNMOUNT = 0x0000_2000;

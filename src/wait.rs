@@ -33,6 +33,50 @@ pub enum Wait<'b> {
 /// queue is empty. Each call to [`wait`](EventWaiter::wait) returns one batch of events,
 /// or the end of a cycle: [`Wait::Drained`] after events, [`Wait::TimedOut`] after a block
 /// duration with none. The Python package yields `None` at both.
+///
+/// # Examples
+///
+/// Wait at most 100 ms at a time for events in a fresh directory:
+///
+/// ```
+/// use std::time::Duration;
+/// use inotify_raw::{EventBuffer, EventMask, EventWaiter, Inotify, Wait, WatchMask};
+///
+/// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-waiter-{}", std::process::id()));
+/// std::fs::create_dir(&dir)?;
+/// let inotify = Inotify::new()?;
+/// inotify.add_watch(dir.as_path(), WatchMask::CREATE | WatchMask::CLOSE_WRITE)?;
+/// let mut waiter = EventWaiter::new(inotify, Some(Duration::from_millis(100)))?;
+/// let mut buffer = EventBuffer::<4096>::new();
+///
+/// // A quiet directory: the block duration passes.
+/// assert!(matches!(waiter.wait(&mut buffer)?, Wait::TimedOut));
+///
+/// std::fs::write(dir.join("report.txt"), b"done")?;
+/// let mut seen = Vec::new();
+/// for _ in 0..50 {
+///     match waiter.wait(&mut buffer)? {
+///         Wait::Events(events) => {
+///             for event in events {
+///                 seen.push(event?.mask());
+///             }
+///         }
+///         // Every queued event is read: the end of this cycle.
+///         Wait::Drained if seen.len() >= 2 => break,
+///         Wait::Drained | Wait::TimedOut | Wait::Interrupted => {}
+///     }
+/// }
+/// assert_eq!(seen, [EventMask::CREATE, EventMask::CLOSE_WRITE]);
+///
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # References
+///
+/// [epoll_pwait(2)](https://man7.org/linux/man-pages/man2/epoll_pwait.2.html),
+/// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html),
+/// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
 #[derive(Debug)]
 pub struct EventWaiter {
     inotify: Inotify,
@@ -45,6 +89,12 @@ pub struct EventWaiter {
 impl EventWaiter {
     /// Takes `inotify` and waits on it at most `block_duration` at a time (`None`: until
     /// an event comes). Signals during the wait are retried.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `fcntl` (making `inotify` non-blocking), from
+    /// `epoll_create1` (`EMFILE` when the process has no descriptor free, `ENFILE`), or
+    /// from `epoll_ctl`. `inotify` is dropped then.
     pub fn new(inotify: Inotify, block_duration: Option<Duration>) -> Result<EventWaiter, Error> {
         inotify.set_nonblocking(true)?;
         let epoll = Epoll::new()?;
@@ -92,6 +142,17 @@ impl EventWaiter {
     }
 
     /// Returns the next batch of events, or the end of a cycle. See [`Wait`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] from `epoll_pwait` or `read` (not `EAGAIN`, which ends the
+    /// cycle as [`Wait::Drained`], nor `EINTR`, which is retried or returned as
+    /// [`Wait::Interrupted`]), or from `clock_gettime` (see [`Epoll::wait`]).
+    ///
+    /// # References
+    ///
+    /// [epoll_pwait(2)](https://man7.org/linux/man-pages/man2/epoll_pwait.2.html),
+    /// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
     pub fn wait<'b, const N: usize>(
         &mut self,
         buffer: &'b mut EventBuffer<N>,

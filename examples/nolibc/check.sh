@@ -4,7 +4,7 @@
 # aarch64 one under qemu-aarch64-static) against real file operations, compare their output
 # line by line with what `inotifywait -m` prints, run `wait PATH [SECONDS]` on paths that
 # exist, appear later or never do (exit status 0, 2, 1), and check that both stripped
-# sizes are within the budget of 16 KiB (and print them in bytes).
+# sizes are within the budget of 17 KiB (and print them in bytes).
 #
 # Usage: bash examples/nolibc/check.sh     (from anywhere; as root if packages are missing)
 #
@@ -20,11 +20,16 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The build goes under the repository's cargo target directory (CARGO_TARGET_DIR, taken
+# from where this script was started, or target/ at the root), in a directory of its
+# own, never into the source tree.
+BUILD_ROOT=${CARGO_TARGET_DIR:-$(cd "$here/../.." && pwd)/target}/nolibc
+case $BUILD_ROOT in /*) ;; *) BUILD_ROOT=$PWD/$BUILD_ROOT ;; esac
 cd "$here" # cargo reads .cargo/config.toml (the static, libc-free link) from here
 
 TARGET=aarch64-unknown-linux-gnu
 MIN_MINOR=88
-SIZE_BUDGET=16384
+SIZE_BUDGET=17408
 TIMEOUT=${CHECK_TIMEOUT:-30}
 export DEBIAN_FRONTEND=noninteractive
 t0=${EPOCHREALTIME/./}
@@ -85,7 +90,7 @@ command -v aarch64-linux-gnu-gcc >/dev/null || die "aarch64-linux-gnu-gcc not fo
 if command -v rustup >/dev/null && rustup target add "$TARGET" >>"$APTLOG" 2>&1; then
   CARGO=cargo
   RUSTC_BIN=rustc
-  TARGET_DIR=target
+  TARGET_DIR=$BUILD_ROOT
   say "toolchain: rustup ($(rustc -V)), target $TARGET added"
 else
   say "rustup cannot add $TARGET here: using Debian's rustc-web and libstd-rust-web-dev:arm64"
@@ -98,7 +103,7 @@ else
   CARGO=/usr/bin/cargo
   RUSTC_BIN=/usr/bin/rustc
   export RUSTC=/usr/bin/rustc
-  TARGET_DIR=target/debian-rustc # apart from rustup's builds
+  TARGET_DIR=$BUILD_ROOT/debian-rustc # apart from rustup's builds
 fi
 minor=$("$RUSTC_BIN" -V | awk '{ split($2, v, "."); print v[2] }')
 [ "${minor:-0}" -ge "$MIN_MINOR" ] ||
@@ -110,8 +115,8 @@ t_build=${EPOCHREALTIME/./}
 "$CARGO" build --release --target-dir "$TARGET_DIR" -q || die "x86_64 build"
 "$CARGO" build --release --target-dir "$TARGET_DIR" --target "$TARGET" -q || die "aarch64 build"
 say "built both in $(((${EPOCHREALTIME/./} - t_build) / 1000)) ms"
-BIN_X86=$here/$TARGET_DIR/release/inotify-nolibc
-BIN_ARM=$here/$TARGET_DIR/$TARGET/release/inotify-nolibc
+BIN_X86=$TARGET_DIR/release/inotify-nolibc
+BIN_ARM=$TARGET_DIR/$TARGET/release/inotify-nolibc
 
 # --- readelf --------------------------------------------------------------------------
 

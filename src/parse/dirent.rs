@@ -369,7 +369,12 @@ impl fmt::Debug for Dirent<'_> {
 
 record_iterator! {
     /// An iterator over the directory entries in a byte slice, as `getdents64` filled it.
-    Dirents, Dirent, MalformedDirent
+    Dirents, Dirent, MalformedDirent;
+    ///
+    /// # Examples
+    ///
+    /// See [`Directory`](crate::Directory), whose [`read`](crate::Directory::read)
+    /// returns one.
 }
 
 #[cfg(test)]

@@ -273,7 +273,51 @@ impl fmt::Debug for ByteStr<'_> {
 
 record_iterator! {
     /// An iterator over the inotify events in a byte slice, as `read(2)` filled it.
-    Events, Event, MalformedEvent
+    Events, Event, MalformedEvent;
+    ///
+    /// # Examples
+    ///
+    /// The events of one read from [`Inotify::read`](crate::Inotify::read):
+    ///
+    /// ```
+    /// use inotify_raw::{EventBuffer, EventMask, Events, Inotify, WatchMask};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-events-{}", std::process::id()));
+    /// std::fs::create_dir(&dir)?;
+    /// let inotify = Inotify::new()?;
+    /// inotify.add_watch(dir.as_path(), WatchMask::CREATE)?;
+    /// for name in ["a", "b", "c"] {
+    ///     std::fs::write(dir.join(name), b"")?;
+    /// }
+    ///
+    /// let mut buffer = EventBuffer::<4096>::new();
+    /// let events: Events<'_> = inotify.read(&mut buffer)?;
+    /// let mut names = Vec::new();
+    /// for event in events {
+    ///     let event = event?; // a MalformedEvent converts into io::Error, anyhow, ...
+    ///     assert_eq!(event.mask(), EventMask::CREATE);
+    ///     names.push(event.name().unwrap_or_default().to_vec());
+    /// }
+    /// assert_eq!(names, [b"a", b"b", b"c"]);
+    ///
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// It parses any bytes, with no system call: bytes that are not a whole event end
+    /// the iteration with an error, and stay in the remainder.
+    ///
+    /// ```
+    /// use inotify_raw::{Events, MalformedEvent};
+    ///
+    /// let mut events = Events::new(&[0u8; 10]);
+    /// assert_eq!(
+    ///     events.next(),
+    ///     Some(Err(MalformedEvent::TruncatedHeader { offset: 0, available: 10 }))
+    /// );
+    /// assert_eq!(events.next(), None);
+    /// assert_eq!(events.remainder().len(), 10);
+    /// ```
 }
 
 /// A read buffer for inotify events: `N` bytes aligned for `struct inotify_event`.
@@ -281,6 +325,40 @@ record_iterator! {
 /// `N` must be at least [`MIN_EVENT_BUFFER_LEN`] (272), so a read can never fail with
 /// `EINVAL` for want of room; a smaller `N` is a compile-time error. The default, 4096
 /// bytes, holds about 128 events with short names and fits comfortably on the stack.
+///
+/// # Examples
+///
+/// A read takes as many whole events as fit; the others wait for the next read:
+///
+/// ```
+/// use inotify_raw::{EventBuffer, Inotify, WatchMask};
+///
+/// let dir = std::env::temp_dir().join(format!("inotify-raw-doc-buffer-{}", std::process::id()));
+/// std::fs::create_dir(&dir)?;
+/// let inotify = Inotify::new()?;
+/// inotify.add_watch(dir.as_path(), WatchMask::CREATE)?;
+/// for i in 0..20 {
+///     std::fs::write(dir.join(format!("file-{:02}", i)), b"")?;
+/// }
+///
+/// // Each of these events takes 32 bytes (a 16-byte header, "file-NN" padded to 16).
+/// let mut buffer = EventBuffer::<512>::new();
+/// let first = inotify.read(&mut buffer)?.count();
+/// let second = inotify.read(&mut buffer)?.count();
+/// assert_eq!((first, second), (16, 4));
+///
+/// // The default size, 4096 bytes, on the stack.
+/// let _buffer: EventBuffer = EventBuffer::new();
+///
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A buffer too small for the longest event does not compile:
+///
+/// ```compile_fail
+/// let buffer = inotify_raw::EventBuffer::<256>::new();
+/// ```
 #[repr(C, align(8))]
 pub struct EventBuffer<const N: usize = 4096> {
     bytes: [u8; N],

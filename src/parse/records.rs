@@ -110,14 +110,25 @@ impl<R> fmt::Debug for Records<'_, R> {
 /// Defines a public iterator type over the records of one kind: a thin wrapper around
 /// [`Records`], so that the generic machinery stays private.
 macro_rules! record_iterator {
-    ($(#[$doc:meta])* $name:ident, $record:ident, $malformed:ident) => {
+    (
+        $(#[$doc:meta])* $name:ident, $record:ident, $malformed:ident;
+        $(#[$more:meta])*
+    ) => {
         $(#[$doc])*
         ///
-        /// Yields `Ok(record)` for each whole record. At bytes that are not a whole record
-        /// it yields one `Err` saying where and why, then stops; the bytes it could not
-        /// parse stay available through [`remainder`](Self::remainder). It never panics,
-        /// never allocates and never reads outside the slice, whatever the bytes. The
-        /// slice need not be aligned.
+        /// Yields `Ok(record)` for each whole record. It never panics, never allocates and
+        /// never reads outside the slice, whatever the bytes. The slice need not be
+        /// aligned.
+        ///
+        /// # Errors
+        ///
+        #[doc = concat!(
+            "At bytes that are not a whole record it yields one `Err` ([`",
+            stringify!($malformed),
+            "`]) saying where and why, then stops; the bytes it could not parse stay \
+             available through [`remainder`](Self::remainder)."
+        )]
+        $(#[$more])*
         #[derive(Clone, Debug)]
         pub struct $name<'a>(Records<'a, $record<'a>>);
 

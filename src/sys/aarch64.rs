@@ -26,6 +26,7 @@ pub mod nr {
     pub const READLINKAT: usize = 78;
     pub const EXIT_GROUP: usize = 94;
     pub const CLOCK_GETTIME: usize = 113;
+    pub const PRLIMIT64: usize = 261;
     pub const STATX: usize = 291;
 }
 

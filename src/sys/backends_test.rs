@@ -43,6 +43,7 @@ fn numbers_agree() {
         ),
         (asm::nr::INOTIFY_RM_WATCH, sc_backend::nr::INOTIFY_RM_WATCH),
         (asm::nr::OPENAT, sc_backend::nr::OPENAT),
+        (asm::nr::PRLIMIT64, sc_backend::nr::PRLIMIT64),
         (asm::nr::READLINKAT, sc_backend::nr::READLINKAT),
         (asm::nr::STATX, sc_backend::nr::STATX),
     ];

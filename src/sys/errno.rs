@@ -244,6 +244,17 @@ impl Errno {
 
     /// Decodes a raw system-call return value: values in `-4095..=-1` (seen as `usize`)
     /// are errors, everything else is a result.
+    ///
+    /// # Errors
+    ///
+    /// The error number, for a value in `-4095..=-1`.
+    ///
+    /// ```
+    /// use inotify_raw::Errno;
+    ///
+    /// assert_eq!(Errno::decode(3), Ok(3));
+    /// assert_eq!(Errno::decode(-2isize as usize), Err(Errno::ENOENT));
+    /// ```
     #[inline]
     pub const fn decode(ret: usize) -> Result<usize, Errno> {
         // The kernel never returns a valid result in the top 4095 values of the range.

@@ -489,6 +489,29 @@ pub fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// `RLIMIT_NOFILE`: the limit on the descriptor numbers a process may open.
+pub const RLIMIT_NOFILE: u32 = 7;
+
+/// `prlimit64(0, resource, NULL, &old)`: this process's soft limit on `resource`
+/// (`RLIM_INFINITY`, `u64::MAX`, for none).
+#[inline]
+pub fn soft_rlimit(resource: u32) -> Result<u64, Errno> {
+    // struct rlimit64: the soft limit, then the hard one.
+    let mut limits = [0u64; 2];
+    // SAFETY: the kernel writes one `struct rlimit64` (two u64) into `limits`; the null
+    // new-limit pointer means "change nothing".
+    Errno::decode(unsafe {
+        backend::syscall4(
+            nr::PRLIMIT64,
+            0,
+            resource as usize,
+            0,
+            limits.as_mut_ptr() as usize,
+        )
+    })?;
+    Ok(limits[0])
+}
+
 /// `clock_gettime(2)` for `clock` (such as [`CLOCK_MONOTONIC`]).
 #[inline]
 pub fn clock_gettime(clock: u32) -> Result<Timespec, Errno> {
@@ -516,6 +539,25 @@ mod tests {
         assert_eq!(core::mem::size_of::<EpollEvent>(), 12);
         #[cfg(target_arch = "aarch64")]
         assert_eq!(core::mem::size_of::<EpollEvent>(), 16);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn the_soft_descriptor_limit_is_what_proc_self_limits_says() {
+        use std::string::ToString;
+        let soft = soft_rlimit(RLIMIT_NOFILE).expect("prlimit64");
+        let limits = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+        let line = limits
+            .lines()
+            .find_map(|line| line.strip_prefix("Max open files"))
+            .expect("a Max open files line");
+        let field = line.split_whitespace().next().expect("the soft limit");
+        let expected = if soft == u64::MAX {
+            "unlimited".to_string()
+        } else {
+            soft.to_string()
+        };
+        assert_eq!(field, expected);
     }
 
     #[test]

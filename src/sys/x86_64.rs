@@ -26,6 +26,7 @@ pub mod nr {
     pub const EPOLL_PWAIT: usize = 281;
     pub const EPOLL_CREATE1: usize = 291;
     pub const INOTIFY_INIT1: usize = 294;
+    pub const PRLIMIT64: usize = 302;
     pub const STATX: usize = 332;
 }
 

@@ -248,6 +248,11 @@ pub enum Rerun {
     /// `user.max_inotify_watches` is this low: for the watch limit, without touching
     /// the machine's own limit.
     WithWatchLimit(u32),
+    /// In a new user namespace whose `user.max_inotify_instances` is this low.
+    WithInstanceLimit(u32),
+    /// With this soft `RLIMIT_NOFILE` (`ulimit -n`): for the descriptor limit. Needs
+    /// no root.
+    WithDescriptorLimit(u32),
 }
 
 /// The command that runs this test binary: through `$INOTIFY_RAW_EXAMPLE_RUNNER` when
@@ -271,30 +276,42 @@ pub fn this_test_binary() -> std::process::Command {
 pub fn rerun(helper: &str, env: (&str, &std::ffi::OsStr), how: Rerun) -> Option<String> {
     use std::os::unix::process::CommandExt;
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { geteuid() } != 0 {
+    let root = unsafe { geteuid() } == 0;
+    if !root && !matches!(how, Rerun::WithDescriptorLimit(_)) {
         eprintln!("skipped: starting {} as another user needs root", helper);
         return None;
     }
     let inner = this_test_binary();
+    // A shell that sets something up, then runs this test binary.
+    let through_sh = |program: &str, args: &[&str], setup: String| {
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .args(["sh", "-c"])
+            .arg(format!("{} && exec \"$@\"", setup))
+            .arg("sh")
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        command
+    };
+    let in_user_namespace = ["--user", "--map-root-user"];
     let mut command = match how {
         Rerun::AsNobody => {
-            let mut command = inner;
+            let mut command = this_test_binary();
             command.uid(65534).gid(65534).current_dir("/");
             command
         }
-        Rerun::WithWatchLimit(limit) => {
-            let mut command = std::process::Command::new("unshare");
-            command
-                .args(["--user", "--map-root-user", "sh", "-c"])
-                .arg(format!(
-                    "echo {} > /proc/sys/user/max_inotify_watches && exec \"$@\"",
-                    limit
-                ))
-                .arg("sh")
-                .arg(inner.get_program())
-                .args(inner.get_args());
-            command
-        }
+        Rerun::WithWatchLimit(limit) => through_sh(
+            "unshare",
+            &in_user_namespace,
+            format!("echo {} > /proc/sys/user/max_inotify_watches", limit),
+        ),
+        Rerun::WithInstanceLimit(limit) => through_sh(
+            "unshare",
+            &in_user_namespace,
+            format!("echo {} > /proc/sys/user/max_inotify_instances", limit),
+        ),
+        Rerun::WithDescriptorLimit(limit) => through_sh("env", &[], format!("ulimit -n {}", limit)),
     };
     command
         .args(["--exact", helper, "--nocapture", "--test-threads=1"])
