@@ -276,6 +276,7 @@ impl TreeWatcher {
                 }
                 self.nodes.remove_subtree(id, true, |_, _| {});
                 self.nodes.rename(owner, parent, &name);
+                let _ = self.found_elsewhere(owner);
                 false
             }
             _ => {
@@ -606,6 +607,7 @@ impl TreeWatcher {
                     return Ok(NewDirectory::Gone);
                 }
                 self.nodes.rename(owner, parent, &name);
+                self.found_elsewhere(owner)?;
                 if reason == Reason::Event {
                     let _ = self.watch_named(&named, b"", self.full_mask());
                     self.rescan_stale_below(owner)?;
@@ -623,13 +625,21 @@ impl TreeWatcher {
                 Ok(NewDirectory::Known)
             }
             _ => {
-                let id = match self.nodes.get(id).and_then(|node| node.wd()) {
-                    Some(old) if old != wd => self.replace(id),
+                let ino = stat_descriptor(&named).map_or(0, |stat| stat.ino);
+                // Another watch, on another inode: another directory took the name.
+                let id = match self.nodes.get(id) {
+                    Some(node)
+                        if node.wd().map_or(false, |old| old != wd)
+                            && node.ino() != 0
+                            && node.ino() != ino =>
+                    {
+                        self.replace(id)
+                    }
                     _ => id,
                 };
                 self.set_wd(id, wd);
-                if let Ok(stat) = stat_descriptor(&named) {
-                    self.nodes.set_ino(id, stat.ino);
+                if ino != 0 {
+                    self.nodes.set_ino(id, ino);
                 }
                 Ok(NewDirectory::Listable(id, Rc::new(named), false))
             }
@@ -854,7 +864,7 @@ impl TreeWatcher {
 
     /// The link count of the directory `id`, if its path still names it (the same
     /// inode).
-    fn current_stat(&mut self, id: NodeId) -> Option<u32> {
+    pub(super) fn current_stat(&mut self, id: NodeId) -> Option<u32> {
         let node = *self.nodes.get(id)?;
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);

@@ -63,6 +63,7 @@ pub(super) struct Synthetic {
 /// is dropped).
 #[derive(Clone, Debug)]
 struct Held {
+    wd: WatchDescriptor,
     dir: NodeId,
     name: Vec<u8>,
     mask: EventMask,
@@ -448,8 +449,13 @@ impl TreeWatcher {
                 Step::Event(event) => event,
                 Step::BatchEnd => return Ok(None),
                 Step::TimedOut | Step::Empty => {
-                    // Nothing more came: a pending move's other half is not coming.
+                    // Nothing more came: a pending move's other half is not coming, and
+                    // a directory that stepped aside for another has no event left to
+                    // say where it went: both left the tree.
                     self.settle_moves(None)?;
+                    for id in core::mem::take(&mut self.replaced) {
+                        self.settle_replaced(id);
+                    }
                     return Ok(None);
                 }
             };
@@ -523,7 +529,9 @@ impl TreeWatcher {
         }
         if let Some(at) = self.pending_move_above(dir) {
             if self.wants(mask) {
+                let wd = self.nodes.get(dir).and_then(|node| node.wd());
                 self.pending_moves[at].held.push(Held {
+                    wd: wd.unwrap_or(WatchDescriptor::OVERFLOW),
                     dir,
                     name: Vec::new(),
                     mask,
@@ -558,8 +566,17 @@ impl TreeWatcher {
             let wanted = self.wants(mask);
             let pending = &mut self.pending_moves[at];
             pending.dirty |= is_dir;
-            if wanted {
+            // Followed once placed: wanted, or what the tree must follow.
+            let followed = is_dir
+                && mask.intersects(
+                    EventMask::CREATE
+                        | EventMask::MOVED_FROM
+                        | EventMask::MOVED_TO
+                        | EventMask::DELETE,
+                );
+            if wanted || followed {
                 pending.held.push(Held {
+                    wd: event.wd,
                     dir,
                     name: name.to_vec(),
                     mask,
@@ -617,6 +634,30 @@ impl TreeWatcher {
             }
         }
         Ok((!duplicate && self.wants(mask)).then_some(dir))
+    }
+
+    /// With no event left to read: a node that stepped aside for another directory
+    /// either is at its path again (then it takes its name back from the other node) or
+    /// left the tree.
+    fn settle_replaced(&mut self, id: NodeId) {
+        let (parent, name) = match self.nodes.get(id) {
+            Some(node) => (node.parent, self.nodes.name(id).to_vec()),
+            None => return,
+        };
+        if self.current_stat(id).is_none() {
+            self.forget_subtree(id);
+            return;
+        }
+        self.reclaim_name(id, parent, &name);
+    }
+
+    /// `id`, detached, is at its path after all: it takes its name back from any other
+    /// node there.
+    fn reclaim_name(&mut self, id: NodeId, parent: NodeId, name: &[u8]) {
+        if let Some(other) = self.nodes.child(parent, name).filter(|&other| other != id) {
+            self.forget_subtree(other);
+        }
+        self.nodes.rename(id, parent, name);
     }
 
     /// The node that stepped aside for another directory taking `name` in `dir`.
@@ -708,14 +749,21 @@ impl TreeWatcher {
         name: &[u8],
     ) -> Result<(), WatchError> {
         self.apply_move(pending.node, dir, name)?;
+        self.catch_up(pending)
+    }
+
+    /// A pending move is placed: its held events are followed, and what changed below
+    /// it meanwhile is rescanned.
+    fn catch_up(&mut self, pending: PendingMove) -> Result<(), WatchError> {
         for held in pending.held {
-            self.push_held(held);
+            self.replay(held)?;
         }
-        if pending.dirty && self.nodes.get(pending.node).is_some() {
+        let node = pending.node;
+        if pending.dirty && self.nodes.get(node).is_some() {
             let below: Vec<NodeId> = self
                 .nodes
                 .ids()
-                .filter(|&id| id == pending.node || self.nodes.is_below(id, pending.node))
+                .filter(|&id| id == node || self.nodes.is_below(id, node))
                 .collect();
             self.rescan(below, false)?;
         }
@@ -813,8 +861,44 @@ impl TreeWatcher {
                     pending.reads += 1;
                     self.pending_moves.push(pending);
                 }
-                None => self.forget_subtree(pending.node),
+                None => self.left_tree(pending)?,
             }
+        }
+        Ok(())
+    }
+
+    /// `node` turned up at a new place (renamed while its events were in flight): if its
+    /// move was pending, that move is placed now; if it had stepped aside for another
+    /// directory, it is placed too.
+    pub(super) fn found_elsewhere(&mut self, node: NodeId) -> Result<(), WatchError> {
+        self.replaced.retain(|&id| id != node);
+        let at = match self
+            .pending_moves
+            .iter()
+            .position(|pending| pending.node == node)
+        {
+            Some(at) => at,
+            None => return Ok(()),
+        };
+        let pending = self.pending_moves.swap_remove(at);
+        self.applied_moves.push(pending.cookie);
+        self.catch_up(pending)
+    }
+
+    /// Follows a held event now that its directory is placed, and queues it for
+    /// delivery (with its directory's path at delivery) if it is to be delivered.
+    fn replay(&mut self, held: Held) -> Result<(), WatchError> {
+        if self.nodes.get(held.dir).is_none() {
+            return Ok(());
+        }
+        let event = RawEvent::made(held.wd, held.mask, held.cookie, held.name.len());
+        let deliver = if held.name.is_empty() {
+            self.follow_self(held.dir, held.mask)
+        } else {
+            self.follow_entry(held.dir, &held.name, &event)?
+        };
+        if deliver.is_some() {
+            self.push_held(held);
         }
         Ok(())
     }
@@ -831,6 +915,23 @@ impl TreeWatcher {
             cookie: held.cookie,
             origin: Origin::Kernel,
         });
+    }
+
+    /// A pending move's other half did not come: the directory left the tree, unless it
+    /// is still at its path (the rename was of another directory that had its name for a
+    /// while, its path out of date when the rename was read): then it stays.
+    fn left_tree(&mut self, pending: PendingMove) -> Result<(), WatchError> {
+        let node = pending.node;
+        if self.current_stat(node).is_none() {
+            self.forget_subtree(node);
+            return Ok(());
+        }
+        let (parent, name) = match self.nodes.get(node) {
+            Some(n) => (n.parent, self.nodes.name(node).to_vec()),
+            None => return Ok(()),
+        };
+        self.reclaim_name(node, parent, &name);
+        self.catch_up(pending)
     }
 
     /// The pending move of `dir` or of a directory above it.
