@@ -18,9 +18,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use inotify_raw::{
-    Errno, EventMask, Inotify, Limits, Origin, TreeWatcher, WatchError, WatchMask, Watcher,
-};
+use inotify_raw::{Errno, EventMask, Inotify, Origin, TreeWatcher, WatchError, WatchMask, Watcher};
 
 use tools::{show, Filter, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
 
@@ -330,22 +328,9 @@ impl Errors {
     /// inotifywait's two lines at the watch limit, and a third with the limit's value
     /// and how to raise it.
     fn watch_limit(&self, what: &str) {
-        self.say(&format!(
-            "Failed to watch {}; upper limit on inotify watches reached!",
-            what
-        ));
-        self.say(
-            "Please increase the amount of inotify watches allowed per user via \
-             `/proc/sys/fs/inotify/max_user_watches'.",
-        );
-        let now = Limits::read()
-            .map(|limits| format!("it is {} now; ", limits.max_user_watches))
-            .unwrap_or_default();
-        self.say(&format!(
-            "({}raise it with `sysctl fs.inotify.max_user_watches=N' as root, or in \
-             /etc/sysctl.d/ to keep it.)",
-            now
-        ));
+        for line in tools::watch_limit_lines("Failed to watch", what) {
+            self.say(&line);
+        }
     }
 }
 
@@ -697,23 +682,7 @@ fn watch_tree(
     errors: &Errors,
     pending: &mut Vec<Event>,
 ) -> Result<TreeWatcher, i32> {
-    let excluded = list.exclude.clone();
-    // --exclude/--excludei stop the watching of what they match; --include cannot
-    // (something below may match), so it filters events only.
-    let prune = filter.filter(|f| !f.invert).map(|f| f.regex.clone());
-    let exclusions = PathList {
-        watch: Vec::new(),
-        exclude: excluded,
-    };
-    let mut builder = TreeWatcher::builder()
-        .mask(WatchMask::from_bits_retain(orig_events) & WatchMask::ALL_EVENTS)
-        .keep_going_at_watch_limit(true);
-    if !exclusions.exclude.is_empty() || prune.is_some() {
-        builder = builder.exclude(move |path: &Path, _name: &OsStr| {
-            let path = path.as_os_str().as_bytes();
-            exclusions.is_excluded(path) || prune.as_ref().map_or(false, |r| r.is_match(path))
-        });
-    }
+    let builder = tools::tree_builder(orig_events, list, filter);
     let no_roots: [&Path; 0] = [];
     let mut tree = match builder.watch(no_roots) {
         Ok(tree) => tree,

@@ -12,7 +12,7 @@ use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
-use inotify_raw::{Errno, EventMask};
+use inotify_raw::{Errno, EventMask, TreeBuilder, TreeWatcher, WatchMask};
 
 pub const EXIT_SUCCESS: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
@@ -834,4 +834,48 @@ pub fn daemonize() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The tree
+
+/// A tree for `-r`: delivering the events of `events`, going on at the watch limit (the
+/// tools say so), and keeping out the directories that an `@` exclusion names or that
+/// `--exclude`/`--excludei` matches (whose events inotify-tools drops anyway, so they
+/// need no watch). `--include` cannot keep a directory out: something below it may match.
+pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> TreeBuilder {
+    let exclusions = PathList {
+        watch: Vec::new(),
+        exclude: list.exclude.clone(),
+    };
+    let prune = filter.filter(|f| !f.invert).map(|f| f.regex.clone());
+    let mut builder = TreeWatcher::builder()
+        .mask(WatchMask::from_bits_retain(events) & WatchMask::ALL_EVENTS)
+        .keep_going_at_watch_limit(true);
+    if !exclusions.exclude.is_empty() || prune.is_some() {
+        builder = builder.exclude(move |path: &Path, _name: &OsStr| {
+            let path = path.as_os_str().as_bytes();
+            exclusions.is_excluded(path) || prune.as_ref().map_or(false, |r| r.is_match(path))
+        });
+    }
+    builder
+}
+
+/// inotify-tools' lines for the watch limit, and one more with the limit's value and
+/// how to raise it.
+pub fn watch_limit_lines(verb: &str, what: &str) -> Vec<String> {
+    let now = inotify_raw::Limits::read()
+        .map(|limits| format!("it is {} now; ", limits.max_user_watches))
+        .unwrap_or_default();
+    vec![
+        format!("{} {}; upper limit on inotify watches reached!", verb, what),
+        "Please increase the amount of inotify watches allowed per user via \
+         `/proc/sys/fs/inotify/max_user_watches'."
+            .to_string(),
+        format!(
+            "({}raise it with `sysctl fs.inotify.max_user_watches=N' as root, or in \
+             /etc/sysctl.d/ to keep it.)",
+            now
+        ),
+    ]
 }
