@@ -327,8 +327,8 @@ impl Errors {
 
     /// inotifywait's two lines at the watch limit, and a third with the limit's value
     /// and how to raise it.
-    fn watch_limit(&self, what: &str) {
-        for line in tools::watch_limit_lines("Failed to watch", what) {
+    fn watch_limit(&self, what: &str, left_out: Option<u64>) {
+        for line in tools::watch_limit_lines(what, left_out) {
             self.say(&line);
         }
     }
@@ -412,11 +412,10 @@ impl Source {
                         return Ok(Next::Notice);
                     }
                     Origin::WatchLimit { unwatched } => {
-                        errors.watch_limit(&format!(
-                            "{} new directories below {}",
-                            unwatched,
-                            got.path.display()
-                        ));
+                        errors.watch_limit(
+                            &format!("new directories below {}", got.path.display()),
+                            Some(unwatched),
+                        );
                         return Ok(Next::Notice);
                     }
                     _ => {}
@@ -564,7 +563,7 @@ fn run() -> i32 {
                 }
                 Err(error) => {
                     if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                        errors.watch_limit(&show(path));
+                        errors.watch_limit(&show(path), None);
                     } else {
                         errors.say(&format!(
                             "Couldn't watch {}: {}",
@@ -694,7 +693,7 @@ fn watch_tree(
                 continue; // inside a root given before: watched already
             }
             if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                errors.watch_limit(&show(path));
+                errors.watch_limit(&show(path), None);
             } else {
                 errors.say(&format!(
                     "Couldn't watch {}: {}",
@@ -723,11 +722,7 @@ fn watch_tree(
                 tools::strerror(errno)
             )),
             Origin::WatchLimit { unwatched } => {
-                errors.watch_limit(&format!(
-                    "{} ({} directories below it could not be watched)",
-                    got.path.display(),
-                    unwatched
-                ));
+                errors.watch_limit(&got.path.display().to_string(), Some(unwatched));
                 return Err(EXIT_FAILURE);
             }
             _ => {

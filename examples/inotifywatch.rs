@@ -483,12 +483,8 @@ impl Source {
                         continue;
                     }
                     Origin::WatchLimit { unwatched } => {
-                        let what = format!(
-                            "{} new directories below {}",
-                            unwatched,
-                            event.path.display()
-                        );
-                        for line in tools::watch_limit_lines("Failed to watch", &what) {
+                        let what = format!("new directories below {}", event.path.display());
+                        for line in tools::watch_limit_lines(&what, Some(unwatched)) {
                             eprintln!("{}", line);
                         }
                         continue;
@@ -580,7 +576,7 @@ fn run() -> i32 {
     eprintln!("Establishing watches...");
     let failed = |path: &[u8], error: &io::Error| {
         if tools::errno_of(error) == Some(Errno::ENOSPC) {
-            for line in tools::watch_limit_lines("Failed to watch", &show(path)) {
+            for line in tools::watch_limit_lines(&show(path), None) {
                 eprintln!("{}", line);
             }
         } else {
@@ -648,9 +644,9 @@ fn run() -> i32 {
                     event.path.display(),
                     tools::strerror(errno)
                 ),
-                Origin::WatchLimit { .. } => {
+                Origin::WatchLimit { unwatched } => {
                     let root = event.path.display().to_string();
-                    for line in tools::watch_limit_lines("Failed to watch", &root) {
+                    for line in tools::watch_limit_lines(&root, Some(unwatched)) {
                         eprintln!("{}", line);
                     }
                     return EXIT_FAILURE;

@@ -815,3 +815,121 @@ fn recursive_root_deleted() {
     assert!(ours.stdout.is_empty());
     assert_eq!(ours.code, Some(1));
 }
+
+/// `-d`: the program goes to the background at once (exit 0 in the foreground), and the
+/// events go to the `-o` file; with `-t`, it ends by itself.
+#[test]
+fn daemon_writes_events_to_the_outfile() {
+    let mut tools = vec![Tool::Ours];
+    if tools_support::has_real(NAME) {
+        tools.push(Tool::Real);
+    }
+    for tool in tools {
+        // inotifywait resolves the outfile first, so it must exist; it goes to / before
+        // watching, so the path is absolute.
+        let dir = prepared("mkdir w; touch out");
+        let watched = dir.join("w");
+        let out = dir.join("out");
+        let status = tools_support::command(tool, NAME)
+            .args(["-d", "-t", "2", "-e", "create", "-o"])
+            .arg(&out)
+            .arg(&watched)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(0), "{:?}", tool);
+        // The background process watches soon: make files until one is reported.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut n = 0;
+        let written = loop {
+            std::fs::write(watched.join(format!("f{}", n)), b"").unwrap();
+            n += 1;
+            let written = std::fs::read_to_string(&out).unwrap();
+            if written.contains('\n') {
+                break written;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?}: nothing in the outfile",
+                tool
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let first = written.lines().next().unwrap();
+        let prefix = format!("{}/ CREATE f", watched.display());
+        assert!(first.starts_with(&prefix), "{:?}: {:?}", tool, written);
+    }
+}
+
+/// The watch limit (a user namespace whose limit is 4 watches): inotifywait's two lines,
+/// then the limit's value and how to raise it; exit code 1.
+#[test]
+fn the_watch_limit_says_how_to_raise_it() {
+    let limited = |tool: Tool, args: &[&str], dir: &Path| -> Option<Outcome> {
+        let inner = tools_support::command(tool, NAME);
+        let output = std::process::Command::new("unshare")
+            .args(["--user", "--map-root-user", "sh", "-c"])
+            .arg("echo 4 > /proc/sys/user/max_inotify_watches && exec \"$@\"")
+            .arg("sh")
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("unshare:") || stderr.contains("sh: ") {
+            eprintln!(
+                "skipped: no user namespace with its own watch limit here: {}",
+                stderr
+            );
+            return None;
+        }
+        Some(Outcome {
+            stdout: String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            stderr: stderr.lines().map(str::to_string).collect(),
+            code: output.status.code(),
+        })
+    };
+    let real = tools_support::has_real(NAME);
+    for (args, failed) in [
+        (
+            &["-r", "."][..],
+            "Failed to watch .; upper limit on inotify watches reached!",
+        ),
+        (
+            &["a", "b", "c", "d", "e", "f"][..],
+            "Failed to watch e; upper limit on inotify watches reached!",
+        ),
+    ] {
+        let dir = prepared("mkdir -p a/b/c/d/e/f/g/h b c d e f");
+        let ours = match limited(Tool::Ours, args, dir.path()) {
+            Some(ours) => ours,
+            None => return,
+        };
+        assert_eq!(ours.code, Some(1), "{:?}", ours);
+        assert_eq!(ours.stderr.len(), 4, "{:?}", ours);
+        assert_eq!(ours.stderr[1], failed);
+        assert_eq!(
+            ours.stderr[2],
+            "Please increase the amount of inotify watches allowed per user via \
+             `/proc/sys/fs/inotify/max_user_watches'."
+        );
+        assert!(
+            ours.stderr[3].starts_with("(fs.inotify.max_user_watches is ")
+                && ours.stderr[3].contains("sysctl fs.inotify.max_user_watches=N"),
+            "{:?}",
+            ours.stderr
+        );
+        if real {
+            let dir = prepared("mkdir -p a/b/c/d/e/f/g/h b c d e f");
+            let theirs = limited(Tool::Real, args, dir.path()).unwrap();
+            assert_eq!(ours.stderr[..3], theirs.stderr[..], "{:?}", args);
+            assert_eq!((ours.code, &ours.stdout), (theirs.code, &theirs.stdout));
+        }
+    }
+}

@@ -861,21 +861,28 @@ pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> Tr
     builder
 }
 
-/// inotify-tools' lines for the watch limit, and one more with the limit's value and
+/// inotify-tools' two lines for the watch limit (`what` could not be watched), and one
+/// more with the limit's value, how many directories were left out (when known), and
 /// how to raise it.
-pub fn watch_limit_lines(verb: &str, what: &str) -> Vec<String> {
+pub fn watch_limit_lines(what: &str, left_out: Option<u64>) -> Vec<String> {
     let now = inotify_raw::Limits::read()
-        .map(|limits| format!("it is {} now; ", limits.max_user_watches))
+        .map(|limits| format!(" is {} now", limits.max_user_watches))
+        .unwrap_or_default();
+    let left_out = left_out
+        .map(|n| format!("; {} directories are not watched", n))
         .unwrap_or_default();
     vec![
-        format!("{} {}; upper limit on inotify watches reached!", verb, what),
+        format!(
+            "Failed to watch {}; upper limit on inotify watches reached!",
+            what
+        ),
         "Please increase the amount of inotify watches allowed per user via \
          `/proc/sys/fs/inotify/max_user_watches'."
             .to_string(),
         format!(
-            "({}raise it with `sysctl fs.inotify.max_user_watches=N' as root, or in \
-             /etc/sysctl.d/ to keep it.)",
-            now
+            "(fs.inotify.max_user_watches{}{}: raise it with \
+             `sysctl fs.inotify.max_user_watches=N' as root, or in /etc/sysctl.d/ to keep it.)",
+            now, left_out
         ),
     ]
 }
