@@ -343,7 +343,7 @@ enum Source {
         /// `%w` of each watch: the first path given for it.
         names: HashMap<i32, Vec<u8>>,
     },
-    Tree(TreeWatcher),
+    Tree(TreeWatcher, tools::ScanEchoes),
 }
 
 /// The next thing the source has.
@@ -394,7 +394,7 @@ impl Source {
                 }
                 Ok(Next::Event)
             }
-            Source::Tree(tree) => {
+            Source::Tree(tree, echoes) => {
                 tree.set_block_duration(block);
                 let got = match tree.next_event() {
                     Ok(Some(got)) => got,
@@ -419,6 +419,10 @@ impl Source {
                         return Ok(Next::Notice);
                     }
                     _ => {}
+                }
+                let name = got.name.map(OsStrExt::as_bytes);
+                if echoes.is_echo(got.wd.raw(), name, got.mask, got.origin) {
+                    return Ok(Next::Notice);
                 }
                 event.mask = got.mask.bits();
                 event.cookie = got.cookie;
@@ -547,7 +551,7 @@ fn run() -> i32 {
     let mut source = if o.recursive {
         drop(watcher);
         match watch_tree(&list, orig_events, filter.as_ref(), &errors, &mut pending) {
-            Ok(tree) => Source::Tree(tree),
+            Ok((tree, echoes)) => Source::Tree(tree, echoes),
             Err(code) => return code,
         }
     } else {
@@ -680,7 +684,7 @@ fn watch_tree(
     filter: Option<&Filter>,
     errors: &Errors,
     pending: &mut Vec<Event>,
-) -> Result<TreeWatcher, i32> {
+) -> Result<(TreeWatcher, tools::ScanEchoes), i32> {
     let builder = tools::tree_builder(orig_events, list, filter);
     let no_roots: [&Path; 0] = [];
     let mut tree = match builder.watch(no_roots) {
@@ -704,6 +708,7 @@ fn watch_tree(
             return Err(EXIT_FAILURE);
         }
     }
+    let mut echoes = tools::ScanEchoes::default();
     // What the setup left to say: directories that could not be watched, and the watch
     // limit, which fails the setup as it fails inotifywait's.
     loop {
@@ -725,6 +730,12 @@ fn watch_tree(
                 errors.watch_limit(&got.path.display().to_string(), Some(unwatched));
                 return Err(EXIT_FAILURE);
             }
+            _ if echoes.is_echo(
+                got.wd.raw(),
+                got.name.map(OsStrExt::as_bytes),
+                got.mask,
+                got.origin,
+            ) => {}
             _ => {
                 pending.push(Event {
                     mask: got.mask.bits(),
@@ -736,7 +747,7 @@ fn watch_tree(
             }
         }
     }
-    Ok(tree)
+    Ok((tree, echoes))
 }
 
 /// inotifywait's `--format`: `%w`, `%f`, `%e`, `%Xe` (names separated by X), `%T`,

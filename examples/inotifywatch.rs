@@ -433,7 +433,7 @@ enum Source {
         watcher: Watcher,
         names: HashMap<i32, Vec<u8>>,
     },
-    Tree(TreeWatcher),
+    Tree(TreeWatcher, tools::ScanEchoes),
 }
 
 impl Source {
@@ -441,7 +441,7 @@ impl Source {
         use std::os::unix::io::AsFd;
         match self {
             Source::Plain { watcher, .. } => watcher.as_fd(),
-            Source::Tree(tree) => tree.as_fd(),
+            Source::Tree(tree, _) => tree.as_fd(),
         }
     }
 
@@ -467,7 +467,7 @@ impl Source {
                     stats.record(event.wd.raw(), name, event.mask.bits());
                 }
             }
-            Source::Tree(tree) => loop {
+            Source::Tree(tree, echoes) => loop {
                 let event = match tree.try_next_event() {
                     Ok(Some(event)) => event,
                     Ok(None) | Err(WatchError::Ended) => break,
@@ -491,6 +491,10 @@ impl Source {
                     }
                     _ => {}
                 }
+                let entry = event.name.map(OsStrExt::as_bytes);
+                if echoes.is_echo(event.wd.raw(), entry, event.mask, event.origin) {
+                    continue;
+                }
                 let name = tools::dir_name(event.watch_path);
                 if let Some(filter) = filter {
                     path.clear();
@@ -510,7 +514,7 @@ impl Source {
     fn watches(&mut self) -> Vec<(i32, Vec<u8>)> {
         match self {
             Source::Plain { names, .. } => names.iter().map(|(&wd, n)| (wd, n.clone())).collect(),
-            Source::Tree(tree) => tree
+            Source::Tree(tree, _) => tree
                 .watches()
                 .into_iter()
                 .map(|(wd, path)| (wd.raw(), tools::dir_name(&path)))
@@ -608,7 +612,7 @@ fn run() -> i32 {
                 eprintln!("OK, {} is now being watched.", show(path));
             }
         }
-        Source::Tree(tree)
+        Source::Tree(tree, tools::ScanEchoes::default())
     } else {
         let mut watcher = watcher;
         let mut names = HashMap::new();
@@ -628,7 +632,7 @@ fn run() -> i32 {
     let mut stats = Stats::default();
     // What the tree's setup has to say comes first: directories it could not watch, and
     // the watch limit, which fails the setup as it fails inotifywatch's.
-    if let Source::Tree(tree) = &mut source {
+    if let Source::Tree(tree, echoes) = &mut source {
         loop {
             let event = match tree.try_next_event() {
                 Ok(Some(event)) => event,
@@ -651,6 +655,12 @@ fn run() -> i32 {
                     }
                     return EXIT_FAILURE;
                 }
+                _ if echoes.is_echo(
+                    event.wd.raw(),
+                    event.name.map(OsStrExt::as_bytes),
+                    event.mask,
+                    event.origin,
+                ) => {}
                 _ => {
                     let name = tools::dir_name(event.watch_path);
                     let mut path = name.clone();
@@ -665,7 +675,7 @@ fn run() -> i32 {
     if o.verbose > 0 {
         let count = match &source {
             Source::Plain { names, .. } => names.len(),
-            Source::Tree(tree) => tree.watch_count(),
+            Source::Tree(tree, _) => tree.watch_count(),
         };
         eprintln!("Total of {} watches.", count);
     }

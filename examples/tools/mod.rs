@@ -12,7 +12,9 @@ use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
-use inotify_raw::{Errno, EventMask, TreeBuilder, TreeWatcher, WatchMask};
+use std::collections::VecDeque;
+
+use inotify_raw::{Errno, EventMask, Origin, TreeBuilder, TreeWatcher, WatchMask};
 
 pub const EXIT_SUCCESS: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
@@ -885,4 +887,75 @@ pub fn watch_limit_lines(what: &str, left_out: Option<u64>) -> Vec<String> {
             now, left_out
         ),
     ]
+}
+
+/// Entries a tree's scan reported lately, to drop the kernel's own report of the same
+/// entry when it comes after the scan's.
+///
+/// The tree watches a new directory, lists it, and reports what the listing finds; it
+/// drops the kernel's `IN_CREATE` for those names when it comes before the listing ends.
+/// But `mkdir(2)` makes the entry visible to a listing a moment before it queues its
+/// event, so the event can come after the listing's end and be reported a second time
+/// (seen under qemu). A kernel `IN_CREATE`/`IN_MOVED_TO` for a directory and name the
+/// scan reported within the last `WINDOW` kernel events is taken for that duplicate; an
+/// `IN_DELETE`/`IN_MOVED_FROM` of the name ends the watch for it.
+#[derive(Default)]
+pub struct ScanEchoes {
+    /// (watch descriptor, name, the kernel event count after which it expires).
+    recent: VecDeque<(i32, Vec<u8>, u64)>,
+    kernel_events: u64,
+}
+
+impl ScanEchoes {
+    const WINDOW: u64 = 256;
+
+    /// Whether this event repeats what a scan reported (and is to be dropped).
+    pub fn is_echo(
+        &mut self,
+        wd: i32,
+        name: Option<&[u8]>,
+        mask: EventMask,
+        origin: Origin,
+    ) -> bool {
+        let name = match name {
+            Some(name) => name,
+            None => return false,
+        };
+        match origin {
+            Origin::Scan => {
+                self.recent
+                    .push_back((wd, name.to_vec(), self.kernel_events + Self::WINDOW));
+                false
+            }
+            Origin::Kernel => {
+                self.kernel_events += 1;
+                while self
+                    .recent
+                    .front()
+                    .map_or(false, |&(_, _, until)| until < self.kernel_events)
+                {
+                    self.recent.pop_front();
+                }
+                if self.recent.is_empty() {
+                    return false;
+                }
+                let at = self
+                    .recent
+                    .iter()
+                    .position(|(w, n, _)| *w == wd && n.as_slice() == name);
+                match at {
+                    Some(at) if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) => {
+                        self.recent.remove(at);
+                        true
+                    }
+                    Some(at) if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) => {
+                        self.recent.remove(at);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
 }
