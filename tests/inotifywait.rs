@@ -567,6 +567,11 @@ fn bad_input_is_refused_with_inotifywaits_messages() {
         (&["-t", "99999999999999999999", "."], &["Something went wrong with the timeout value you provided.", "Numerical result out of range"]),
         (&["--exclude", "(", "."], &["Error in `exclude' regular expression."]),
         (&["--includei", "[z-a]", "."], &["Error in `include' regular expression."]),
+        (&["--exclude", "^*", "."], &["Error in `exclude' regular expression."]),
+        (&["--exclude", "a|*b", "."], &["Error in `exclude' regular expression."]),
+        (&["--exclude", "x{", "."], &["Error in `exclude' regular expression."]),
+        (&["--exclude", "x$*", "."], &["Error in `exclude' regular expression."]),
+        (&["--exclude", "a{1,2,3}", "."], &["Error in `exclude' regular expression."]),
         (&["-o", "no/such/dir/out", "."], &["Failed to open output file no/such/dir/out"]),
         (&[], &["No files specified to watch!"]),
         (&["--fromfile", "nosuch"], &["Couldn't open nosuch: No such file or directory", "No files specified to watch!"]),
@@ -931,5 +936,45 @@ fn the_watch_limit_says_how_to_raise_it() {
             assert_eq!(ours.stderr[..3], theirs.stderr[..], "{:?}", args);
             assert_eq!((ours.code, &ours.stdout), (theirs.code, &theirs.stdout));
         }
+    }
+}
+
+/// POSIX extended regular expressions as inotifywait's C library reads them: each
+/// pattern filters the same names in both programs.
+#[test]
+fn regular_expressions_read_as_posix_extended() {
+    let names = "a.txt b.log c.log xx 'x{2}' 'b]c' 'a\\b' word1 sword A1 a.b ab 'p(q' 'r)s'";
+    let script = format!("touch {}; mkdir zz-stop", names);
+    let patterns = [
+        "[]]",
+        "[^a-z./-]",
+        "x{2}",
+        "^\\./a",
+        "(b|c)\\.log$",
+        "[[:digit:]]",
+        "[[:upper:]]",
+        "\\<word",
+        "a\\.b",
+        "[.]txt",
+        "[a\\]b",
+        "\\(",
+        "r)",
+        "x\\{",
+        "^\\./(xx|ab)$",
+        "a?b$",
+        "s+w",
+        "(x|y)+d",
+        "x{1}",
+        "a{,2}b",
+        "((x))x{1}",
+        "d\\>",
+    ];
+    for pattern in patterns {
+        let args = ["-m", "-e", "create", "--exclude", pattern, "."];
+        let (ours, _dir) = Case::new(&args)
+            .script(&script)
+            .until(&|lines: &[String]| has_line_with(lines, "zz-stop"))
+            .compare();
+        assert!(ours.stdout.len() > 1, "{:?}: {:?}", pattern, ours.stdout);
     }
 }

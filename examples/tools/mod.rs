@@ -540,18 +540,63 @@ fn push_literal(out: &mut String, b: u8) {
 
 /// POSIX ERE to the `regex` crate's syntax: bracket expressions (a leading `]` is a
 /// member, `\` is literal inside), GNU's `\<`, `\>`, `\w`, `\s`, `\b`, other escapes
-/// literal, a `{` that starts no interval literal, an unmatched `)` literal. Back
+/// literal, intervals (`{,n}` too), an unmatched `)` or a `}` literal. Back
 /// references are not supported (`None`).
 fn translate_ere(pattern: &[u8]) -> Option<String> {
     let mut out = String::new();
-    let mut depth = 0usize;
+    // Where the open groups start in `out`.
+    let mut groups: Vec<usize> = Vec::new();
+    // Where the last atom starts in `out`, if what came last can take a repetition (not
+    // at the start, nor after `^`, `$`, `(` or `|`: glibc refuses a repetition there).
+    let mut atom: Option<usize> = None;
+    // The last token was a repetition: another one repeats the repeated atom (`a+?` is
+    // `(a+)?` in POSIX, not a lazy `a+`).
+    let mut repeated = false;
     let mut i = 0;
     while i < pattern.len() {
         let b = pattern[i];
+        if matches!(b, b'*' | b'+' | b'?' | b'{') {
+            let start = atom?;
+            if repeated {
+                out.insert_str(start, "(?:");
+                out.push(')');
+            }
+            repeated = true;
+            if b == b'{' {
+                // {m}, {m,}, {m,n} or {,n}; anything else is an error, as in glibc.
+                let rest = &pattern[i + 1..];
+                let end = rest.iter().position(|&c| c == b'}')?;
+                let inside = std::str::from_utf8(&rest[..end]).ok()?;
+                let (low, high) = match inside.split_once(',') {
+                    Some((low, high)) => (low, Some(high)),
+                    None => (inside, None),
+                };
+                let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+                if !digits(low) || !high.map_or(true, digits) || (low.is_empty() && high.is_none())
+                {
+                    return None;
+                }
+                out.push('{');
+                out.push_str(if low.is_empty() { "0" } else { low });
+                if let Some(high) = high {
+                    out.push(',');
+                    out.push_str(high);
+                }
+                out.push('}');
+                i += end + 2;
+            } else {
+                out.push(b as char);
+                i += 1;
+            }
+            continue;
+        }
+        repeated = false;
+        let here = out.len();
+        atom = Some(here);
         match b {
             b'\\' => {
                 let next = *pattern.get(i + 1)?;
-                i += 2;
+                i += 1;
                 match next {
                     b'<' => out.push_str(r"\b{start}"),
                     b'>' => out.push_str(r"\b{end}"),
@@ -564,7 +609,6 @@ fn translate_ere(pattern: &[u8]) -> Option<String> {
                     b'1'..=b'9' => return None,
                     other => push_literal(&mut out, other),
                 }
-                continue;
             }
             b'[' => {
                 let (class, end) = translate_bracket(pattern, i)?;
@@ -573,45 +617,27 @@ fn translate_ere(pattern: &[u8]) -> Option<String> {
                 continue;
             }
             b'(' => {
-                depth += 1;
+                groups.push(here);
                 out.push('(');
+                atom = None;
             }
-            b')' => {
-                if depth == 0 {
-                    push_literal(&mut out, b')');
-                } else {
-                    depth -= 1;
+            b')' => match groups.pop() {
+                Some(start) => {
                     out.push(')');
+                    atom = Some(start);
                 }
+                None => push_literal(&mut out, b')'),
+            },
+            b'|' | b'^' | b'$' => {
+                out.push(b as char);
+                atom = None;
             }
-            b'{' => {
-                // An interval: {m}, {m,}, {m,n}; anything else is a literal brace.
-                let rest = &pattern[i + 1..];
-                let close = rest.iter().position(|&c| c == b'}');
-                let interval = close.map_or(false, |end| {
-                    let inside = &rest[..end];
-                    !inside.is_empty()
-                        && inside[0].is_ascii_digit()
-                        && inside.iter().all(|&c| c.is_ascii_digit() || c == b',')
-                        && inside.iter().filter(|&&c| c == b',').count() <= 1
-                });
-                if interval && !out.is_empty() {
-                    let end = close.unwrap_or(0);
-                    out.push('{');
-                    out.push_str(std::str::from_utf8(&rest[..end]).ok()?);
-                    out.push('}');
-                    i += end + 2;
-                    continue;
-                }
-                push_literal(&mut out, b'{');
-            }
-            b'}' => push_literal(&mut out, b'}'),
-            b'.' | b'*' | b'+' | b'?' | b'|' | b'^' | b'$' => out.push(b as char),
+            b'.' => out.push('.'),
             other => push_literal(&mut out, other),
         }
         i += 1;
     }
-    if depth != 0 {
+    if !groups.is_empty() {
         return None;
     }
     Some(out)
