@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # benches/tree.sh: the tree-setup benchmark, run once, its Markdown table printed:
 #   | tree | tool | setup (s) | peak RSS (MB) | syscalls per directory |
-# for inotify-raw's TreeWatcher, the notify crate (8, inotify backend) and `inotifywait -r`,
-# on trees of 20,000 and 100,000 directories (fanout 10, one file each), all in one run.
+# for inotify-raw's TreeWatcher, the notify crate (8, inotify backend), `inotifywait -r` and
+# the crate's examples/inotifywait.rs -r, on trees of 20,000 and 100,000 directories
+# (fanout 10, one file each), all in one run.
 #
 # Usage (from anywhere): bash benches/tree.sh [run options, e.g. --dirs 20000,100000
 #        --runs 3 --base /tmp --syscalls auto|perf|strace|none]
@@ -41,6 +42,9 @@ if [ "${#missing[@]}" -gt 0 ] || ! command -v perf >/dev/null; then
 fi
 
 cargo build --release --bin tree_setup --bin tree_events >&2
+# The crate's inotifywait, timed beside the real one: built into the same target directory,
+# so that tree_setup finds it in release/examples/.
+cargo build --release --manifest-path ../Cargo.toml --example inotifywait >&2
 "$CARGO_TARGET_DIR/release/tree_setup" run "$@"
 echo
 # Steady state: TreeWatcher::next_event against a plain Watcher on the same directories.

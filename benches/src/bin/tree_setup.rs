@@ -1,6 +1,8 @@
 //! Setup cost of watching a whole directory tree: inotify-raw's `TreeWatcher` against the
 //! `notify` crate (version 8, its inotify backend, `RecursiveMode::Recursive`) and
-//! `inotifywait -r` (inotify-tools), on the same trees, in one run.
+//! `inotifywait -r` (inotify-tools), on the same trees, in one run; and the crate's
+//! `examples/inotifywait.rs -r -m` beside inotifywait's, timed the same way (from spawning
+//! it until "Watches established." appears on its stderr).
 //!
 //! Subcommands:
 //! - `make DIR --dirs N [--fanout F]`: makes a tree of N directories (DIR included), each
@@ -321,9 +323,11 @@ enum Tool {
     Inotifywait,
     Notify,
     Ours,
+    /// `examples/inotifywait.rs -r -m`, built beside this program (benches/tree.sh does).
+    Example,
 }
 
-const TOOLS: [Tool; 3] = [Tool::Inotifywait, Tool::Notify, Tool::Ours];
+const TOOLS: [Tool; 4] = [Tool::Inotifywait, Tool::Notify, Tool::Ours, Tool::Example];
 
 impl Tool {
     fn label(self) -> &'static str {
@@ -331,6 +335,7 @@ impl Tool {
             Tool::Inotifywait => "`inotifywait -r`",
             Tool::Notify => "notify 8",
             Tool::Ours => "**TreeWatcher**",
+            Tool::Example => "**examples/inotifywait -r**",
         }
     }
 
@@ -339,6 +344,7 @@ impl Tool {
             Tool::Inotifywait => "inotifywait",
             Tool::Notify => "notify",
             Tool::Ours => "ours",
+            Tool::Example => "example",
         }
     }
 
@@ -347,6 +353,7 @@ impl Tool {
     fn argv(self, exe: &Path, dir: &Path) -> Vec<OsString> {
         let mut argv: Vec<OsString> = match self {
             Tool::Inotifywait => vec!["inotifywait".into(), "-r".into(), "-m".into()],
+            Tool::Example => vec![example_path(exe).into(), "-r".into(), "-m".into()],
             Tool::Notify | Tool::Ours => vec![exe.into(), self.short().into(), "--hold".into()],
         };
         argv.push(dir.into());
@@ -357,7 +364,7 @@ impl Tool {
     /// trace, that says the watches are set up.
     fn ready_marker(self) -> &'static str {
         match self {
-            Tool::Inotifywait => READY_INOTIFYWAIT,
+            Tool::Inotifywait | Tool::Example => READY_INOTIFYWAIT,
             Tool::Notify | Tool::Ours => READY_OURS,
         }
     }
@@ -452,7 +459,7 @@ fn cmd_run(args: &Args) -> Result<()> {
     let runs = args.number("--runs", Some(DEFAULT_RUNS))?;
     let base = PathBuf::from(args.options.get("--base").map_or("/tmp", |b| b.as_str()));
     let exe = std::env::current_exe()?;
-    check_tools()?;
+    check_tools(&exe)?;
     check_watch_limit(trees.iter().copied().max().unwrap_or(0))?;
     let counter = match args
         .options
@@ -552,11 +559,27 @@ fn cmd_run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn check_tools() -> Result<()> {
+/// The example `inotifywait`, in the `examples` directory beside this program's.
+fn example_path(exe: &Path) -> PathBuf {
+    exe.parent()
+        .map_or_else(PathBuf::new, Path::to_path_buf)
+        .join("examples")
+        .join("inotifywait")
+}
+
+fn check_tools(exe: &Path) -> Result<()> {
     if !available("inotifywait") {
         return Err(
             "inotifywait not found: apt-get install inotify-tools (benches/tree.sh does)".into(),
         );
+    }
+    let example = example_path(exe);
+    if !example.exists() {
+        return Err(format!(
+            "{} not found: cargo build --release --example inotifywait (benches/tree.sh does)",
+            example.display()
+        )
+        .into());
     }
     Ok(())
 }
@@ -659,7 +682,7 @@ fn spawn_until_ready(
 ) -> Result<(Reaped, String, Instant)> {
     let mut command = Command::new(&argv[0]);
     command.args(&argv[1..]).stdin(Stdio::piped());
-    if tool == Tool::Inotifywait {
+    if matches!(tool, Tool::Inotifywait | Tool::Example) {
         command.stdout(Stdio::null()).stderr(Stdio::piped());
     } else if traced {
         // perf says on its stderr that the tool was killed. The tool's own errors have
@@ -672,7 +695,7 @@ fn spawn_until_ready(
         .spawn()
         .map_err(|e| format!("{}: {e}", argv[0].to_string_lossy()))?;
     let pipe: Box<dyn Read + Send> = match tool {
-        Tool::Inotifywait => Box::new(child.stderr.take().expect("piped stderr")),
+        Tool::Inotifywait | Tool::Example => Box::new(child.stderr.take().expect("piped stderr")),
         Tool::Notify | Tool::Ours => Box::new(child.stdout.take().expect("piped stdout")),
     };
     let mut child = Reaped {
@@ -746,7 +769,7 @@ fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
     let ticks_after = cpu_ticks();
     let spawn_to_ready = ready_at.duration_since(start).as_secs_f64();
     let setup = match tool {
-        Tool::Inotifywait => spawn_to_ready,
+        Tool::Inotifywait | Tool::Example => spawn_to_ready,
         Tool::Notify | Tool::Ours => line[READY_OURS.len()..]
             .trim()
             .parse()

@@ -1,0 +1,913 @@
+//! `inotifywait` on this crate: the options, output and exit codes of inotify-tools'
+//! `inotifywait` 3.22, so that a script can call this one in its place; with `-r`, the
+//! crate's `TreeWatcher`, which is right where inotifywait is not (see `--help`).
+//!
+//! ```sh
+//! cargo run --example inotifywait -- -m -r DIR
+//! cargo install --path . --example inotifywait
+//! ```
+
+#[path = "tools/mod.rs"]
+mod tools;
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use inotify_raw::{Errno, EventMask, Inotify, Origin, TreeWatcher, WatchError, WatchMask, Watcher};
+
+use tools::{show, Filter, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
+
+const SHORT: &str = "mrhcdsPqt:fo:e:IFS";
+
+const LONG: &[LongOpt] = &[
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        key: 'h',
+    },
+    LongOpt {
+        name: "event",
+        has_arg: true,
+        key: 'e',
+    },
+    LongOpt {
+        name: "monitor",
+        has_arg: false,
+        key: 'm',
+    },
+    LongOpt {
+        name: "quiet",
+        has_arg: false,
+        key: 'q',
+    },
+    LongOpt {
+        name: "timeout",
+        has_arg: true,
+        key: 't',
+    },
+    LongOpt {
+        name: "filename",
+        has_arg: false,
+        key: 'f',
+    },
+    LongOpt {
+        name: "recursive",
+        has_arg: false,
+        key: 'r',
+    },
+    LongOpt {
+        name: "inotify",
+        has_arg: false,
+        key: 'I',
+    },
+    LongOpt {
+        name: "fanotify",
+        has_arg: false,
+        key: 'F',
+    },
+    LongOpt {
+        name: "filesystem",
+        has_arg: false,
+        key: 'S',
+    },
+    LongOpt {
+        name: "csv",
+        has_arg: false,
+        key: 'c',
+    },
+    LongOpt {
+        name: "daemon",
+        has_arg: false,
+        key: 'd',
+    },
+    LongOpt {
+        name: "syslog",
+        has_arg: false,
+        key: 's',
+    },
+    LongOpt {
+        name: "no-dereference",
+        has_arg: false,
+        key: 'P',
+    },
+    LongOpt {
+        name: "format",
+        has_arg: true,
+        key: 'n',
+    },
+    LongOpt {
+        name: "no-newline",
+        has_arg: false,
+        key: '0',
+    },
+    LongOpt {
+        name: "timefmt",
+        has_arg: true,
+        key: 'i',
+    },
+    LongOpt {
+        name: "fromfile",
+        has_arg: true,
+        key: 'z',
+    },
+    LongOpt {
+        name: "outfile",
+        has_arg: true,
+        key: 'o',
+    },
+    LongOpt {
+        name: "exclude",
+        has_arg: true,
+        key: 'a',
+    },
+    LongOpt {
+        name: "excludei",
+        has_arg: true,
+        key: 'b',
+    },
+    LongOpt {
+        name: "include",
+        has_arg: true,
+        key: 'j',
+    },
+    LongOpt {
+        name: "includei",
+        has_arg: true,
+        key: 'k',
+    },
+];
+
+/// The command line.
+#[derive(Default)]
+struct Options {
+    events: u32,
+    monitor: bool,
+    quiet: u32,
+    timeout: u32,
+    recursive: bool,
+    fanotify: bool,
+    csv: bool,
+    daemon: bool,
+    syslog: bool,
+    no_dereference: bool,
+    format: Option<Vec<u8>>,
+    timefmt: Option<Vec<u8>>,
+    fromfile: Option<OsString>,
+    outfile: Option<OsString>,
+    exclude: Option<OsString>,
+    excludei: Option<OsString>,
+    include: Option<OsString>,
+    includei: Option<OsString>,
+    no_newline: bool,
+}
+
+fn main() {
+    tools::default_sigpipe();
+    std::process::exit(run());
+}
+
+/// Reads the command line as inotifywait does, printing its messages; `Err` with the
+/// exit code when it is not to go on.
+fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
+    let mut o = Options::default();
+    let mut getopt = Getopt::new(std::env::args_os().collect(), SHORT, LONG);
+    let mut exclude_count = 0;
+    let mut excludei_count = 0;
+    let mut bad = false;
+    while let Some(opt) = getopt.next() {
+        let (key, value) = match opt {
+            Opt::Found(key, value) => (key, value.unwrap_or_default()),
+            Opt::Bad => {
+                bad = true;
+                break;
+            }
+        };
+        let text = value.as_bytes();
+        match key {
+            'h' => {
+                print_help();
+                return Err(EXIT_FAILURE);
+            }
+            'm' => o.monitor = true,
+            'q' => o.quiet += 1,
+            'r' => o.recursive = true,
+            // fanotify: inotify-tools 3.22 as Debian builds it takes the options and
+            // ignores them; so does this one, which is inotify only.
+            'I' | 'F' | 'S' => o.fanotify = key != 'I' && o.fanotify,
+            'c' => o.csv = true,
+            'd' => {
+                o.daemon = true;
+                o.monitor = true;
+                o.syslog = true;
+            }
+            's' => o.syslog = true,
+            'P' => o.no_dereference = true,
+            'f' => {
+                eprintln!(
+                    "The '--filename' option no longer exists.  The option it enabled in earlier\n\
+                     versions of inotifywait is now turned on by default."
+                );
+                return Err(EXIT_FAILURE);
+            }
+            'n' => o.format = Some(text.to_vec()),
+            '0' => o.no_newline = true,
+            'i' => o.timefmt = Some(text.to_vec()),
+            'a' => {
+                o.exclude = Some(value);
+                exclude_count += 1;
+            }
+            'b' => {
+                o.excludei = Some(value);
+                excludei_count += 1;
+            }
+            'j' => o.include = Some(value),
+            'k' => o.includei = Some(value),
+            'z' => {
+                if o.fromfile.is_some() {
+                    eprintln!("Multiple --fromfile options given.");
+                    return Err(EXIT_FAILURE);
+                }
+                o.fromfile = Some(value);
+            }
+            'o' => {
+                if o.outfile.is_some() {
+                    eprintln!("Multiple --outfile options given.");
+                    return Err(EXIT_FAILURE);
+                }
+                o.outfile = Some(value);
+            }
+            't' => match tools::parse_timeout(text) {
+                Some(seconds) => o.timeout = seconds,
+                None => return Err(EXIT_FAILURE),
+            },
+            'e' => match tools::events_from_str(text) {
+                Some(bits) => o.events |= bits,
+                None => {
+                    eprintln!(
+                        "'{}' is not a valid event!  Run with the '--help' option to see a list \
+                         of events.",
+                        show(text)
+                    );
+                    return Err(EXIT_FAILURE);
+                }
+            },
+            _ => {}
+        }
+    }
+    let operands = getopt.finish();
+    if let Some(format) = o.format.as_mut() {
+        if !o.no_newline {
+            format.push(b'\n');
+        }
+    }
+    let fail = |message: &str| {
+        eprintln!("{}", message);
+        Err(EXIT_FAILURE)
+    };
+    if o.exclude.is_some() && o.excludei.is_some() {
+        return fail("--exclude and --excludei cannot both be specified.");
+    }
+    if o.include.is_some() && o.includei.is_some() {
+        return fail("--include and --includei cannot both be specified.");
+    }
+    if (o.include.is_some() || o.includei.is_some())
+        && (o.exclude.is_some() || o.excludei.is_some())
+    {
+        return fail("include and exclude regexp cannot both be specified.");
+    }
+    if o.format.is_some() && o.csv {
+        return fail("-c and --format cannot both be specified.");
+    }
+    if o.format.is_none() && o.no_newline {
+        return fail("--no-newline cannot be specified without --format.");
+    }
+    if o.format.is_none() && o.timefmt.is_some() {
+        return fail("--timefmt cannot be specified without --format.");
+    }
+    let has_t = o
+        .format
+        .as_ref()
+        .map_or(false, |f| f.windows(2).any(|w| w == b"%T"));
+    if has_t && o.timefmt.is_none() {
+        return fail("%T is in --format string, but --timefmt was not specified.");
+    }
+    if o.daemon && o.outfile.is_none() {
+        return fail("-o must be specified with -d.");
+    }
+    if exclude_count > 1 {
+        eprintln!("--exclude: only the last option will be taken into consideration.");
+    }
+    if excludei_count > 1 {
+        eprintln!("--excludei: only the last option will be taken into consideration.");
+    }
+    if bad {
+        return Err(EXIT_FAILURE);
+    }
+    Ok((o, operands))
+}
+
+/// Where errors go: standard error, or the system log with `-s`/`-d`.
+struct Errors {
+    syslog: bool,
+}
+
+impl Errors {
+    fn say(&self, message: &str) {
+        if self.syslog {
+            tools::to_syslog(message);
+        } else {
+            eprintln!("{}", message);
+        }
+    }
+
+    /// inotifywait's two lines at the watch limit, and a third with the limit's value
+    /// and how to raise it.
+    fn watch_limit(&self, what: &str, left_out: Option<u64>) {
+        for line in tools::watch_limit_lines(what, left_out) {
+            self.say(&line);
+        }
+    }
+}
+
+/// What watches: a plain watcher (a watch per path, named as inotifywait names it), or
+/// the tree. (One of them per program: its size does not matter.)
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    Plain {
+        watcher: Watcher,
+        /// `%w` of each watch: the first path given for it.
+        names: HashMap<i32, Vec<u8>>,
+    },
+    Tree(TreeWatcher, tools::ScanEchoes),
+}
+
+/// The next thing the source has.
+enum Next {
+    Event,
+    /// A cycle ended: check the clock.
+    Cycle,
+    /// A notice of the tree (a directory it could not watch): said, not printed.
+    Notice,
+    /// Nothing can come any more: every root of the tree is gone.
+    Ended,
+}
+
+/// One event, as inotifywait prints it.
+#[derive(Default, Clone)]
+struct Event {
+    mask: u32,
+    cookie: u32,
+    /// `%w`: the watch's name.
+    w: Vec<u8>,
+    /// `%f`: the entry's name, or empty.
+    f: Vec<u8>,
+}
+
+impl Source {
+    fn next(
+        &mut self,
+        block: Option<Duration>,
+        event: &mut Event,
+        errors: &Errors,
+    ) -> Result<Next, WatchError> {
+        match self {
+            Source::Plain { watcher, names } => {
+                watcher.set_block_duration(block);
+                let got = match watcher.next_event()? {
+                    Some(got) => got,
+                    None => return Ok(Next::Cycle),
+                };
+                event.mask = got.mask.bits();
+                event.cookie = got.cookie;
+                event.w.clear();
+                if let Some(name) = names.get(&got.wd.raw()) {
+                    event.w.extend_from_slice(name);
+                }
+                event.f.clear();
+                if let Some(name) = got.name {
+                    event.f.extend_from_slice(name.as_bytes());
+                }
+                Ok(Next::Event)
+            }
+            Source::Tree(tree, echoes) => {
+                tree.set_block_duration(block);
+                let got = match tree.next_event() {
+                    Ok(Some(got)) => got,
+                    Ok(None) => return Ok(Next::Cycle),
+                    Err(WatchError::Ended) => return Ok(Next::Ended),
+                    Err(error) => return Err(error),
+                };
+                match got.origin {
+                    Origin::Skipped(errno) => {
+                        errors.say(&format!(
+                            "Couldn't watch {}: {}",
+                            got.path.display(),
+                            tools::strerror(errno)
+                        ));
+                        return Ok(Next::Notice);
+                    }
+                    Origin::WatchLimit { unwatched } => {
+                        errors.watch_limit(
+                            &format!("new directories below {}", got.path.display()),
+                            Some(unwatched),
+                        );
+                        return Ok(Next::Notice);
+                    }
+                    _ => {}
+                }
+                let name = got.name.map(OsStrExt::as_bytes);
+                if echoes.is_echo(got.wd.raw(), name, got.mask, got.origin) {
+                    return Ok(Next::Notice);
+                }
+                event.mask = got.mask.bits();
+                event.cookie = got.cookie;
+                event.w.clear();
+                event.w.extend_from_slice(&tools::dir_name(got.watch_path));
+                event.f.clear();
+                if let Some(name) = got.name {
+                    event.f.extend_from_slice(name.as_bytes());
+                }
+                Ok(Next::Event)
+            }
+        }
+    }
+}
+
+/// `Couldn't initialize inotify: ...`, with advice for `EMFILE`.
+fn init_failed(error: &io::Error) -> i32 {
+    eprintln!(
+        "Couldn't initialize inotify: {}",
+        tools::error_message(error)
+    );
+    if tools::errno_of(error) == Some(Errno::EMFILE) {
+        eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
+    }
+    EXIT_FAILURE
+}
+
+fn run() -> i32 {
+    let (o, operands) = match parse_options() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+
+    // The instance first, as inotifywait does: the tree makes its own, so for -r this
+    // one only checks that one can be had.
+    let watcher = match Watcher::new() {
+        Ok(watcher) => watcher,
+        Err(error) => return init_failed(&error),
+    };
+    if o.recursive {
+        if let Err(error) = Inotify::new() {
+            return init_failed(&error.into());
+        }
+    }
+
+    let filter = match tools::compile_filter(
+        o.exclude.as_deref(),
+        o.excludei.as_deref(),
+        o.include.as_deref(),
+        o.includei.as_deref(),
+    ) {
+        Ok(filter) => filter,
+        Err(()) => return EXIT_FAILURE,
+    };
+    if o.format.as_ref().map_or(false, |f| f.is_empty()) {
+        eprintln!("Something is wrong with your format string.");
+        return EXIT_FAILURE;
+    }
+
+    let orig_events = if o.events == 0 {
+        tools::ALL_EVENTS
+    } else {
+        o.events
+    };
+    let mut events = orig_events;
+    if o.no_dereference {
+        events |= WatchMask::DONT_FOLLOW.bits();
+    }
+
+    let list = PathList::build(o.fromfile.as_deref(), &operands);
+    if list.watch.is_empty() {
+        eprintln!("No files specified to watch!");
+        return EXIT_FAILURE;
+    }
+
+    // Where events go.
+    let mut out: Box<dyn Write> = Box::new(io::stdout());
+    if o.daemon {
+        let outfile = o.outfile.as_deref().unwrap_or_default();
+        let logfile = match std::fs::canonicalize(outfile) {
+            Ok(logfile) => logfile,
+            Err(error) => {
+                eprintln!(
+                    "{}: {}",
+                    tools::error_message(&error),
+                    show(outfile.as_bytes())
+                );
+                return EXIT_FAILURE;
+            }
+        };
+        if tools::daemonize().is_err() {
+            eprintln!("Failed to daemonize!");
+            return EXIT_FAILURE;
+        }
+        match open_outfile(logfile.as_os_str()) {
+            Ok(file) => out = Box::new(file),
+            Err(_) => {
+                eprintln!("Failed to open output file {}", logfile.display());
+                return EXIT_FAILURE;
+            }
+        }
+    } else if let Some(outfile) = o.outfile.as_deref() {
+        match open_outfile(outfile) {
+            Ok(file) => out = Box::new(file),
+            Err(_) => {
+                eprintln!("Failed to open output file {}", show(outfile.as_bytes()));
+                return EXIT_FAILURE;
+            }
+        }
+    }
+
+    if o.syslog {
+        tools::open_syslog(b"inotifywait\0");
+    }
+    let errors = Errors { syslog: o.syslog };
+
+    if o.quiet == 0 {
+        if o.recursive {
+            errors.say("Setting up watches.  Beware: since -r was given, this may take a while!");
+        } else {
+            errors.say("Setting up watches.");
+        }
+    }
+
+    let mut pending = Vec::new();
+    let mut source = if o.recursive {
+        drop(watcher);
+        match watch_tree(&list, orig_events, filter.as_ref(), &errors, &mut pending) {
+            Ok((tree, echoes)) => Source::Tree(tree, echoes),
+            Err(code) => return code,
+        }
+    } else {
+        let mut watcher = watcher;
+        let mut names = HashMap::new();
+        for path in &list.watch {
+            let os = OsStr::from_bytes(path);
+            match watcher.add_watch(os, WatchMask::from_bits_retain(events)) {
+                Ok(wd) => {
+                    names
+                        .entry(wd.raw())
+                        .or_insert_with(|| tools::watch_name(path));
+                }
+                Err(error) => {
+                    if tools::errno_of(&error) == Some(Errno::ENOSPC) {
+                        errors.watch_limit(&show(path), None);
+                    } else {
+                        errors.say(&format!(
+                            "Couldn't watch {}: {}",
+                            show(path),
+                            tools::error_message(&error)
+                        ));
+                    }
+                    return EXIT_FAILURE;
+                }
+            }
+        }
+        Source::Plain { watcher, names }
+    };
+
+    if o.quiet == 0 {
+        errors.say("Watches established.");
+    }
+
+    let timeout = match o.timeout {
+        0 => None,
+        seconds => Some(Duration::from_secs(u64::from(seconds))),
+    };
+    let mut deadline = timeout.map(|t| Instant::now() + t);
+    let mut event = Event::default();
+    let mut line = Vec::new();
+    let mut path = Vec::new();
+    let mut pending = pending.into_iter();
+    loop {
+        let next = if let Some(early) = pending.next() {
+            event = early;
+            Next::Event
+        } else {
+            let block = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return tools::EXIT_TIMEOUT;
+                    }
+                    Some(left)
+                }
+                None => None,
+            };
+            match source.next(block, &mut event, &errors) {
+                Ok(next) => next,
+                Err(error) => {
+                    let error = io::Error::from(error);
+                    errors.say(&tools::error_message(&error));
+                    return EXIT_FAILURE;
+                }
+            }
+        };
+        match next {
+            Next::Cycle | Next::Notice => continue,
+            Next::Ended => {
+                // As with inotifywait, whose watches are all gone: nothing more can come;
+                // wait for the timeout, if there is one.
+                match deadline {
+                    Some(deadline) => {
+                        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                        return tools::EXIT_TIMEOUT;
+                    }
+                    None => loop {
+                        std::thread::park();
+                    },
+                }
+            }
+            Next::Event => {}
+        }
+        // Every event read starts the timeout again, printed or not.
+        deadline = timeout.map(|t| Instant::now() + t);
+        if let Some(filter) = filter.as_ref() {
+            path.clear();
+            path.extend_from_slice(&event.w);
+            path.extend_from_slice(&event.f);
+            if filter.drops(&path) {
+                continue;
+            }
+        }
+        if o.quiet < 2 && event.mask & orig_events != 0 {
+            line.clear();
+            if o.csv {
+                csv_line(&event, &mut line);
+            } else {
+                let format: &[u8] = o.format.as_deref().unwrap_or(b"%w %,e %f\n");
+                format_line(format, o.timefmt.as_deref(), &event, &mut line);
+            }
+            let _ = out.write_all(&line);
+            let _ = out.flush();
+        }
+        if !o.monitor {
+            return if events & event.mask == 0 {
+                EXIT_FAILURE
+            } else {
+                EXIT_SUCCESS
+            };
+        }
+    }
+}
+
+/// Opens `-o FILE` as inotifywait does: appending, created with mode 0600.
+fn open_outfile(path: &OsStr) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Watches each path as a tree root. Notices the tree has from its setup are said; the
+/// first event it read meanwhile, if any, is put in `pending`.
+fn watch_tree(
+    list: &PathList,
+    orig_events: u32,
+    filter: Option<&Filter>,
+    errors: &Errors,
+    pending: &mut Vec<Event>,
+) -> Result<(TreeWatcher, tools::ScanEchoes), i32> {
+    let builder = tools::tree_builder(orig_events, list, filter);
+    let no_roots: [&Path; 0] = [];
+    let mut tree = match builder.watch(no_roots) {
+        Ok(tree) => tree,
+        Err(error) => return Err(init_failed(&error)),
+    };
+    for path in &list.watch {
+        if let Err(error) = tree.add_root(OsStr::from_bytes(path)) {
+            if error.kind() == io::ErrorKind::AlreadyExists {
+                continue; // inside a root given before: watched already
+            }
+            if tools::errno_of(&error) == Some(Errno::ENOSPC) {
+                errors.watch_limit(&show(path), None);
+            } else {
+                errors.say(&format!(
+                    "Couldn't watch {}: {}",
+                    show(path),
+                    tools::error_message(&error)
+                ));
+            }
+            return Err(EXIT_FAILURE);
+        }
+    }
+    let mut echoes = tools::ScanEchoes::default();
+    // What the setup left to say: directories that could not be watched, and the watch
+    // limit, which fails the setup as it fails inotifywait's.
+    loop {
+        let got = match tree.try_next_event() {
+            Ok(Some(got)) => got,
+            Ok(None) | Err(WatchError::Ended) => break,
+            Err(error) => {
+                errors.say(&tools::error_message(&io::Error::from(error)));
+                return Err(EXIT_FAILURE);
+            }
+        };
+        match got.origin {
+            Origin::Skipped(errno) => errors.say(&format!(
+                "Couldn't watch {}: {}",
+                got.path.display(),
+                tools::strerror(errno)
+            )),
+            Origin::WatchLimit { unwatched } => {
+                errors.watch_limit(&got.path.display().to_string(), Some(unwatched));
+                return Err(EXIT_FAILURE);
+            }
+            _ if echoes.is_echo(
+                got.wd.raw(),
+                got.name.map(OsStrExt::as_bytes),
+                got.mask,
+                got.origin,
+            ) => {}
+            _ => {
+                pending.push(Event {
+                    mask: got.mask.bits(),
+                    cookie: got.cookie,
+                    w: tools::dir_name(got.watch_path),
+                    f: got.name.map_or_else(Vec::new, |n| n.as_bytes().to_vec()),
+                });
+                break;
+            }
+        }
+    }
+    Ok((tree, echoes))
+}
+
+/// inotifywait's `--format`: `%w`, `%f`, `%e`, `%Xe` (names separated by X), `%T`,
+/// `%c` (cookie, hex), `%0` (NUL), `%n` (newline), `%%`; anything else as it is.
+fn format_line(format: &[u8], timefmt: Option<&[u8]>, event: &Event, out: &mut Vec<u8>) {
+    let mask = EventMask::from_bits_retain(event.mask);
+    let mut i = 0;
+    while i < format.len() {
+        let c = format[i];
+        if c != b'%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let next = match format.get(i + 1) {
+            Some(&next) => next,
+            None => break, // a lone % at the end: inotifywait stops there
+        };
+        i += 2;
+        match next {
+            b'%' => out.push(b'%'),
+            b'0' => out.push(0),
+            b'n' => out.push(b'\n'),
+            b'w' => out.extend_from_slice(&event.w),
+            b'f' => out.extend_from_slice(&event.f),
+            b'c' => out.extend_from_slice(format!("{:x}", event.cookie).as_bytes()),
+            b'e' => out.extend_from_slice(&tools::events_to_str(mask, b',')),
+            b'T' => {
+                if let Some(timefmt) = timefmt {
+                    out.extend_from_slice(&tools::local_time(timefmt));
+                }
+            }
+            sep if format.get(i) == Some(&b'e') && i < format.len() => {
+                out.extend_from_slice(&tools::events_to_str(mask, sep));
+                i += 1;
+            }
+            other => {
+                out.push(b'%');
+                out.push(other);
+            }
+        }
+    }
+}
+
+/// A CSV field as inotifywait quotes it: in double quotes (doubled inside) when it has
+/// a quote, a comma or a newline, or starts or ends with a space.
+fn csv_field(field: &[u8], out: &mut Vec<u8>) {
+    let plain = !field.iter().any(|&b| b == b'"' || b == b',' || b == b'\n')
+        && field.first() != Some(&b' ')
+        && field.last() != Some(&b' ');
+    if plain {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for &b in field {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// `-c`: `WATCHED,EVENTS,NAME` (the watch left out when it has no name).
+fn csv_line(event: &Event, out: &mut Vec<u8>) {
+    if !event.w.is_empty() {
+        csv_field(&event.w, out);
+        out.push(b',');
+    }
+    csv_field(
+        &tools::events_to_str(EventMask::from_bits_retain(event.mask), b','),
+        out,
+    );
+    out.push(b',');
+    csv_field(&event.f, out);
+    out.push(b'\n');
+}
+
+fn print_help() {
+    let name = "inotifywait";
+    print!(
+        "{name} {version} (inotify-raw {crate_version})
+Wait for a particular event on a file or set of files.
+Usage: {name} [ options ] file1 [ file2 ] [ file3 ] [ ... ]
+Options:
+\t-h|--help     \tShow this help text.
+\t@<file>       \tExclude the specified file from being watched.
+\t--exclude <pattern>
+\t              \tExclude all events on files matching the
+\t              \textended regular expression <pattern>.
+\t              \tOnly the last --exclude option will be
+\t              \ttaken into consideration.
+\t--excludei <pattern>
+\t              \tLike --exclude but case insensitive.
+\t--include <pattern>
+\t              \tExclude all events on files except the ones
+\t              \tmatching the extended regular expression
+\t              \t<pattern>.
+\t--includei <pattern>
+\t              \tLike --include but case insensitive.
+\t-m|--monitor  \tKeep listening for events forever or until --timeout expires.
+\t              \tWithout this option, {name} will exit after one event is received.
+\t-d|--daemon   \tSame as --monitor, except run in the background
+\t              \tlogging events to a file specified by --outfile.
+\t              \tImplies --syslog.
+\t-P|--no-dereference
+\t              \tDo not follow symlinks.
+\t-r|--recursive\tWatch directories recursively.
+\t--fromfile <file>
+\t              \tRead files to watch from <file> or `-' for stdin.
+\t-o|--outfile <file>
+\t              \tPrint events to <file> rather than stdout.
+\t-s|--syslog   \tSend errors to syslog rather than stderr.
+\t-q|--quiet    \tPrint less (only print events).
+\t-qq           \tPrint nothing (not even events).
+\t--format <fmt>\tPrint using a specified printf-like format
+\t              \tstring; read the man page for more details.
+\t--no-newline  \tDon't print newline symbol after
+\t              \t--format string.
+\t--timefmt <fmt>\tstrftime-compatible format string for use with
+\t              \t%T in --format string (local time, as TZ says).
+\t-c|--csv      \tPrint events in CSV format.
+\t-t|--timeout <seconds>
+\t              \tWhen listening for a single event, time out after
+\t              \twaiting for an event for <seconds> seconds.
+\t              \tIf <seconds> is zero, {name} will never time out.
+\t-e|--event <event1> [ -e|--event <event2> ... ]
+\t\tListen for specific event(s).  If omitted, all events are 
+\t\tlistened for.
+
+With -r, this {name} watches with inotify-raw's TreeWatcher:
+\t- what is made in a new directory before its watch exists is
+\t  reported as created (mkdir -p a/b/c && touch a/b/c/f: four
+\t  CREATE lines, where inotify-tools may miss all but the first);
+\t- paths stay right after directories are moved or renamed, and
+\t  nothing comes from a directory moved out of the tree;
+\t- its own listing of new directories makes no OPEN, ACCESS or
+\t  CLOSE_NOWRITE lines, nor does a directory's own copy of an
+\t  event its parent reports with its name;
+\t- --exclude, --excludei and @<dir> stop the watching of the
+\t  directories they match, not only the printing, also for
+\t  directories made later;
+\t- a directory that cannot be read is named on stderr, and the
+\t  watch limit says how to raise it;
+\t- a file given with -r is an error (Not a directory): watch
+\t  files without -r.
+
+Exit status:
+\t0  -  An event you asked to watch for was received.
+\t1  -  An event you did not ask to watch for was received
+\t      (usually delete_self or unmount), or some error occurred.
+\t2  -  The --timeout option was given and no events occurred
+\t      in the specified interval of time.
+
+Events:
+{events}",
+        name = name,
+        version = tools::TOOLS_VERSION,
+        crate_version = env!("CARGO_PKG_VERSION"),
+        events = tools::EVENT_DESCRIPTIONS,
+    );
+}

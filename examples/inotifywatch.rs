@@ -1,0 +1,828 @@
+//! `inotifywatch` on this crate: counts events per watched file or directory for a time
+//! (`-t`), or until interrupted, and prints inotify-tools' `inotifywatch` 3.22 table,
+//! with its options and exit codes; with `-r`, the crate's `TreeWatcher`.
+//!
+//! ```sh
+//! cargo run --example inotifywatch -- -r -t 60 DIR
+//! ```
+
+#[path = "tools/mod.rs"]
+mod tools;
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::os::raw::c_int;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use inotify_raw::{
+    raw, BorrowedDescriptor, Epoll, EpollEvent, Errno, Inotify, OnInterrupt, Origin, Readiness,
+    TreeWatcher, WatchError, WatchMask, Watcher,
+};
+
+use tools::{show, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
+
+const SHORT: &str = "hrPa:d:zve:t:IFS";
+
+const LONG: &[LongOpt] = &[
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        key: 'h',
+    },
+    LongOpt {
+        name: "event",
+        has_arg: true,
+        key: 'e',
+    },
+    LongOpt {
+        name: "timeout",
+        has_arg: true,
+        key: 't',
+    },
+    LongOpt {
+        name: "verbose",
+        has_arg: false,
+        key: 'v',
+    },
+    LongOpt {
+        name: "zero",
+        has_arg: false,
+        key: 'z',
+    },
+    LongOpt {
+        name: "ascending",
+        has_arg: true,
+        key: 'a',
+    },
+    LongOpt {
+        name: "descending",
+        has_arg: true,
+        key: 'd',
+    },
+    LongOpt {
+        name: "recursive",
+        has_arg: false,
+        key: 'r',
+    },
+    LongOpt {
+        name: "inotify",
+        has_arg: false,
+        key: 'I',
+    },
+    LongOpt {
+        name: "fanotify",
+        has_arg: false,
+        key: 'F',
+    },
+    LongOpt {
+        name: "filesystem",
+        has_arg: false,
+        key: 'S',
+    },
+    LongOpt {
+        name: "no-dereference",
+        has_arg: false,
+        key: 'P',
+    },
+    LongOpt {
+        name: "fromfile",
+        has_arg: true,
+        key: 'o',
+    },
+    LongOpt {
+        name: "exclude",
+        has_arg: true,
+        key: 'c',
+    },
+    LongOpt {
+        name: "excludei",
+        has_arg: true,
+        key: 'b',
+    },
+    LongOpt {
+        name: "include",
+        has_arg: true,
+        key: 'j',
+    },
+    LongOpt {
+        name: "includei",
+        has_arg: true,
+        key: 'k',
+    },
+];
+
+/// The columns of the table, in inotifywatch's order: the event, its header, and the
+/// width of its numbers.
+const COLUMNS: [(u32, &str, usize); 13] = [
+    (0x1, "access", 6),
+    (0x2, "modify", 6),
+    (0x4, "attrib", 6),
+    (0x8, "close_write", 11),
+    (0x10, "close_nowrite", 13),
+    (0x20, "open", 4),
+    (0x40, "moved_from", 10),
+    (0x80, "moved_to", 8),
+    (0x800, "move_self", 9),
+    (0x100, "create", 6),
+    (0x200, "delete", 6),
+    (0x400, "delete_self", 11),
+    (0x2000, "unmount", 7),
+];
+
+/// How the table is sorted: by a column (an event bit) or the total (0), ascending or
+/// not.
+#[derive(Clone, Copy)]
+struct Sort {
+    key: u32,
+    ascending: bool,
+}
+
+#[derive(Default)]
+struct Options {
+    events: u32,
+    timeout: u32,
+    verbose: u32,
+    zero: bool,
+    sort: Option<Sort>,
+    recursive: bool,
+    no_dereference: bool,
+    fromfile: Option<OsString>,
+    exclude: Option<OsString>,
+    excludei: Option<OsString>,
+    include: Option<OsString>,
+    includei: Option<OsString>,
+}
+
+/// A sort key as inotifywatch reads it: `total` or one event; `None` after its message.
+fn sort_key(text: &[u8], ascending: bool) -> Option<u32> {
+    if text.eq_ignore_ascii_case(b"total") {
+        return Some(0);
+    }
+    if ascending && text.eq_ignore_ascii_case(b"move") {
+        eprintln!("Cannot sort by `move' event; please use `moved_from' or `moved_to'.");
+        return None;
+    }
+    if ascending && text.eq_ignore_ascii_case(b"close") {
+        eprintln!("Cannot sort by `close' event; please use `close_write' or `close_nowrite'.");
+        return None;
+    }
+    match tools::events_from_str(text) {
+        // One column, the total (an empty name), or an event that is no column (refused
+        // below as not watched for). A combination of columns is refused here
+        // (inotifywatch crashes on it).
+        Some(bits)
+            if bits == 0
+                || COLUMNS.iter().any(|&(bit, _, _)| bit == bits)
+                || bits & tools::ALL_EVENTS == 0 =>
+        {
+            Some(bits)
+        }
+        _ => {
+            eprintln!("'{}' is not a valid key for sorting!", show(text));
+            None
+        }
+    }
+}
+
+fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
+    let mut o = Options::default();
+    let mut getopt = Getopt::new(std::env::args_os().collect(), SHORT, LONG);
+    let mut sort_set = false;
+    let mut bad = false;
+    while let Some(opt) = getopt.next() {
+        let (key, value) = match opt {
+            Opt::Found(key, value) => (key, value.unwrap_or_default()),
+            Opt::Bad => {
+                bad = true;
+                break;
+            }
+        };
+        let text = value.as_bytes();
+        match key {
+            'h' => {
+                print_help();
+                return Err(EXIT_FAILURE);
+            }
+            'v' => o.verbose += 1,
+            'r' => o.recursive = true,
+            'P' => o.no_dereference = true,
+            'z' => o.zero = true,
+            'c' => o.exclude = Some(value),
+            'b' => o.excludei = Some(value),
+            'j' => o.include = Some(value),
+            'k' => o.includei = Some(value),
+            'o' => {
+                if o.fromfile.is_some() {
+                    eprintln!("Multiple --fromfile options given.");
+                    return Err(EXIT_FAILURE);
+                }
+                o.fromfile = Some(value);
+            }
+            't' => match tools::parse_timeout(text) {
+                Some(seconds) => o.timeout = seconds,
+                None => return Err(EXIT_FAILURE),
+            },
+            'e' => match tools::events_from_str(text) {
+                Some(bits) => o.events |= bits,
+                None => {
+                    eprintln!(
+                        "'{}' is not a valid event!  Run with the '--help' option to see a list \
+                         of events.",
+                        show(text)
+                    );
+                    return Err(EXIT_FAILURE);
+                }
+            },
+            'a' | 'd' => {
+                let ascending = key == 'a';
+                // As in inotifywatch, only -a marks the order as chosen.
+                if sort_set {
+                    eprintln!("Please specify -a or -d once only!");
+                    return Err(EXIT_FAILURE);
+                }
+                match sort_key(text, ascending) {
+                    // `-d total` is the total descending; an empty name sorts the total
+                    // ascending, whichever option names it.
+                    Some(key) => {
+                        let ascending =
+                            ascending || (key == 0 && !text.eq_ignore_ascii_case(b"total"));
+                        o.sort = Some(Sort { key, ascending });
+                    }
+                    None => return Err(EXIT_FAILURE),
+                }
+                sort_set = ascending;
+            }
+            _ => {}
+        }
+    }
+    let operands = getopt.finish();
+    let watched = if o.events == 0 {
+        tools::ALL_EVENTS
+    } else {
+        o.events
+    };
+    if let Some(sort) = o.sort {
+        if sort.key != 0 && sort.key & watched == 0 {
+            eprintln!("Can't sort by an event which isn't being watched for!");
+            return Err(EXIT_FAILURE);
+        }
+    }
+    let fail = |message: &str| {
+        eprintln!("{}", message);
+        Err(EXIT_FAILURE)
+    };
+    if o.exclude.is_some() && o.excludei.is_some() {
+        return fail("--exclude and --excludei cannot both be specified.");
+    }
+    if o.include.is_some() && o.includei.is_some() {
+        return fail("--include and --includei cannot both be specified.");
+    }
+    if (o.include.is_some() || o.includei.is_some())
+        && (o.exclude.is_some() || o.excludei.is_some())
+    {
+        return fail("include and exclude regexp cannot both be specified.");
+    }
+    if bad {
+        return Err(EXIT_FAILURE);
+    }
+    Ok((o, operands))
+}
+
+// Signals: before the watches are established, a first SIGINT says why nothing is
+// printed yet and a second ends the program; after, SIGINT, SIGHUP and SIGTERM end the
+// count and SIGUSR1 prints the table so far.
+
+static ESTABLISHED: AtomicBool = AtomicBool::new(false);
+static IMPATIENCE: AtomicU32 = AtomicU32::new(0);
+static DONE: AtomicBool = AtomicBool::new(false);
+static PRINT_NOW: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_stop(signum: c_int) {
+    if signum == tools::SIGINT && !ESTABLISHED.load(Ordering::SeqCst) {
+        if IMPATIENCE.fetch_add(1, Ordering::SeqCst) > 0 {
+            let _ = raw::write(
+                BorrowedDescriptor::STDERR,
+                b"No statistics collected, asked to abort before all watches could be \
+                  established.\n",
+            );
+            raw::exit_group(1);
+        }
+        let _ = raw::write(
+            BorrowedDescriptor::STDERR,
+            b"No statistics have been collected because I haven't finished establishing\n\
+              inotify watches yet.  If you are sure you want me to exit, interrupt me again.\n",
+        );
+        return;
+    }
+    DONE.store(true, Ordering::SeqCst);
+}
+
+extern "C" fn on_usr1(_signum: c_int) {
+    PRINT_NOW.store(true, Ordering::SeqCst);
+}
+
+/// Counts for one watch.
+#[derive(Default, Clone)]
+struct Counts {
+    wd: i32,
+    /// inotifywatch's name of the watch: its path, with a `/` for a directory.
+    name: Vec<u8>,
+    /// One count per column of `COLUMNS`.
+    hits: [u32; 13],
+    total: u32,
+}
+
+impl Counts {
+    fn get(&self, key: u32) -> u32 {
+        if key == 0 {
+            return self.total;
+        }
+        COLUMNS
+            .iter()
+            .position(|&(bit, _, _)| bit == key)
+            .map_or(0, |at| self.hits[at])
+    }
+}
+
+/// Every watch's counts, and the totals.
+#[derive(Default)]
+struct Stats {
+    watches: HashMap<i32, Counts>,
+    totals: [u32; 13],
+    total: u32,
+}
+
+impl Stats {
+    fn record(&mut self, wd: i32, name: &[u8], mask: u32) {
+        let counts = self.watches.entry(wd).or_insert_with(|| Counts {
+            wd,
+            ..Counts::default()
+        });
+        if counts.name != name {
+            counts.name = name.to_vec();
+        }
+        for (at, &(bit, _, _)) in COLUMNS.iter().enumerate() {
+            if mask & bit != 0 {
+                counts.hits[at] += 1;
+                self.totals[at] += 1;
+            }
+        }
+        counts.total += 1;
+        self.total += 1;
+    }
+
+    /// A watch that had no event yet (for `-z`).
+    fn know(&mut self, wd: i32, name: &[u8]) {
+        self.watches.entry(wd).or_insert_with(|| Counts {
+            wd,
+            name: name.to_vec(),
+            ..Counts::default()
+        });
+    }
+
+    /// inotifywatch's table: a column per event watched for that happened (every one
+    /// with `-z`), a row per watch that had events (every one with `-z`).
+    fn print(&self, events: u32, zero: bool, sort: Sort, out: &mut impl Write) -> io::Result<()> {
+        if self.total == 0 {
+            eprintln!("No events occurred.");
+            return Ok(());
+        }
+        let shown: Vec<usize> = (0..COLUMNS.len())
+            .filter(|&at| COLUMNS[at].0 & events != 0 && (zero || self.totals[at] > 0))
+            .collect();
+        let mut text = String::from("total  ");
+        for &at in &shown {
+            text.push_str(COLUMNS[at].1);
+            text.push_str("  ");
+        }
+        text.push_str("filename\n");
+        let mut rows: Vec<&Counts> = self
+            .watches
+            .values()
+            .filter(|c| zero || c.total > 0)
+            .collect();
+        rows.sort_by(|a, b| {
+            let (x, y) = (a.get(sort.key), b.get(sort.key));
+            let order = if sort.ascending { x.cmp(&y) } else { y.cmp(&x) };
+            order.then(a.wd.cmp(&b.wd))
+        });
+        let mut bytes = text.into_bytes();
+        for row in rows {
+            bytes.extend_from_slice(format!("{:<5}  ", row.total).as_bytes());
+            for &at in &shown {
+                let width = COLUMNS[at].2;
+                bytes.extend_from_slice(
+                    format!("{:<width$}  ", row.hits[at], width = width).as_bytes(),
+                );
+            }
+            bytes.extend_from_slice(&row.name);
+            bytes.push(b'\n');
+        }
+        out.write_all(&bytes)?;
+        out.flush()
+    }
+}
+
+/// What is watched.
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    Plain {
+        watcher: Watcher,
+        names: HashMap<i32, Vec<u8>>,
+    },
+    Tree(TreeWatcher, tools::ScanEchoes),
+}
+
+impl Source {
+    fn fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
+        use std::os::unix::io::AsFd;
+        match self {
+            Source::Plain { watcher, .. } => watcher.as_fd(),
+            Source::Tree(tree, _) => tree.as_fd(),
+        }
+    }
+
+    /// Counts everything queued now (into `stats`), as the filter lets through.
+    fn drain(
+        &mut self,
+        stats: &mut Stats,
+        filter: Option<&tools::Filter>,
+    ) -> Result<(), WatchError> {
+        let mut path = Vec::new();
+        match self {
+            Source::Plain { watcher, names } => {
+                while let Some(event) = watcher.try_next_event()? {
+                    let name = names.get(&event.wd.raw()).map_or(&[][..], |n| &n[..]);
+                    if let Some(filter) = filter {
+                        path.clear();
+                        path.extend_from_slice(name);
+                        path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
+                        if filter.drops(&path) {
+                            continue;
+                        }
+                    }
+                    stats.record(event.wd.raw(), name, event.mask.bits());
+                }
+            }
+            Source::Tree(tree, echoes) => loop {
+                let event = match tree.try_next_event() {
+                    Ok(Some(event)) => event,
+                    Ok(None) | Err(WatchError::Ended) => break,
+                    Err(error) => return Err(error),
+                };
+                match event.origin {
+                    Origin::Skipped(errno) => {
+                        eprintln!(
+                            "Couldn't watch {}: {}",
+                            event.path.display(),
+                            tools::strerror(errno)
+                        );
+                        continue;
+                    }
+                    Origin::WatchLimit { unwatched } => {
+                        let what = format!("new directories below {}", event.path.display());
+                        for line in tools::watch_limit_lines(&what, Some(unwatched)) {
+                            eprintln!("{}", line);
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                let entry = event.name.map(OsStrExt::as_bytes);
+                if echoes.is_echo(event.wd.raw(), entry, event.mask, event.origin) {
+                    continue;
+                }
+                let name = tools::dir_name(event.watch_path);
+                if let Some(filter) = filter {
+                    path.clear();
+                    path.extend_from_slice(&name);
+                    path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
+                    if filter.drops(&path) {
+                        continue;
+                    }
+                }
+                stats.record(event.wd.raw(), &name, event.mask.bits());
+            },
+        }
+        Ok(())
+    }
+
+    /// Every watch and its name (for `-z`).
+    fn watches(&mut self) -> Vec<(i32, Vec<u8>)> {
+        match self {
+            Source::Plain { names, .. } => names.iter().map(|(&wd, n)| (wd, n.clone())).collect(),
+            Source::Tree(tree, _) => tree
+                .watches()
+                .into_iter()
+                .map(|(wd, path)| (wd.raw(), tools::dir_name(&path)))
+                .collect(),
+        }
+    }
+}
+
+fn main() {
+    tools::default_sigpipe();
+    tools::on_signal(tools::SIGINT, on_stop);
+    std::process::exit(run());
+}
+
+fn run() -> i32 {
+    let (o, operands) = match parse_options() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
+    };
+    let filter = match tools::compile_filter(
+        o.exclude.as_deref(),
+        o.excludei.as_deref(),
+        o.include.as_deref(),
+        o.includei.as_deref(),
+    ) {
+        Ok(filter) => filter,
+        Err(()) => return EXIT_FAILURE,
+    };
+    let init_failed = |error: io::Error| {
+        eprintln!(
+            "Couldn't initialize inotify: {}",
+            tools::error_message(&error)
+        );
+        if tools::errno_of(&error) == Some(Errno::EMFILE) {
+            eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
+        }
+        EXIT_FAILURE
+    };
+    let watcher = match Watcher::new() {
+        Ok(watcher) => watcher,
+        Err(error) => return init_failed(error),
+    };
+    if o.recursive {
+        if let Err(error) = Inotify::new() {
+            return init_failed(error.into());
+        }
+    }
+    let events = if o.events == 0 {
+        tools::ALL_EVENTS
+    } else {
+        o.events
+    };
+    let mut mask = events;
+    if o.no_dereference {
+        mask |= WatchMask::DONT_FOLLOW.bits();
+    }
+    let list = PathList::build(o.fromfile.as_deref(), &operands);
+    if list.watch.is_empty() {
+        eprintln!("No files specified to watch!");
+        return EXIT_FAILURE;
+    }
+
+    eprintln!("Establishing watches...");
+    let failed = |path: &[u8], error: &io::Error| {
+        if tools::errno_of(error) == Some(Errno::ENOSPC) {
+            for line in tools::watch_limit_lines(&show(path), None) {
+                eprintln!("{}", line);
+            }
+        } else {
+            eprintln!(
+                "Failed to watch {}: {}",
+                show(path),
+                tools::error_message(error)
+            );
+        }
+        EXIT_FAILURE
+    };
+    let mut source = if o.recursive {
+        drop(watcher);
+        let no_roots: [&OsStr; 0] = [];
+        let mut tree = match tools::tree_builder(events, &list, filter.as_ref()).watch(no_roots) {
+            Ok(tree) => tree,
+            Err(error) => return init_failed(error),
+        };
+        for path in &list.watch {
+            if o.verbose > 0 {
+                eprintln!("Setting up watch(es) on {}", show(path));
+            }
+            match tree.add_root(OsStr::from_bytes(path)) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(error) => return failed(path, &error),
+            }
+            if o.verbose > 0 {
+                eprintln!("OK, {} is now being watched.", show(path));
+            }
+        }
+        Source::Tree(tree, tools::ScanEchoes::default())
+    } else {
+        let mut watcher = watcher;
+        let mut names = HashMap::new();
+        for path in &list.watch {
+            match watcher.add_watch(OsStr::from_bytes(path), WatchMask::from_bits_retain(mask)) {
+                Ok(wd) => {
+                    names
+                        .entry(wd.raw())
+                        .or_insert_with(|| tools::watch_name(path));
+                }
+                Err(error) => return failed(path, &error),
+            }
+        }
+        Source::Plain { watcher, names }
+    };
+
+    let mut stats = Stats::default();
+    // What the tree's setup has to say comes first: directories it could not watch, and
+    // the watch limit, which fails the setup as it fails inotifywatch's.
+    if let Source::Tree(tree, echoes) = &mut source {
+        loop {
+            let event = match tree.try_next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) | Err(WatchError::Ended) => break,
+                Err(error) => {
+                    eprintln!("{}", tools::error_message(&io::Error::from(error)));
+                    return EXIT_FAILURE;
+                }
+            };
+            match event.origin {
+                Origin::Skipped(errno) => eprintln!(
+                    "Couldn't watch {}: {}",
+                    event.path.display(),
+                    tools::strerror(errno)
+                ),
+                Origin::WatchLimit { unwatched } => {
+                    let root = event.path.display().to_string();
+                    for line in tools::watch_limit_lines(&root, Some(unwatched)) {
+                        eprintln!("{}", line);
+                    }
+                    return EXIT_FAILURE;
+                }
+                _ if echoes.is_echo(
+                    event.wd.raw(),
+                    event.name.map(OsStrExt::as_bytes),
+                    event.mask,
+                    event.origin,
+                ) => {}
+                _ => {
+                    let name = tools::dir_name(event.watch_path);
+                    let mut path = name.clone();
+                    path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
+                    if !filter.as_ref().map_or(false, |f| f.drops(&path)) {
+                        stats.record(event.wd.raw(), &name, event.mask.bits());
+                    }
+                }
+            }
+        }
+    }
+    if o.verbose > 0 {
+        let count = match &source {
+            Source::Plain { names, .. } => names.len(),
+            Source::Tree(tree, _) => tree.watch_count(),
+        };
+        eprintln!("Total of {} watches.", count);
+    }
+    eprintln!("Finished establishing watches, now collecting statistics.");
+    if o.timeout > 0 && o.verbose > 0 {
+        eprintln!("Will listen for events for {} seconds.", o.timeout);
+    }
+    ESTABLISHED.store(true, Ordering::SeqCst);
+    tools::on_signal(tools::SIGINT, on_stop);
+    tools::on_signal(tools::SIGHUP, on_stop);
+    tools::on_signal(tools::SIGTERM, on_stop);
+    tools::on_signal(tools::SIGUSR1, on_usr1);
+
+    let deadline =
+        (o.timeout > 0).then(|| Instant::now() + Duration::from_secs(u64::from(o.timeout)));
+    let epoll = match Epoll::new() {
+        Ok(epoll) => epoll,
+        Err(error) => {
+            eprintln!("{}", tools::error_message(&error.into()));
+            return EXIT_FAILURE;
+        }
+    };
+    if let Err(error) = epoll.add(&source.fd(), Readiness::IN, 0) {
+        eprintln!("{}", tools::error_message(&error.into()));
+        return EXIT_FAILURE;
+    }
+    let sort = o.sort.unwrap_or(Sort {
+        key: 0,
+        ascending: false,
+    });
+    let mut ready = [EpollEvent::default()];
+    loop {
+        if DONE.load(Ordering::SeqCst) {
+            break;
+        }
+        if PRINT_NOW.swap(false, Ordering::SeqCst) {
+            let mut out = io::stdout();
+            let table = stats_for_print(&mut source, &stats, o.zero);
+            let _ = table.print(events, o.zero, sort, &mut out);
+            let _ = out.write_all(b"\n").and_then(|()| out.flush());
+        }
+        let left = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                Some(left)
+            }
+            None => None,
+        };
+        match epoll.wait(&mut ready, left, OnInterrupt::Return) {
+            Ok(_) => {}
+            Err(error) if error.is_interrupted() => continue,
+            Err(error) => {
+                eprintln!("{}", tools::error_message(&error.into()));
+                return EXIT_FAILURE;
+            }
+        }
+        if let Err(error) = source.drain(&mut stats, filter.as_ref()) {
+            eprintln!("{}", tools::error_message(&io::Error::from(error)));
+            return EXIT_FAILURE;
+        }
+    }
+    // What happened before the end was asked for is counted too, read or not.
+    if let Err(error) = source.drain(&mut stats, filter.as_ref()) {
+        eprintln!("{}", tools::error_message(&io::Error::from(error)));
+        return EXIT_FAILURE;
+    }
+    let table = stats_for_print(&mut source, &stats, o.zero);
+    let mut out = io::stdout();
+    let _ = table.print(events, o.zero, sort, &mut out);
+    EXIT_SUCCESS
+}
+
+/// The counts to print: with `-z`, every watch there is, with or without events.
+fn stats_for_print(source: &mut Source, stats: &Stats, zero: bool) -> Stats {
+    let mut all = Stats {
+        watches: stats.watches.clone(),
+        totals: stats.totals,
+        total: stats.total,
+    };
+    if zero {
+        for (wd, name) in source.watches() {
+            all.know(wd, &name);
+        }
+    }
+    all
+}
+
+fn print_help() {
+    let name = "inotifywatch";
+    print!(
+        "{name} {version} (inotify-raw {crate_version})
+Gather filesystem usage statistics using {name}.
+Usage: {name} [ options ] file1 [ file2 ] [ ... ]
+Options:
+\t-h|--help    \tShow this help text.
+\t-v|--verbose \tBe verbose.
+\t@<file>       \tExclude the specified file from being watched.
+\t--fromfile <file>
+\t\tRead files to watch from <file> or `-' for stdin.
+\t--exclude <pattern>
+\t\tExclude all events on files matching the extended regular
+\t\texpression <pattern>.
+\t--excludei <pattern>
+\t\tLike --exclude but case insensitive.
+\t--include <pattern>
+\t\tExclude all events on files except the ones
+\t\tmatching the extended regular expression
+\t\t<pattern>.
+\t--includei <pattern>
+\t\tLike --include but case insensitive.
+\t-z|--zero
+\t\tIn the final table of results, output rows and columns even
+\t\tif they consist only of zeros (the default is to not output
+\t\tthese rows and columns).
+\t-r|--recursive\tWatch directories recursively.
+\t-P|--no-dereference
+\t\tDo not follow symlinks.
+\t-t|--timeout <seconds>
+\t\tListen only for specified amount of time in seconds; if
+\t\tomitted or zero, {name} will execute until receiving an
+\t\tinterrupt signal.
+\t-e|--event <event1> [ -e|--event <event2> ... ]
+\t\tListen for specific event(s).  If omitted, all events are 
+\t\tlistened for.
+\t-a|--ascending <event>
+\t\tSort ascending by a particular event, or `total'.
+\t-d|--descending <event>
+\t\tSort descending by a particular event, or `total'.
+
+With -r, this {name} watches with inotify-raw's TreeWatcher: what is
+made in a new directory before its watch exists is counted, counts
+follow directories that are moved, its own listing of new directories
+counts nothing, an event is counted once (not also on the directory's
+own watch), and --exclude and @<dir> keep directories unwatched.
+
+Exit status:
+\t0  -  Exited normally.
+\t1  -  Some error occurred.
+
+Events:
+{events}",
+        name = name,
+        version = tools::TOOLS_VERSION,
+        crate_version = env!("CARGO_PKG_VERSION"),
+        events = tools::EVENT_DESCRIPTIONS,
+    );
+}
