@@ -42,6 +42,12 @@ const REPORTED_BY_PARENT: EventMask = EventMask::ACCESS
     .union(EventMask::CLOSE_NOWRITE)
     .union(EventMask::OPEN);
 
+/// The names a listing found in one directory.
+pub(super) type FoundNames = HashSet<Box<[u8]>>;
+
+/// How many kernel events after a listing's end its finds still count as duplicates.
+const ECHO_WINDOW: u64 = 256;
+
 /// Decides which directories are not watched: `(path, name) -> exclude?`.
 pub(super) type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
 
@@ -143,7 +149,12 @@ pub struct TreeWatcher {
     pub(super) synthetic_names: Vec<u8>,
     /// Names a listing found, per directory, until the listing's end is read back: the
     /// kernel's `IN_CREATE` for them before that point is a duplicate.
-    pub(super) found: HashMap<NodeId, HashSet<Box<[u8]>>>,
+    pub(super) found: HashMap<NodeId, FoundNames>,
+    /// What listings found, after their end, until `ECHO_WINDOW` more kernel events are
+    /// read: (directory, names, the count of events read at which it expires).
+    echoes: VecDeque<(NodeId, FoundNames, u64)>,
+    /// Kernel events read so far.
+    events_read: u64,
     pending_moves: Vec<PendingMove>,
     /// Cookies of moves already applied by looking ahead to their `IN_MOVED_TO`.
     applied_moves: Vec<u32>,
@@ -225,6 +236,8 @@ impl TreeBuilder {
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
             found: HashMap::new(),
+            echoes: VecDeque::new(),
+            events_read: 0,
             pending_moves: Vec::new(),
             applied_moves: Vec::new(),
             recrawl_due: false,
@@ -456,11 +469,20 @@ impl TreeWatcher {
                     for id in core::mem::take(&mut self.replaced) {
                         self.settle_replaced(id);
                     }
+                    self.echoes.clear();
                     return Ok(None);
                 }
             };
             if self.reader.take_fresh_batch() {
                 self.settle_moves(Some(&event))?;
+            }
+            self.events_read += 1;
+            while self
+                .echoes
+                .front()
+                .map_or(false, |(_, _, until)| *until < self.events_read)
+            {
+                self.echoes.pop_front();
             }
             if let Some(dir) = self.follow(&event)? {
                 if dir == NO_NODE {
@@ -519,9 +541,14 @@ impl TreeWatcher {
             return Some(dir);
         }
         if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
-            // The end of the tree's own listing: what comes later is new.
+            // The end of the tree's own listing. An entry can be listed a moment before
+            // the kernel queues its creation: what was found stays a duplicate for a
+            // while yet, unless it is deleted or moved first.
             self.nodes.set_flag(dir, FLAG_LISTING, false);
-            self.found.remove(&dir);
+            if let Some(found) = self.found.remove(&dir).filter(|found| !found.is_empty()) {
+                self.echoes
+                    .push_back((dir, found, self.events_read + ECHO_WINDOW));
+            }
             return None;
         }
         if !is_root && mask.intersects(REPORTED_BY_PARENT) {
@@ -594,17 +621,7 @@ impl TreeWatcher {
         }
         // What the listing found is reported once: the first kernel report of it before
         // the listing's end is the duplicate; a name made again after is not.
-        let found = self.found.get_mut(&dir);
-        let duplicate = match found {
-            Some(found) if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) => {
-                found.remove(name)
-            }
-            Some(found) if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) => {
-                found.remove(name);
-                false
-            }
-            _ => false,
-        };
+        let duplicate = self.duplicate_of_found(dir, name, mask);
         if is_dir {
             if mask.contains(EventMask::CREATE) {
                 if !duplicate {
@@ -669,6 +686,23 @@ impl TreeWatcher {
                 && self.nodes.name(id) == name
         })?;
         Some(self.replaced.swap_remove(at))
+    }
+
+    /// Whether a kernel event about `name` in `dir` repeats what a listing found: its
+    /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or for a while after;
+    /// a deletion or a move away first means a later one is new.
+    fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
+        let echoes = self.echoes.iter_mut().filter(|(at, _, _)| *at == dir);
+        let sets = self
+            .found
+            .get_mut(&dir)
+            .into_iter()
+            .chain(echoes.map(|(_, set, _)| set));
+        let mut found = false;
+        for set in sets {
+            found |= set.remove(name);
+        }
+        found && mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
     }
 
     /// Whether the directory `id` stands for is still at its path: then a rename away
@@ -962,8 +996,10 @@ impl TreeWatcher {
     fn forget(&mut self, id: NodeId, with_top: bool) {
         let inotify = self.reader.inotify();
         let found = &mut self.found;
+        let echoes = &mut self.echoes;
         self.nodes.remove_subtree(id, with_top, |gone, wd| {
             found.remove(&gone);
+            echoes.retain(|(dir, _, _)| *dir != gone);
             if let Some(wd) = wd {
                 // EINVAL: the kernel dropped it already.
                 let _ = inotify.rm_watch(wd);
