@@ -13,7 +13,7 @@ impl MonotonicTime {
     /// The time now. (Not inlined: a system call costs more than a call, and the
     /// callers are many.)
     #[inline(never)]
-    pub fn now() -> Result<MonotonicTime, Error> {
+    pub(crate) fn now() -> Result<MonotonicTime, Error> {
         let now = sys::clock_gettime(CLOCK_MONOTONIC)
             .map_err(|errno| Error::syscall(Call::ClockGettime, errno))?;
         let secs = u64::try_from(now.tv_sec).unwrap_or(0);
@@ -22,12 +22,12 @@ impl MonotonicTime {
     }
 
     /// `self + duration`, or the farthest representable time.
-    pub fn saturating_add(self, duration: Duration) -> MonotonicTime {
+    pub(crate) fn saturating_add(self, duration: Duration) -> MonotonicTime {
         MonotonicTime(self.0.checked_add(duration).unwrap_or(Duration::MAX))
     }
 
     /// How long from `earlier` to `self`; zero if `earlier` is later.
-    pub fn saturating_duration_since(self, earlier: MonotonicTime) -> Duration {
+    pub(crate) fn saturating_duration_since(self, earlier: MonotonicTime) -> Duration {
         self.0.checked_sub(earlier.0).unwrap_or(Duration::ZERO)
     }
 }

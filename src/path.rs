@@ -114,7 +114,7 @@ impl StackPath {
     ///
     /// Fails with [`Error::PathContainsNul`] if the path has a NUL byte, and with
     /// [`Error::PathTooLong`] if it has `PATH_MAX` bytes or more; nothing is truncated.
-    pub fn new(path: &[u8]) -> Result<StackPath, Error> {
+    pub(crate) fn new(path: &[u8]) -> Result<StackPath, Error> {
         if let Some(position) = path.iter().position(|&b| b == 0) {
             return Err(Error::PathContainsNul { position });
         }
@@ -130,7 +130,7 @@ impl StackPath {
     }
 
     /// The path with its NUL.
-    pub fn as_nul_terminated(&self) -> NulTerminated<'_> {
+    pub(crate) fn as_nul_terminated(&self) -> NulTerminated<'_> {
         NulTerminated::new(self.bytes.get(..self.len_with_nul).unwrap_or(&[0])).unwrap_or(EMPTY)
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct WatchTable {
 
 impl WatchTable {
     /// An empty table.
-    pub fn new() -> WatchTable {
+    pub(super) fn new() -> WatchTable {
         WatchTable::default()
     }
 
@@ -37,7 +37,7 @@ impl WatchTable {
     /// was replaced, or a symbolic link now points elsewhere), that record goes; when no
     /// other path names the old descriptor, it is returned, so that the caller can
     /// remove the kernel's watch too.
-    pub fn insert(&mut self, path: &Path, wd: WatchDescriptor) -> Option<WatchDescriptor> {
+    pub(super) fn insert(&mut self, path: &Path, wd: WatchDescriptor) -> Option<WatchDescriptor> {
         let orphaned = match self.by_path.get(path) {
             Some(&known) if known == wd => return None,
             Some(_) => match self.remove_path(path) {
@@ -63,17 +63,17 @@ impl WatchTable {
     }
 
     /// The descriptor `path` is watched as.
-    pub fn wd(&self, path: &Path) -> Option<WatchDescriptor> {
+    pub(super) fn wd(&self, path: &Path) -> Option<WatchDescriptor> {
         self.by_path.get(path).copied()
     }
 
     /// The path events of `wd` are reported under.
-    pub fn path(&self, wd: WatchDescriptor) -> Option<&Path> {
+    pub(super) fn path(&self, wd: WatchDescriptor) -> Option<&Path> {
         self.by_wd.get(&wd).map(|entry| entry.path.as_path())
     }
 
     /// Forgets `wd` and every path that named it. Returns its primary path.
-    pub fn remove_wd(&mut self, wd: WatchDescriptor) -> Option<PathBuf> {
+    pub(super) fn remove_wd(&mut self, wd: WatchDescriptor) -> Option<PathBuf> {
         let entry = self.by_wd.remove(&wd)?;
         for alias in &entry.aliases {
             self.by_path.remove(alias);
@@ -85,7 +85,7 @@ impl WatchTable {
     /// Forgets one path. If it was the descriptor's primary path and the descriptor has
     /// aliases, the first alias becomes primary; otherwise the descriptor goes too.
     /// Returns the descriptor, and whether the descriptor is now gone from the table.
-    pub fn remove_path(&mut self, path: &Path) -> Option<(WatchDescriptor, bool)> {
+    pub(super) fn remove_path(&mut self, path: &Path) -> Option<(WatchDescriptor, bool)> {
         let wd = self.by_path.remove(path)?;
         let entry = match self.by_wd.get_mut(&wd) {
             Some(entry) => entry,
@@ -104,7 +104,7 @@ impl WatchTable {
     }
 
     /// Every watch: descriptor and primary path.
-    pub fn iter(&self) -> impl Iterator<Item = (WatchDescriptor, &Path)> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (WatchDescriptor, &Path)> {
         self.by_wd
             .iter()
             .map(|(wd, entry)| (*wd, entry.path.as_path()))
@@ -112,7 +112,7 @@ impl WatchTable {
 
     /// How many descriptors are recorded.
     #[allow(clippy::len_without_is_empty)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_wd.len()
     }
 }

@@ -36,7 +36,7 @@ pub(crate) struct Records<'a, R> {
 impl<'a, R: Record<'a>> Records<'a, R> {
     /// Iterates over the records in `bytes`.
     #[inline]
-    pub const fn new(bytes: &'a [u8]) -> Records<'a, R> {
+    pub(super) const fn new(bytes: &'a [u8]) -> Records<'a, R> {
         Records {
             rest: bytes,
             len: bytes.len(),
@@ -47,18 +47,18 @@ impl<'a, R: Record<'a>> Records<'a, R> {
 
     /// The bytes not yet parsed: empty after a clean end, the malformed tail after an
     /// error.
-    pub fn remainder(&self) -> &'a [u8] {
+    pub(super) fn remainder(&self) -> &'a [u8] {
         self.rest
     }
 
     /// How many bytes the records yielded so far span.
-    pub fn consumed(&self) -> usize {
+    pub(super) fn consumed(&self) -> usize {
         self.len - self.rest.len()
     }
 
     /// True when there are no bytes left to parse: for a fresh iterator, the system
     /// call returned nothing (end of file, end of directory).
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 }

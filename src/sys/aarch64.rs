@@ -10,24 +10,24 @@ use core::arch::asm;
 ///
 /// Each constant is the number of the system call of the same name.
 #[allow(missing_docs)]
-pub mod nr {
-    pub const EPOLL_CREATE1: usize = 20;
-    pub const EPOLL_CTL: usize = 21;
-    pub const EPOLL_PWAIT: usize = 22;
-    pub const FCNTL: usize = 25;
-    pub const INOTIFY_INIT1: usize = 26;
-    pub const INOTIFY_ADD_WATCH: usize = 27;
-    pub const INOTIFY_RM_WATCH: usize = 28;
-    pub const OPENAT: usize = 56;
-    pub const CLOSE: usize = 57;
-    pub const GETDENTS64: usize = 61;
-    pub const READ: usize = 63;
-    pub const WRITE: usize = 64;
-    pub const READLINKAT: usize = 78;
-    pub const EXIT_GROUP: usize = 94;
-    pub const CLOCK_GETTIME: usize = 113;
-    pub const PRLIMIT64: usize = 261;
-    pub const STATX: usize = 291;
+pub(crate) mod nr {
+    pub(crate) const EPOLL_CREATE1: usize = 20;
+    pub(crate) const EPOLL_CTL: usize = 21;
+    pub(crate) const EPOLL_PWAIT: usize = 22;
+    pub(crate) const FCNTL: usize = 25;
+    pub(crate) const INOTIFY_INIT1: usize = 26;
+    pub(crate) const INOTIFY_ADD_WATCH: usize = 27;
+    pub(crate) const INOTIFY_RM_WATCH: usize = 28;
+    pub(crate) const OPENAT: usize = 56;
+    pub(crate) const CLOSE: usize = 57;
+    pub(crate) const GETDENTS64: usize = 61;
+    pub(crate) const READ: usize = 63;
+    pub(crate) const WRITE: usize = 64;
+    pub(crate) const READLINKAT: usize = 78;
+    pub(crate) const EXIT_GROUP: usize = 94;
+    pub(crate) const CLOCK_GETTIME: usize = 113;
+    pub(crate) const PRLIMIT64: usize = 261;
+    pub(crate) const STATX: usize = 291;
 }
 
 /// Issues system call `n` with one argument.
@@ -36,7 +36,7 @@ pub mod nr {
 /// The call must be sound for the kernel to perform: any pointer among the arguments
 /// must be valid for what the call does with it.
 #[inline(always)]
-pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
+pub(crate) unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
     asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, options(nostack, preserves_flags));
     ret
@@ -47,7 +47,7 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+pub(crate) unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
     asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2,
         options(nostack, preserves_flags));
@@ -59,7 +59,7 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+pub(crate) unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
     asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
         options(nostack, preserves_flags));
@@ -71,7 +71,7 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
+pub(crate) unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
     asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
         in("x3") a4, options(nostack, preserves_flags));
@@ -83,7 +83,14 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
+pub(crate) unsafe fn syscall5(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> usize {
     let ret;
     asm!("svc 0", in("x8") n, inlateout("x0") a1 => ret, in("x1") a2, in("x2") a3,
         in("x3") a4, in("x4") a5, options(nostack, preserves_flags));
@@ -95,7 +102,7 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall6(
+pub(crate) unsafe fn syscall6(
     n: usize,
     a1: usize,
     a2: usize,
@@ -115,6 +122,6 @@ pub unsafe fn syscall6(
 /// # Safety
 /// `n` must be a call that never returns, such as `exit_group`.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+pub(crate) unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
     asm!("svc 0", in("x8") n, in("x0") a1, options(noreturn, nostack));
 }

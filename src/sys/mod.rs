@@ -40,19 +40,19 @@ compile_error!(
 #[cfg(target_arch = "x86_64")]
 #[cfg_attr(feature = "sc", allow(dead_code))]
 #[path = "x86_64.rs"]
-pub mod asm;
+pub(crate) mod asm;
 
 /// The built-in backend for aarch64: inline `svc #0`. Built with `sc` too, so that a test
 /// can compare the two.
 #[cfg(target_arch = "aarch64")]
 #[cfg_attr(feature = "sc", allow(dead_code))]
 #[path = "aarch64.rs"]
-pub mod asm;
+pub(crate) mod asm;
 
 /// The `sc` crate's backend.
 #[cfg(feature = "sc")]
 #[path = "sc.rs"]
-pub mod sc_backend;
+pub(crate) mod sc_backend;
 
 #[cfg(feature = "sc")]
 use sc_backend as backend;
@@ -66,7 +66,7 @@ use backend::nr;
 mod backends_test;
 
 /// A raw file descriptor number, as the kernel sees it.
-pub type RawFd = i32;
+pub(crate) type RawFd = i32;
 
 /// `PATH_MAX`: the most bytes the kernel accepts for a path, its final NUL included.
 pub const PATH_MAX: usize = 4096;
@@ -76,12 +76,12 @@ pub const NAME_MAX: usize = 255;
 
 /// A byte string that ends in its only NUL byte, ready to hand to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NulTerminated<'a>(&'a [u8]);
+pub(crate) struct NulTerminated<'a>(&'a [u8]);
 
 impl<'a> NulTerminated<'a> {
     /// Checks that `bytes` ends in a NUL and has no other. Returns `None` otherwise.
     /// A `const fn`, so a constant path is checked at compile time.
-    pub const fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
+    pub(crate) const fn new(bytes: &'a [u8]) -> Option<NulTerminated<'a>> {
         let mut i = 0;
         while i < bytes.len() {
             if bytes[i] == 0 {
@@ -100,7 +100,7 @@ impl<'a> NulTerminated<'a> {
     /// [`new`](NulTerminated::new) it looks for no other NUL: for buffers built from
     /// bytes that were checked already. (Were one there, the kernel would see the path
     /// up to it; it never reads past the final NUL either way.)
-    pub fn up_to_nul(bytes: &'a [u8], nul: usize) -> Option<NulTerminated<'a>> {
+    pub(crate) fn up_to_nul(bytes: &'a [u8], nul: usize) -> Option<NulTerminated<'a>> {
         match bytes.get(..=nul) {
             Some(with_nul @ [.., 0]) => Some(NulTerminated(with_nul)),
             _ => None,
@@ -108,66 +108,66 @@ impl<'a> NulTerminated<'a> {
     }
 
     /// The bytes before the NUL.
-    pub fn to_bytes(self) -> &'a [u8] {
+    pub(crate) fn to_bytes(self) -> &'a [u8] {
         self.0.split_last().map(|(_, before)| before).unwrap_or(&[])
     }
 
     /// A pointer to the first byte, for a system call.
-    pub fn as_ptr(self) -> *const u8 {
+    pub(crate) fn as_ptr(self) -> *const u8 {
         self.0.as_ptr()
     }
 }
 
 /// `AT_FDCWD`: resolve a relative path from the current directory.
-pub const AT_FDCWD: RawFd = -100;
+pub(crate) const AT_FDCWD: RawFd = -100;
 
 /// `O_RDONLY`.
-pub const O_RDONLY: u32 = 0;
+pub(crate) const O_RDONLY: u32 = 0;
 /// `O_NONBLOCK`.
-pub const O_NONBLOCK: u32 = 0o4000;
+pub(crate) const O_NONBLOCK: u32 = 0o4000;
 /// `O_CLOEXEC`.
-pub const O_CLOEXEC: u32 = 0o2_000_000;
+pub(crate) const O_CLOEXEC: u32 = 0o2_000_000;
 /// `O_DIRECTORY`: 0o200000 in the generic table (x86_64, riscv64), 0o40000 on aarch64.
 #[cfg(not(target_arch = "aarch64"))]
-pub const O_DIRECTORY: u32 = 0o200_000;
+pub(crate) const O_DIRECTORY: u32 = 0o200_000;
 /// `O_DIRECTORY`: 0o200000 in the generic table (x86_64, riscv64), 0o40000 on aarch64.
 #[cfg(target_arch = "aarch64")]
-pub const O_DIRECTORY: u32 = 0o40_000;
+pub(crate) const O_DIRECTORY: u32 = 0o40_000;
 /// `O_NOFOLLOW`: 0o400000 in the generic table (x86_64, riscv64), 0o100000 on aarch64.
 #[cfg(not(target_arch = "aarch64"))]
-pub const O_NOFOLLOW: u32 = 0o400_000;
+pub(crate) const O_NOFOLLOW: u32 = 0o400_000;
 /// `O_NOFOLLOW`: 0o400000 in the generic table (x86_64, riscv64), 0o100000 on aarch64.
 #[cfg(target_arch = "aarch64")]
-pub const O_NOFOLLOW: u32 = 0o100_000;
+pub(crate) const O_NOFOLLOW: u32 = 0o100_000;
 
 /// `AT_SYMLINK_NOFOLLOW`: for `statx`, describe a symbolic link itself.
-pub const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+pub(crate) const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 /// `STATX_TYPE | STATX_MODE | STATX_INO`: the fields a directory walk needs.
-pub const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
+pub(crate) const STATX_TYPE_MODE_INO: u32 = 0x1 | 0x2 | 0x100;
 /// `STATX_NLINK`: the link count.
-pub const STATX_NLINK: u32 = 0x4;
+pub(crate) const STATX_NLINK: u32 = 0x4;
 /// `AT_EMPTY_PATH`: for `statx`, describe the descriptor itself when the path is empty.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
-pub const AT_EMPTY_PATH: u32 = 0x1000;
+pub(crate) const AT_EMPTY_PATH: u32 = 0x1000;
 /// `O_PATH`: a descriptor that only names an object: it cannot be read, and opening and
 /// closing it raise no inotify event.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
-pub const O_PATH: u32 = 0o10_000_000;
+pub(crate) const O_PATH: u32 = 0o10_000_000;
 
 /// `F_GETFL`: read a descriptor's status flags.
-pub const F_GETFL: u32 = 3;
+pub(crate) const F_GETFL: u32 = 3;
 /// `F_SETFL`: set a descriptor's status flags.
-pub const F_SETFL: u32 = 4;
+pub(crate) const F_SETFL: u32 = 4;
 
 /// `CLOCK_MONOTONIC`.
-pub const CLOCK_MONOTONIC: u32 = 1;
+pub(crate) const CLOCK_MONOTONIC: u32 = 1;
 
 /// `EPOLL_CTL_ADD`.
-pub const EPOLL_CTL_ADD: u32 = 1;
+pub(crate) const EPOLL_CTL_ADD: u32 = 1;
 /// `EPOLL_CTL_DEL`.
-pub const EPOLL_CTL_DEL: u32 = 2;
+pub(crate) const EPOLL_CTL_DEL: u32 = 2;
 /// `EPOLL_CTL_MOD`.
-pub const EPOLL_CTL_MOD: u32 = 3;
+pub(crate) const EPOLL_CTL_MOD: u32 = 3;
 
 /// `struct epoll_event`: packed on x86_64 (12 bytes), naturally aligned elsewhere (16).
 #[cfg_attr(target_arch = "x86_64", repr(C, packed))]
@@ -194,7 +194,7 @@ impl core::fmt::Debug for EpollEvent {
 /// `struct timespec` on 64-bit Linux.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timespec {
+pub(crate) struct Timespec {
     /// Seconds.
     pub tv_sec: i64,
     /// Nanoseconds, `0..1_000_000_000`.
@@ -204,7 +204,7 @@ pub struct Timespec {
 /// `struct statx_timestamp`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct StatxTimestamp {
+pub(crate) struct StatxTimestamp {
     /// Seconds since the epoch.
     pub tv_sec: i64,
     /// Nanoseconds.
@@ -215,7 +215,7 @@ pub struct StatxTimestamp {
 /// `struct statx`: 256 bytes, the same layout on every architecture.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Statx {
+pub(crate) struct Statx {
     /// Which fields the kernel filled in (`STATX_*`).
     pub stx_mask: u32,
     /// Preferred I/O block size.
@@ -275,7 +275,7 @@ fn fd_result(ret: Result<usize, Errno>) -> Result<RawFd, Errno> {
 /// `read(2)`: reads up to `buf.len()` bytes from `fd`. Returns how many; 0 means end of
 /// file.
 #[inline]
-pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which we borrow
     // mutably for the call.
     Errno::decode(unsafe {
@@ -285,7 +285,7 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
 
 /// `write(2)`: writes up to `buf.len()` bytes to `fd`. Returns how many.
 #[inline]
-pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
+pub(crate) fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`.
     Errno::decode(unsafe {
         backend::syscall3(nr::WRITE, fd_arg(fd), buf.as_ptr() as usize, buf.len())
@@ -298,19 +298,19 @@ pub fn write(fd: RawFd, buf: &[u8]) -> Result<usize, Errno> {
 /// `fd` must be open and owned by the caller, and must not be used again: another thread
 /// may be handed the same number by its next `open`.
 #[inline]
-pub unsafe fn close(fd: RawFd) -> Result<(), Errno> {
+pub(crate) unsafe fn close(fd: RawFd) -> Result<(), Errno> {
     Errno::decode(backend::syscall1(nr::CLOSE, fd_arg(fd))).map(drop)
 }
 
 /// `exit_group(2)`: ends every thread of the process with `status`.
-pub fn exit_group(status: i32) -> ! {
+pub(crate) fn exit_group(status: i32) -> ! {
     // SAFETY: exit_group takes no pointer and never returns.
     unsafe { backend::syscall1_noreturn(nr::EXIT_GROUP, status as isize as usize) }
 }
 
 /// `inotify_init1(2)`: a new inotify instance. `flags` is `IN_CLOEXEC`/`IN_NONBLOCK`.
 #[inline]
-pub fn inotify_init1(flags: u32) -> Result<RawFd, Errno> {
+pub(crate) fn inotify_init1(flags: u32) -> Result<RawFd, Errno> {
     // SAFETY: no pointer arguments.
     fd_result(Errno::decode(unsafe {
         backend::syscall1(nr::INOTIFY_INIT1, flags as usize)
@@ -320,7 +320,11 @@ pub fn inotify_init1(flags: u32) -> Result<RawFd, Errno> {
 /// `inotify_add_watch(2)`: watches `path` for the events in `mask`. Returns the watch
 /// descriptor.
 #[inline]
-pub fn inotify_add_watch(fd: RawFd, path: NulTerminated<'_>, mask: u32) -> Result<i32, Errno> {
+pub(crate) fn inotify_add_watch(
+    fd: RawFd,
+    path: NulTerminated<'_>,
+    mask: u32,
+) -> Result<i32, Errno> {
     // SAFETY: `path` is NUL-terminated, so the kernel's string copy stays inside it.
     let ret = unsafe {
         backend::syscall3(
@@ -335,7 +339,7 @@ pub fn inotify_add_watch(fd: RawFd, path: NulTerminated<'_>, mask: u32) -> Resul
 
 /// `inotify_rm_watch(2)`: removes watch `wd`.
 #[inline]
-pub fn inotify_rm_watch(fd: RawFd, wd: i32) -> Result<(), Errno> {
+pub(crate) fn inotify_rm_watch(fd: RawFd, wd: i32) -> Result<(), Errno> {
     // SAFETY: no pointer arguments.
     Errno::decode(unsafe {
         backend::syscall2(nr::INOTIFY_RM_WATCH, fd_arg(fd), wd as isize as usize)
@@ -345,7 +349,7 @@ pub fn inotify_rm_watch(fd: RawFd, wd: i32) -> Result<(), Errno> {
 
 /// `epoll_create1(2)`. `flags` is `EPOLL_CLOEXEC` or 0.
 #[inline]
-pub fn epoll_create1(flags: u32) -> Result<RawFd, Errno> {
+pub(crate) fn epoll_create1(flags: u32) -> Result<RawFd, Errno> {
     // SAFETY: no pointer arguments.
     fd_result(Errno::decode(unsafe {
         backend::syscall1(nr::EPOLL_CREATE1, flags as usize)
@@ -354,7 +358,7 @@ pub fn epoll_create1(flags: u32) -> Result<RawFd, Errno> {
 
 /// `epoll_ctl(2)`: `op` is `EPOLL_CTL_ADD`, `EPOLL_CTL_MOD` or `EPOLL_CTL_DEL`.
 #[inline]
-pub fn epoll_ctl(epfd: RawFd, op: u32, fd: RawFd, event: &EpollEvent) -> Result<(), Errno> {
+pub(crate) fn epoll_ctl(epfd: RawFd, op: u32, fd: RawFd, event: &EpollEvent) -> Result<(), Errno> {
     // SAFETY: the kernel reads one `epoll_event` from `event`, which we borrow.
     Errno::decode(unsafe {
         backend::syscall4(
@@ -371,7 +375,7 @@ pub fn epoll_ctl(epfd: RawFd, op: u32, fd: RawFd, event: &EpollEvent) -> Result<
 /// `epoll_pwait(2)` with no signal mask: waits up to `timeout_ms` (-1: forever) and fills
 /// `events`. Returns how many entries were filled.
 #[inline]
-pub fn epoll_pwait(
+pub(crate) fn epoll_pwait(
     epfd: RawFd,
     events: &mut [EpollEvent],
     timeout_ms: i32,
@@ -398,7 +402,7 @@ pub fn epoll_pwait(
 /// `getdents64(2)`: reads directory entries (`struct linux_dirent64` records) into `buf`.
 /// Returns how many bytes; 0 at the end of the directory.
 #[inline]
-pub fn getdents64(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn getdents64(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
     // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
     Errno::decode(unsafe {
         backend::syscall3(
@@ -412,7 +416,7 @@ pub fn getdents64(fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno> {
 
 /// `openat(2)`: opens `path` relative to `dirfd` (or [`AT_FDCWD`]).
 #[inline]
-pub fn openat(
+pub(crate) fn openat(
     dirfd: RawFd,
     path: NulTerminated<'_>,
     flags: u32,
@@ -432,7 +436,7 @@ pub fn openat(
 
 /// `statx(2)`: describes `path` relative to `dirfd`, filling the fields in `mask`.
 #[inline]
-pub fn statx(
+pub(crate) fn statx(
     dirfd: RawFd,
     path: NulTerminated<'_>,
     flags: u32,
@@ -457,7 +461,11 @@ pub fn statx(
 /// into `buf`, without a NUL. Returns how many bytes; a result of `buf.len()` may mean
 /// the target was cut short.
 #[inline]
-pub fn readlinkat(dirfd: RawFd, path: NulTerminated<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
+pub(crate) fn readlinkat(
+    dirfd: RawFd,
+    path: NulTerminated<'_>,
+    buf: &mut [u8],
+) -> Result<usize, Errno> {
     // SAFETY: `path` is NUL-terminated; the kernel writes at most `buf.len()` bytes into
     // `buf`, which we borrow mutably for the call.
     Errno::decode(unsafe {
@@ -473,7 +481,7 @@ pub fn readlinkat(dirfd: RawFd, path: NulTerminated<'_>, buf: &mut [u8]) -> Resu
 
 /// `fcntl(fd, F_GETFL)`: the descriptor's status flags (`O_NONBLOCK`, ...).
 #[inline]
-pub fn fcntl_getfl(fd: RawFd) -> Result<u32, Errno> {
+pub(crate) fn fcntl_getfl(fd: RawFd) -> Result<u32, Errno> {
     // SAFETY: F_GETFL takes no argument.
     Errno::decode(unsafe { backend::syscall3(nr::FCNTL, fd_arg(fd), F_GETFL as usize, 0) })
         .map(|flags| flags as u32)
@@ -481,7 +489,7 @@ pub fn fcntl_getfl(fd: RawFd) -> Result<u32, Errno> {
 
 /// `fcntl(fd, F_SETFL, flags)`: sets the descriptor's status flags.
 #[inline]
-pub fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
+pub(crate) fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
     // SAFETY: F_SETFL takes an integer, not a pointer.
     Errno::decode(unsafe {
         backend::syscall3(nr::FCNTL, fd_arg(fd), F_SETFL as usize, flags as usize)
@@ -490,12 +498,12 @@ pub fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
 }
 
 /// `RLIMIT_NOFILE`: the limit on the descriptor numbers a process may open.
-pub const RLIMIT_NOFILE: u32 = 7;
+pub(crate) const RLIMIT_NOFILE: u32 = 7;
 
 /// `prlimit64(0, resource, NULL, &old)`: this process's soft limit on `resource`
 /// (`RLIM_INFINITY`, `u64::MAX`, for none).
 #[inline]
-pub fn soft_rlimit(resource: u32) -> Result<u64, Errno> {
+pub(crate) fn soft_rlimit(resource: u32) -> Result<u64, Errno> {
     // struct rlimit64: the soft limit, then the hard one.
     let mut limits = [0u64; 2];
     // SAFETY: the kernel writes one `struct rlimit64` (two u64) into `limits`; the null
@@ -514,7 +522,7 @@ pub fn soft_rlimit(resource: u32) -> Result<u64, Errno> {
 
 /// `clock_gettime(2)` for `clock` (such as [`CLOCK_MONOTONIC`]).
 #[inline]
-pub fn clock_gettime(clock: u32) -> Result<Timespec, Errno> {
+pub(crate) fn clock_gettime(clock: u32) -> Result<Timespec, Errno> {
     let mut now = Timespec::default();
     // SAFETY: the kernel writes one `struct timespec` into `now`.
     Errno::decode(unsafe {

@@ -3,13 +3,13 @@
 //! Same functions, same numbers, someone else's assembly: useful on a target this crate
 //! has no assembly for, and as a cross-check of the built-in backend.
 
-pub use sc::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
+pub(crate) use sc::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
 
 /// System-call numbers, as the `sc` crate lists them for this target.
 ///
 /// Each constant is the number of the system call of the same name.
-pub mod nr {
-    pub use sc::nr::{
+pub(crate) mod nr {
+    pub(crate) use sc::nr::{
         CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
         INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, PRLIMIT64, READ, READLINKAT,
         STATX, WRITE,
@@ -20,7 +20,7 @@ pub mod nr {
 ///
 /// # Safety
 /// `n` must be a call that never returns, such as `exit_group`.
-pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+pub(crate) unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
     sc::syscall1(n, a1);
     // exit_group does not return; should the kernel ever refuse, spin rather than fall
     // through into code that assumes the process is gone.

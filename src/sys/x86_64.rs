@@ -10,24 +10,24 @@ use core::arch::asm;
 ///
 /// Each constant is the number of the system call of the same name.
 #[allow(missing_docs)]
-pub mod nr {
-    pub const READ: usize = 0;
-    pub const WRITE: usize = 1;
-    pub const CLOSE: usize = 3;
-    pub const FCNTL: usize = 72;
-    pub const GETDENTS64: usize = 217;
-    pub const CLOCK_GETTIME: usize = 228;
-    pub const EXIT_GROUP: usize = 231;
-    pub const EPOLL_CTL: usize = 233;
-    pub const INOTIFY_ADD_WATCH: usize = 254;
-    pub const INOTIFY_RM_WATCH: usize = 255;
-    pub const OPENAT: usize = 257;
-    pub const READLINKAT: usize = 267;
-    pub const EPOLL_PWAIT: usize = 281;
-    pub const EPOLL_CREATE1: usize = 291;
-    pub const INOTIFY_INIT1: usize = 294;
-    pub const PRLIMIT64: usize = 302;
-    pub const STATX: usize = 332;
+pub(crate) mod nr {
+    pub(crate) const READ: usize = 0;
+    pub(crate) const WRITE: usize = 1;
+    pub(crate) const CLOSE: usize = 3;
+    pub(crate) const FCNTL: usize = 72;
+    pub(crate) const GETDENTS64: usize = 217;
+    pub(crate) const CLOCK_GETTIME: usize = 228;
+    pub(crate) const EXIT_GROUP: usize = 231;
+    pub(crate) const EPOLL_CTL: usize = 233;
+    pub(crate) const INOTIFY_ADD_WATCH: usize = 254;
+    pub(crate) const INOTIFY_RM_WATCH: usize = 255;
+    pub(crate) const OPENAT: usize = 257;
+    pub(crate) const READLINKAT: usize = 267;
+    pub(crate) const EPOLL_PWAIT: usize = 281;
+    pub(crate) const EPOLL_CREATE1: usize = 291;
+    pub(crate) const INOTIFY_INIT1: usize = 294;
+    pub(crate) const PRLIMIT64: usize = 302;
+    pub(crate) const STATX: usize = 332;
 }
 
 /// Issues system call `n` with one argument.
@@ -36,7 +36,7 @@ pub mod nr {
 /// The call must be sound for the kernel to perform: any pointer among the arguments
 /// must be valid for what the call does with it.
 #[inline(always)]
-pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
+pub(crate) unsafe fn syscall1(n: usize, a1: usize) -> usize {
     let ret;
     asm!("syscall", inlateout("rax") n => ret, in("rdi") a1,
         lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
@@ -48,7 +48,7 @@ pub unsafe fn syscall1(n: usize, a1: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
+pub(crate) unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
     let ret;
     asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2,
         lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
@@ -60,7 +60,7 @@ pub unsafe fn syscall2(n: usize, a1: usize, a2: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
+pub(crate) unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
     let ret;
     asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
         lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
@@ -72,7 +72,7 @@ pub unsafe fn syscall3(n: usize, a1: usize, a2: usize, a3: usize) -> usize {
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
+pub(crate) unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> usize {
     let ret;
     asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
         in("r10") a4, lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
@@ -84,7 +84,14 @@ pub unsafe fn syscall4(n: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> 
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5: usize) -> usize {
+pub(crate) unsafe fn syscall5(
+    n: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+    a4: usize,
+    a5: usize,
+) -> usize {
     let ret;
     asm!("syscall", inlateout("rax") n => ret, in("rdi") a1, in("rsi") a2, in("rdx") a3,
         in("r10") a4, in("r8") a5, lateout("rcx") _, lateout("r11") _,
@@ -97,7 +104,7 @@ pub unsafe fn syscall5(n: usize, a1: usize, a2: usize, a3: usize, a4: usize, a5:
 /// # Safety
 /// As for [`syscall1`].
 #[inline(always)]
-pub unsafe fn syscall6(
+pub(crate) unsafe fn syscall6(
     n: usize,
     a1: usize,
     a2: usize,
@@ -118,6 +125,6 @@ pub unsafe fn syscall6(
 /// # Safety
 /// `n` must be a call that never returns, such as `exit_group`.
 #[inline(always)]
-pub unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
+pub(crate) unsafe fn syscall1_noreturn(n: usize, a1: usize) -> ! {
     asm!("syscall", in("rax") n, in("rdi") a1, options(noreturn, nostack));
 }
