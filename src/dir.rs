@@ -307,16 +307,34 @@ pub(crate) fn open_path_only(
     dir: Option<&OwnedDescriptor>,
     path: &[u8],
 ) -> Result<OwnedDescriptor, Error> {
+    open_path_with(dir, path, O_NOFOLLOW)
+}
+
+/// Like [`open_path_only`], following a final symbolic link (a tree's root may be one).
+#[cfg(feature = "std")]
+pub(crate) fn open_path_following(path: &[u8]) -> Result<OwnedDescriptor, Error> {
+    open_path_with(None, path, 0)
+}
+
+/// `openat(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra)`.
+#[cfg(feature = "std")]
+fn open_path_with(
+    dir: Option<&OwnedDescriptor>,
+    path: &[u8],
+    extra: u32,
+) -> Result<OwnedDescriptor, Error> {
     let dirfd = dir.map_or(AT_FDCWD, OwnedDescriptor::as_raw);
     let opened = with_nul_terminated(path, |path| {
-        sys::openat(
-            dirfd,
-            path,
-            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-            0,
-        )
+        sys::openat(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra, 0)
     })?;
     OwnedDescriptor::from_new(opened).map_err(|errno| with_limit(Error::syscall(Call::Open, errno)))
+}
+
+/// The kind, inode and link count of the entry `name` in the directory `dir`, not
+/// following a symbolic link.
+#[cfg(feature = "std")]
+pub(crate) fn stat_entry(dir: &OwnedDescriptor, name: &[u8]) -> Result<Stat, Error> {
+    stat_at(dir.as_raw(), name, AT_SYMLINK_NOFOLLOW)
 }
 
 /// The kind, inode and link count of what `fd` names.

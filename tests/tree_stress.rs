@@ -220,6 +220,11 @@ fn stress_round(seed: u64, workers: usize, operations: usize) {
                 .collect(),
         ),
     });
+    // The files there at the start count as reported (listed before any worker runs).
+    let mut reported = Reported {
+        paths: files_on_disk(&root).into_iter().collect(),
+        ..Reported::default()
+    };
     let done = Arc::new(AtomicBool::new(false));
     let handles: Vec<_> = (0..workers)
         .map(|worker| {
@@ -233,11 +238,6 @@ fn stress_round(seed: u64, workers: usize, operations: usize) {
             })
         })
         .collect();
-    // The files there at the start count as reported.
-    let mut reported = Reported {
-        paths: files_on_disk(&root).into_iter().collect(),
-        ..Reported::default()
-    };
     let mut log: Vec<WatchEvent> = Vec::new();
     let watcher = {
         let done = done.clone();

@@ -3,54 +3,26 @@
 //! of a directory new to the tree (watched through `/proc/self/fd`, everything in it
 //! reported), and the re-crawl after a queue overflow.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
 use super::event::{Origin, WatchError};
-use super::nodes::{NodeId, FLAG_LISTING, FLAG_SCANNED};
+use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::tree::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
-use crate::dir::{open_path_only, stat_descriptor, stat_path, Directory};
+use super::watcher::push_name;
+use crate::dir::{
+    open_path_following, open_path_only, stat_descriptor, stat_path, Directory, Stat,
+};
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
-use crate::parse::{FileKind, WatchDescriptor};
+use crate::parse::{Dirent, FileKind, WatchDescriptor};
 use crate::sys::Errno;
-
-/// A directory a scan is to watch: its parent, the parent's descriptor when the scan
-/// opened it, its name, and how it came to be scanned.
-type ScanEntry = (NodeId, Option<Rc<OwnedDescriptor>>, Vec<u8>, Reason);
-
-/// Why a scan looks at a directory.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Reason {
-    /// A kernel event reported it (`IN_CREATE`, `IN_MOVED_TO`): the event was its report.
-    Event,
-    /// A listing found it: it is reported as found, with what it holds.
-    Found,
-    /// A listing found it below a directory of the tree that turned up here with no
-    /// event to say so (renamed in while its new parent was not yet watched): it is
-    /// reported again, with what it holds, even though the tree watches it already.
-    Refound,
-}
-
-/// What a directory new to the tree turned out to be.
-enum NewDirectory {
-    /// Watched, to be listed: a node, an `O_PATH` descriptor of it, and whether what it
-    /// holds is reported again even where the tree knows it.
-    Listable(NodeId, Rc<OwnedDescriptor>, bool),
-    /// A directory of the tree renamed here: its node moved here, nothing to list.
-    Moved,
-    /// Listed as new before: nothing to do.
-    Known,
-    /// Gone, or skipped.
-    Gone,
-}
 
 /// Bytes per `getdents64` call.
 pub(super) const LISTING_LEN: usize = 32 * 1024;
@@ -73,7 +45,7 @@ enum Watched {
 
 /// True for the errors of a directory that went away (or was replaced by something that
 /// is not a directory) between being seen and being used.
-fn vanished(errno: Option<Errno>) -> bool {
+pub(super) fn vanished(errno: Option<Errno>) -> bool {
     matches!(
         errno,
         Some(Errno::ENOENT) | Some(Errno::ENOTDIR) | Some(Errno::ELOOP)
@@ -276,7 +248,7 @@ impl TreeWatcher {
                 }
                 self.nodes.remove_subtree(id, true, |_, _| {});
                 self.nodes.rename(owner, parent, &name);
-                let _ = self.found_elsewhere(owner);
+                let _ = self.placed(owner);
                 false
             }
             _ => {
@@ -462,10 +434,7 @@ impl TreeWatcher {
                 if entry.is_dot_or_dot_dot() {
                     continue;
                 }
-                let kind = match entry.kind() {
-                    FileKind::Unknown => dir.kind_of(entry.name()).unwrap_or(FileKind::Unknown),
-                    known => known,
-                };
+                let kind = kind_of(&dir, &entry);
                 if kind != FileKind::Directory {
                     continue;
                 }
@@ -481,65 +450,154 @@ impl TreeWatcher {
         result
     }
 
-    /// Scans a directory new to the tree, `name` in `parent`, and everything below it:
-    /// each directory is opened with `O_PATH` (no event), watched through
-    /// `/proc/self/fd` (exactly the object opened, whatever renames race it), listed, and
-    /// everything listed is reported as found ([`Origin::Scan`]). The end of each listing
-    /// comes back as an `IN_CLOSE_NOWRITE` on the directory; until then, the kernel's
-    /// `IN_CREATE` for a name the listing found is a duplicate and is dropped.
+    /// The directory `id` opened with `O_PATH` (no event), with what it is, if its path
+    /// still names it (the same inode); `None` when it does not (renamed, with the event
+    /// still to be read; or gone) or it is not at a known path.
+    pub(super) fn open_node(&mut self, id: NodeId) -> Option<(OwnedDescriptor, Stat)> {
+        let node = *self.nodes.get(id)?;
+        let mut path = core::mem::take(&mut self.scratch);
+        let complete = self.nodes.path_into(id, &mut path);
+        let opened = if !complete {
+            None
+        } else if node.is_root() {
+            open_path_following(&path).ok()
+        } else {
+            open_path_only(None, &path).ok()
+        };
+        self.scratch = path;
+        let fd = opened?;
+        let stat = stat_descriptor(&fd).ok()?;
+        (stat.kind == FileKind::Directory && (stat.ino == node.ino() || node.ino() == 0))
+            .then_some((fd, stat))
+    }
+
+    /// Watches the directory `name` in `dir` (opened through `dir_fd`, so a rename above
+    /// it cannot misplace the watch), as the child of `dir` by that name. The watch
+    /// descriptor the kernel gives says what it is:
+    /// - the node there already: nothing to do;
+    /// - another directory of the tree, moved here: that node moves here (whatever is
+    ///   below it comes along), and the one that had the name becomes an orphan;
+    /// - new to the tree: a node.
     ///
-    /// The first directory is found by its path; if that fails because a directory above
-    /// it was renamed (with the events of that rename still to come), its parent is
-    /// scanned again once the rename is known. Below it, each directory is found
-    /// relative to its parent's descriptor, whatever renames race the scan.
-    pub(super) fn scan_new(&mut self, parent: NodeId, name: &[u8]) -> Result<(), WatchError> {
-        let mut stack: Vec<ScanEntry> = std::vec![(parent, None, name.to_vec(), Reason::Event)];
-        while let Some((parent, parent_fd, name, reason)) = stack.pop() {
-            if self.nodes.get(parent).is_none() || self.is_excluded(parent, &name) {
-                continue;
+    /// Returns the directory to list with [`scan`](Self::scan), with the scan mask on
+    /// it: a new one, or one moved here that the caller was not told of as a move (see
+    /// [`Arrival`]). One a listing found is reported as found too.
+    pub(super) fn watch_entry(
+        &mut self,
+        dir: NodeId,
+        dir_fd: &OwnedDescriptor,
+        name: &[u8],
+        arrival: Arrival,
+    ) -> Result<Option<(NodeId, OwnedDescriptor)>, WatchError> {
+        let found = arrival == Arrival::Found;
+        let current = self.nodes.child(dir, name);
+        if self.is_excluded(dir, name) {
+            if let Some(current) = current {
+                self.forget_subtree(current);
             }
-            let id = match self.nodes.child(parent, &name) {
-                Some(id) => id,
-                None => self.nodes.add_child(parent, &name, 0),
-            };
-            let new = self.watch_new(id, parent_fd.as_deref(), reason)?;
-            let report = match (&new, reason) {
-                (_, Reason::Event) | (NewDirectory::Known, Reason::Found) => false,
-                // A directory of the tree renamed here: if the rename is still in the
-                // queue its event will report it; the listing found it first because it
-                // came before the watch of its new parent, so no event will.
-                _ => true,
-            };
-            if report {
-                self.found_in(parent, &name);
-                if self.mask.contains(WatchMask::CREATE) {
-                    self.push_synthetic(
-                        parent,
-                        &name,
-                        EventMask::CREATE | EventMask::ISDIR,
-                        Origin::Scan,
-                    );
-                }
+            return Ok(None);
+        }
+        let mut path = core::mem::take(&mut self.scratch);
+        self.nodes.path_into(dir, &mut path);
+        push_name(&mut path, Some(name));
+        let (named, watched) = match open_path_only(Some(dir_fd), name) {
+            Ok(named) => {
+                let added = self.watch_named(&named, &path, self.scan_mask());
+                (Some(named), self.classify(added, &path))
             }
-            match new {
-                NewDirectory::Listable(id, named, relist) => {
-                    self.list_new(id, named, relist, &mut stack)
+            Err(error) if vanished(error.errno()) => (None, Ok(Watched::Vanished)),
+            Err(error) => (None, Ok(Watched::Skipped(errno_of(&error)))),
+        };
+        self.scratch = path;
+        let (named, wd) = match (named, watched?) {
+            (Some(named), Watched::Yes(wd)) => (named, wd),
+            (_, Watched::Skipped(errno)) => {
+                self.push_synthetic(dir, name, EventMask::ISDIR, Origin::Skipped(errno));
+                return Ok(None);
+            }
+            (_, Watched::AtLimit) => return Ok(None),
+            _ => {
+                if let Some(current) = current {
+                    self.orphan(current, 0);
                 }
-                // The parent's path is out of date: a rename above it is still queued.
-                NewDirectory::Gone
-                    if parent_fd.is_none()
-                        && self.nodes.child(parent, &name).is_none()
-                        && !self.stale.contains(&parent)
-                        && self.current_stat(parent).is_none() =>
-                {
-                    self.stale.push(parent);
+                return Ok(None);
+            }
+        };
+        let ino = stat_descriptor(&named).map_or(0, |stat| stat.ino);
+        match self.nodes.by_wd(wd) {
+            Some(owner) if Some(owner) == current => {
+                self.set_ino(owner, ino);
+                self.set_mask(owner, &named, self.full_mask());
+                Ok(None)
+            }
+            Some(owner)
+                if owner == dir
+                    || self.nodes.get(owner).map_or(true, |node| node.is_root())
+                    || self.nodes.is_below(dir, owner) =>
+            {
+                // A root or a directory above seen again (a bind mount): not twice.
+                self.set_mask(owner, &named, self.full_mask());
+                Ok(None)
+            }
+            Some(owner) => {
+                if let Some(current) = current {
+                    self.orphan(current, 0);
                 }
-                _ => {}
+                // Told as a move: its IN_MOVED_FROM went out with this IN_MOVED_TO's
+                // cookie, and nothing has been left unreported below it.
+                let told = match arrival {
+                    Arrival::Event { moved_to } if moved_to != 0 => self
+                        .orphans
+                        .iter()
+                        .any(|orphan| orphan.id == owner && orphan.cookie == moved_to),
+                    _ => false,
+                };
+                self.nodes.rename(owner, dir, name);
+                self.set_ino(owner, ino);
+                self.placed(owner)?;
+                let unreported = !told || self.nodes.has_flag(owner, FLAG_UNREPORTED);
+                if unreported && self.nodes.get(owner).is_some() {
+                    self.nodes.set_flag(owner, FLAG_UNREPORTED, false);
+                    if found {
+                        self.report_found(dir, name);
+                    }
+                    return Ok(Some((owner, named)));
+                }
+                self.set_mask(owner, &named, self.full_mask());
+                Ok(None)
+            }
+            None => {
+                if let Some(current) = current {
+                    self.orphan(current, 0);
+                }
+                let id = self.nodes.add_child(dir, name, ino);
+                self.set_wd(id, wd);
+                if found {
+                    self.report_found(dir, name);
+                }
+                Ok(Some((id, named)))
             }
         }
+    }
+
+    /// Sets the mask of the directory `named` names, the node `id`: through
+    /// `/proc/self/fd`, or by the node's path where `/proc` is missing.
+    fn set_mask(&mut self, id: NodeId, named: &OwnedDescriptor, mask: WatchMask) {
+        let mut path = core::mem::take(&mut self.scratch);
+        path.clear();
+        if !self.proc_fd {
+            self.nodes.path_into(id, &mut path);
+        }
+        let _ = self.watch_named(named, &path, mask);
+        self.scratch = path;
+    }
+
+    /// Queues an [`Origin::WatchLimit`] event at the root of `near` if the last watches
+    /// left directories out at the limit.
+    pub(super) fn report_unwatched(&mut self, near: NodeId) {
         let unwatched = self.take_unwatched();
-        if unwatched > 0 {
-            let root = self.nodes.root_of(parent);
+        let root = self.nodes.root_of(near);
+        if unwatched > 0 && root != NO_NODE {
             self.push_synthetic(
                 root,
                 b"",
@@ -547,117 +605,307 @@ impl TreeWatcher {
                 Origin::WatchLimit { unwatched },
             );
         }
-        Ok(())
     }
 
-    /// Watches the new directory `id` (opened by name in `parent_fd` when given, by
-    /// path otherwise) with the scan mask, and says what it turned out to be.
-    fn watch_new(
-        &mut self,
-        id: NodeId,
-        parent_fd: Option<&OwnedDescriptor>,
-        reason: Reason,
-    ) -> Result<NewDirectory, WatchError> {
-        let mut path = core::mem::take(&mut self.scratch);
-        let complete = self.nodes.path_into(id, &mut path);
-        let named = match parent_fd {
-            Some(parent_fd) => open_path_only(Some(parent_fd), self.nodes.name(id)),
-            None if complete => open_path_only(None, &path[..]),
-            None => Err(Error::syscall(crate::error::Call::Open, Errno::ENOENT)),
-        };
-        let named = match named {
-            Ok(named) => named,
-            Err(error) => {
-                self.scratch = path;
-                let why = if vanished(error.errno()) {
-                    Watched::Vanished
-                } else {
-                    Watched::Skipped(error.errno().unwrap_or(Errno::EIO))
-                };
-                self.skip(id, why);
-                return Ok(NewDirectory::Gone);
-            }
-        };
-        let added = self.watch_named(&named, &path, self.scan_mask());
-        let watched = self.classify(added, &path);
-        self.scratch = path;
-        let wd = match watched? {
-            Watched::Yes(wd) => wd,
-            other => {
-                self.skip(id, other);
-                return Ok(NewDirectory::Gone);
-            }
-        };
-        match self.nodes.by_wd(wd) {
-            Some(owner) if owner != id => {
-                // The object is already in the tree under another name: it was renamed
-                // here, its subtree watched, the events of the rename still to come (or
-                // lost). That node moves here; `id` goes.
-                let (parent, name) = match self.nodes.get(id) {
-                    Some(node) => (node.parent, self.nodes.name(id).to_vec()),
-                    None => return Ok(NewDirectory::Gone),
-                };
-                let looped = self.nodes.get(owner).map_or(true, |node| node.is_root())
-                    || owner == parent
-                    || self.nodes.is_below(parent, owner);
-                self.forget_subtree(id);
-                if looped {
-                    // A root or an ancestor seen again (a bind mount): not twice.
-                    let _ = self.watch_named(&named, b"", self.full_mask());
-                    return Ok(NewDirectory::Gone);
-                }
-                self.nodes.rename(owner, parent, &name);
-                self.found_elsewhere(owner)?;
-                if reason == Reason::Event {
-                    let _ = self.watch_named(&named, b"", self.full_mask());
-                    self.rescan_stale_below(owner)?;
-                    return Ok(NewDirectory::Moved);
-                }
-                // Found by a listing: no event reports it here; list it again.
-                Ok(NewDirectory::Listable(owner, Rc::new(named), true))
-            }
-            Some(_) if reason == Reason::Refound => {
-                Ok(NewDirectory::Listable(id, Rc::new(named), true))
-            }
-            Some(_) if self.nodes.has_flag(id, FLAG_SCANNED) => {
-                // Listed as new before, and watched as this very object: known.
-                let _ = self.watch_named(&named, b"", self.full_mask());
-                Ok(NewDirectory::Known)
-            }
-            _ => {
-                let ino = stat_descriptor(&named).map_or(0, |stat| stat.ino);
-                // Another watch, on another inode: another directory took the name.
-                let id = match self.nodes.get(id) {
-                    Some(node)
-                        if node.wd().map_or(false, |old| old != wd)
-                            && node.ino() != 0
-                            && node.ino() != ino =>
-                    {
-                        self.replace(id)
-                    }
-                    _ => id,
-                };
-                self.set_wd(id, wd);
-                if ino != 0 {
-                    self.nodes.set_ino(id, ino);
-                }
-                Ok(NewDirectory::Listable(id, Rc::new(named), false))
-            }
+    /// Reports `name` in `dir`, a directory, as found by a listing.
+    fn report_found(&mut self, dir: NodeId, name: &[u8]) {
+        self.found_in(dir, name);
+        if self.mask.contains(WatchMask::CREATE) {
+            self.push_synthetic(
+                dir,
+                name,
+                EventMask::CREATE | EventMask::ISDIR,
+                Origin::Scan,
+            );
         }
     }
 
-    /// Another directory has taken the name of `id`, whose own directory is elsewhere
-    /// now (renamed or deleted, with its events still queued): `id` steps aside, with its
-    /// watch and what is below it, until those events say where it went; a new node
-    /// takes the name. Returns the new node.
-    fn replace(&mut self, id: NodeId) -> NodeId {
-        let (parent, name) = match self.nodes.get(id) {
-            Some(node) => (node.parent, self.nodes.name(id).to_vec()),
-            None => return id,
+    /// Lists `top` (watched with the scan mask, named by `fd`) and everything below it,
+    /// reporting every entry as found ([`Origin::Scan`]): what was made before the watch
+    /// existed. Each directory below is opened relative to its parent's descriptor and
+    /// watched through `/proc/self/fd`, exactly the object opened, whatever renames race
+    /// the scan. The end of each listing comes back as an `IN_CLOSE_NOWRITE` on the
+    /// directory; until then, the kernel's `IN_CREATE` for a name the listing found is a
+    /// duplicate and is dropped.
+    pub(super) fn scan(&mut self, top: NodeId, fd: OwnedDescriptor) -> Result<(), WatchError> {
+        self.scan_from(std::vec![(top, fd, true)])
+    }
+
+    /// Lists the directory `top` and everything below it again, reporting it all as
+    /// found: for a subtree whose changes could not be followed.
+    pub(super) fn rescan_subtree(
+        &mut self,
+        top: NodeId,
+        fd: OwnedDescriptor,
+    ) -> Result<(), WatchError> {
+        self.scan_from(std::vec![(top, fd, false)])
+    }
+
+    /// Lists each directory of `stack` (a node, its descriptor, and whether the scan mask
+    /// is on it already) and what is below it, reporting everything as found.
+    fn scan_from(
+        &mut self,
+        mut stack: Vec<(NodeId, OwnedDescriptor, bool)>,
+    ) -> Result<(), WatchError> {
+        let first = stack.first().map(|&(id, _, _)| id);
+        while let Some((id, fd, masked)) = stack.pop() {
+            if self.nodes.get(id).is_none() {
+                continue;
+            }
+            let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true);
+            let known = self.nodes.children_of(id);
+            let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
+            for child in kept {
+                let name = self.nodes.name(child).to_vec();
+                self.report_found(id, &name);
+                match open_path_only(Some(&fd), &name) {
+                    Ok(child_fd) => stack.push((child, child_fd, false)),
+                    // Renamed away since the listing: listed where it turns up.
+                    Err(_) => self.nodes.set_flag(child, FLAG_UNREPORTED, true),
+                }
+            }
+            stack.extend(new.into_iter().map(|(id, fd)| (id, fd, true)));
+        }
+        if let Some(first) = first {
+            self.report_unwatched(first);
+        }
+        Ok(())
+    }
+
+    /// Lists the directory `id`, named by `fd`: reports its files as found when
+    /// `report_files`, and returns its subdirectories (name and inode).
+    fn list_dir(
+        &mut self,
+        id: NodeId,
+        fd: &OwnedDescriptor,
+        listing: Listing,
+        report_files: bool,
+    ) -> Vec<(Vec<u8>, u64)> {
+        let mut subdirectories = Vec::new();
+        if let Listing::Marked { masked: false } = listing {
+            self.set_mask(id, fd, self.scan_mask());
+        }
+        let dir = match Directory::open_named(fd) {
+            Ok(dir) => dir,
+            Err(error) => {
+                if !vanished(error.errno()) {
+                    self.push_notice(id, errno_of(&error));
+                }
+                if let Listing::Marked { .. } = listing {
+                    self.set_mask(id, fd, self.full_mask());
+                }
+                return subdirectories;
+            }
         };
-        self.nodes.detach(id);
-        self.replaced.push(id);
-        self.nodes.add_child(parent, &name, 0)
+        if let Listing::Marked { .. } = listing {
+            self.nodes.set_flag(id, FLAG_LISTING, true);
+        }
+        let report = report_files && self.mask.contains(WatchMask::CREATE);
+        let mut found = HashSet::new();
+        let mut buffer = core::mem::take(&mut self.listing);
+        loop {
+            let entries = match dir.read(&mut buffer) {
+                Ok(entries) if entries.is_empty() => break,
+                Ok(entries) => entries,
+                Err(error) => {
+                    if !vanished(error.errno()) {
+                        self.push_notice(id, errno_of(&error));
+                    }
+                    break;
+                }
+            };
+            for entry in entries.flatten() {
+                if entry.is_dot_or_dot_dot() {
+                    continue;
+                }
+                let kind = kind_of(&dir, &entry);
+                let name = entry.name();
+                if kind == FileKind::Directory {
+                    subdirectories.push((name.to_vec(), entry.ino()));
+                } else if report_files {
+                    found.insert(name.to_vec().into_boxed_slice());
+                    if report {
+                        self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
+                    }
+                }
+            }
+        }
+        self.listing = buffer;
+        if !found.is_empty() {
+            self.found.entry(id).or_default().extend(found);
+        }
+        // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
+        drop(dir);
+        if let Listing::Marked { .. } = listing {
+            self.set_mask(id, fd, self.full_mask());
+        }
+        subdirectories
+    }
+
+    /// Makes the children of `id` (`known`) the subdirectories a listing of it found
+    /// (`listed`): each found name either is its known child (the same inode) or is
+    /// watched as the child by that name ([`watch_entry`](Self::watch_entry)); a known
+    /// child not found becomes an orphan. Returns the known children found, and the
+    /// directories to list (new ones, and ones moved here).
+    fn reconcile_children(
+        &mut self,
+        id: NodeId,
+        fd: &OwnedDescriptor,
+        listed: Vec<(Vec<u8>, u64)>,
+        mut known: Vec<NodeId>,
+        found: bool,
+    ) -> Result<(Vec<NodeId>, ToList), WatchError> {
+        let mut kept = Vec::new();
+        let mut new = Vec::new();
+        for (name, ino) in listed {
+            let child = self.nodes.child(id, &name);
+            let same = child.and_then(|child| {
+                let node = self.nodes.get(child)?;
+                (node.wd().is_some() && node.ino() == ino).then_some(child)
+            });
+            match same {
+                Some(child) => kept.push(child),
+                None => {
+                    let arrival = if found {
+                        Arrival::Found
+                    } else {
+                        Arrival::Event { moved_to: 0 }
+                    };
+                    if let Some(made) = self.watch_entry(id, fd, &name, arrival)? {
+                        new.push(made);
+                    }
+                }
+            }
+        }
+        known.retain(|&child| {
+            !kept.contains(&child)
+                && self
+                    .nodes
+                    .get(child)
+                    .map_or(false, |node| node.parent == id)
+        });
+        for child in known {
+            // Renamed away, or deleted, since the tree last looked.
+            self.orphan(child, 0);
+        }
+        Ok((kept, new))
+    }
+
+    /// Makes the subdirectories of `id` what it holds now, and scans the directories
+    /// that appeared. Returns false (and does nothing) when the path of `id` does not
+    /// name it.
+    pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
+        let (fd, _) = match self.open_node(id) {
+            Some(opened) => opened,
+            None => return Ok(false),
+        };
+        let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false);
+        let known = self.nodes.children_of(id);
+        let (_, new) = self.reconcile_children(id, &fd, listed, known, true)?;
+        for (new, fd) in new {
+            self.scan(new, fd)?;
+        }
+        self.report_unwatched(id);
+        Ok(true)
+    }
+
+    /// After a queue overflow: makes the whole tree match the disk again, level by
+    /// level from the roots, quietly (each level and its parents are watched without the
+    /// bits that listing raises while it is listed). Directories that appeared are
+    /// reported as found, with what they hold; those gone are forgotten, or found under
+    /// their new name by their watch descriptor.
+    pub(super) fn recrawl(&mut self) -> Result<(), WatchError> {
+        self.stale.clear();
+        let full = self.full_mask();
+        let quiet = self.quiet_mask();
+        let mut children: HashMap<NodeId, Vec<NodeId>> = HashMap::new();
+        for id in self.nodes.ids() {
+            let parent = self.nodes.get(id).map_or(NO_NODE, |node| node.parent);
+            if parent != NO_NODE {
+                children.entry(parent).or_default().push(id);
+            }
+        }
+        let mut level: Vec<NodeId> = self.roots.clone();
+        let mut quieted: Vec<NodeId> = Vec::new();
+        while !level.is_empty() {
+            let mut listable = Vec::new();
+            for id in level {
+                let known = children.remove(&id).unwrap_or_default();
+                match self.current_stat(id) {
+                    Some(nlink) if nlink == 2 && known.is_empty() => {} // a leaf
+                    Some(_) => {
+                        if quiet != full {
+                            self.rewatch(id, quiet);
+                        }
+                        listable.push((id, known));
+                    }
+                    None => self.lost_in_recrawl(id),
+                }
+            }
+            let mut next = Vec::new();
+            for (id, known) in &listable {
+                let fd = match self.open_node(*id) {
+                    Some((fd, _)) => fd,
+                    None => {
+                        self.lost_in_recrawl(*id);
+                        continue;
+                    }
+                };
+                let listed = self.list_dir(*id, &fd, Listing::Quiet, false);
+                let (kept, new) = self.reconcile_children(*id, &fd, listed, known.clone(), true)?;
+                next.extend(kept);
+                for (id, fd) in new {
+                    self.scan(id, fd)?;
+                }
+            }
+            if quiet != full {
+                for id in core::mem::take(&mut quieted) {
+                    self.rewatch(id, full);
+                }
+            }
+            quieted = listable.into_iter().map(|(id, _)| id).collect();
+            level = next;
+        }
+        if quiet != full {
+            for id in quieted {
+                self.rewatch(id, full);
+            }
+        }
+        Ok(())
+    }
+
+    /// A directory the re-crawl expected is not at its path: a root ends (the kernel's
+    /// `IN_IGNORED` for its removed watch says so); another directory becomes an orphan,
+    /// found again under its new name if it is still in the tree.
+    fn lost_in_recrawl(&mut self, id: NodeId) {
+        let node = match self.nodes.get(id) {
+            Some(node) => *node,
+            None => return,
+        };
+        if node.is_root() {
+            self.forget_below(id);
+            if let Some(wd) = node.wd() {
+                let _ = self.reader.inotify().rm_watch(wd);
+            }
+        } else {
+            self.orphan(id, 0);
+        }
+    }
+
+    /// The link count of the directory `id`, if its path still names it (the same
+    /// inode).
+    pub(super) fn current_stat(&mut self, id: NodeId) -> Option<u32> {
+        let node = *self.nodes.get(id)?;
+        let mut path = core::mem::take(&mut self.scratch);
+        let complete = self.nodes.path_into(id, &mut path);
+        let stat = if complete {
+            stat_path(&path, node.is_root()).ok()
+        } else {
+            None
+        };
+        self.scratch = path;
+        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino())
+            .map(|stat| stat.nlink)
     }
 
     /// `inotify_add_watch` on the directory `named` names: through `/proc/self/fd`
@@ -686,197 +934,44 @@ impl TreeWatcher {
             .or_default()
             .insert(name.to_vec().into_boxed_slice());
     }
+}
 
-    /// Lists the new directory `id` (named by `named`), reporting every entry as found
-    /// and pushing its subdirectories on `stack`; then gives it the full mask.
-    fn list_new(
-        &mut self,
-        id: NodeId,
-        named: Rc<OwnedDescriptor>,
-        relist: bool,
-        stack: &mut Vec<ScanEntry>,
-    ) {
-        let report = self.mask.contains(WatchMask::CREATE);
-        match Directory::open_named(&named) {
-            Ok(dir) => {
-                self.nodes.set_flag(id, FLAG_LISTING | FLAG_SCANNED, true);
-                let mut found = HashSet::new();
-                let mut listing = core::mem::take(&mut self.listing);
-                loop {
-                    let entries = match dir.read(&mut listing) {
-                        Ok(entries) if entries.is_empty() => break,
-                        Ok(entries) => entries,
-                        Err(error) => {
-                            if !vanished(error.errno()) {
-                                self.push_notice(id, error.errno().unwrap_or(Errno::EIO));
-                            }
-                            break;
-                        }
-                    };
-                    for entry in entries.flatten() {
-                        if entry.is_dot_or_dot_dot() {
-                            continue;
-                        }
-                        let kind = match entry.kind() {
-                            FileKind::Unknown => {
-                                dir.kind_of(entry.name()).unwrap_or(FileKind::Unknown)
-                            }
-                            known => known,
-                        };
-                        let name = entry.name();
-                        if kind == FileKind::Directory {
-                            // Reported once the scan knows it is new.
-                            let reason = if relist {
-                                Reason::Refound
-                            } else {
-                                Reason::Found
-                            };
-                            stack.push((id, Some(named.clone()), name.to_vec(), reason));
-                            continue;
-                        }
-                        found.insert(name.to_vec().into_boxed_slice());
-                        if report {
-                            self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
-                        }
-                    }
-                }
-                self.listing = listing;
-                self.found.entry(id).or_default().extend(found);
-                // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
-                drop(dir);
-            }
-            Err(error) if vanished(error.errno()) => {}
-            Err(error) => self.push_notice(id, error.errno().unwrap_or(Errno::EIO)),
-        }
-        let full = self.full_mask();
-        if full != self.scan_mask() {
-            let _ = if self.proc_fd {
-                self.reader.inotify().add_watch(
-                    proc_fd_path(&named).as_bytes(),
-                    full - WatchMask::DONT_FOLLOW,
-                )
-            } else {
-                self.rewatch(id, full);
-                Ok(WatchDescriptor::OVERFLOW)
-            };
-        }
-    }
+/// Directories to list, each with its descriptor.
+type ToList = Vec<(NodeId, OwnedDescriptor)>;
 
-    /// After a queue overflow: makes the whole tree match the disk again.
-    pub(super) fn recrawl(&mut self) -> Result<(), WatchError> {
-        let ids: Vec<NodeId> = self.nodes.ids().collect();
-        self.rescan(ids, true)
-    }
+/// How a directory came to [`TreeWatcher::watch_entry`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    /// A listing found it: nothing else reports it.
+    Found,
+    /// A kernel event named it; `moved_to` is the cookie of the `IN_MOVED_TO` delivered
+    /// for it (0 for any other event).
+    Event { moved_to: u32 },
+}
 
-    /// Makes the directories `ids` (whole subtrees) match the disk, quietly: drops those
-    /// that are gone or replaced, and watches and scans those that appeared, reporting
-    /// them as found. For the whole tree after an overflow, or a subtree whose events
-    /// could not be followed while its move was pending.
-    ///
-    /// A directory whose path no longer names it may have been renamed: the listings
-    /// find it under its new name (its watch descriptor tells it apart). With
-    /// `forget_missing` (after an overflow, when no event will tell), those still not
-    /// found at the end are forgotten; otherwise the events still queued will say.
-    pub(super) fn rescan(
-        &mut self,
-        ids: Vec<NodeId>,
-        forget_missing: bool,
-    ) -> Result<(), WatchError> {
-        let full = self.full_mask();
-        let quiet = self.quiet_mask();
-        let mut listed = Vec::new();
-        let mut missing = Vec::new();
-        for &id in &ids {
-            match self.current_stat(id) {
-                Some(nlink) if nlink != 2 => listed.push((id, nlink)),
-                Some(_) => {}
-                None => missing.push(id),
-            }
-        }
-        // Quiet while listing: the listed directories, and the parents that would see
-        // their listing.
-        let mut quieted: Vec<NodeId> = listed.iter().map(|&(id, _)| id).collect();
-        for &(id, _) in &listed {
-            if let Some(parent) = self.nodes.get(id).map(|node| node.parent) {
-                if self.nodes.get(parent).is_some() && !quieted.contains(&parent) {
-                    quieted.push(parent);
-                }
-            }
-        }
-        if quiet != full {
-            for &id in &quieted {
-                self.rewatch(id, quiet);
-            }
-        }
-        for &(id, nlink) in &listed {
-            if self.nodes.get(id).is_none() {
-                continue;
-            }
-            let mut appeared = Vec::new();
-            self.list_existing(id, nlink, &mut appeared)?;
-            for new in appeared {
-                let name = self.nodes.name(new).to_vec();
-                if self.mask.contains(WatchMask::CREATE) {
-                    self.push_synthetic(
-                        id,
-                        &name,
-                        EventMask::CREATE | EventMask::ISDIR,
-                        Origin::Scan,
-                    );
-                }
-                self.scan_new(id, &name)?;
-            }
-        }
-        if quiet != full {
-            for &id in &quieted {
-                self.rewatch(id, full);
-            }
-        }
-        if !forget_missing {
-            // Still out of date: a later rename, still queued, will place them.
-            for id in missing {
-                if self.nodes.get(id).is_some() && !self.stale.contains(&id) {
-                    self.stale.push(id);
-                }
-            }
-        } else {
-            for id in missing {
-                let node = match self.nodes.get(id) {
-                    Some(node) => *node,
-                    None => continue, // went with a subtree above it
-                };
-                if self.current_stat(id).is_some() {
-                    continue; // found under a new name
-                }
-                if node.is_root() {
-                    // Gone: the kernel's IN_IGNORED for its watch ends it.
-                    self.forget_below(id);
-                    if let Some(wd) = node.wd() {
-                        let _ = self.reader.inotify().rm_watch(wd);
-                    }
-                } else {
-                    self.forget_subtree(id);
-                }
-            }
-        }
-        Ok(())
-    }
+/// How [`TreeWatcher::list_dir`] keeps a listing's own events out of the queue.
+#[derive(Clone, Copy)]
+enum Listing {
+    /// With the scan mask on the directory (already, when `masked`), and the directory
+    /// marked as being listed until its `IN_CLOSE_NOWRITE` is read back; the full mask
+    /// again after.
+    Marked { masked: bool },
+    /// The caller has quieted the directory and its parent.
+    Quiet,
+}
 
-    /// The link count of the directory `id`, if its path still names it (the same
-    /// inode).
-    pub(super) fn current_stat(&mut self, id: NodeId) -> Option<u32> {
-        let node = *self.nodes.get(id)?;
-        let mut path = core::mem::take(&mut self.scratch);
-        let complete = self.nodes.path_into(id, &mut path);
-        let stat = if complete {
-            stat_path(&path, node.is_root()).ok()
-        } else {
-            None
-        };
-        self.scratch = path;
-        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino())
-            .map(|stat| stat.nlink)
+/// The kind of a listed entry: its `d_type`, or from `statx` where the file system does
+/// not give one.
+fn kind_of(dir: &Directory, entry: &Dirent<'_>) -> FileKind {
+    match entry.kind() {
+        FileKind::Unknown => dir.kind_of(entry.name()).unwrap_or(FileKind::Unknown),
+        known => known,
     }
+}
+
+/// The errno of a failed call, `EIO` for an error that is not a system call's.
+fn errno_of(error: &Error) -> Errno {
+    error.errno().unwrap_or(Errno::EIO)
 }
 
 /// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
@@ -904,10 +999,7 @@ fn count_directories(path: &[u8]) -> u64 {
                 if entry.is_dot_or_dot_dot() {
                     continue;
                 }
-                let kind = match entry.kind() {
-                    FileKind::Unknown => dir.kind_of(entry.name()).unwrap_or(FileKind::Unknown),
-                    known => known,
-                };
+                let kind = kind_of(&dir, &entry);
                 if kind == FileKind::Directory {
                     stack.push(dir_path.join(OsStr::from_bytes(entry.name())));
                 }

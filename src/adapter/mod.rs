@@ -2,6 +2,7 @@
 
 mod crawl;
 mod event;
+mod follow;
 mod iter;
 mod nodes;
 mod reader;

@@ -47,9 +47,10 @@ const FLAG_FREE: u8 = 2;
 /// has not yet been read back: the kernel events about it until then are the tree's
 /// own, or duplicates of what the listing found.
 pub(crate) const FLAG_LISTING: u8 = 4;
-/// The tree has listed this directory as new and reported what it held: a later
-/// `IN_CREATE` for the same object has nothing more to tell.
-pub(crate) const FLAG_SCANNED: u8 = 8;
+/// The directory turned up at its place with no event to say so, and what it holds has
+/// not been reported there yet: it is listed, and all of it reported, when it is next
+/// placed.
+pub(crate) const FLAG_UNREPORTED: u8 = 8;
 
 impl Node {
     /// The inode the node stands for.
@@ -251,14 +252,44 @@ impl Nodes {
         })
     }
 
-    /// Takes `id` out of the lookup by (parent, name), keeping it otherwise: its name is
-    /// free for another directory, until [`rename`](Self::rename) places it again.
-    pub(crate) fn detach(&mut self, id: NodeId) {
-        if self.get(id).map_or(false, |node| !node.is_root())
-            && self.child(self.slots[id as usize].parent, self.name(id)) == Some(id)
-        {
+    /// Takes `id` out of its parent, keeping it, its watch and what is below it: its
+    /// name is free for another directory and its path is unknown (see
+    /// [`is_orphan`](Self::is_orphan)) until [`rename`](Self::rename) places it again.
+    pub(crate) fn orphan(&mut self, id: NodeId) {
+        let parent = match self.get(id) {
+            Some(node) if !node.is_root() && node.parent != NO_NODE => node.parent,
+            _ => return,
+        };
+        if self.child(parent, self.name(id)) == Some(id) {
             self.index_remove(id);
         }
+        if let Some(node) = self.slot(parent) {
+            node.children = node.children.saturating_sub(1);
+        }
+        self.slots[id as usize].parent = NO_NODE;
+    }
+
+    /// Whether `id` was taken out of its parent and not placed again.
+    pub(crate) fn is_orphan(&self, id: NodeId) -> bool {
+        self.get(id)
+            .map_or(false, |node| !node.is_root() && node.parent == NO_NODE)
+    }
+
+    /// The orphan at the top of `id`'s chain of parents, if there is one: `id` is then
+    /// not at any known path.
+    pub(crate) fn orphan_above(&self, id: NodeId) -> Option<NodeId> {
+        let top = self.top_of(id);
+        self.is_orphan(top).then_some(top)
+    }
+
+    /// The children of `id`: one pass over every node.
+    pub(crate) fn children_of(&self, id: NodeId) -> Vec<NodeId> {
+        if self.get(id).map_or(true, |node| node.children == 0) {
+            return Vec::new();
+        }
+        self.ids()
+            .filter(|&other| self.slots[other as usize].parent == id)
+            .collect()
     }
 
     /// Moves `id` to be `name` under `parent`: O(1), whatever lies below it.
@@ -360,12 +391,22 @@ impl Nodes {
         (0..self.slots.len() as NodeId).filter(move |&id| self.get(id).is_some())
     }
 
-    /// The root above `id` (or `id` itself).
+    /// The root above `id` (or `id` itself); [`NO_NODE`] below an orphan.
     pub(crate) fn root_of(&self, id: NodeId) -> NodeId {
+        let top = self.top_of(id);
+        if self.get(top).map_or(false, Node::is_root) {
+            top
+        } else {
+            NO_NODE
+        }
+    }
+
+    /// The last node of `id`'s chain of parents: its root, or an orphan.
+    fn top_of(&self, id: NodeId) -> NodeId {
         let mut at = id;
         let mut steps = 0;
         while let Some(node) = self.get(at) {
-            if node.is_root() || steps > self.slots.len() {
+            if node.parent == NO_NODE || steps > self.slots.len() {
                 return at;
             }
             at = node.parent;

@@ -73,8 +73,6 @@ pub(crate) struct Reader {
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
-    /// A batch was read and its first event not yet asked about.
-    fresh_batch: bool,
 }
 
 impl Reader {
@@ -85,7 +83,6 @@ impl Reader {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
-            fresh_batch: false,
         })
     }
 
@@ -116,16 +113,6 @@ impl Reader {
             return None;
         }
         self.buffer.as_bytes().get(event.name_start..event.name_end)
-    }
-
-    /// The events of the current batch not yet handed out, to look ahead in.
-    pub(crate) fn rest_of_batch(&self) -> Events<'_> {
-        Events::new(
-            self.buffer
-                .as_bytes()
-                .get(self.batch_pos..self.batch_len)
-                .unwrap_or(&[]),
-        )
     }
 
     /// The next event, or the end of a cycle. With `block`, waits for a batch for at
@@ -174,13 +161,6 @@ impl Reader {
     fn start_batch(&mut self, len: usize) {
         self.batch_len = len;
         self.batch_pos = 0;
-        self.fresh_batch = true;
-    }
-
-    /// True once after a new batch is read: the event [`next`](Self::next) just gave is
-    /// its first.
-    pub(crate) fn take_fresh_batch(&mut self) -> bool {
-        core::mem::take(&mut self.fresh_batch)
     }
 
     /// Parses the event at the batch position, once, and moves past it. A malformed
