@@ -61,12 +61,19 @@ pub(super) struct Synthetic {
 ///   reported once, as `IN_CREATE` with [`Origin::Scan`], so nothing made inside a new
 ///   directory before its watch existed is missed (`mkdir -p a/b/c && touch a/b/c/f`
 ///   reports `a`, `a/b`, `a/b/c` and `a/b/c/f`, each once).
-/// - **Moves** are paired by cookie: a directory renamed inside the tree keeps its
-///   watches, and every later event below it has the new path (a move costs O(1)); one
-///   moved out loses its watches; one moved in is watched and listed like a new one.
-/// - **Identity**: each directory is a node tied to its inode; new directories are
-///   watched through `/proc/self/fd` of the directory opened, so a rename racing the
-///   watch cannot put a watch under the wrong path.
+/// - **Moves**: a directory renamed inside the tree keeps its watches, and every later
+///   event below it has the new path (a move costs O(1)); one moved out loses its
+///   watches; one moved in is watched and listed like a new one. One that arrives with
+///   no `IN_MOVED_FROM` of the same cookie before it is reported with what it holds, as
+///   found by a scan.
+/// - **Identity**: each directory is a node tied to its inode and its watch descriptor.
+///   Events are read late, so none is replayed blindly: each change of a directory
+///   entry makes the tree look at what the entry is now (the kernel gives the same watch
+///   descriptor to the same directory wherever it has gone), and new directories are
+///   watched through `/proc/self/fd` of the directory opened. A rename racing the watch
+///   cannot put a watch under the wrong path. A directory taken out of its place keeps
+///   its watches, its events held, until it turns up again or a whole wait passes with
+///   nothing left to read (then it left the tree).
 /// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
 ///   lists with the noisy event bits off, and drops what its own listing of a new
 ///   directory raises). A directory's own copy of an event that its parent reports with
