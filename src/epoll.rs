@@ -254,9 +254,10 @@ impl Epoll {
     ///
     /// # Errors
     ///
+    /// - [`Error::BufferTooSmall`] (`len: 0, min: 1`, counted in events) for an empty
+    ///   `events` slice, before any call.
     /// - [`Error::Syscall`] from `epoll_pwait`: `EINTR` when a signal came and
-    ///   `on_interrupt` is [`OnInterrupt::Return`] ([`Error::is_interrupted`]);
-    ///   `EINVAL` for an empty `events` slice (checked before the call).
+    ///   `on_interrupt` is [`OnInterrupt::Return`] ([`Error::is_interrupted`]).
     /// - [`Error::Syscall`] from `clock_gettime`, when a deadline is needed (a retry
     ///   after a signal, a timeout past 24.8 days): only on a kernel without
     ///   `CLOCK_MONOTONIC`.
@@ -272,7 +273,7 @@ impl Epoll {
         on_interrupt: OnInterrupt,
     ) -> Result<usize, Error> {
         if events.is_empty() {
-            return Err(Error::syscall(Call::EpollWait, crate::Errno::EINVAL));
+            return Err(Error::BufferTooSmall { len: 0, min: 1 });
         }
         // A deadline is needed to retry after a signal with the time left, and to keep
         // waiting past the longest timeout one call takes (about 24.8 days).

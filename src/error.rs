@@ -296,8 +296,9 @@ pub enum Error {
         /// The path's length in bytes.
         len: usize,
     },
-    /// A read buffer is too small to be sure of holding one record (an inotify event,
-    /// a directory entry).
+    /// A buffer is too small to be sure of holding one record: an inotify event or a
+    /// directory entry (`len` and `min` in bytes), or an epoll event (in
+    /// `EpollEvent`s: an empty slice).
     BufferTooSmall {
         /// The buffer's length.
         len: usize,
@@ -428,7 +429,7 @@ impl Error {
                  removes a watch by itself when its object is deleted or unmounted (IN_IGNORED)"
             }
             (Call::EpollWait, Errno::EINVAL) => {
-                "the events slice must have room for at least one entry"
+                "the descriptor is not an epoll instance"
             }
             (Call::Getdents, Errno::EINVAL) => {
                 "the buffer is too small for the next directory entry: use at least \
@@ -548,6 +549,9 @@ impl fmt::Display for Error {
             ),
             Error::NotANumber => f.write_str(
                 "a file under /proc/sys/fs/inotify did not hold a number: is /proc a procfs?",
+            ),
+            Error::BufferTooSmall { len: 0, min: 1 } => f.write_str(
+                "the events slice is empty: epoll_pwait needs room for at least one entry",
             ),
             Error::BufferTooSmall { len, min } => write!(
                 f,

@@ -37,6 +37,18 @@
 //! the parse errors implement `core::fmt::Display` and `Debug` but no error trait:
 //! `core::error::Error` is stable only since Rust 1.81, and this crate builds with 1.63.
 //!
+//! Six error types, each for one kind of failure:
+//! - [`Errno`]: the kernel's number, with its name and message, and no libc;
+//! - [`Error`]: a call of the core that failed (which call, the errno, the limit that
+//!   applied) or an argument refused before any call; `no_std`, no allocation;
+//! - `PathError` (`std`): an [`Error`] and the path it was about;
+//! - [`MalformedEvent`], [`MalformedDirent`]: bytes given to a parser that are not whole
+//!   inotify events or directory entries, with the offset (pure functions of bytes, so
+//!   no errno);
+//! - `WatchError` (`std`): what ends a watcher's stream: an I/O error, an event of the
+//!   terminal set (the Python package's `TerminalEventException`), or a tree with no
+//!   root left.
+//!
 //! Features: `std` (default) adds `std` conversions (`io::Error`, `OwnedFd`, `Path`,
 //! `OsStr`); `alloc` adds owned values; `sc` issues system calls through the `sc` crate
 //! instead of this crate's own assembly.
@@ -72,8 +84,8 @@ mod adapter;
 
 #[cfg(feature = "std")]
 pub use adapter::{
-    FilterStop, Origin, TerminalEvent, TreeBuilder, TreeWatcher, WatchError, WatchEvent,
-    WatchEventRef, WatchEvents, Watcher,
+    FilterStop, Origin, TreeBuilder, TreeWatcher, WatchError, WatchEvent, WatchEventRef,
+    WatchEvents, Watcher,
 };
 pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};

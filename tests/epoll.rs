@@ -292,7 +292,8 @@ fn waiting_with_no_room_for_events_is_refused_with_a_clear_error() {
     let error = epoll
         .wait(&mut [], Some(Duration::from_millis(1)), OnInterrupt::Return)
         .unwrap_err();
-    assert_eq!(error.errno(), Some(Errno::EINVAL));
+    assert_eq!(error, Error::BufferTooSmall { len: 0, min: 1 });
+    assert_eq!(error.errno(), None);
     let message = error.to_string();
     assert!(message.contains("at least one entry"), "{}", message);
 }

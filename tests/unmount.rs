@@ -44,13 +44,13 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
         .idle_timeout(Duration::from_secs(2))
         .yield_nones(false)
     {
-        if let Err(WatchError::Terminal(event)) = item {
-            terminal = Some(event);
+        if let Err(WatchError::Terminal { type_name, event }) = item {
+            terminal = Some((type_name, event));
         }
     }
-    let terminal = terminal.expect("IN_UNMOUNT ends the iteration");
-    assert_eq!(terminal.type_name, "IN_UNMOUNT");
-    assert_eq!(terminal.event.watch_path, mountpoint);
+    let (type_name, event) = terminal.expect("IN_UNMOUNT ends the iteration");
+    assert_eq!(type_name, "IN_UNMOUNT");
+    assert_eq!(event.watch_path, mountpoint);
 }
 
 /// A tree whose root is a file system that is unmounted: `IN_UNMOUNT`, then the root's

@@ -233,22 +233,26 @@ fn queue_overflow_is_delivered_and_terminal_by_default() {
         match item {
             Ok(Some(_)) => seen += 1,
             Ok(None) => unreachable!("yield_nones is off"),
-            Err(WatchError::Terminal(event)) => terminal = Some(event),
+            Err(error @ WatchError::Terminal { .. }) => terminal = Some(error),
             Err(error) => panic!("unexpected error: {}", error),
         }
     }
     let terminal = terminal.expect("IN_Q_OVERFLOW ends the iteration");
-    let message = WatchError::Terminal(terminal.clone()).to_string();
+    let message = terminal.to_string();
     assert!(message.contains("events were lost"), "{}", message);
     assert!(
         message.contains("fs.inotify.max_queued_events"),
         "{}",
         message
     );
-    assert_eq!(terminal.type_name, "IN_Q_OVERFLOW");
-    assert_eq!(terminal.event.wd, WatchDescriptor::OVERFLOW);
-    assert_eq!(terminal.event.watch_path, PathBuf::new());
-    assert_eq!(terminal.event.name, OsStr::new(""));
+    let (type_name, event) = match terminal {
+        WatchError::Terminal { type_name, event } => (type_name, event),
+        other => panic!("not a terminal event: {}", other),
+    };
+    assert_eq!(type_name, "IN_Q_OVERFLOW");
+    assert_eq!(event.wd, WatchDescriptor::OVERFLOW);
+    assert_eq!(event.watch_path, PathBuf::new());
+    assert_eq!(event.name, OsStr::new(""));
     let limit = Limits::read().unwrap().max_queued_events as usize;
     assert_eq!(seen, limit, "every queued event comes before the overflow");
 }

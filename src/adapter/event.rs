@@ -138,23 +138,19 @@ impl WatchEventRef<'_> {
     }
 }
 
-/// An event whose type is in the terminal set: the Python package's
-/// `TerminalEventException`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TerminalEvent {
-    /// The kernel name of the bit that is terminal, such as `IN_Q_OVERFLOW`.
-    pub type_name: &'static str,
-    /// The event.
-    pub event: WatchEvent,
-}
-
 /// What can end a [`WatchEvents`](crate::WatchEvents) iteration with an error.
 #[derive(Debug)]
 pub enum WatchError {
     /// Reading or waiting failed.
     Io(io::Error),
-    /// A terminal event arrived (by default `IN_Q_OVERFLOW` or `IN_UNMOUNT`).
-    Terminal(TerminalEvent),
+    /// An event whose type is in the terminal set arrived (by default `IN_Q_OVERFLOW`
+    /// or `IN_UNMOUNT`): the Python package's `TerminalEventException`.
+    Terminal {
+        /// The kernel name of the bit that is terminal, such as `IN_Q_OVERFLOW`.
+        type_name: &'static str,
+        /// The event.
+        event: WatchEvent,
+    },
     /// Every root of a [`TreeWatcher`](crate::TreeWatcher) is gone (deleted, moved away,
     /// unmounted or removed): no event can come any more. The iterator of
     /// [`events`](crate::TreeWatcher::events) just ends.
@@ -169,20 +165,20 @@ impl fmt::Display for WatchError {
                 "every root of the tree is gone (deleted, moved away, unmounted or removed): \
                  add a root to watch again",
             ),
-            WatchError::Terminal(terminal) => {
+            WatchError::Terminal { type_name, event } => {
                 write!(
                     f,
                     "terminal event {} on {:?} (wd {})",
-                    terminal.type_name,
-                    terminal.event.path(),
-                    terminal.event.wd
+                    type_name,
+                    event.path(),
+                    event.wd
                 )?;
-                if terminal.event.mask.contains(EventMask::Q_OVERFLOW) {
+                if event.mask.contains(EventMask::Q_OVERFLOW) {
                     f.write_str(
                         ": the kernel's event queue overflowed and events were lost; rescan \
                          what you watch, and read sooner or raise fs.inotify.max_queued_events",
                     )?;
-                } else if terminal.event.mask.contains(EventMask::UNMOUNT) {
+                } else if event.mask.contains(EventMask::UNMOUNT) {
                     f.write_str(": the file system was unmounted and its watches are gone")?;
                 }
                 Ok(())
@@ -195,7 +191,7 @@ impl std::error::Error for WatchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             WatchError::Io(error) => Some(error),
-            WatchError::Terminal(_) | WatchError::Ended => None,
+            WatchError::Terminal { .. } | WatchError::Ended => None,
         }
     }
 }

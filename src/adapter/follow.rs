@@ -34,6 +34,10 @@ const STRUCTURE: EventMask = EventMask::CREATE
 /// past that, such a directory is listed again when it is placed.
 const MAX_HELD: usize = 4096;
 
+/// How many reads an orphan waits for its other half, at most, when no read finds the
+/// queue empty.
+const ORPHAN_BATCHES: u64 = 16;
+
 /// How many kernel events after a listing's end its finds still count as duplicates.
 const ECHO_WINDOW: u64 = 256;
 
@@ -55,8 +59,9 @@ pub(super) struct Held {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Orphan {
     pub(super) id: NodeId,
-    /// The count of quiet waits when it was taken out.
-    since: u64,
+    /// The counts of quiet waits and of reads when it was taken out.
+    since_quiet: u64,
+    since_read: u64,
     /// Events below it were not held (too many): it is listed again once placed.
     dirty: bool,
     /// The cookie of the `IN_MOVED_FROM` delivered when it was taken out (0: none): an
@@ -265,7 +270,8 @@ impl TreeWatcher {
         self.nodes.orphan(id);
         self.orphans.push(Orphan {
             id,
-            since: self.quiet_waits,
+            since_quiet: self.quiet_waits,
+            since_read: self.reads,
             dirty: false,
             cookie,
         });
@@ -397,7 +403,12 @@ impl TreeWatcher {
         self.quiet_waits += 1;
         self.echoes.clear();
         for id in core::mem::take(&mut self.stale) {
-            if self.nodes.get(id).is_none() || self.unplaced(id) {
+            if self.nodes.get(id).is_none() {
+                continue;
+            }
+            if self.unplaced(id) {
+                // Listed again when the orphan above it is placed.
+                self.stale.push(id);
                 continue;
             }
             let mut at = id;
@@ -405,16 +416,28 @@ impl TreeWatcher {
                 at = self.nodes.get(at).map_or(NO_NODE, |node| node.parent);
             }
         }
-        let quiet_waits = self.quiet_waits;
+        self.settle_orphans();
+        Ok(())
+    }
+
+    /// Lets go of the orphans that have waited long enough for their other half: a whole
+    /// quiet wait, or `ORPHAN_BATCHES` reads (under a load that leaves no quiet wait).
+    /// One that was only slow to turn up is then watched and scanned again where it does.
+    pub(super) fn settle_orphans(&mut self) {
+        if self.orphans.is_empty() {
+            return;
+        }
+        let (quiet_waits, reads) = (self.quiet_waits, self.reads);
         let (gone, waiting): (Vec<Orphan>, Vec<Orphan>) = core::mem::take(&mut self.orphans)
             .into_iter()
             .filter(|orphan| self.nodes.is_orphan(orphan.id))
-            .partition(|orphan| quiet_waits > orphan.since + 1);
+            .partition(|orphan| {
+                quiet_waits > orphan.since_quiet + 1 || reads >= orphan.since_read + ORPHAN_BATCHES
+            });
         self.orphans = waiting;
         for orphan in gone {
             self.forget_subtree(orphan.id);
         }
-        Ok(())
     }
 
     /// Whether a kernel event about `name` in `dir` repeats what a listing found: its

@@ -5,7 +5,7 @@ use std::boxed::Box;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::event::{FilterStop, TerminalEvent, WatchError, WatchEvent};
+use super::event::{FilterStop, WatchError, WatchEvent};
 use super::watcher::Watcher;
 use crate::mask::{EventMask, NameStyle};
 
@@ -29,7 +29,7 @@ type StopWhen<'w> = Box<dyn FnMut(&'static str, &WatchEvent) -> bool + 'w>;
 /// Yields `Ok(Some(event))` for each event and, unless [`yield_nones`](Self::yield_nones)
 /// is off, `Ok(None)` at the end of each cycle (after a batch, or after a block
 /// duration with no event). It ends after [`idle_timeout`](Self::idle_timeout) with no
-/// event, when [`until`](Self::until) says so, with `Err(WatchError::Terminal)` for an
+/// event, when [`until`](Self::until) says so, with `Err(WatchError::Terminal { .. })` for an
 /// event in the terminal set, and (for a tree) when no root is left.
 ///
 /// The watcher stays reachable through [`get_mut`](Self::get_mut), so the loop can add
@@ -136,10 +136,7 @@ impl<'w, S: EventSource + ?Sized> WatchEvents<'w, S> {
                 }
             }
             if self.terminal.contains(bit) {
-                return Err(Some(WatchError::Terminal(TerminalEvent {
-                    type_name,
-                    event,
-                })));
+                return Err(Some(WatchError::Terminal { type_name, event }));
             }
         }
         Ok(event)

@@ -10,7 +10,7 @@ mod table;
 mod tree;
 mod watcher;
 
-pub use event::{FilterStop, Origin, TerminalEvent, WatchError, WatchEvent, WatchEventRef};
+pub use event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 pub use iter::WatchEvents;
 pub use tree::{TreeBuilder, TreeWatcher};
 pub use watcher::Watcher;

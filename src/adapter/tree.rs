@@ -136,6 +136,8 @@ pub struct TreeWatcher {
     pub(super) stale: Vec<NodeId>,
     /// How many waits have ended with nothing more to read.
     pub(super) quiet_waits: u64,
+    /// How many reads have been used up.
+    pub(super) reads: u64,
     pub(super) recrawl_due: bool,
     /// Directories the last watches at the limit left out.
     pub(super) unwatched: u64,
@@ -215,6 +217,7 @@ impl TreeBuilder {
             replaying: false,
             stale: Vec::new(),
             quiet_waits: 0,
+            reads: 0,
             recrawl_due: false,
             unwatched: 0,
             ended_roots: Vec::new(),
@@ -433,7 +436,11 @@ impl TreeWatcher {
             }
             let event = match self.reader.next(block)? {
                 Step::Event(event) => event,
-                Step::BatchEnd => return Ok(None),
+                Step::BatchEnd => {
+                    self.reads += 1;
+                    self.settle_orphans();
+                    return Ok(None);
+                }
                 Step::TimedOut | Step::Empty => {
                     self.settle_quiet()?;
                     if self.synthetic.is_empty() {
