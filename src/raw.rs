@@ -3,7 +3,7 @@
 
 use crate::fd::BorrowedDescriptor;
 use crate::sys;
-pub use crate::sys::Errno;
+use crate::sys::Errno;
 
 /// `write(2)`: writes up to `bytes.len()` bytes to `fd` and returns how many were
 /// written (possibly fewer: call again with the rest).
@@ -21,7 +21,7 @@ pub use crate::sys::Errno;
 /// use inotify_raw::BorrowedDescriptor;
 ///
 /// raw::write(BorrowedDescriptor::STDOUT, b"hello\n")?;
-/// # Ok::<(), raw::Errno>(())
+/// # Ok::<(), inotify_raw::Errno>(())
 /// ```
 pub fn write(fd: BorrowedDescriptor<'_>, bytes: &[u8]) -> Result<usize, Errno> {
     sys::write(fd.as_raw(), bytes)

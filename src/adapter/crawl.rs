@@ -757,11 +757,11 @@ impl TreeWatcher {
     ) -> Result<(Vec<NodeId>, ToList), WatchError> {
         let mut kept = Vec::new();
         let mut new = Vec::new();
-        for (name, ino) in listed {
-            let child = self.nodes.child(id, &name);
+        for (name, ino) in &listed {
+            let child = self.nodes.child(id, name);
             let same = child.and_then(|child| {
                 let node = self.nodes.get(child)?;
-                (node.wd().is_some() && node.ino() == ino).then_some(child)
+                (node.wd().is_some() && node.ino() == *ino).then_some(child)
             });
             match same {
                 Some(child) => kept.push(child),
@@ -771,21 +771,23 @@ impl TreeWatcher {
                     } else {
                         Arrival::Event { moved_to: 0 }
                     };
-                    if let Some(made) = self.watch_entry(id, fd, &name, arrival)? {
+                    if let Some(made) = self.watch_entry(id, fd, name, arrival)? {
                         new.push(made);
                     }
                 }
             }
         }
+        // A known child still here under a name the listing did not find was renamed
+        // away, or deleted, since the tree last looked (one renamed to a name it found
+        // has been placed there by now).
+        let names: HashSet<&[u8]> = listed.iter().map(|(name, _)| name.as_slice()).collect();
         known.retain(|&child| {
-            !kept.contains(&child)
-                && self
-                    .nodes
-                    .get(child)
-                    .map_or(false, |node| node.parent == id)
+            self.nodes
+                .get(child)
+                .map_or(false, |node| node.parent == id)
+                && !names.contains(self.nodes.name(child))
         });
         for child in known {
-            // Renamed away, or deleted, since the tree last looked.
             self.orphan(child, 0);
         }
         Ok((kept, new))
