@@ -352,6 +352,43 @@ fn directories_renamed_right_after_creation_end_up_under_their_real_paths() {
     assert_matches_disk(&mut tree, &[dir.path()]);
 }
 
+/// Events read after the disk has moved on: a rename below a directory, then a rename of
+/// that directory, both queued before the tree reads either. When the first is read the
+/// directory's path names nothing; the tree must still end with every watch under its
+/// real path, and report what it could not follow as a move.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn renames_read_after_a_rename_above_them_end_up_under_their_real_paths() {
+    let dir = TempDir::new();
+    fs::create_dir_all(dir.join("a/b/c/deep")).unwrap();
+    let mut tree = quick_tree(&[dir.path()], WatchMask::ALL_EVENTS);
+    let c = tree.wd_of(dir.join("a/b/c")).unwrap();
+    let deep = tree.wd_of(dir.join("a/b/c/deep")).unwrap();
+    // All before the tree reads anything.
+    fs::rename(dir.join("a/b/c"), dir.join("a/b/d")).unwrap();
+    fs::create_dir(dir.join("a/b/new")).unwrap();
+    touch(&dir.join("a/b/new/file"));
+    fs::rename(dir.join("a"), dir.join("x")).unwrap();
+    touch(&dir.join("x/b/d/deep/later"));
+    let events = until_named(&mut tree, "later");
+    let later = events
+        .iter()
+        .find(|e| e.name == OsStr::new("later"))
+        .unwrap();
+    assert_eq!(later.path(), dir.join("x/b/d/deep/later"));
+    let mut seen = events;
+    seen.extend(settle(&mut tree));
+    // The same directories, with the same watches, under their new paths.
+    assert_eq!(tree.wd_of(dir.join("x/b/d")), Some(c));
+    assert_eq!(tree.wd_of(dir.join("x/b/d/deep")), Some(deep));
+    assert!(
+        created_paths(&seen).contains(&dir.join("x/b/new/file")),
+        "the file in the directory made while its parent's path was out of date: {:#?}",
+        seen
+    );
+    assert_matches_disk(&mut tree, &[dir.path()]);
+}
+
 #[test]
 #[cfg_attr(miri, ignore)]
 fn a_tree_of_20000_directories_starts_and_recrawls_with_no_event_and_no_overflow() {
