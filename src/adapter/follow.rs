@@ -161,9 +161,15 @@ impl TreeWatcher {
         mask: EventMask,
         cookie: u32,
     ) -> Result<Option<NodeId>, WatchError> {
-        let child = self.nodes.child(dir, name);
-        let structural =
-            mask.intersects(STRUCTURE) && (mask.contains(EventMask::ISDIR) || child.is_some());
+        let is_dir = mask.contains(EventMask::ISDIR);
+        let noise = is_dir && EventMask::from(LISTING_NOISE).intersects(mask);
+        // Most events are about files: no lookup of a child for them.
+        let child = if noise || mask.intersects(STRUCTURE) {
+            self.nodes.child(dir, name)
+        } else {
+            None
+        };
+        let structural = mask.intersects(STRUCTURE) && (is_dir || child.is_some());
         if self.unplaced(dir) {
             if structural || self.wants(mask) {
                 let held = Held {
@@ -177,10 +183,7 @@ impl TreeWatcher {
             }
             return Ok(None);
         }
-        if mask.contains(EventMask::ISDIR)
-            && EventMask::from(LISTING_NOISE).intersects(mask)
-            && child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING))
-        {
+        if noise && child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING)) {
             return Ok(None); // the tree's own listing of that directory
         }
         // What a listing found is reported once: the first kernel report of it before
