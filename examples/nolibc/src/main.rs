@@ -43,10 +43,10 @@ mod mem;
 
 use core::time::Duration;
 
-use inotify_raw::raw::{self, Errno};
+use inotify_raw::raw;
 use inotify_raw::{
-    BorrowedDescriptor, Error, EventBuffer, EventMask, FileKind, Inotify, PathWait, PathWaiter,
-    Presence, WatchMask,
+    BorrowedDescriptor, Errno, Error, EventBuffer, EventMask, FileKind, Inotify, PathWait,
+    PathWaiter, Presence, WatchMask,
 };
 
 const STDOUT: BorrowedDescriptor<'static> = BorrowedDescriptor::STDOUT;
