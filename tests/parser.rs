@@ -174,6 +174,58 @@ fn name_without_nul_uses_the_whole_field() {
 }
 
 #[test]
+fn names_end_at_the_first_nul_in_fields_of_every_size() {
+    // Bytes that did not come from the kernel can hold more than one NUL, and bytes
+    // after the first: the name still ends at the first.
+    for field in [16, 32, 48] {
+        let mut bytes = record(1, 0x100, 0, b"ab\0cd\0ef", field);
+        let last = bytes.len() - 1;
+        bytes[last] = b'z';
+        bytes.extend(record(2, 0x100, 0, b"\0x", field));
+        let (items, events) = collect(&bytes);
+        assert_eq!(items.len(), 2, "field {}", field);
+        assert_eq!(
+            items[0].unwrap().name(),
+            Some(&b"ab"[..]),
+            "field {}",
+            field
+        );
+        assert_eq!(items[1].unwrap().name(), None, "field {}", field);
+        assert_eq!(items[1].unwrap().span_len(), EVENT_HEADER_LEN + field);
+        assert_eq!(events.consumed(), bytes.len());
+    }
+}
+
+#[test]
+fn a_run_of_short_events_then_a_bad_tail_stops_at_the_tail() {
+    let mut bytes = Vec::new();
+    for i in 0..5 {
+        bytes.extend(record(i, 0x100, 0, b"name", 16));
+    }
+    let good = bytes.len();
+    // A header that claims a 16-byte name with only 15 bytes after it.
+    bytes.extend(record(9, 0x100, 0, b"cut", 16));
+    bytes.pop();
+    let mut events = Events::new(&bytes);
+    for i in 0..5 {
+        let event = events.next().unwrap().unwrap();
+        assert_eq!(event.wd().raw(), i);
+        assert_eq!(event.name(), Some(&b"name"[..]));
+    }
+    assert_eq!(
+        events.next(),
+        Some(Err(MalformedEvent::TruncatedName {
+            offset: good,
+            name_len: 16,
+            available: 15
+        }))
+    );
+    assert_eq!(events.next(), None);
+    assert_eq!(events.consumed(), good);
+    assert_eq!(events.remainder().len(), EVENT_HEADER_LEN + 15);
+}
+
+#[test]
 fn names_of_every_length_round_trip() {
     let mut bytes = Vec::new();
     let names: Vec<Vec<u8>> = (0..=255usize)

@@ -1,7 +1,7 @@
 //! Feeds arbitrary bytes to the event parser and checks its invariants: no panic, every
-//! name inside its record and without NUL, the records' lengths adding up to what was
-//! consumed, consumed plus remainder equal to the input, at most one error and only as
-//! the last item.
+//! name inside its record and exactly its field up to the first NUL, the records' lengths
+//! adding up to what was consumed, consumed plus remainder equal to the input, at most one
+//! error and only as the last item.
 #![no_main]
 
 mod records_invariants;
@@ -16,9 +16,16 @@ fuzz_target!(|data: &[u8]| {
         Event::span_len,
         |event, record| {
             assert_eq!(record.len(), EVENT_HEADER_LEN + event.len() as usize);
-            if let Some(name) = event.name() {
-                assert!(inside(record, name), "name outside its record");
-                assert!(!name.is_empty() && !name.contains(&0));
+            // The name is the field up to its first NUL, all of it when it has none.
+            let field = &record[EVENT_HEADER_LEN..];
+            let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+            match event.name() {
+                Some(name) => {
+                    assert!(inside(record, name), "name outside its record");
+                    assert_eq!(name.as_ptr(), field.as_ptr(), "name not at its field");
+                    assert_eq!(name, &field[..end]);
+                }
+                None => assert_eq!(end, 0, "a name was dropped"),
             }
             let _ = (event.wd(), event.mask(), event.cookie());
         },

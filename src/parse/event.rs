@@ -17,6 +17,13 @@ pub const EVENT_HEADER_LEN: usize = 16;
 /// name with its NUL. A smaller read buffer can fail with `EINVAL`.
 pub const MIN_EVENT_BUFFER_LEN: usize = EVENT_HEADER_LEN + NAME_MAX + 1;
 
+/// The name field of most events: the kernel pads a name and its NUL to a multiple of 16
+/// bytes, so every name of up to 15 bytes takes 16.
+const SHORT_FIELD_LEN: usize = 16;
+
+/// A whole event with a [`SHORT_FIELD_LEN`] name field.
+const SHORT_EVENT_LEN: usize = EVENT_HEADER_LEN + SHORT_FIELD_LEN;
+
 /// A watch descriptor: the kernel's number for one watch of one inotify instance.
 ///
 /// `-1` is the descriptor of `IN_Q_OVERFLOW` events, which belong to no watch.
@@ -101,10 +108,15 @@ impl From<MalformedEvent> for std::io::Error {
 }
 
 /// One event: a view into the bytes it was read into. Copying it copies two references.
+///
+/// Two events are equal when their headers and names are (whatever the bytes after a
+/// name's first NUL).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Event<'a> {
     header: &'a [u8; EVENT_HEADER_LEN],
-    name_field: &'a [u8],
+    /// The name field up to its first NUL (found when the event is parsed); empty for
+    /// no name.
+    name: &'a [u8],
 }
 
 /// Reads the native-endian `u32` at `at` of a header (a fixed offset: never out of range).
@@ -145,9 +157,10 @@ impl<'a> Event<'a> {
     /// when the event is about the watched object itself. Bytes, not UTF-8.
     #[inline]
     pub fn name(&self) -> Option<&'a [u8]> {
-        match first_nul(self.name_field) {
-            0 => None,
-            end => self.name_field.get(..end),
+        if self.name.is_empty() {
+            None
+        } else {
+            Some(self.name)
         }
     }
 
@@ -160,35 +173,54 @@ impl<'a> Event<'a> {
     }
 
     /// How many bytes the whole record takes: header and name field.
+    #[inline]
     pub fn span_len(&self) -> usize {
-        EVENT_HEADER_LEN + self.name_field.len()
+        // The parser checked that the `len` bytes are there, so this cannot overflow.
+        EVENT_HEADER_LEN + self.len() as usize
     }
 }
 
 impl<'a> Record<'a> for Event<'a> {
     type Malformed = MalformedEvent;
 
+    /// An event with a 16-byte name field, the shape of most: one length check for the
+    /// whole record, and fixed offsets. It also lets the processor start on the next
+    /// record without waiting for this one's `len` to load: the branch on it is predicted.
+    #[inline(always)]
+    fn split_common(bytes: &'a [u8]) -> Option<(Event<'a>, &'a [u8])> {
+        let record: &'a [u8; SHORT_EVENT_LEN] = bytes.get(..SHORT_EVENT_LEN)?.try_into().ok()?;
+        let rest = bytes.get(SHORT_EVENT_LEN..)?;
+        let (header, field) = record.split_at(EVENT_HEADER_LEN);
+        let header: &'a [u8; EVENT_HEADER_LEN] = header.try_into().ok()?;
+        let field: &'a [u8; SHORT_FIELD_LEN] = field.try_into().ok()?;
+        if header_u32(header, 12) as usize != SHORT_FIELD_LEN {
+            return None;
+        }
+        let name = up_to_first_nul_16(field);
+        Some((Event { header, name }, rest))
+    }
+
     #[inline(always)]
     fn split_first(bytes: &'a [u8]) -> Result<(Event<'a>, &'a [u8]), MalformedEvent> {
-        if bytes.len() < EVENT_HEADER_LEN {
-            return Err(MalformedEvent::TruncatedHeader {
-                offset: 0,
-                available: bytes.len(),
-            });
-        }
-        let (header, after_header) = bytes.split_at(EVENT_HEADER_LEN);
-        let header: &[u8; EVENT_HEADER_LEN] =
-            header
-                .try_into()
-                .map_err(|_| MalformedEvent::TruncatedHeader {
+        let header: &'a [u8; EVENT_HEADER_LEN] = match bytes
+            .get(..EVENT_HEADER_LEN)
+            .map(<&[u8; EVENT_HEADER_LEN]>::try_from)
+        {
+            Some(Ok(header)) => header,
+            _ => {
+                return Err(MalformedEvent::TruncatedHeader {
                     offset: 0,
                     available: bytes.len(),
-                })?;
+                })
+            }
+        };
+        let after_header = bytes.get(EVENT_HEADER_LEN..).unwrap_or_default();
         let name_len = header_u32(header, 12);
         match usize::try_from(name_len) {
             Ok(len) if len <= after_header.len() => {
-                let (name_field, rest) = after_header.split_at(len);
-                Ok((Event { header, name_field }, rest))
+                let (field, rest) = after_header.split_at(len);
+                let name = up_to_first_nul(field);
+                Ok((Event { header, name }, rest))
             }
             _ => Err(MalformedEvent::TruncatedName {
                 offset: 0,
@@ -228,32 +260,100 @@ impl fmt::Debug for Event<'_> {
     }
 }
 
-/// The index of the first NUL in `field`, or its length when it has none.
-///
-/// Eight bytes at a time: the kernel pads a name with NULs to a multiple of 16 bytes, so
-/// a short name costs one or two word tests instead of a branch per byte.
+/// The bytes of `field` before its first NUL; all of it when it has none.
 #[inline(always)]
-fn first_nul(field: &[u8]) -> usize {
-    const LOW_BITS: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    let mut words = field.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut words {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        // Little-endian on purpose, on any target: byte 0 is the lowest byte, so the
-        // lowest flagged byte is the first NUL.
-        let word = u64::from_le_bytes(bytes);
-        // Flags the high bit of each zero byte; a borrow can flag a later byte too, but
-        // never an earlier one.
-        let zeros = word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS;
-        if zeros != 0 {
-            return offset + (zeros.trailing_zeros() / 8) as usize;
-        }
-        offset += 8;
+fn up_to_first_nul(field: &[u8]) -> &[u8] {
+    if field.is_empty() {
+        field // no name: the event is about the watched object itself
+    } else {
+        up_to_first_nul_by_chunks(field)
     }
-    let tail = words.remainder();
-    offset + tail.iter().position(|&b| b == 0).unwrap_or(tail.len())
+}
+
+/// [`up_to_first_nul`] sixteen bytes at a time (the kernel pads names to a multiple of 16
+/// bytes), then, for a field that is not a multiple of 16 bytes long (not the kernel's),
+/// byte by byte. Out of line: the common 16-byte field has a path of its own
+/// ([`Record::split_common`]), and this keeps the code of each loop over events small.
+#[inline(never)]
+fn up_to_first_nul_by_chunks(field: &[u8]) -> &[u8] {
+    let mut chunks = field.chunks_exact(SHORT_FIELD_LEN);
+    let mut end = 0;
+    for chunk in &mut chunks {
+        let nul = match <&[u8; SHORT_FIELD_LEN]>::try_from(chunk) {
+            Ok(chunk) => first_nul_16(chunk),
+            Err(_) => break, // never: the chunks are 16 bytes long
+        };
+        end += nul;
+        if nul < SHORT_FIELD_LEN {
+            return field.get(..end).unwrap_or(field);
+        }
+    }
+    let tail = chunks.remainder();
+    end += tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+    field.get(..end).unwrap_or(field)
+}
+
+/// [`up_to_first_nul`] of a 16-byte field.
+#[inline(always)]
+fn up_to_first_nul_16(field: &[u8; SHORT_FIELD_LEN]) -> &[u8] {
+    field.get(..first_nul_16(field)).unwrap_or(field)
+}
+
+/// The index of the first NUL of a 16-byte field, 16 when it has none; with no loop. One
+/// SSE2 compare of the 16 bytes with zero where the target has SSE2 (every x86_64 target
+/// but the soft-float ones), two 8-byte words elsewhere.
+#[inline(always)]
+fn first_nul_16(field: &[u8; SHORT_FIELD_LEN]) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // Bit i is set when byte i is NUL; bit 16, above them, stands for "none".
+        (nul_bits_sse2(field) | 1 << 16).trailing_zeros() as usize
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        first_nul_16_by_words(field)
+    }
+}
+
+/// One bit per byte of `field`, bit i set when byte i is NUL: `PCMPEQB` with zero, then
+/// `PMOVMSKB`.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+fn nul_bits_sse2(field: &[u8; SHORT_FIELD_LEN]) -> u32 {
+    use core::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_setzero_si128,
+    };
+    // SAFETY: the target has SSE2 (the cfg above), so the intrinsics are supported. The
+    // load reads exactly the 16 bytes of `field`, which the reference makes valid to
+    // read, and `loadu` needs no alignment.
+    let mask = unsafe {
+        let bytes = _mm_loadu_si128(field.as_ptr().cast());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_setzero_si128()))
+    };
+    // PMOVMSKB sets only the low 16 bits.
+    mask as u32
+}
+
+/// [`first_nul_16`] in plain integer arithmetic: two 8-byte words.
+#[cfg(any(not(all(target_arch = "x86_64", target_feature = "sse2")), test))]
+#[inline(always)]
+fn first_nul_16_by_words(field: &[u8; SHORT_FIELD_LEN]) -> usize {
+    /// Flags the high bit of each zero byte of `word`. A borrow can flag a byte after a
+    /// zero byte too, but never one before the first: the lowest flag is exact.
+    fn zero_bytes(word: u64) -> u64 {
+        const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+        const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+        word.wrapping_sub(LOW_BITS) & !word & HIGH_BITS
+    }
+    // Little-endian on purpose, on any target: byte 0 is the lowest byte.
+    let both = u128::from_le_bytes(*field);
+    let low = zero_bytes(both as u64);
+    if low != 0 {
+        return (low.trailing_zeros() / 8) as usize;
+    }
+    // 16 when the high word has no zero byte either (64 trailing zeros).
+    8 + (zero_bytes((both >> 64) as u64).trailing_zeros() / 8) as usize
 }
 
 /// Shows bytes as a string, escaping what is not printable ASCII.
@@ -402,10 +502,29 @@ impl<const N: usize> fmt::Debug for EventBuffer<N> {
 
 #[cfg(test)]
 mod tests {
-    use super::first_nul;
+    use super::{first_nul_16, first_nul_16_by_words, up_to_first_nul, up_to_first_nul_16};
+
+    /// What the contract says: the bytes before the first NUL, all of them without one.
+    fn by_bytes(field: &[u8]) -> &[u8] {
+        &field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())]
+    }
+
+    /// Checks every way to find the name in `field` against a byte scan; `what` says
+    /// which field it is when one fails.
+    fn check(field: &[u8], what: impl core::fmt::Debug) {
+        let expected = by_bytes(field);
+        let found = up_to_first_nul(field);
+        assert_eq!(found, expected, "{:?}", what);
+        assert_eq!(found.as_ptr(), field.as_ptr(), "{:?}", what);
+        if let Ok(field) = <&[u8; 16]>::try_from(field) {
+            assert_eq!(up_to_first_nul_16(field), expected, "{:?}", what);
+            assert_eq!(first_nul_16(field), expected.len(), "{:?}", what);
+            assert_eq!(first_nul_16_by_words(field), expected.len(), "{:?}", what);
+        }
+    }
 
     #[test]
-    fn first_nul_matches_a_byte_scan() {
+    fn up_to_first_nul_matches_a_byte_scan() {
         let mut field = [0xffu8; 40];
         for len in 0..=field.len() {
             for nul in 0..=len {
@@ -417,11 +536,25 @@ mod tests {
                         bytes[nul + 1] = 1;
                     }
                 }
-                let slice = &bytes[..len];
-                let expected = slice.iter().position(|&b| b == 0).unwrap_or(len);
-                assert_eq!(first_nul(slice), expected, "len {} nul {}", len, nul);
+                check(&bytes[..len], ("len", len, "nul", nul));
             }
             field[len.min(field.len() - 1)] = 0x80;
+        }
+    }
+
+    #[test]
+    fn up_to_first_nul_takes_the_first_of_several_nuls() {
+        // Every placement of two NULs in fields of 16 and 33 bytes (bytes from outside
+        // the kernel can have NULs inside a name), over bytes a borrow could misread.
+        for len in [16, 33] {
+            for first in 0..len {
+                for second in first..len {
+                    let mut field = [1u8; 33];
+                    field[first] = 0;
+                    field[second] = 0;
+                    check(&field[..len], ("len", len, "NULs at", first, second));
+                }
+            }
         }
     }
 }

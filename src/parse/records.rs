@@ -11,6 +11,17 @@ pub(crate) trait Record<'a>: Sized {
     /// Why the bytes at the front are not a whole record.
     type Malformed;
 
+    /// The record at the start of `bytes` and the bytes after it, when they start with
+    /// the kind's most common shape; `None` otherwise, and then
+    /// [`split_first`](Record::split_first) decides. Tried first, before any other check,
+    /// so it must return `Some` only where `split_first` returns the same `Ok`: then a
+    /// malformed tail never parses here either, and the iterator stays fused.
+    #[inline(always)]
+    fn split_common(bytes: &'a [u8]) -> Option<(Self, &'a [u8])> {
+        let _ = bytes;
+        None
+    }
+
     /// Parses the record at the start of `bytes`, and returns it with the bytes after
     /// it. An error describes a record at offset 0.
     fn split_first(bytes: &'a [u8]) -> Result<(Self, &'a [u8]), Self::Malformed>;
@@ -68,6 +79,10 @@ impl<'a, R: Record<'a>> Iterator for Records<'a, R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some((record, rest)) = R::split_common(self.rest) {
+            self.rest = rest;
+            return Some(Ok(record));
+        }
         if self.rest.is_empty() || self.failed {
             return None;
         }
