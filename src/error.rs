@@ -572,7 +572,7 @@ impl std::error::Error for Error {}
 
 #[cfg(feature = "std")]
 impl From<Error> for std::io::Error {
-    /// Keeps the message and advice; `Errno::from_io_error` gets the errno back.
+    /// Keeps the message and advice; `Errno::from_error` gets the errno back.
     fn from(error: Error) -> std::io::Error {
         let kind = match error.errno() {
             Some(errno) => errno.kind(),
@@ -585,7 +585,7 @@ impl From<Error> for std::io::Error {
 /// An [`Error`] about one path: what `std` users get from adding or removing a watch.
 ///
 /// Its message names the path, the system call and the errno, and says what to do;
-/// `Errno::from_io_error` finds the errno inside an `io::Error` made from it.
+/// `Errno::from_error` finds the errno inside an `io::Error` made from it.
 #[cfg(feature = "std")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathError {
@@ -628,9 +628,14 @@ impl From<PathError> for std::io::Error {
 
 #[cfg(feature = "std")]
 impl Errno {
-    /// The errno behind an `io::Error`, if it carries one: a raw OS error, or any error
-    /// of this crate that came from a system call (after `?` turned it into an
-    /// `io::Error`, too).
+    /// The errno behind any error this crate returns, however it was passed on: as
+    /// itself, as an `io::Error` (`?` into `io::Result`), in a `Box<dyn Error>` or an
+    /// `anyhow::Error`, or as the source of another error. `None` when no system call
+    /// failed (an argument refused before any call, malformed bytes, a terminal event).
+    ///
+    /// It looks at the error and then down its [`source`](std::error::Error::source)
+    /// chain, and takes the first errno it finds: a raw OS error of an `io::Error`, an
+    /// [`Errno`], an [`Error`] or a [`PathError`], or one of these inside an `io::Error`.
     ///
     /// ```
     /// use inotify_raw::{Errno, Inotify, WatchMask};
@@ -641,21 +646,50 @@ impl Errno {
     ///     Ok(())
     /// }
     /// let error = watch("/no/such/directory").unwrap_err();
-    /// assert_eq!(Errno::from_io_error(&error), Some(Errno::ENOENT));
+    /// assert_eq!(Errno::from_error(&error), Some(Errno::ENOENT));
+    ///
+    /// // The same from a boxed error (or an `anyhow::Error`: `Errno::from_error(&*error)`).
+    /// let boxed: Box<dyn std::error::Error> = Inotify::new()?
+    ///     .add_watch("/no/such/directory", WatchMask::CREATE)
+    ///     .unwrap_err()
+    ///     .into();
+    /// assert_eq!(Errno::from_error(&*boxed), Some(Errno::ENOENT));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_io_error(error: &std::io::Error) -> Option<Errno> {
-        if let Some(number) = error.raw_os_error() {
-            return Some(Errno::from_raw(number));
+    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> Option<Errno> {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if let Some(found) = errno_of(error) {
+                return found;
+            }
+            next = error.source();
         }
-        let inner = error.get_ref()?;
-        if let Some(errno) = inner.downcast_ref::<Errno>() {
-            return Some(*errno);
-        }
-        if let Some(error) = inner.downcast_ref::<Error>() {
-            return error.errno();
-        }
-        inner.downcast_ref::<PathError>()?.source.errno()
+        None
     }
+}
+
+/// What [`Errno::from_error`] knows of `error` itself: `Some(found)` when it is one of
+/// the types that settle the question (`found` is then the answer), `None` to look at
+/// its source.
+#[cfg(feature = "std")]
+fn errno_of(error: &(dyn std::error::Error + 'static)) -> Option<Option<Errno>> {
+    if let Some(io) = error.downcast_ref::<std::io::Error>() {
+        if let Some(number) = io.raw_os_error() {
+            return Some(Some(Errno::from_raw(number)));
+        }
+        // An `io::Error` made from another error: its `source` skips that error and
+        // goes to the error's own source, so look at the error here.
+        return io.get_ref().map(|inner| Errno::from_error(inner));
+    }
+    if let Some(errno) = error.downcast_ref::<Errno>() {
+        return Some(Some(*errno));
+    }
+    if let Some(error) = error.downcast_ref::<Error>() {
+        return Some(error.errno());
+    }
+    error
+        .downcast_ref::<PathError>()
+        .map(|error| error.source.errno())
 }
 
 #[cfg(test)]

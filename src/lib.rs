@@ -31,11 +31,47 @@
 //! - a program with no libc: [`raw`] has `write` and `exit_group`.
 //!
 //! Errors: every call returns an [`Error`] that names the system call, the errno and
-//! what to do; [`Error::errno`] gives the errno back, and with `std` `?` turns it (and
-//! the parsers' [`MalformedEvent`] and [`MalformedDirent`]) into `io::Error`, where
-//! `Errno::from_io_error` finds the errno again. Without `std`, [`Error`], [`Errno`] and
-//! the parse errors implement `core::fmt::Display` and `Debug` but no error trait:
-//! `core::error::Error` is stable only since Rust 1.81, and this crate builds with 1.63.
+//! what to do, and [`Error::errno`] gives the errno back. With `std`, every error type
+//! of the crate implements `std::error::Error + Send + Sync + 'static`, so `?` takes it
+//! (the parsers' [`MalformedEvent`] and [`MalformedDirent`] too) into `io::Error`,
+//! `Box<dyn Error>` or `anyhow::Error`; `Errno::from_error` finds the errno in any of
+//! them:
+//!
+//! ```
+//! use inotify_raw::{Errno, EventBuffer, Inotify, WatchMask};
+//!
+//! /// The names of what is created in `dir` while `make` runs.
+//! fn created(
+//!     dir: &str,
+//!     make: impl FnOnce() -> std::io::Result<()>,
+//! ) -> std::io::Result<Vec<Vec<u8>>> {
+//!     let inotify = Inotify::new()?;
+//!     inotify.add_watch(dir, WatchMask::CREATE)?;
+//!     make()?;
+//!     let mut buffer = EventBuffer::<4096>::new();
+//!     let mut names = Vec::new();
+//!     for event in inotify.read(&mut buffer)? {
+//!         names.extend(event?.name().map(<[u8]>::to_vec));
+//!     }
+//!     Ok(names)
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("inotify-raw-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let names = created(dir.to_str().unwrap(), || {
+//!     std::fs::File::create(dir.join("new")).map(drop)
+//! })?;
+//! assert_eq!(names, [b"new"]);
+//! std::fs::remove_dir_all(&dir)?;
+//!
+//! let error = created("/no/such/directory", || Ok(())).unwrap_err();
+//! assert_eq!(Errno::from_error(&error), Some(Errno::ENOENT));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! Without `std`, [`Error`], [`Errno`] and the parse errors implement
+//! `core::fmt::Display` and `Debug` but no error trait: `core::error::Error` is stable
+//! only since Rust 1.81, and this crate builds with 1.63.
 //!
 //! Six error types, each for one kind of failure:
 //! - [`Errno`]: the kernel's number, with its name and message, and no libc;
@@ -62,7 +98,9 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-// The core, bottom to top; each module names only those above it in this list.
+// The core. Its layers, bottom to top (a module names only those before it): `sys`;
+// `error`; `clock`, `path`, `fd`, `mask`; `parse`; `inotify`; `dir`, `epoll`, `raw`;
+// `wait`; `wait_path` (`tests/layers.rs` checks it).
 mod clock;
 mod dir;
 mod epoll;

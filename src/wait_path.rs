@@ -315,7 +315,7 @@ impl PathWaiter {
     ///
     /// Those of [`wait`](PathWaiter::wait), converted. `io::ErrorKind` follows the errno
     /// (`PermissionDenied` for `EACCES`); the errno comes back with
-    /// [`Errno::from_io_error`](crate::Errno::from_io_error).
+    /// [`Errno::from_error`](crate::Errno::from_error).
     ///
     /// # Examples
     ///
@@ -325,7 +325,7 @@ impl PathWaiter {
     ///
     /// let path = Path::new("/dev/null/x"); // /dev/null is not a directory
     /// let error = PathWaiter::new(Presence::Exists).wait_path(path).unwrap_err();
-    /// assert_eq!(Errno::from_io_error(&error), Some(Errno::ENOTDIR));
+    /// assert_eq!(Errno::from_error(&error), Some(Errno::ENOTDIR));
     /// assert!(error.to_string().starts_with("/dev/null/x: /dev/null: statx: "));
     /// ```
     #[cfg(feature = "std")]

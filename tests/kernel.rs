@@ -468,13 +468,13 @@ fn a_missing_path_is_enoent_through_display_and_io_error() {
     assert!(message.contains("inotify_add_watch"), "{}", message);
 
     let io: std::io::Error = err.into();
-    assert_eq!(Errno::from_io_error(&io), Some(Errno::ENOENT));
+    assert_eq!(Errno::from_error(&io), Some(Errno::ENOENT));
     assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     assert!(io.to_string().contains("ENOENT"), "{}", io);
 
     let raw: std::io::Error = Errno::ENOENT.into();
     assert_eq!(raw.raw_os_error(), Some(2));
-    assert_eq!(Errno::from_io_error(&raw), Some(Errno::ENOENT));
+    assert_eq!(Errno::from_error(&raw), Some(Errno::ENOENT));
 }
 
 #[test]

@@ -661,7 +661,7 @@ fn a_missing_root_or_a_file_is_an_error_that_names_it() {
     touch(&dir.join("file"));
     let error = TreeWatcher::new(dir.join("file")).unwrap_err();
     assert_eq!(
-        inotify_raw::Errno::from_io_error(&error),
+        inotify_raw::Errno::from_error(&error),
         Some(inotify_raw::Errno::ENOTDIR)
     );
 }

@@ -162,7 +162,7 @@ fn watch_limit_helper() {
         let message = error.to_string();
         // The limit that applied here is the namespace's own, named with its value.
         let named = format!("user.max_inotify_watches is {};", WATCH_LIMIT);
-        if Errno::from_io_error(&error) != Some(Errno::ENOSPC)
+        if Errno::from_error(&error) != Some(Errno::ENOSPC)
             || !message.contains(&named)
             || !message.contains(dir.to_str().unwrap())
         {

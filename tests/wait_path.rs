@@ -500,7 +500,7 @@ fn a_file_in_the_middle_is_enotdir_naming_it() {
 
     // Through std: the message names the path and the component by their text.
     let io_error = waiter(Presence::Exists).wait_path(&path).unwrap_err();
-    assert_eq!(Errno::from_io_error(&io_error), Some(Errno::ENOTDIR));
+    assert_eq!(Errno::from_error(&io_error), Some(Errno::ENOTDIR));
     let message = io_error.to_string();
     assert!(
         message.starts_with(&format!(

@@ -149,7 +149,7 @@ fn error_on_watch_nonexistent_folder() {
     let error = watcher
         .add_watch("/dev/null/foo", WatchMask::ALL_EVENTS)
         .unwrap_err();
-    let errno = Errno::from_io_error(&error).expect("the io::Error carries the errno");
+    let errno = Errno::from_error(&error).expect("the io::Error carries the errno");
     assert_eq!(errno, Errno::ENOTDIR);
     assert_eq!(errno.message(), Some("Not a directory"));
     assert_eq!(error.raw_os_error(), None); // the message is ours, richer than strerror

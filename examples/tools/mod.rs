@@ -39,7 +39,7 @@ pub fn strerror(errno: Errno) -> String {
 
 /// The errno inside an `io::Error` (from the crate or from `std`), if there is one.
 pub fn errno_of(error: &io::Error) -> Option<Errno> {
-    Errno::from_io_error(error)
+    Errno::from_error(error)
 }
 
 /// The message inotify-tools prints for an error: strerror's, or the error's own.
