@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::parse::{MalformedDirent, MalformedEvent};
 use crate::sys::Errno;
 
 /// The system call that failed.
@@ -271,8 +272,11 @@ fn write_value(f: &mut fmt::Formatter<'_>, value: Option<u64>) -> fmt::Result {
     }
 }
 
-/// An error from this crate: a system call the kernel refused, or an argument refused
-/// before any call was made.
+/// An error from this crate: a system call the kernel refused, an argument refused
+/// before any call was made, or bytes given to a parser that are not whole records.
+///
+/// `?` turns a [`MalformedEvent`] or a [`MalformedDirent`] into an `Error`, so one loop
+/// that reads and parses can return `Result<_, Error>`, with or without `std`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -329,6 +333,22 @@ pub enum Error {
         /// starts.
         len: usize,
     },
+    /// Bytes given to [`Events`](crate::Events) that are not whole inotify events.
+    MalformedEvent(MalformedEvent),
+    /// Bytes given to [`Dirents`](crate::Dirents) that are not whole directory entries.
+    MalformedDirent(MalformedDirent),
+}
+
+impl From<MalformedEvent> for Error {
+    fn from(error: MalformedEvent) -> Error {
+        Error::MalformedEvent(error)
+    }
+}
+
+impl From<MalformedDirent> for Error {
+    fn from(error: MalformedDirent) -> Error {
+        Error::MalformedDirent(error)
+    }
 }
 
 impl Error {
@@ -563,6 +583,8 @@ impl fmt::Display for Error {
                 f.write_str("the path is empty: it names nothing (use . for the current directory)")
             }
             Error::PathComponent { .. } => write_component(f, self, None),
+            Error::MalformedEvent(error) => fmt::Display::fmt(&error, f),
+            Error::MalformedDirent(error) => fmt::Display::fmt(&error, f),
         }
     }
 }
@@ -574,9 +596,12 @@ impl std::error::Error for Error {}
 impl From<Error> for std::io::Error {
     /// Keeps the message and advice; `Errno::from_error` gets the errno back.
     fn from(error: Error) -> std::io::Error {
-        let kind = match error.errno() {
-            Some(errno) => errno.kind(),
-            None => std::io::ErrorKind::InvalidInput,
+        let kind = match error {
+            Error::MalformedEvent(_) | Error::MalformedDirent(_) => std::io::ErrorKind::InvalidData,
+            _ => match error.errno() {
+                Some(errno) => errno.kind(),
+                None => std::io::ErrorKind::InvalidInput,
+            },
         };
         std::io::Error::new(kind, error)
     }

@@ -76,11 +76,13 @@
 //! Six error types, each for one kind of failure:
 //! - [`Errno`]: the kernel's number, with its name and message, and no libc;
 //! - [`Error`]: a call of the core that failed (which call, the errno, the limit that
-//!   applied) or an argument refused before any call; `no_std`, no allocation;
+//!   applied), an argument refused before any call, or, after `?`, what a parser
+//!   refused; `no_std`, no allocation, so a `no_std` loop returns `Result<_, Error>`;
 //! - `PathError` (`std`): an [`Error`] and the path it was about;
 //! - [`MalformedEvent`], [`MalformedDirent`]: bytes given to a parser that are not whole
-//!   inotify events or directory entries, with the offset (pure functions of bytes, so
-//!   no errno);
+//!   inotify events or directory entries, with the offset (the parsers are pure
+//!   functions of bytes, below [`Error`], so they have no errno); `?` turns them into an
+//!   [`Error`] or an `io::Error`;
 //! - `WatchError` (`std`): what ends a watcher's stream: an I/O error, an event of the
 //!   terminal set (the Python package's `TerminalEventException`), or a tree with no
 //!   root left.
@@ -99,8 +101,8 @@ extern crate alloc;
 extern crate std;
 
 // The core. Its layers, bottom to top (a module names only those before it): `sys`;
-// `error`; `clock`, `path`, `fd`, `mask`; `parse`; `inotify`; `dir`, `epoll`, `raw`;
-// `wait`; `wait_path` (`tests/layers.rs` checks it).
+// `mask`; `parse` (pure functions of bytes); `error`; `clock`, `path`, `fd`; `inotify`;
+// `dir`, `epoll`, `raw`; `wait`; `wait_path` (`tests/layers.rs` checks it).
 mod clock;
 mod dir;
 mod epoll;

@@ -160,7 +160,7 @@ fn truncated_header_is_reported_with_its_offset() {
         items,
         vec![Err(MalformedDirent::TruncatedHeader {
             offset: 0,
-            available: DIRENT_HEADER_LEN - 1
+            available: DIRENT_HEADER_LEN as u16 - 1
         })]
     );
 }
@@ -196,7 +196,7 @@ fn record_length_past_the_end_is_an_error() {
         Err(MalformedDirent::TruncatedRecord {
             offset: 32,
             record_len: second.len() as u16,
-            available: second.len() - 1
+            available: second.len() as u16 - 1
         })
     );
     assert_eq!(entries.remainder().len(), second.len() - 1);

@@ -144,3 +144,34 @@ fn errors_with_no_failed_call_have_no_errno() {
     let error = io::Error::new(io::ErrorKind::Other, "not ours");
     assert_eq!(Errno::from_error(&error), None);
 }
+
+/// A loop that reads and parses, written as a `no_std` program writes it: one error
+/// type, `?` on the read and on each event.
+fn count_events(bytes: &[u8]) -> Result<usize, Error> {
+    let mut count = 0;
+    for event in Events::new(bytes) {
+        event?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[test]
+fn malformed_bytes_go_through_question_mark_into_error() {
+    let mut bytes = [0u8; 36];
+    // One whole event with no name, then a header that promises 255 bytes of name.
+    bytes[16 + 12..16 + 16].copy_from_slice(&255u32.to_ne_bytes());
+    let error = count_events(&bytes[..32]).unwrap_err();
+    let malformed = Events::new(&bytes[..32]).find_map(Result::err).unwrap();
+    assert_eq!(error, Error::MalformedEvent(malformed));
+    assert_eq!(error.to_string(), malformed.to_string());
+    assert_eq!(io::Error::from(error).kind(), io::ErrorKind::InvalidData);
+    assert_eq!(count_events(&bytes[..16]), Ok(1));
+
+    let error: Error = Dirents::new(&[1, 2, 3])
+        .find_map(Result::err)
+        .unwrap()
+        .into();
+    assert!(matches!(error, Error::MalformedDirent(_)), "{:?}", error);
+    assert_eq!(io::Error::from(error).kind(), io::ErrorKind::InvalidData);
+}

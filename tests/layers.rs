@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. A module may name any module before it, never one after it.
 const LAYERS: &[&str] = &[
     "sys",
+    "mask",
+    "parse",
     "error",
     "clock",
     "path",
     "fd",
-    "mask",
-    "parse",
     "inotify",
     "dir",
     "epoll",

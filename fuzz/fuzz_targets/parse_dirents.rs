@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         |error, offset| {
             assert_eq!(error.offset(), offset);
             if let MalformedDirent::TruncatedHeader { available, .. } = *error {
-                assert!(available < DIRENT_HEADER_LEN);
+                assert!(usize::from(available) < DIRENT_HEADER_LEN);
             }
         },
     );

@@ -123,8 +123,8 @@ pub enum MalformedDirent {
     TruncatedHeader {
         /// Where the header starts, from the start of the buffer.
         offset: usize,
-        /// How many bytes were left.
-        available: usize,
+        /// How many bytes were left: fewer than [`DIRENT_HEADER_LEN`].
+        available: u16,
     },
     /// The header's `d_reclen` is too small for a header and a NUL (0 included).
     BadRecordLength {
@@ -139,8 +139,8 @@ pub enum MalformedDirent {
         offset: usize,
         /// The `d_reclen` field.
         record_len: u16,
-        /// How many bytes were left, header included.
-        available: usize,
+        /// How many bytes were left, header included: fewer than `record_len`.
+        available: u16,
     },
     /// The record has no NUL after its header: the name has no end.
     UnterminatedName {
@@ -294,7 +294,8 @@ impl<'a> Record<'a> for Dirent<'a> {
     fn split_first(bytes: &'a [u8]) -> Result<(Dirent<'a>, &'a [u8]), MalformedDirent> {
         let truncated_header = MalformedDirent::TruncatedHeader {
             offset: 0,
-            available: bytes.len(),
+            // Only used when fewer than DIRENT_HEADER_LEN bytes are left: nothing is lost.
+            available: bytes.len() as u16,
         };
         let header: &[u8; DIRENT_HEADER_LEN] = bytes
             .get(..DIRENT_HEADER_LEN)
@@ -314,8 +315,9 @@ impl<'a> Record<'a> for Dirent<'a> {
                 return Err(MalformedDirent::TruncatedRecord {
                     offset: 0,
                     record_len,
-                    available: bytes.len(),
-                })
+                    // Fewer bytes than `record_len`, a u16: the cast loses nothing.
+                    available: bytes.len() as u16,
+                });
             }
         };
         let name_field = record.get(DIRENT_HEADER_LEN..).unwrap_or(&[]);

@@ -58,17 +58,16 @@ pub enum MalformedEvent {
     TruncatedHeader {
         /// Where the header starts, from the start of the buffer.
         offset: usize,
-        /// How many bytes were left.
-        available: usize,
+        /// How many bytes were left: fewer than [`EVENT_HEADER_LEN`].
+        available: u16,
     },
-    /// The header's `len` runs past the end of the bytes.
+    /// The header's `len` runs past the end of the bytes (how far: the header is at the
+    /// start of [`Events::remainder`]).
     TruncatedName {
         /// Where the event starts, from the start of the buffer.
         offset: usize,
         /// The `len` field of the header.
         name_len: u32,
-        /// How many bytes were left after the header.
-        available: usize,
     },
 }
 
@@ -81,15 +80,11 @@ impl fmt::Display for MalformedEvent {
                  event header; pass whole reads from an inotify descriptor",
                 available, offset, EVENT_HEADER_LEN
             ),
-            MalformedEvent::TruncatedName {
-                offset,
-                name_len,
-                available,
-            } => write!(
+            MalformedEvent::TruncatedName { offset, name_len } => write!(
                 f,
-                "malformed inotify buffer: the event at offset {} has a {}-byte name but only \
-                 {} byte(s) follow its header; pass whole reads from an inotify descriptor",
-                offset, name_len, available
+                "malformed inotify buffer: the event at offset {} has a {}-byte name, which \
+                 runs past the end of the bytes; pass whole reads from an inotify descriptor",
+                offset, name_len
             ),
         }
     }
@@ -210,8 +205,9 @@ impl<'a> Record<'a> for Event<'a> {
             _ => {
                 return Err(MalformedEvent::TruncatedHeader {
                     offset: 0,
-                    available: bytes.len(),
-                })
+                    // Fewer than EVENT_HEADER_LEN bytes: the cast loses nothing.
+                    available: bytes.len() as u16,
+                });
             }
         };
         let after_header = bytes.get(EVENT_HEADER_LEN..).unwrap_or_default();
@@ -225,7 +221,6 @@ impl<'a> Record<'a> for Event<'a> {
             _ => Err(MalformedEvent::TruncatedName {
                 offset: 0,
                 name_len,
-                available: after_header.len(),
             }),
         }
     }
@@ -235,15 +230,9 @@ impl<'a> Record<'a> for Event<'a> {
             MalformedEvent::TruncatedHeader { available, .. } => {
                 MalformedEvent::TruncatedHeader { offset, available }
             }
-            MalformedEvent::TruncatedName {
-                name_len,
-                available,
-                ..
-            } => MalformedEvent::TruncatedName {
-                offset,
-                name_len,
-                available,
-            },
+            MalformedEvent::TruncatedName { name_len, .. } => {
+                MalformedEvent::TruncatedName { offset, name_len }
+            }
         }
     }
 }
