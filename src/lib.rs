@@ -16,6 +16,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Without `std` (`default-features = false`), the same loop needs no allocator, and one
+//! error type serves the reads and the parsing:
+//!
+//! ```
+//! // In a `#![no_std]` crate, with `inotify-raw = { version = "0.1", default-features = false }`.
+//! use inotify_raw::{Error, EventBuffer, EventMask, Inotify, WatchMask};
+//!
+//! /// Blocks until `count` files have been written and closed in `dir`.
+//! fn wait_for_writes(dir: &[u8], count: usize) -> Result<(), Error> {
+//!     let inotify = Inotify::new()?;
+//!     inotify.add_watch(dir, WatchMask::CLOSE_WRITE | WatchMask::ONLYDIR)?;
+//!     let mut buffer = EventBuffer::<4096>::new();
+//!     let mut seen = 0;
+//!     while seen < count {
+//!         for event in inotify.read(&mut buffer)? {
+//!             if event?.mask().contains(EventMask::CLOSE_WRITE) {
+//!                 seen += 1;
+//!             }
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! # use std::os::unix::ffi::OsStrExt;
+//! # let dir = std::env::temp_dir().join(format!("inotify-raw-nostd-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+//! # let writer = {
+//! #     let (dir, done) = (dir.clone(), done.clone());
+//! #     std::thread::spawn(move || {
+//! #         while !done.load(std::sync::atomic::Ordering::Relaxed) {
+//! #             std::fs::write(dir.join("file"), b"x").unwrap();
+//! #             std::thread::sleep(std::time::Duration::from_millis(5));
+//! #         }
+//! #     })
+//! # };
+//! wait_for_writes(dir.as_os_str().as_bytes(), 3)?;
+//! # done.store(true, std::sync::atomic::Ordering::Relaxed);
+//! # writer.join().unwrap();
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), Error>(())
+//! ```
+//!
 //! Which type to reach for:
 //! - a raw read loop, `no_std`, no allocation: [`Inotify`] and an [`EventBuffer`], read
 //!   into [`Events`];
