@@ -25,121 +25,29 @@ use tools::{show, Filter, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUC
 const SHORT: &str = "mrhcdsPqt:fo:e:IFS";
 
 const LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "help",
-        has_arg: false,
-        key: 'h',
-    },
-    LongOpt {
-        name: "event",
-        has_arg: true,
-        key: 'e',
-    },
-    LongOpt {
-        name: "monitor",
-        has_arg: false,
-        key: 'm',
-    },
-    LongOpt {
-        name: "quiet",
-        has_arg: false,
-        key: 'q',
-    },
-    LongOpt {
-        name: "timeout",
-        has_arg: true,
-        key: 't',
-    },
-    LongOpt {
-        name: "filename",
-        has_arg: false,
-        key: 'f',
-    },
-    LongOpt {
-        name: "recursive",
-        has_arg: false,
-        key: 'r',
-    },
-    LongOpt {
-        name: "inotify",
-        has_arg: false,
-        key: 'I',
-    },
-    LongOpt {
-        name: "fanotify",
-        has_arg: false,
-        key: 'F',
-    },
-    LongOpt {
-        name: "filesystem",
-        has_arg: false,
-        key: 'S',
-    },
-    LongOpt {
-        name: "csv",
-        has_arg: false,
-        key: 'c',
-    },
-    LongOpt {
-        name: "daemon",
-        has_arg: false,
-        key: 'd',
-    },
-    LongOpt {
-        name: "syslog",
-        has_arg: false,
-        key: 's',
-    },
-    LongOpt {
-        name: "no-dereference",
-        has_arg: false,
-        key: 'P',
-    },
-    LongOpt {
-        name: "format",
-        has_arg: true,
-        key: 'n',
-    },
-    LongOpt {
-        name: "no-newline",
-        has_arg: false,
-        key: '0',
-    },
-    LongOpt {
-        name: "timefmt",
-        has_arg: true,
-        key: 'i',
-    },
-    LongOpt {
-        name: "fromfile",
-        has_arg: true,
-        key: 'z',
-    },
-    LongOpt {
-        name: "outfile",
-        has_arg: true,
-        key: 'o',
-    },
-    LongOpt {
-        name: "exclude",
-        has_arg: true,
-        key: 'a',
-    },
-    LongOpt {
-        name: "excludei",
-        has_arg: true,
-        key: 'b',
-    },
-    LongOpt {
-        name: "include",
-        has_arg: true,
-        key: 'j',
-    },
-    LongOpt {
-        name: "includei",
-        has_arg: true,
-        key: 'k',
-    },
+    LongOpt::flag("help", 'h'),
+    LongOpt::with_arg("event", 'e'),
+    LongOpt::flag("monitor", 'm'),
+    LongOpt::flag("quiet", 'q'),
+    LongOpt::with_arg("timeout", 't'),
+    LongOpt::flag("filename", 'f'),
+    LongOpt::flag("recursive", 'r'),
+    LongOpt::flag("inotify", 'I'),
+    LongOpt::flag("fanotify", 'F'),
+    LongOpt::flag("filesystem", 'S'),
+    LongOpt::flag("csv", 'c'),
+    LongOpt::flag("daemon", 'd'),
+    LongOpt::flag("syslog", 's'),
+    LongOpt::flag("no-dereference", 'P'),
+    LongOpt::with_arg("format", 'n'),
+    LongOpt::flag("no-newline", '0'),
+    LongOpt::with_arg("timefmt", 'i'),
+    LongOpt::with_arg("fromfile", 'z'),
+    LongOpt::with_arg("outfile", 'o'),
+    LongOpt::with_arg("exclude", 'a'),
+    LongOpt::with_arg("excludei", 'b'),
+    LongOpt::with_arg("include", 'j'),
+    LongOpt::with_arg("includei", 'k'),
 ];
 
 /// The command line.
@@ -227,35 +135,13 @@ fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
             }
             'j' => o.include = Some(value),
             'k' => o.includei = Some(value),
-            'z' => {
-                if o.fromfile.is_some() {
-                    eprintln!("Multiple --fromfile options given.");
-                    return Err(EXIT_FAILURE);
-                }
-                o.fromfile = Some(value);
-            }
-            'o' => {
-                if o.outfile.is_some() {
-                    eprintln!("Multiple --outfile options given.");
-                    return Err(EXIT_FAILURE);
-                }
-                o.outfile = Some(value);
-            }
+            'z' => tools::set_once(&mut o.fromfile, value, "--fromfile")?,
+            'o' => tools::set_once(&mut o.outfile, value, "--outfile")?,
             't' => match tools::parse_timeout(text) {
                 Some(seconds) => o.timeout = seconds,
                 None => return Err(EXIT_FAILURE),
             },
-            'e' => match tools::events_from_str(text) {
-                Some(bits) => o.events |= bits,
-                None => {
-                    eprintln!(
-                        "'{}' is not a valid event!  Run with the '--help' option to see a list \
-                         of events.",
-                        show(text)
-                    );
-                    return Err(EXIT_FAILURE);
-                }
-            },
+            'e' => tools::add_events(&mut o.events, text)?,
             _ => {}
         }
     }

@@ -27,91 +27,23 @@ use tools::{show, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
 const SHORT: &str = "hrPa:d:zve:t:IFS";
 
 const LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "help",
-        has_arg: false,
-        key: 'h',
-    },
-    LongOpt {
-        name: "event",
-        has_arg: true,
-        key: 'e',
-    },
-    LongOpt {
-        name: "timeout",
-        has_arg: true,
-        key: 't',
-    },
-    LongOpt {
-        name: "verbose",
-        has_arg: false,
-        key: 'v',
-    },
-    LongOpt {
-        name: "zero",
-        has_arg: false,
-        key: 'z',
-    },
-    LongOpt {
-        name: "ascending",
-        has_arg: true,
-        key: 'a',
-    },
-    LongOpt {
-        name: "descending",
-        has_arg: true,
-        key: 'd',
-    },
-    LongOpt {
-        name: "recursive",
-        has_arg: false,
-        key: 'r',
-    },
-    LongOpt {
-        name: "inotify",
-        has_arg: false,
-        key: 'I',
-    },
-    LongOpt {
-        name: "fanotify",
-        has_arg: false,
-        key: 'F',
-    },
-    LongOpt {
-        name: "filesystem",
-        has_arg: false,
-        key: 'S',
-    },
-    LongOpt {
-        name: "no-dereference",
-        has_arg: false,
-        key: 'P',
-    },
-    LongOpt {
-        name: "fromfile",
-        has_arg: true,
-        key: 'o',
-    },
-    LongOpt {
-        name: "exclude",
-        has_arg: true,
-        key: 'c',
-    },
-    LongOpt {
-        name: "excludei",
-        has_arg: true,
-        key: 'b',
-    },
-    LongOpt {
-        name: "include",
-        has_arg: true,
-        key: 'j',
-    },
-    LongOpt {
-        name: "includei",
-        has_arg: true,
-        key: 'k',
-    },
+    LongOpt::flag("help", 'h'),
+    LongOpt::with_arg("event", 'e'),
+    LongOpt::with_arg("timeout", 't'),
+    LongOpt::flag("verbose", 'v'),
+    LongOpt::flag("zero", 'z'),
+    LongOpt::with_arg("ascending", 'a'),
+    LongOpt::with_arg("descending", 'd'),
+    LongOpt::flag("recursive", 'r'),
+    LongOpt::flag("inotify", 'I'),
+    LongOpt::flag("fanotify", 'F'),
+    LongOpt::flag("filesystem", 'S'),
+    LongOpt::flag("no-dereference", 'P'),
+    LongOpt::with_arg("fromfile", 'o'),
+    LongOpt::with_arg("exclude", 'c'),
+    LongOpt::with_arg("excludei", 'b'),
+    LongOpt::with_arg("include", 'j'),
+    LongOpt::with_arg("includei", 'k'),
 ];
 
 /// The columns of the table, in inotifywatch's order: the event, its header, and the
@@ -214,28 +146,12 @@ fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
             'b' => o.excludei = Some(value),
             'j' => o.include = Some(value),
             'k' => o.includei = Some(value),
-            'o' => {
-                if o.fromfile.is_some() {
-                    eprintln!("Multiple --fromfile options given.");
-                    return Err(EXIT_FAILURE);
-                }
-                o.fromfile = Some(value);
-            }
+            'o' => tools::set_once(&mut o.fromfile, value, "--fromfile")?,
             't' => match tools::parse_timeout(text) {
                 Some(seconds) => o.timeout = seconds,
                 None => return Err(EXIT_FAILURE),
             },
-            'e' => match tools::events_from_str(text) {
-                Some(bits) => o.events |= bits,
-                None => {
-                    eprintln!(
-                        "'{}' is not a valid event!  Run with the '--help' option to see a list \
-                         of events.",
-                        show(text)
-                    );
-                    return Err(EXIT_FAILURE);
-                }
-            },
+            'e' => tools::add_events(&mut o.events, text)?,
             'a' | 'd' => {
                 let ascending = key == 'a';
                 // As in inotifywatch, only -a marks the order as chosen.

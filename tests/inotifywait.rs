@@ -774,13 +774,12 @@ fn recursive_exclusions_stop_the_watching() {
     // Watched once set up: ., keep and keep/sub; not skip, skip/sub, skip/sub/deeper.
     let dir = prepared("mkdir -p keep/sub skip/sub/deeper");
     let mut command = tools_support::command(Tool::Ours, NAME);
-    let mut child = command
+    command
         .args(["-m", "-r", "--exclude", "skip", "."])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(std::process::Stdio::piped());
+    let mut child = common::spawn_past_exec(&mut command);
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     loop {

@@ -166,11 +166,8 @@ fn run_commands_and_collect(
     watches: usize,
     done: impl Fn(&[String]) -> bool,
 ) -> Vec<String> {
-    let mut child: Child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e));
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child: Child = common::spawn_past_exec(&mut command);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !watches_all_events(child.id(), watches) {
         assert!(

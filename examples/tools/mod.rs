@@ -70,6 +70,26 @@ pub struct LongOpt {
     pub key: char,
 }
 
+impl LongOpt {
+    /// `--name`, reported as `key`.
+    pub const fn flag(name: &'static str, key: char) -> LongOpt {
+        LongOpt {
+            name,
+            has_arg: false,
+            key,
+        }
+    }
+
+    /// `--name VALUE` (or `--name=VALUE`), reported as `key`.
+    pub const fn with_arg(name: &'static str, key: char) -> LongOpt {
+        LongOpt {
+            name,
+            has_arg: true,
+            key,
+        }
+    }
+}
+
 /// getopt_long with glibc's rules: options and operands in any order (operands are
 /// collected), `--` ends the options, clustered short options (`-mrq`, `-t5`), long
 /// options as `--name value` or `--name=value`, and unambiguous abbreviations
@@ -304,6 +324,36 @@ pub fn events_from_str(text: &[u8]) -> Option<u32> {
         }
     }
     Some(bits)
+}
+
+/// `-e LIST`: adds the events of `LIST` to `events`; an unknown name is refused with
+/// inotify-tools' message.
+pub fn add_events(events: &mut u32, text: &[u8]) -> Result<(), i32> {
+    match events_from_str(text) {
+        Some(bits) => {
+            *events |= bits;
+            Ok(())
+        }
+        None => {
+            eprintln!(
+                "'{}' is not a valid event!  Run with the '--help' option to see a list of \
+                 events.",
+                show(text)
+            );
+            Err(EXIT_FAILURE)
+        }
+    }
+}
+
+/// An option that may be given once only (`--fromfile`, `--outfile`): a second is
+/// refused with inotify-tools' message.
+pub fn set_once(slot: &mut Option<OsString>, value: OsString, option: &str) -> Result<(), i32> {
+    if slot.is_some() {
+        eprintln!("Multiple {} options given.", option);
+        return Err(EXIT_FAILURE);
+    }
+    *slot = Some(value);
+    Ok(())
 }
 
 /// inotifywait's `%e` (with `sep` between the names): its names in its order, or the

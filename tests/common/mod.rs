@@ -347,3 +347,54 @@ pub fn rerun(helper: &str, env: (&str, &std::ffi::OsStr), how: Rerun) -> Option<
 extern "C" {
     fn geteuid() -> u32;
 }
+
+/// How long a started child may take to reach `exec` before it counts as stuck.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `command.spawn()`, and then sure that the child has reached `exec`: under qemu-user,
+/// `spawn` returns at the `fork`, and a child forked from a process with many threads
+/// now and then hangs inside qemu before its `exec`. Such a child (still a copy of this
+/// test, by its command line) is killed and started again, at most twice, with a note.
+/// A program that started and then hangs is not retried: its test fails.
+pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Child {
+    let mut attempt = 1;
+    loop {
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e));
+        let deadline = Instant::now() + EXEC_TIMEOUT;
+        while is_unexeced_fork(child.id()) {
+            if Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !is_unexeced_fork(child.id()) || attempt == 3 {
+            return child;
+        }
+        eprintln!(
+            "note: the child started for {:?} never reached exec within {:?} (a qemu-user \
+             fork hang); starting it again",
+            command, EXEC_TIMEOUT
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        attempt += 1;
+    }
+}
+
+/// True while the process `pid` is a fork of this test that has not called `exec` yet:
+/// its command line still names this test's binary. False once it has, or has exited.
+fn is_unexeced_fork(pid: u32) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let me = match std::env::current_exe() {
+        Ok(me) => me,
+        Err(_) => return false,
+    };
+    match std::fs::read(format!("/proc/{}/cmdline", pid)) {
+        Ok(cmdline) => cmdline
+            .split(|&b| b == 0)
+            .any(|arg| arg == me.as_os_str().as_bytes()),
+        Err(_) => false,
+    }
+}

@@ -209,11 +209,7 @@ impl<'a> Run<'a> {
         for (key, value) in &self.env {
             command.env(key, value);
         }
-        let mut child = Reaped(
-            command
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e)),
-        );
+        let mut child = Reaped(crate::common::spawn_past_exec(&mut command));
         let child = &mut child.0;
         if let Some(input) = self.stdin {
             use std::io::Write;
