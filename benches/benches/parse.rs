@@ -20,16 +20,17 @@
 //! - `feed`: each batch is written into the pipe and read back, both timed: the whole
 //!   trip of a batch of events through a descriptor.
 //!
-//! So the three readers differ only in the parsing. After the run, one Markdown table per
-//! group (criterion's medians) is printed: time per 4 KiB batch, events per second, ratio
-//! to the floor.
+//! So the readers differ only in the parsing. Criterion measures each reader on its own;
+//! then the tables are measured with the readers timed in turns (see [`interleaved`]),
+//! so that a drift of the machine's speed during the run does not land on one reader
+//! alone, and printed, one Markdown table per group: time per 4 KiB batch, events per
+//! second, ratio to the floor, and each reader's cost per event above the floor.
 
 use std::fs::File;
 use std::hint::black_box;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput};
@@ -391,57 +392,116 @@ fn bench_parse(c: &mut Criterion) {
     }
 }
 
-/// Where criterion keeps its results, found the way criterion finds it: `CRITERION_HOME`,
-/// else `$CARGO_TARGET_DIR/criterion`, else `criterion/` in the target directory this
-/// executable was built in (`<target>/release/deps/parse-<hash>`). Exported as
-/// `CRITERION_HOME` so that criterion and the table below agree.
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
+/// Rounds of the interleaved measurement that the tables come from, after as many
+/// untimed rounds of warm-up.
+const ROUNDS: usize = 200;
+const WARM_UP_ROUNDS: usize = 20;
+/// Iterations (of `BATCHES` batches each) per reader per round.
+const ITERATIONS_PER_ROUND: u64 = 16;
+
+/// One reader of the interleaved measurement: its pipe, its drain, and what one
+/// iteration must see.
+struct Reader {
+    name: &'static str,
+    writer: File,
+    expected_count: usize,
+    drain: Box<dyn FnMut(usize) -> usize>,
+}
+
+/// The four readers, each on a pipe of its own.
+fn readers() -> Vec<Reader> {
+    let reader = |name, expected_count, drain: fn(OwnedFd) -> Box<dyn FnMut(usize) -> usize>| {
+        let (read, writer) = pipe();
+        Reader {
+            name,
+            writer,
+            expected_count,
+            drain: drain(read),
+        }
+    };
+    vec![
+        reader(FLOOR, BATCHES * BATCH_LEN, |read| {
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            Box::new(move |batches| drain_floor(read.as_raw_fd(), &mut buffer, batches))
+        }),
+        reader(BOUND, EVENTS_PER_ITERATION, |read| {
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            Box::new(move |batches| drain_bound(read.as_raw_fd(), &mut buffer, batches))
+        }),
+        reader(INOTIFY_RAW, EVENTS_PER_ITERATION, |read| {
+            let inotify = inotify_raw::Inotify::from(read);
+            let mut buffer = Box::new(PageAligned(inotify_raw::EventBuffer::<BATCH_LEN>::new()));
+            Box::new(move |batches| drain_inotify_raw(&inotify, &mut buffer, batches))
+        }),
+        reader(INOTIFY, EVENTS_PER_ITERATION, |read| {
+            let mut inotify = inotify::Inotify::from(read);
+            let mut buffer = Box::new(PageAligned([0u8; BATCH_LEN]));
+            Box::new(move |batches| drain_inotify(&mut inotify, &mut buffer, batches))
+        }),
+    ]
+}
+
+/// What the interleaved measurement found for one reader.
+struct Measured {
+    name: &'static str,
+    /// The median time of one iteration, in nanoseconds.
+    median_ns: f64,
+    /// The median, over rounds, of this reader's time less the floor's in the same
+    /// round, per event, in nanoseconds.
+    over_floor_ns: f64,
+}
+
+/// Times the readers in turns: each round times `ITERATIONS_PER_ROUND` iterations of
+/// every reader, starting with a different one each round. A change in the machine's
+/// speed during the run (another process, the clock) then reaches all readers alike,
+/// and each reader's cost over the floor is taken from the same round as the floor's.
+fn interleaved(mode: Mode, input: &[u8]) -> Vec<Measured> {
+    let mut readers = readers();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); readers.len()];
+    for round in 0..WARM_UP_ROUNDS + ROUNDS {
+        for turn in 0..readers.len() {
+            let at = (round + turn) % readers.len();
+            let reader = &mut readers[at];
+            let took = timed_iterations(
+                mode,
+                ITERATIONS_PER_ROUND,
+                &mut reader.writer,
+                input,
+                reader.expected_count,
+                &mut reader.drain,
+            );
+            if round >= WARM_UP_ROUNDS {
+                times[at].push(took.as_nanos() as f64 / ITERATIONS_PER_ROUND as f64);
+            }
+        }
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            Some(exe.parent()?.parent()?.parent()?.to_path_buf())
+    let floor = times[0].clone();
+    readers
+        .iter()
+        .zip(&times)
+        .map(|(reader, times)| {
+            let over: Vec<f64> = times
+                .iter()
+                .zip(&floor)
+                .map(|(t, f)| (t - f) / EVENTS_PER_ITERATION as f64)
+                .collect();
+            Measured {
+                name: reader.name,
+                median_ns: median(times.clone()),
+                over_floor_ns: median(over),
+            }
         })
-        .unwrap_or_else(|| PathBuf::from("target"));
-    let home = target.join("criterion");
-    // Still single-threaded: nothing else reads the environment concurrently.
-    std::env::set_var("CRITERION_HOME", &home);
-    home
+        .collect()
 }
 
-/// Criterion's median time per iteration, in nanoseconds, if this run (started at
-/// `started`) wrote it. The median rather than the mean or slope: on a small machine
-/// shared with other builds, preempted samples move the mean far more than the median.
-fn median_ns(home: &Path, group: &str, bench: &str, started: SystemTime) -> Option<f64> {
-    let path = home
-        .join(group)
-        .join(bench)
-        .join("new")
-        .join("estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < started {
-        return None; // left by an earlier run, or this one ran in --test/--list mode
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    json.get("median")?.get("point_estimate")?.as_f64()
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
-/// Prints this run's results for `group` as a Markdown table.
-fn print_table(home: &Path, group: &str, started: SystemTime) {
-    let results: Vec<(&str, f64)> = [FLOOR, BOUND, INOTIFY_RAW, INOTIFY]
-        .iter()
-        .filter_map(|&bench| Some((bench, median_ns(home, group, bench, started)?)))
-        .collect();
-    if results.is_empty() {
-        return;
-    }
-    let floor = results
-        .iter()
-        .find(|(bench, _)| *bench == FLOOR)
-        .map(|&(_, ns)| ns);
+/// Prints what the interleaved measurement of `group` found, as a Markdown table.
+fn print_table(group: &str, results: &[Measured]) {
+    let floor = results[0].median_ns;
     println!();
     let what = if group == GROUP_READ {
         "reading and parsing timed, writing not"
@@ -450,35 +510,43 @@ fn print_table(home: &Path, group: &str, started: SystemTime) {
     };
     println!(
         "`{group}`: {what}; {BATCHES} batches of {BATCH_LEN} bytes ({EVENTS_PER_BATCH} \
-         events of {EVENT_LEN} bytes) per iteration; criterion's median, from this run:"
+         events of {EVENT_LEN} bytes) per iteration; the readers timed in turns, medians \
+         of {ROUNDS} rounds, from this run:"
     );
     println!();
     println!("| reader | time per 4 KiB batch | events/s | vs floor |");
     println!("| --- | ---: | ---: | ---: |");
-    for &(bench, ns) in &results {
-        let per_batch_ns = ns / BATCHES as f64;
-        let events_per_s = EVENTS_PER_ITERATION as f64 / (ns * 1e-9);
-        let ratio = floor.map_or_else(|| "n/a".to_owned(), |f| format!("{:.2}x", ns / f));
+    for result in results {
+        let ns = result.median_ns;
         println!(
-            "| {bench} | {:.3} µs | {:.1} M | {ratio} |",
-            per_batch_ns / 1e3,
-            events_per_s / 1e6
+            "| {} | {:.3} µs | {:.1} M | {:.2}x |",
+            result.name,
+            ns / BATCHES as f64 / 1e3,
+            EVENTS_PER_ITERATION as f64 / (ns * 1e-9) / 1e6,
+            ns / floor
         );
     }
-    if let Some(floor) = floor {
-        println!();
-        for &(bench, ns) in results.iter().filter(|(bench, _)| *bench != FLOOR) {
-            println!(
-                "{bench}: {:.2} ns per event above the floor",
-                (ns - floor) / EVENTS_PER_ITERATION as f64
-            );
-        }
+    println!();
+    for result in &results[1..] {
+        println!(
+            "{}: {:.2} ns per event above the floor (median of the rounds' differences)",
+            result.name, result.over_floor_ns
+        );
+    }
+    let over = |name| {
+        results
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.over_floor_ns)
+    };
+    if let (Some(raw), Some(bound)) = (over(INOTIFY_RAW), over(BOUND)) {
+        println!("inotify-raw / bound, above the floor: {:.2}", raw / bound);
     }
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let home = criterion_home();
+    // `--list`, `--test` (cargo test --benches) and the like: criterion only.
+    let measuring = !std::env::args().any(|arg| arg == "--list" || arg == "--test");
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
@@ -486,6 +554,10 @@ fn main() {
         .configure_from_args();
     bench_parse(&mut criterion);
     criterion.final_summary();
-    print_table(&home, GROUP_READ, started);
-    print_table(&home, GROUP_FEED, started);
+    if measuring {
+        let input = synthetic_input();
+        for (group, mode) in [(GROUP_READ, Mode::Read), (GROUP_FEED, Mode::Feed)] {
+            print_table(group, &interleaved(mode, &input));
+        }
+    }
 }
