@@ -18,8 +18,8 @@ use std::time::Duration;
 use common::TempDir;
 use inotify_raw::{EventMask, Origin, TreeWatcher, WatchError, WatchEvent, WatchMask};
 use tree_support::{
-    assert_matches_disk, collect_until, created_paths, quick_tree, settle, touch, until_mask,
-    until_named,
+    assert_matches_disk, collect_until, created_paths, named, quick_tree, settle, touch,
+    until_mask, until_named,
 };
 
 #[test]
@@ -96,10 +96,7 @@ fn a_new_directory_tree_is_reported_once_each_and_then_watched() {
     assert_matches_disk(&mut tree, &[dir.path()]);
     touch(&dir.join("a/b/c/later"));
     let events = until_named(&mut tree, "later");
-    let later = events
-        .iter()
-        .find(|e| e.name == OsStr::new("later"))
-        .unwrap();
+    let later = named(&events, "later");
     assert_eq!(later.path(), dir.join("a/b/c/later"));
     assert_eq!(later.origin, Origin::Kernel);
 }
@@ -150,10 +147,7 @@ fn a_directory_moved_inside_keeps_its_watches_and_deep_events_have_the_new_path(
     assert_eq!(from.cookie, to.cookie);
     assert_eq!(from.path(), dir.join("src/x"));
     assert_eq!(to.path(), dir.join("dst/moved"));
-    let file = events
-        .iter()
-        .find(|e| e.name == OsStr::new("deep-file"))
-        .unwrap();
+    let file = named(&events, "deep-file");
     assert_eq!(file.path(), dir.join("dst/moved/y/z/deep-file"));
     assert_eq!(file.wd, deep, "the same watch, under its new path");
     assert_eq!(tree.wd_of(dir.join("dst/moved/y/z")), Some(deep));
@@ -308,7 +302,7 @@ fn replacing_by_rename_keeps_paths_and_descriptors_in_agreement() {
     fs::rename(dir.join("new"), dir.join("target")).unwrap();
     touch(&dir.join("target/inside/x"));
     let events = until_named(&mut tree, "x");
-    let x = events.iter().find(|e| e.name == OsStr::new("x")).unwrap();
+    let x = named(&events, "x");
     assert_eq!(x.path(), dir.join("target/inside/x"));
     assert_eq!(tree.wd_of(dir.join("target/inside")), Some(inside));
     assert_eq!(tree.path_of(inside), Some(dir.join("target/inside")));
@@ -371,10 +365,7 @@ fn renames_read_after_a_rename_above_them_end_up_under_their_real_paths() {
     fs::rename(dir.join("a"), dir.join("x")).unwrap();
     touch(&dir.join("x/b/d/deep/later"));
     let events = until_named(&mut tree, "later");
-    let later = events
-        .iter()
-        .find(|e| e.name == OsStr::new("later"))
-        .unwrap();
+    let later = named(&events, "later");
     assert_eq!(later.path(), dir.join("x/b/d/deep/later"));
     let mut seen = events;
     seen.extend(settle(&mut tree));

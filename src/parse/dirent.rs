@@ -292,15 +292,15 @@ impl<'a> Record<'a> for Dirent<'a> {
 
     #[inline(always)]
     fn split_first(bytes: &'a [u8]) -> Result<(Dirent<'a>, &'a [u8]), MalformedDirent> {
-        let truncated_header = MalformedDirent::TruncatedHeader {
-            offset: 0,
-            // Only used when fewer than DIRENT_HEADER_LEN bytes are left: nothing is lost.
-            available: bytes.len() as u16,
-        };
         let header: &[u8; DIRENT_HEADER_LEN] = bytes
             .get(..DIRENT_HEADER_LEN)
             .and_then(|header| header.try_into().ok())
-            .ok_or(truncated_header)?;
+            .ok_or(MalformedDirent::TruncatedHeader {
+                offset: 0,
+                // Fewer than DIRENT_HEADER_LEN bytes when this is the error: the cast
+                // loses nothing then.
+                available: bytes.len() as u16,
+            })?;
         let record_len = u16::from_ne_bytes(header_bytes(header, 16));
         let len = usize::from(record_len);
         if len < MIN_RECORD_LEN {

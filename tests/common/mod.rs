@@ -357,19 +357,24 @@ const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 /// test, by its command line) is killed and started again, at most twice, with a note.
 /// A program that started and then hangs is not retried: its test fails.
 pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Child {
+    let me = std::env::current_exe().ok();
     let mut attempt = 1;
     loop {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e));
         let deadline = Instant::now() + EXEC_TIMEOUT;
-        while is_unexeced_fork(child.id()) {
+        let stuck = loop {
+            match &me {
+                Some(me) if is_unexeced_fork(child.id(), me) => {}
+                _ => break false,
+            }
             if Instant::now() >= deadline {
-                break;
+                break true;
             }
             std::thread::sleep(Duration::from_millis(1));
-        }
-        if !is_unexeced_fork(child.id()) || attempt == 3 {
+        };
+        if !stuck || attempt == 3 {
             return child;
         }
         eprintln!(
@@ -383,14 +388,11 @@ pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Chi
     }
 }
 
-/// True while the process `pid` is a fork of this test that has not called `exec` yet:
-/// its command line still names this test's binary. False once it has, or has exited.
-fn is_unexeced_fork(pid: u32) -> bool {
+/// True while the process `pid` is a fork of this test (the binary `me`) that has not
+/// called `exec` yet: its command line still names `me`. False once it has, or has
+/// exited.
+fn is_unexeced_fork(pid: u32, me: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let me = match std::env::current_exe() {
-        Ok(me) => me,
-        Err(_) => return false,
-    };
     match std::fs::read(format!("/proc/{}/cmdline", pid)) {
         Ok(cmdline) => cmdline
             .split(|&b| b == 0)

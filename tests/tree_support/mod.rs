@@ -55,6 +55,14 @@ pub fn until_named(tree: &mut TreeWatcher, name: &str) -> Vec<WatchEvent> {
     })
 }
 
+/// The first of `events` about an entry called `name`; fails the test when none is.
+pub fn named<'e>(events: &'e [WatchEvent], name: &str) -> &'e WatchEvent {
+    events
+        .iter()
+        .find(|e| e.name == std::ffi::OsStr::new(name))
+        .unwrap_or_else(|| panic!("no event about {:?} in {:?}", name, events))
+}
+
 /// Events until one with a bit of `mask` comes.
 pub fn until_mask(tree: &mut TreeWatcher, mask: EventMask) -> Vec<WatchEvent> {
     collect_until(tree, |seen| seen.iter().any(|e| e.mask.intersects(mask)))
