@@ -1,10 +1,7 @@
 //! The `std` layer: the Python package's watcher and trees, over the core's `Inotify`.
 
-mod crawl;
 mod event;
-mod follow;
 mod iter;
-mod nodes;
 mod reader;
 mod table;
 mod tree;

@@ -1,6 +1,11 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
-//! below the roots is watched, new ones as they appear, moved ones follow. The walking
-//! and listing live in `crawl.rs`; this file turns kernel events into the tree's events.
+//! below the roots is watched, new ones as they appear, moved ones follow. This file holds
+//! the type, its builder and its read loop; below it, `nodes` keeps a node per directory,
+//! `crawl` walks and lists, and `follow` checks each kernel event against the disk.
+
+mod crawl;
+mod follow;
+mod nodes;
 
 use std::boxed::Box;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -13,44 +18,44 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use std::vec::Vec;
 
+use self::follow::{Held, Orphan};
+use self::nodes::{NodeId, Nodes, NO_NODE};
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
-use super::follow::{Held, Orphan};
 use super::iter::{EventSource, WatchEvents};
-use super::nodes::{NodeId, Nodes, NO_NODE};
 use super::reader::{RawEvent, Reader, Step};
 use super::watcher::{event_ref, push_name};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
 /// The events a tree needs to follow its directories, whatever the caller asked for.
-pub(super) const FOLLOW: WatchMask = WatchMask::CREATE
+const FOLLOW: WatchMask = WatchMask::CREATE
     .union(WatchMask::MOVED_FROM)
     .union(WatchMask::MOVED_TO)
     .union(WatchMask::DELETE_SELF)
     .union(WatchMask::MOVE_SELF);
 
 /// What listing a directory makes the kernel report, on it and on its parent.
-pub(super) const LISTING_NOISE: WatchMask = WatchMask::OPEN
+const LISTING_NOISE: WatchMask = WatchMask::OPEN
     .union(WatchMask::ACCESS)
     .union(WatchMask::CLOSE_NOWRITE);
 
 /// The names a listing found in one directory.
-pub(super) type FoundNames = HashSet<Box<[u8]>>;
+type FoundNames = HashSet<Box<[u8]>>;
 
 /// Decides which directories are not watched: `(path, name) -> exclude?`.
-pub(super) type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
+type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
 
 /// An event the tree makes itself: found by a listing, or a notice.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Synthetic {
+struct Synthetic {
     /// The directory it happened in.
-    pub(super) dir: NodeId,
+    dir: NodeId,
     /// Where its name lies in `synthetic_names`.
-    pub(super) name_at: usize,
-    pub(super) name_len: usize,
-    pub(super) mask: EventMask,
-    pub(super) cookie: u32,
-    pub(super) origin: Origin,
+    name_at: usize,
+    name_len: usize,
+    mask: EventMask,
+    cookie: u32,
+    origin: Origin,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
@@ -106,51 +111,51 @@ pub(super) struct Synthetic {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TreeWatcher {
-    pub(super) reader: Reader,
-    pub(super) nodes: Nodes,
+    reader: Reader,
+    nodes: Nodes,
     /// The roots, in the order they were added.
-    pub(super) roots: Vec<NodeId>,
+    roots: Vec<NodeId>,
     /// The caller's mask (event bits only).
-    pub(super) mask: WatchMask,
-    pub(super) exclude: Option<ExcludeFn>,
-    pub(super) keep_going_at_watch_limit: bool,
+    mask: WatchMask,
+    exclude: Option<ExcludeFn>,
+    keep_going_at_watch_limit: bool,
     /// Events the tree made, delivered before the next kernel event.
-    pub(super) synthetic: VecDeque<Synthetic>,
-    pub(super) synthetic_names: Vec<u8>,
+    synthetic: VecDeque<Synthetic>,
+    synthetic_names: Vec<u8>,
     /// Names a listing found, per directory, until the listing's end is read back: the
     /// kernel's `IN_CREATE` for them before that point is a duplicate.
-    pub(super) found: HashMap<NodeId, FoundNames>,
+    found: HashMap<NodeId, FoundNames>,
     /// What listings found, after their end, until `ECHO_WINDOW` more kernel events are
     /// read: (directory, names, the count of events read at which it expires).
-    pub(super) echoes: VecDeque<(NodeId, FoundNames, u64)>,
+    echoes: VecDeque<(NodeId, FoundNames, u64)>,
     /// Kernel events read so far.
-    pub(super) events_read: u64,
+    events_read: u64,
     /// Directories taken out of their place, waiting to turn up again.
-    pub(super) orphans: Vec<Orphan>,
+    orphans: Vec<Orphan>,
     /// Kernel events about directories whose place is unknown.
-    pub(super) held: Vec<Held>,
+    held: Vec<Held>,
     /// `held` is being replayed.
-    pub(super) replaying: bool,
+    replaying: bool,
     /// Directories whose path did not name them when an event needed it (a rename
     /// above them still to be read): listed again once it does.
-    pub(super) stale: Vec<NodeId>,
+    stale: Vec<NodeId>,
     /// How many waits have ended with nothing more to read.
-    pub(super) quiet_waits: u64,
+    quiet_waits: u64,
     /// How many reads have been used up.
-    pub(super) reads: u64,
-    pub(super) recrawl_due: bool,
+    reads: u64,
+    recrawl_due: bool,
     /// Directories the last watches at the limit left out.
-    pub(super) unwatched: u64,
+    unwatched: u64,
     /// Roots whose end was just handed out: their nodes go at the next step.
-    pub(super) ended_roots: Vec<NodeId>,
+    ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
-    pub(super) proc_fd: bool,
+    proc_fd: bool,
     /// The path of the event handed out last, and scratch space for the walks.
     path: Vec<u8>,
     /// The name of the event being followed, reused.
-    pub(super) name: Vec<u8>,
-    pub(super) scratch: Vec<u8>,
-    pub(super) listing: Box<[u8]>,
+    name: Vec<u8>,
+    scratch: Vec<u8>,
+    listing: Box<[u8]>,
     last_filter_stop: Option<FilterStop>,
 }
 
@@ -221,11 +226,11 @@ impl TreeBuilder {
             recrawl_due: false,
             unwatched: 0,
             ended_roots: Vec::new(),
-            proc_fd: super::crawl::proc_fd_works(),
+            proc_fd: crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
             name: Vec::with_capacity(crate::sys::NAME_MAX + 1),
             scratch: Vec::new(),
-            listing: std::vec![0u8; super::crawl::LISTING_LEN].into_boxed_slice(),
+            listing: std::vec![0u8; crawl::LISTING_LEN].into_boxed_slice(),
             last_filter_stop: None,
         };
         for root in roots {
@@ -470,7 +475,7 @@ impl TreeWatcher {
     }
 
     /// Whether the caller's predicate keeps `name` in `dir` out of the tree.
-    pub(super) fn is_excluded(&mut self, dir: NodeId, name: &[u8]) -> bool {
+    fn is_excluded(&mut self, dir: NodeId, name: &[u8]) -> bool {
         let exclude = match self.exclude.as_mut() {
             Some(exclude) => exclude,
             None => return false,

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::string::String;
 use std::vec::Vec;
 
-use super::event::{Origin, WatchError};
 use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
-use super::tree::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
-use super::watcher::push_name;
+use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
+use crate::adapter::event::{Origin, WatchError};
+use crate::adapter::watcher::push_name;
 use crate::dir::{
     open_path_following, open_path_only, stat_descriptor, stat_path, Directory, Stat,
 };

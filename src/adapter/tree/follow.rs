@@ -7,10 +7,10 @@
 use std::vec::Vec;
 
 use super::crawl::Arrival;
-use super::event::{Origin, WatchError};
 use super::nodes::{NodeId, FLAG_LISTING, NO_NODE};
-use super::reader::RawEvent;
-use super::tree::{Synthetic, TreeWatcher, LISTING_NOISE};
+use super::{Synthetic, TreeWatcher, LISTING_NOISE};
+use crate::adapter::event::{Origin, WatchError};
+use crate::adapter::reader::RawEvent;
 use crate::dir::{stat_entry, Stat};
 use crate::mask::EventMask;
 use crate::parse::{FileKind, WatchDescriptor};
