@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::string::String;
 use std::vec::Vec;
 
-use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
+use super::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::watcher::push_name;
@@ -131,13 +131,14 @@ impl TreeWatcher {
         let full = self.full_mask();
         let quiet = self.quiet_mask();
         let mut unwatched = 0;
-        let mut level = Vec::new();
+        let mut level = IdRuns::default();
         self.list_existing(top, top_nlink, &mut level)?;
-        let mut upgrade = std::vec![top];
+        let mut upgrade = IdRuns::default();
+        upgrade.push(top);
         while !level.is_empty() {
-            let mut next = Vec::new();
-            let mut next_upgrade = Vec::new();
-            for id in core::mem::take(&mut level) {
+            let mut next = IdRuns::default();
+            let mut next_upgrade = IdRuns::default();
+            for id in core::mem::take(&mut level).into_ids() {
                 let nlink = match self.watch_existing(id, full)? {
                     Some(nlink) => nlink,
                     None => {
@@ -155,7 +156,7 @@ impl TreeWatcher {
                 self.list_existing(id, nlink, &mut next)?;
             }
             if quiet != full {
-                for id in upgrade {
+                for id in upgrade.into_ids() {
                     self.rewatch(id, full);
                 }
             }
@@ -163,7 +164,7 @@ impl TreeWatcher {
             level = next;
         }
         if quiet != full {
-            for id in upgrade {
+            for id in upgrade.into_ids() {
                 self.rewatch(id, full);
             }
         }
@@ -390,7 +391,7 @@ impl TreeWatcher {
         &mut self,
         id: NodeId,
         nlink: u32,
-        out: &mut Vec<NodeId>,
+        out: &mut IdRuns,
     ) -> Result<(), WatchError> {
         let is_root = self.nodes.get(id).map_or(false, |node| node.is_root());
         let mut path = core::mem::take(&mut self.scratch);
