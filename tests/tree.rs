@@ -493,6 +493,76 @@ fn after_an_overflow_the_watches_match_the_disk_and_new_directories_are_found() 
 
 #[test]
 #[cfg_attr(miri, ignore)]
+fn a_directory_a_re_crawl_found_is_reported_when_a_rename_replaces_it() {
+    let dir = TempDir::new();
+    let mut tree = quick_tree(&[dir.path()], WatchMask::ALL_EVENTS);
+    tree_support::overflow_queue(dir.path());
+    // Made while the queue is full: the re-crawl finds it.
+    fs::create_dir(dir.join("new")).unwrap();
+    until_mask(&mut tree, EventMask::Q_OVERFLOW);
+    settle(&mut tree);
+    fs::create_dir(dir.join("other")).unwrap();
+    fs::rename(dir.join("other"), dir.join("new")).unwrap();
+    let events = until_mask(&mut tree, EventMask::MOVED_FROM);
+    let events = [events, settle(&mut tree)].concat();
+    let from = events
+        .iter()
+        .find(|e| e.mask.contains(EventMask::MOVED_FROM))
+        .unwrap();
+    assert_eq!(from.name, OsStr::new("other"));
+    assert!(
+        events.iter().any(|e| e.mask.contains(EventMask::MOVED_TO)
+            && e.path() == dir.join("new")
+            && e.cookie == from.cookie),
+        "the move onto the found name is not reported: {:#?}",
+        events
+    );
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn listings_whose_end_an_overflow_lost_hide_no_later_event() {
+    let dir = TempDir::new();
+    let outside = TempDir::new();
+    // More directories than one read of the queue makes room for: the scan of the tree
+    // moved in fills that room, and the ends of its later listings are lost.
+    fs::create_dir(outside.join("m")).unwrap();
+    tree_support::make_tree(&outside.join("m"), 3_000, 10);
+    let mut tree = quick_tree(&[dir.path()], WatchMask::ALL_EVENTS);
+    fs::rename(outside.join("m"), dir.join("m")).unwrap();
+    tree_support::overflow_queue(dir.path());
+    until_mask(&mut tree, EventMask::Q_OVERFLOW);
+    settle(&mut tree);
+    // List every directory of it, 500 at a time (each listing queues six events): the
+    // opening of each is reported, with its path.
+    let dirs: Vec<PathBuf> = tree_support::disk_directories(&[&dir.join("m")])
+        .into_keys()
+        .collect();
+    for chunk in dirs.chunks(500) {
+        let mut waiting: BTreeSet<&PathBuf> = chunk.iter().collect();
+        for sub in chunk {
+            assert!(fs::read_dir(sub).unwrap().count() > 0);
+        }
+        let deadline = std::time::Instant::now() + tree_support::DEADLINE;
+        while !waiting.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {} openings not reported, e.g. {:?}",
+                waiting.len(),
+                chunk.len(),
+                waiting.iter().next()
+            );
+            if let Some(event) = tree.next_event().unwrap() {
+                if event.mask.contains(EventMask::OPEN) {
+                    waiting.remove(&event.path.to_path_buf());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
 fn roots_end_one_by_one_and_can_be_added_and_removed() {
     let a = TempDir::new();
     let b = TempDir::new();

@@ -94,6 +94,15 @@ pub fn touch(path: &Path) {
     fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {}", path.display(), e));
 }
 
+/// Touches files in `dir` until more events than `max_queued_events` are queued: a tree
+/// that watches `dir` and reads none of them overflows.
+pub fn overflow_queue(dir: &Path) {
+    let max = inotify_raw::Limits::read().unwrap().max_queued_events;
+    for i in 0..=max {
+        touch(&dir.join(format!("f{}", i % 64)));
+    }
+}
+
 /// Makes a tree of `count` directories below `root` (not counting it), `fanout` per
 /// directory, breadth first, with one small file in each.
 pub fn make_tree(root: &Path, count: usize, fanout: usize) {

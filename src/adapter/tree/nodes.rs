@@ -91,6 +91,9 @@ pub(crate) struct Nodes {
     /// then.
     names: Vec<u8>,
     garbage: usize,
+    /// How many nodes have each bit of the flags that [`set_flag`](Self::set_flag)
+    /// changes.
+    flag_counts: [u32; 8],
     /// The paths of the roots, by the index a root node keeps in `name`.
     root_paths: Vec<Option<Vec<u8>>>,
     /// The watched nodes, by watch descriptor.
@@ -124,12 +127,47 @@ impl Nodes {
         self.by_wd.len()
     }
 
+    /// Sets or clears `flag` ([`FLAG_LISTING`] or [`FLAG_UNREPORTED`]) on `id`.
     pub(crate) fn set_flag(&mut self, id: NodeId, flag: u8, on: bool) {
-        if let Some(node) = self.slot(id) {
-            if on {
-                node.flags |= flag;
-            } else {
+        let changed = match self.slot(id) {
+            Some(node) => {
+                let before = node.flags;
+                if on {
+                    node.flags |= flag;
+                } else {
+                    node.flags &= !flag;
+                }
+                before ^ node.flags
+            }
+            None => return,
+        };
+        self.count_flags(changed, on);
+    }
+
+    /// Clears `flag` ([`FLAG_LISTING`] or [`FLAG_UNREPORTED`]) on every node: one pass
+    /// over the nodes, none when no node has it.
+    pub(crate) fn clear_flag(&mut self, flag: u8) {
+        let bit = flag.trailing_zeros() as usize;
+        if self.flag_counts.get(bit).map_or(true, |&count| count == 0) {
+            return;
+        }
+        for node in self.slots.iter_mut() {
+            if node.flags & FLAG_FREE == 0 {
                 node.flags &= !flag;
+            }
+        }
+        self.flag_counts[bit] = 0;
+    }
+
+    /// Counts the nodes that gained (or lost) each of the flag bits in `bits`.
+    fn count_flags(&mut self, bits: u8, gained: bool) {
+        for (bit, count) in self.flag_counts.iter_mut().enumerate() {
+            if bits & (1 << bit) != 0 {
+                *count = if gained {
+                    *count + 1
+                } else {
+                    count.saturating_sub(1)
+                };
             }
         }
     }
@@ -400,6 +438,7 @@ impl Nodes {
         if node.wd != NO_WD {
             self.wd_remove(id);
         }
+        self.count_flags(node.flags & (FLAG_LISTING | FLAG_UNREPORTED), false);
         self.slots[id as usize].flags = FLAG_FREE;
         self.free.push(id);
         self.maybe_compact();
@@ -963,6 +1002,34 @@ mod tests {
         assert_eq!(gone, 10);
         assert_eq!(nodes.children_of(top), []);
         assert_eq!(nodes.len(), 2);
+    }
+
+    #[test]
+    fn a_flag_is_cleared_on_every_node_that_has_it() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/f"), 1);
+        let ids: Vec<NodeId> = (0..5u32)
+            .map(|i| nodes.add_child(root, std::format!("{}", i).as_bytes(), 0))
+            .collect();
+        for &id in &ids {
+            nodes.set_flag(id, FLAG_LISTING | FLAG_UNREPORTED, true);
+        }
+        nodes.set_flag(ids[0], FLAG_LISTING, false);
+        nodes.remove_subtree(ids[1], true, |_, _| {});
+        nodes.clear_flag(FLAG_LISTING);
+        for &id in &ids[2..] {
+            assert!(!nodes.has_flag(id, FLAG_LISTING));
+            assert!(nodes.has_flag(id, FLAG_UNREPORTED));
+        }
+        // A slot used again starts with no flag, and a flag set again is cleared again.
+        let again = nodes.add_child(root, b"again", 0);
+        assert_eq!(again, ids[1]);
+        assert!(!nodes.has_flag(again, FLAG_LISTING | FLAG_UNREPORTED));
+        nodes.set_flag(ids[4], FLAG_LISTING, true);
+        nodes.clear_flag(FLAG_LISTING);
+        assert!(!nodes.has_flag(ids[4], FLAG_LISTING));
+        nodes.clear_flag(FLAG_UNREPORTED);
+        assert!(ids.iter().all(|&id| !nodes.has_flag(id, FLAG_UNREPORTED)));
     }
 
     #[test]
