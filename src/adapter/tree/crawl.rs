@@ -12,7 +12,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use super::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
-use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
+use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
@@ -702,7 +702,7 @@ impl TreeWatcher {
             self.nodes.set_flag(id, FLAG_LISTING, true);
         }
         let report = report_files && self.mask.contains(WatchMask::CREATE);
-        let mut found = HashSet::new();
+        let mut found = FoundNames::default();
         let mut buffer = core::mem::take(&mut self.listing);
         loop {
             let entries = match dir.read(&mut buffer) {
@@ -724,7 +724,7 @@ impl TreeWatcher {
                 if kind == FileKind::Directory {
                     subdirectories.push((name.to_vec(), entry.ino()));
                 } else if report_files {
-                    found.insert(name.to_vec().into_boxed_slice());
+                    found.insert(name);
                     if report {
                         self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
                     }
@@ -932,10 +932,7 @@ impl TreeWatcher {
     /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
     /// before the listing's end is a duplicate.
     fn found_in(&mut self, dir: NodeId, name: &[u8]) {
-        self.found
-            .entry(dir)
-            .or_default()
-            .insert(name.to_vec().into_boxed_slice());
+        self.found.entry(dir).or_default().insert(name);
     }
 }
 

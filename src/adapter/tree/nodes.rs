@@ -685,20 +685,21 @@ impl IdRuns {
     }
 }
 
-/// A set of node ids in one array, open addressing with linear probing: 4 bytes a slot,
+/// A set of node ids (or other 32-bit handles: where names start in a buffer) in one
+/// array, open addressing with linear probing: 4 bytes a slot,
 /// at most four fifths full, and grown by a quarter at a time (any length will do: the
 /// home slot of a hash is `hash * len / 2^64`). The hash of an id and whether an id is
 /// the one sought are the caller's to say (they read the nodes), so one table serves
 /// every lookup.
 #[derive(Debug, Default)]
-struct IdTable {
+pub(crate) struct IdTable {
     slots: Vec<NodeId>,
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl IdTable {
     /// The id in the probe sequence of `hash` that `is` accepts.
-    fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
+    pub(crate) fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
         if self.slots.is_empty() {
             return None;
         }
@@ -726,7 +727,7 @@ impl IdTable {
     }
 
     /// Adds `id`, whose hash is `hash`; `hash_of` gives any other id's, to grow.
-    fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+    pub(crate) fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
         if self.is_full() {
             let old = core::mem::take(&mut self.slots);
             self.clear_for(self.len + 1);
@@ -748,7 +749,7 @@ impl IdTable {
     }
 
     /// Takes out `id`, whose hash is `hash`, if it is there.
-    fn remove(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+    pub(crate) fn remove(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
         if self.slots.is_empty() {
             return;
         }
@@ -832,7 +833,7 @@ fn name_hash(slots: &[Node], names: &[u8], id: NodeId) -> u64 {
 
 /// FNV-1a over the parent and the name: cheap, and good enough for directory names;
 /// then a Fibonacci multiply, so that every bit counts in the high bits the table uses.
-fn hash(parent: NodeId, name: &[u8]) -> u64 {
+pub(crate) fn hash(parent: NodeId, name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in parent.to_le_bytes().iter().chain(name) {
         h ^= u64::from(b);
