@@ -423,6 +423,17 @@ impl TreeWatcher {
         Ok(())
     }
 
+    /// Every event queued before a `sync` marker has been followed: the other half of
+    /// every rename before it has been read, so an orphan still waiting left the tree.
+    pub(super) fn settle_at_barrier(&mut self) -> Result<(), WatchError> {
+        for orphan in core::mem::take(&mut self.orphans) {
+            if self.nodes.is_orphan(orphan.id) {
+                self.forget_subtree(orphan.id);
+            }
+        }
+        Ok(())
+    }
+
     /// Lets go of the orphans that have waited long enough for their other half: a whole
     /// quiet wait, or `ORPHAN_BATCHES` reads (under a load that leaves no quiet wait).
     /// One that was only slow to turn up is then watched and scanned again where it does.

@@ -409,6 +409,61 @@ impl TreeWatcher {
         self.next_step(false)
     }
 
+    /// A barrier: returns once every event of a change that completed before the call
+    /// has been read. Those events are then handed out
+    /// by the following reads ([`next_event`](Self::next_event),
+    /// [`try_next_event`](Self::try_next_event), [`events`](Self::events)), before any
+    /// event of a change made after the call, and `try_next_event` hands them out
+    /// without waiting for the descriptor to be readable. No need to sleep and hope in a
+    /// test or a build tool: make the changes, `sync`, then drain. Once the reads reach
+    /// the barrier, a directory moved away before it whose other half never came is
+    /// known to have left the tree, exactly, with no quiet wait to guess by.
+    ///
+    /// It makes a file whose name starts with `.inotify-raw-sync-` in the first root it
+    /// can, reads until the kernel reports it (the kernel queues an instance's events in
+    /// the order of the calls that caused them), and removes it. Events about these
+    /// files are never delivered, by any watcher of this process.
+    ///
+    /// A loop driven by readiness (epoll, tokio) must drain with `try_next_event` after
+    /// a `sync`: the events it read ahead no longer make the descriptor readable.
+    ///
+    /// # Errors
+    /// [`WatchError::Io`]: no root could take the marker file (read-only, no
+    /// permission: the message names each root and why), its event did not come within
+    /// `timeout` ([`io::ErrorKind::TimedOut`]), or reading or following failed.
+    /// [`WatchError::Ended`] when no root is left.
+    ///
+    /// # Examples
+    /// ```
+    /// use inotify_raw::{TreeWatcher, WatchMask};
+    /// use std::time::Duration;
+    ///
+    /// let root = std::env::temp_dir().join(format!("tree-sync-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&root)?;
+    /// let mut tree = TreeWatcher::with_mask([&root], WatchMask::CREATE)?;
+    /// std::fs::create_dir_all(root.join("a/b"))?;
+    /// std::fs::write(root.join("a/b/f"), b"")?;
+    /// tree.sync(Duration::from_secs(10))?;
+    /// let mut made = Vec::new();
+    /// while let Some(event) = tree.try_next_event()? {
+    ///     made.push(event.path.strip_prefix(&root)?.to_path_buf());
+    /// }
+    /// assert_eq!(made, ["a", "a/b", "a/b/f"].map(std::path::PathBuf::from));
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&mut self, timeout: Duration) -> Result<(), WatchError> {
+        if self.roots.is_empty() {
+            return Err(WatchError::Ended);
+        }
+        let mut roots = Vec::with_capacity(self.roots.len());
+        for &root in &self.roots {
+            roots.push(PathBuf::from(OsStr::from_bytes(self.nodes.name(root))));
+        }
+        self.reader
+            .sync(roots.iter().map(PathBuf::as_path), timeout)
+    }
+
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         for root in self.ended_roots.drain(..) {
             self.nodes.remove_subtree(root, true, |_, _| {});
@@ -445,6 +500,10 @@ impl TreeWatcher {
                     self.reads += 1;
                     self.settle_orphans();
                     return Ok(None);
+                }
+                Step::Synced => {
+                    self.settle_at_barrier()?;
+                    continue;
                 }
                 Step::TimedOut | Step::Empty => {
                     self.settle_quiet()?;
