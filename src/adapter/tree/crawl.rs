@@ -13,7 +13,7 @@ use std::vec::Vec;
 
 use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
-use crate::adapter::event::{Origin, WatchError};
+use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
     open_path_following, open_path_only, stat_descriptor, stat_path, Directory, Stat,
@@ -92,7 +92,7 @@ impl TreeWatcher {
             .reader
             .inotify()
             .add_watch(root, quiet)
-            .map_err(path_error)?;
+            .map_err(|error| RootError::of_root(root, error))?;
         if self.nodes.by_wd(wd).is_some() {
             // Already watched: restore the mask the quiet watch replaced.
             let _ = self
@@ -111,7 +111,9 @@ impl TreeWatcher {
         let id = self.nodes.add_root(root, stat.ino);
         self.set_wd(id, wd);
         self.roots.push(id);
-        let unwatched = self.crawl(id, stat.nlink).map_err(io::Error::from)?;
+        let unwatched = self
+            .crawl(id, stat.nlink)
+            .map_err(|error| RootError::below(root, error))?;
         if unwatched > 0 {
             self.push_synthetic(
                 id,
