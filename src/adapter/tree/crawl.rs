@@ -249,6 +249,7 @@ impl TreeWatcher {
                     return false;
                 }
                 self.nodes.remove_subtree(id, true, |_, _| {});
+                self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, parent, &name);
                 let _ = self.placed(owner);
                 false
@@ -362,6 +363,7 @@ impl TreeWatcher {
             mask,
             cookie: 0,
             origin,
+            subject: NO_NODE,
         });
     }
 
@@ -520,7 +522,7 @@ impl TreeWatcher {
             (_, Watched::AtLimit) => return Ok(None),
             _ => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
                 return Ok(None);
             }
@@ -543,25 +545,19 @@ impl TreeWatcher {
             }
             Some(owner) => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
-                // Told as a move: its IN_MOVED_FROM went out with this IN_MOVED_TO's
-                // cookie, and nothing has been left unreported below it.
-                let told = match arrival {
-                    Arrival::Event { moved_to } if moved_to != 0 => self
-                        .orphans
-                        .iter()
-                        .any(|orphan| orphan.id == owner && orphan.cookie == moved_to),
-                    _ => false,
-                };
+                self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
                 self.set_ino(owner, ino);
                 self.placed(owner)?;
-                let unreported = !told || self.nodes.has_flag(owner, FLAG_UNREPORTED);
-                if unreported && self.nodes.get(owner).is_some() {
+                // The caller is told what it holds by the delivered view, when its
+                // arrival is read (if it arrives from outside the tree); only a listing
+                // that could not be made is made now.
+                if self.nodes.has_flag(owner, FLAG_UNREPORTED) && self.nodes.get(owner).is_some() {
                     self.nodes.set_flag(owner, FLAG_UNREPORTED, false);
                     if found {
-                        self.report_found(dir, name);
+                        self.report_found(dir, name)?;
                     }
                     return Ok(Some((owner, named)));
                 }
@@ -570,12 +566,17 @@ impl TreeWatcher {
             }
             None => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
                 let id = self.nodes.add_child(dir, name, ino);
+                if !self.replaying {
+                    // Placed in the delivered view when its arrival is read (a replayed
+                    // change was read, and placed nothing, before its node existed).
+                    self.delivered.not_yet_reported(id);
+                }
                 self.set_wd(id, wd);
                 if found {
-                    self.report_found(dir, name);
+                    self.report_found(dir, name)?;
                 }
                 Ok(Some((id, named)))
             }
@@ -609,9 +610,12 @@ impl TreeWatcher {
         }
     }
 
-    /// Reports `name` in `dir`, a directory, as found by a listing.
-    fn report_found(&mut self, dir: NodeId, name: &[u8]) {
+    /// Reports `name` in `dir`, a directory, as found by a listing. It is placed in the
+    /// delivered view when that event is delivered (at once, if the caller does not
+    /// take creations).
+    fn report_found(&mut self, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
         self.found_in(dir, name);
+        let subject = self.nodes.child(dir, name);
         if self.mask.contains(WatchMask::CREATE) {
             self.push_synthetic(
                 dir,
@@ -619,7 +623,14 @@ impl TreeWatcher {
                 EventMask::CREATE | EventMask::ISDIR,
                 Origin::Scan,
             );
+            if let (Some(made), Some(subject)) = (self.synthetic.back_mut(), subject) {
+                made.subject = subject;
+            }
+        } else {
+            let mask = EventMask::CREATE | EventMask::ISDIR;
+            self.apply_delivered(dir, name, mask, 0, subject)?;
         }
+        Ok(())
     }
 
     /// Lists `top` (watched with the scan mask, named by `fd`) and everything below it,
@@ -659,7 +670,7 @@ impl TreeWatcher {
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
-                self.report_found(id, &name);
+                self.report_found(id, &name)?;
                 match open_path_only(Some(&fd), &name) {
                     Ok(child_fd) => stack.push((child, child_fd, false)),
                     // Renamed away since the listing: listed where it turns up.
@@ -771,7 +782,7 @@ impl TreeWatcher {
                     let arrival = if found {
                         Arrival::Found
                     } else {
-                        Arrival::Event { moved_to: 0 }
+                        Arrival::Event
                     };
                     if let Some(made) = self.watch_entry(id, fd, name, arrival)? {
                         new.push(made);
@@ -790,7 +801,7 @@ impl TreeWatcher {
                 && !names.contains(self.nodes.name(child))
         });
         for child in known {
-            self.orphan(child, 0);
+            self.orphan(child);
         }
         Ok((kept, new))
     }
@@ -892,7 +903,7 @@ impl TreeWatcher {
                 let _ = self.reader.inotify().rm_watch(wd);
             }
         } else {
-            self.orphan(id, 0);
+            self.orphan(id);
         }
     }
 
@@ -948,9 +959,8 @@ type ToList = Vec<(NodeId, OwnedDescriptor)>;
 pub(super) enum Arrival {
     /// A listing found it: nothing else reports it.
     Found,
-    /// A kernel event named it; `moved_to` is the cookie of the `IN_MOVED_TO` delivered
-    /// for it (0 for any other event).
-    Event { moved_to: u32 },
+    /// A kernel event named it.
+    Event,
 }
 
 /// How [`TreeWatcher::list_dir`] keeps a listing's own events out of the queue.

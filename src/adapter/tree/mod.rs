@@ -4,6 +4,7 @@
 //! `crawl` walks and lists, and `follow` checks each kernel event against the disk.
 
 mod crawl;
+mod delivered;
 mod follow;
 mod nodes;
 
@@ -18,12 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use std::vec::Vec;
 
-use self::follow::{Held, Orphan};
+use self::delivered::{Delivered, Standing};
+use self::follow::{Held, Orphan, Waiting};
 use self::nodes::{NodeId, Nodes, NO_NODE};
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
-use super::watcher::{event_ref, push_name};
+use super::watcher::{event_ref, push_name, PathParts};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
@@ -56,6 +58,9 @@ struct Synthetic {
     mask: EventMask,
     cookie: u32,
     origin: Origin,
+    /// For a directory found by a listing: its node, placed in the delivered view when
+    /// the event is delivered.
+    subject: NodeId,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
@@ -132,8 +137,16 @@ pub struct TreeWatcher {
     events_read: u64,
     /// Directories taken out of their place, waiting to turn up again.
     orphans: Vec<Orphan>,
-    /// Kernel events about directories whose place is unknown.
+    /// Changes of entries in directories whose place on disk is unknown, to follow once
+    /// it is known.
     held: Vec<Held>,
+    /// Where each directory is as far as the events read say: event paths come from it.
+    delivered: Delivered,
+    /// Events in directories that are between the two halves of a move in the delivered
+    /// view, to deliver once the move's `IN_MOVED_TO` is read (or drop if it is not).
+    waiting: Vec<Waiting>,
+    /// The last cookie the tree gave a move of its own (counting down from the top).
+    tree_cookie: u32,
     /// `held` is being replayed.
     replaying: bool,
     /// Directories whose path did not name them when an event needed it (a rename
@@ -219,6 +232,9 @@ impl TreeBuilder {
             events_read: 0,
             orphans: Vec::new(),
             held: Vec::new(),
+            delivered: Delivered::default(),
+            waiting: Vec::new(),
+            tree_cookie: 0,
             replaying: false,
             stale: Vec::new(),
             quiet_waits: 0,
@@ -465,8 +481,11 @@ impl TreeWatcher {
     }
 
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
-        for root in self.ended_roots.drain(..) {
-            self.nodes.remove_subtree(root, true, |_, _| {});
+        for root in core::mem::take(&mut self.ended_roots) {
+            let mut gone = Vec::new();
+            self.nodes.remove_subtree(root, true, |id, _| gone.push(id));
+            gone.sort_unstable();
+            self.delivered.removed(&gone);
         }
         loop {
             if self.recrawl_due {
@@ -474,22 +493,15 @@ impl TreeWatcher {
                 self.recrawl()?;
             }
             if let Some(made) = self.synthetic.pop_front() {
-                let node = match self.nodes.get(made.dir) {
-                    Some(node) => *node,
-                    None => continue, // its directory went since
-                };
-                self.nodes.path_into(made.dir, &mut self.path);
-                let name = self
-                    .synthetic_names
-                    .get(made.name_at..made.name_at + made.name_len)
-                    .filter(|name| !name.is_empty());
-                let parts = push_name(&mut self.path, name);
-                let wd = node.wd().unwrap_or(WatchDescriptor::OVERFLOW);
-                let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);
+                let parts = self.deliver_made(&made)?;
                 if self.synthetic.is_empty() {
                     self.synthetic_names.clear();
                 }
-                return Ok(Some(event_ref(&event, &self.path, parts, made.origin)));
+                if let Some((wd, parts)) = parts {
+                    let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);
+                    return Ok(Some(event_ref(&event, &self.path, parts, made.origin)));
+                }
+                continue;
             }
             if self.roots.is_empty() {
                 return Err(WatchError::Ended);
@@ -521,15 +533,84 @@ impl TreeWatcher {
             {
                 self.echoes.pop_front();
             }
-            if let Some(dir) = self.follow(&event)? {
-                if dir == NO_NODE {
-                    self.path.clear();
-                } else {
-                    self.nodes.path_into(dir, &mut self.path);
-                }
-                let parts = push_name(&mut self.path, self.reader.name(&event));
+            let (dir, deliver) = match self.follow(&event)? {
+                Some(followed) => followed,
+                None => continue,
+            };
+            if dir == NO_NODE {
+                // A queue overflow.
+                self.path.clear();
+                let parts = push_name(&mut self.path, None);
                 return Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)));
             }
+            let mut name = core::mem::take(&mut self.name);
+            let standing = self.delivered.standing(&self.nodes, dir);
+            let mut parts = None;
+            if deliver {
+                match standing {
+                    Standing::Placed => {
+                        let mut path = core::mem::take(&mut self.path);
+                        self.delivered_path(dir, &mut path);
+                        let named = (!name.is_empty()).then_some(&name[..]);
+                        parts = Some(push_name(&mut path, named));
+                        self.path = path;
+                    }
+                    Standing::Pending => self.waiting.push(Waiting::kernel(dir, &name, &event)),
+                    Standing::Away => {}
+                }
+            }
+            let applied = self.apply_delivered(dir, &name, event.mask, event.cookie, None);
+            name.clear();
+            self.name = name;
+            applied?;
+            if let Some(parts) = parts {
+                return Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)));
+            }
+        }
+    }
+
+    /// Builds the path of an event the tree made into `self.path`, if it is to be
+    /// delivered now (its directory is placed in the delivered view), and follows it in
+    /// that view. Returns its watch descriptor and the parts of its path.
+    fn deliver_made(
+        &mut self,
+        made: &Synthetic,
+    ) -> Result<Option<(WatchDescriptor, PathParts)>, WatchError> {
+        let node = match self.nodes.get(made.dir) {
+            Some(node) => *node,
+            None => return Ok(None), // its directory went since
+        };
+        let mut name = core::mem::take(&mut self.name);
+        name.clear();
+        let span = made.name_at..made.name_at + made.name_len;
+        name.extend_from_slice(self.synthetic_names.get(span).unwrap_or(&[]));
+        let delivered = match self.delivered.standing(&self.nodes, made.dir) {
+            Standing::Placed => {
+                let mut path = core::mem::take(&mut self.path);
+                self.delivered_path(made.dir, &mut path);
+                let parts = push_name(&mut path, (!name.is_empty()).then_some(&name[..]));
+                self.path = path;
+                let subject = (made.subject != NO_NODE).then_some(made.subject);
+                let applied =
+                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject);
+                applied.map(|()| Some((node.wd().unwrap_or(WatchDescriptor::OVERFLOW), parts)))
+            }
+            Standing::Pending => {
+                self.waiting.push(Waiting::made(made, &name));
+                Ok(None)
+            }
+            Standing::Away => Ok(None),
+        };
+        self.name = name;
+        delivered
+    }
+
+    /// Writes the path of `dir` in the delivered view into `out`.
+    fn delivered_path(&mut self, dir: NodeId, out: &mut Vec<u8>) {
+        if self.delivered.is_empty() {
+            self.nodes.path_into(dir, out);
+        } else {
+            self.delivered.path_into(&self.nodes, dir, out);
         }
     }
 
