@@ -551,14 +551,18 @@ impl TreeWatcher {
                 self.nodes.rename(owner, dir, name);
                 self.set_ino(owner, ino);
                 self.placed(owner)?;
-                // The caller is told what it holds by the delivered view, when its
-                // arrival is read (if it arrives from outside the tree); only a listing
-                // that could not be made is made now.
-                if self.nodes.has_flag(owner, FLAG_UNREPORTED) && self.nodes.get(owner).is_some() {
+                if self.nodes.get(owner).is_none() {
+                    return Ok(None);
+                }
+                // Found by a listing, no event says it came: the delivered view learns
+                // it from a found event, and if the caller did not know it, is told what
+                // it holds then. A kernel event's arrival is applied with the event.
+                if found {
+                    self.report_found(dir, name)?;
+                }
+                // A listing of it that could not be made is made now.
+                if self.nodes.has_flag(owner, FLAG_UNREPORTED) {
                     self.nodes.set_flag(owner, FLAG_UNREPORTED, false);
-                    if found {
-                        self.report_found(dir, name)?;
-                    }
                     return Ok(Some((owner, named)));
                 }
                 self.set_mask(owner, &named, self.full_mask());

@@ -148,6 +148,19 @@ impl Delivered {
         }
     }
 
+    /// Whether `id` has a place here other than `name` in `parent`: a listing found it
+    /// there, ahead of the events that will say it left its place here.
+    pub(super) fn placed_elsewhere(
+        &self,
+        nodes: &Nodes,
+        id: NodeId,
+        parent: NodeId,
+        name: &[u8],
+    ) -> bool {
+        self.place_of(nodes, id)
+            .map_or(false, |(at, named)| at != parent || named != name)
+    }
+
     /// Where `id` stands: placed, in a move, or away.
     pub(super) fn standing(&self, nodes: &Nodes, id: NodeId) -> Standing {
         let mut at = id;

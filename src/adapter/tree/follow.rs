@@ -61,6 +61,8 @@ pub(super) struct Waiting {
     mask: EventMask,
     cookie: u32,
     origin: Origin,
+    /// For a directory found by a listing: its node.
+    subject: NodeId,
 }
 
 impl Waiting {
@@ -72,6 +74,7 @@ impl Waiting {
             mask: event.mask,
             cookie: event.cookie,
             origin: Origin::Kernel,
+            subject: NO_NODE,
         }
     }
 
@@ -83,7 +86,16 @@ impl Waiting {
             mask: made.mask,
             cookie: made.cookie,
             origin: made.origin,
+            subject: made.subject,
         }
+    }
+
+    /// Whether it is to be delivered now, waits, or is dropped (its directory left).
+    fn standing(&self, tree: &TreeWatcher) -> Standing {
+        if tree.found_ahead(self.subject, self.dir, &self.name) {
+            return Standing::Pending;
+        }
+        tree.delivered.standing(&tree.nodes, self.dir)
     }
 }
 
@@ -267,7 +279,7 @@ impl TreeWatcher {
     fn release_waiting(&mut self) {
         let mut ready = Vec::new();
         for waiting in core::mem::take(&mut self.waiting) {
-            match self.delivered.standing(&self.nodes, waiting.dir) {
+            match waiting.standing(self) {
                 Standing::Placed => ready.push(waiting),
                 Standing::Pending => self.waiting.push(waiting),
                 Standing::Away => {}
@@ -283,9 +295,20 @@ impl TreeWatcher {
                 mask: waiting.mask,
                 cookie: waiting.cookie,
                 origin: waiting.origin,
-                subject: NO_NODE,
+                subject: waiting.subject,
             });
         }
+    }
+
+    /// Whether a listing found the directory `subject` as `name` in `dir` while the
+    /// delivered view still has it elsewhere: the event that says it left is still to
+    /// be read, and the found event waits for it (then the caller is told what it
+    /// holds).
+    pub(super) fn found_ahead(&self, subject: NodeId, dir: NodeId, name: &[u8]) -> bool {
+        subject != NO_NODE
+            && self
+                .delivered
+                .placed_elsewhere(&self.nodes, subject, dir, name)
     }
 
     /// The moves of the delivered view whose other half has had time to come (`all`:

@@ -584,7 +584,12 @@ impl TreeWatcher {
         name.clear();
         let span = made.name_at..made.name_at + made.name_len;
         name.extend_from_slice(self.synthetic_names.get(span).unwrap_or(&[]));
-        let delivered = match self.delivered.standing(&self.nodes, made.dir) {
+        let standing = if self.found_ahead(made.subject, made.dir, &name) {
+            Standing::Pending
+        } else {
+            self.delivered.standing(&self.nodes, made.dir)
+        };
+        let delivered = match standing {
             Standing::Placed => {
                 let mut path = core::mem::take(&mut self.path);
                 self.delivered_path(made.dir, &mut path);
