@@ -17,7 +17,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use std::time::{Duration, Instant};
 
-use inotify_raw::{Errno, EventMask, Inotify, WatchMask, Watcher};
+use inotify_raw::{EventMask, Inotify, WatchMask, Watcher};
 
 use tools::{
     show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, Watches, EXIT_FAILURE,
@@ -415,15 +415,7 @@ fn set_up(
     let mut watches = tools::start_watches(watcher, o.recursive, orig_events, list, filter, &say)?;
     for path in &list.watch {
         if let Err(error) = watches.add(path, events) {
-            if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                errors.say_lines(&tools::watch_limit_lines(&show(path), None));
-            } else {
-                errors.say(&format!(
-                    "Couldn't watch {}: {}",
-                    show(path),
-                    tools::error_message(&error)
-                ));
-            }
+            say(&tools::watch_failed_lines("Couldn't watch", path, &error));
             return Err(EXIT_FAILURE);
         }
     }

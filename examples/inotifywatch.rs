@@ -17,7 +17,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use inotify_raw::{raw, BorrowedDescriptor, Errno, Inotify, WatchError, WatchMask, Watcher};
+use inotify_raw::{raw, BorrowedDescriptor, Inotify, WatchError, WatchMask, Watcher};
 
 use tools::{
     show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, WatchKey, Watches, EXIT_FAILURE,
@@ -479,15 +479,7 @@ fn set_up(
             eprintln!("Setting up watch(es) on {}", show(path));
         }
         if let Err(error) = watches.add(path, mask) {
-            if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                say_lines(&tools::watch_limit_lines(&show(path), None));
-            } else {
-                eprintln!(
-                    "Failed to watch {}: {}",
-                    show(path),
-                    tools::error_message(&error)
-                );
-            }
+            say_lines(&tools::watch_failed_lines("Failed to watch", path, &error));
             return Err(EXIT_FAILURE);
         }
         if o.recursive && o.verbose > 0 {

@@ -91,6 +91,21 @@ pub fn start_watches(
     })
 }
 
+/// What a tool says when `path` cannot be watched: inotify-tools' lines at the watch
+/// limit, or `FAILED PATH: MESSAGE` (inotifywait's `failed` is "Couldn't watch",
+/// inotifywatch's "Failed to watch").
+pub fn watch_failed_lines(failed: &str, path: &[u8], error: &io::Error) -> Vec<String> {
+    if errno_of(error) == Some(Errno::ENOSPC) {
+        return watch_limit_lines(&show(path), None);
+    }
+    vec![format!(
+        "{} {}: {}",
+        failed,
+        show(path),
+        error_message(error)
+    )]
+}
+
 /// Says what the tree's setup left to say (through `say`), and fails the setup at the
 /// watch limit, as it fails inotify-tools'; `Err` with the exit code.
 pub fn say_setup_notices(watches: &mut Watches, say: &dyn Fn(&[String])) -> Result<(), i32> {
