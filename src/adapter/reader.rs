@@ -6,6 +6,7 @@
 use std::boxed::Box;
 use std::io;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -20,6 +21,11 @@ use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 pub(crate) const READ_LEN: usize = 64 * 1024;
 
 /// A function asked before each blocking wait how long it may block.
+///
+/// Only `Send` is asked of it. The reader keeps it in a [`Mutex`] so that the reader,
+/// and the watchers that own one, are `Sync` whatever the function captures: it is
+/// called only through `&mut self` ([`Mutex::get_mut`], which never locks), so a shared
+/// `&Reader` can never reach it.
 type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
 
 /// One kernel event, parsed: its fields, and where its name lies in the read buffer.
@@ -75,7 +81,7 @@ pub(crate) enum Step {
 pub(crate) struct Reader {
     waiter: EventWaiter,
     /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
-    block_duration_fn: Option<BlockDurationFn>,
+    block_duration_fn: Option<Mutex<BlockDurationFn>>,
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
@@ -125,7 +131,7 @@ impl Reader {
     }
 
     pub(crate) fn set_block_duration_fn(&mut self, duration: BlockDurationFn) {
-        self.block_duration_fn = Some(duration);
+        self.block_duration_fn = Some(Mutex::new(duration));
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).
@@ -174,6 +180,9 @@ impl Reader {
             }
             if !self.waiter.is_draining() {
                 if let Some(duration) = self.block_duration_fn.as_mut() {
+                    // Never locked, so never poisoned; a poisoned one would still hold
+                    // the function.
+                    let duration = duration.get_mut().unwrap_or_else(PoisonError::into_inner);
                     self.waiter.set_block_duration(duration());
                 }
             }

@@ -42,8 +42,9 @@ const LISTING_NOISE: WatchMask = WatchMask::OPEN
 /// The names a listing found in one directory.
 type FoundNames = HashSet<Box<[u8]>>;
 
-/// Decides which directories are not watched: `(path, name) -> exclude?`.
-type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
+/// Decides which directories are not watched: `(path, name) -> exclude?`. `Send + Sync`
+/// so that the tree that owns it is.
+type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send + Sync>;
 
 /// An event the tree makes itself: found by a listing, or a notice.
 #[derive(Clone, Copy, Debug)]
@@ -177,10 +178,12 @@ impl TreeBuilder {
     /// Keeps the directories for which `exclude(path, name)` is true out of the tree:
     /// no watch, no listing, nothing below them. Asked for every directory but the
     /// roots, with its full path and its name, when it is first seen and when it is
-    /// renamed.
+    /// renamed. The predicate must be `Send + Sync`, as the tree that keeps it is (so a
+    /// tree can go into an `Arc` or tokio's `AsyncFd`): share state it updates through
+    /// an atomic or a `Mutex`, not a `Cell`.
     pub fn exclude<F>(mut self, exclude: F) -> TreeBuilder
     where
-        F: FnMut(&Path, &OsStr) -> bool + Send + 'static,
+        F: FnMut(&Path, &OsStr) -> bool + Send + Sync + 'static,
     {
         self.exclude = Some(Box::new(exclude));
         self
