@@ -451,6 +451,17 @@ impl Error {
             (Call::EpollWait, Errno::EINVAL) => {
                 "the descriptor is not an epoll instance"
             }
+            (Call::EpollCtl, Errno::EPERM) => {
+                "this file cannot be polled: a regular file or a directory is always ready, \
+                 so epoll refuses it; read it directly, or watch it with inotify"
+            }
+            (Call::EpollCtl, Errno::EEXIST) => {
+                "the descriptor is already registered with this epoll instance: use modify to \
+                 change what it is watched for, or delete it first"
+            }
+            (Call::EpollCtl, Errno::ENOENT) => {
+                "the descriptor is not registered with this epoll instance: add it first"
+            }
             (Call::Getdents, Errno::EINVAL) => {
                 "the buffer is too small for the next directory entry: use at least \
                  MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible"
