@@ -473,7 +473,10 @@ impl Error {
             (Call::Open, Errno::ENOENT) | (Call::Statx, Errno::ENOENT) => {
                 "the path does not exist (an entry can be removed after it was listed)"
             }
-            (_, Errno::EBADF) => "the descriptor is not open",
+            (_, Errno::EBADF) => {
+                "the descriptor is not open: other code closed it behind its owner's back (a \
+                 close of its raw number); its owner cannot go on, make a new one"
+            }
             _ => return None,
         })
     }

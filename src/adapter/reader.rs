@@ -73,6 +73,10 @@ pub(crate) struct Reader {
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
+    /// The `EBADF` that ended the stream: other code closed the descriptor. Every later
+    /// call returns it again, and the number (which may name another file by now) is
+    /// not touched.
+    closed: Option<crate::Error>,
 }
 
 impl Reader {
@@ -83,6 +87,7 @@ impl Reader {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
+            closed: None,
         })
     }
 
@@ -119,6 +124,9 @@ impl Reader {
     /// most one block duration; without, reads only what is queued and says
     /// [`Step::Empty`] when nothing is.
     pub(crate) fn next(&mut self, block: bool) -> Result<Step, WatchError> {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
         loop {
             if self.batch_pos < self.batch_len {
                 return self.parse_next().map(Step::Event);
@@ -139,7 +147,7 @@ impl Reader {
                     Ok(0) => return Ok(Step::Empty),
                     Ok(len) => self.start_batch(len),
                     Err(error) if error.is_would_block() => return Ok(Step::Empty),
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.failed(error)),
                 }
                 continue;
             }
@@ -148,14 +156,23 @@ impl Reader {
                     self.waiter.set_block_duration(duration());
                 }
             }
-            let len = match self.waiter.wait(&mut self.buffer)? {
-                Wait::Events(events) => events.remainder().len(),
+            let len = match self.waiter.wait(&mut self.buffer) {
+                Ok(Wait::Events(events)) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
-                Wait::Drained => continue,
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::TimedOut),
+                Ok(Wait::Drained) => continue,
+                Ok(Wait::TimedOut) | Ok(Wait::Interrupted) => return Ok(Step::TimedOut),
+                Err(error) => return Err(self.failed(error)),
             };
             self.start_batch(len);
         }
+    }
+
+    /// `error` as the stream's error; an `EBADF` is kept, to be returned for ever.
+    fn failed(&mut self, error: crate::Error) -> WatchError {
+        if error.errno() == Some(crate::Errno::EBADF) {
+            self.closed = Some(error);
+        }
+        error.into()
     }
 
     fn start_batch(&mut self, len: usize) {
