@@ -1,7 +1,8 @@
 //! `TreeWatcher` where it cannot watch everything: a directory it may not read (as an
-//! unprivileged user), and the inotify watch limit (in a user namespace with a low
-//! `user.max_inotify_watches`). Each test runs a helper test of this binary in another
-//! process, which prints its verdict on a `helper-result:` line.
+//! unprivileged user), the inotify watch limit (in a user namespace with a low
+//! `user.max_inotify_watches`), and paths past `PATH_MAX`. A test of a limit runs a
+//! helper test of this binary in another process, which prints its verdict on a
+//! `helper-result:` line.
 #![cfg(feature = "std")]
 
 mod common;
@@ -10,11 +11,14 @@ mod tree_support;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{rerun, Rerun};
-use inotify_raw::{Errno, EventMask, Origin, TreeWatcher, WatchEvent};
+use common::{rerun, Rerun, TempDir};
+use inotify_raw::{
+    Directory, Errno, EventMask, Origin, TreeWatcher, WatchEvent, WatchMask, PATH_MAX,
+};
 use tree_support::touch;
 
 /// Where the helpers work: a directory made by the parent test for them.
@@ -220,4 +224,67 @@ fn at_the_watch_limit_the_tree_fails_with_advice_or_goes_on_and_counts() {
     if let Some(verdict) = verdict {
         assert_eq!(verdict, "ok");
     }
+}
+
+/// A name of 200 bytes: 21 of them make a path past `PATH_MAX`.
+fn long_name(level: usize) -> String {
+    format!("{:03}{}", level, "n".repeat(197))
+}
+
+/// Makes `name` in the directory `dir` names, through `/proc/self/fd` (a short path,
+/// wherever `dir` is), and opens it.
+fn make_below(dir: &Directory, name: &str) -> Directory {
+    fs::create_dir(format!("/proc/self/fd/{}/{}", dir.as_raw_fd(), name)).unwrap();
+    dir.open_at(name).unwrap()
+}
+
+/// A directory whose path is longer than `PATH_MAX` (4096 bytes) is watched like any
+/// other, through a descriptor opened a part of its path at a time: at the start, and
+/// when it is made later; its events carry their full paths.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn directories_past_path_max_are_watched_and_report_their_full_paths() {
+    let base = TempDir::new();
+    let depth = 24;
+    let mut path = base.path().to_path_buf();
+    let mut dir = Directory::open(base.path()).unwrap();
+    for level in 0..depth {
+        dir = make_below(&dir, &long_name(level));
+        path.push(long_name(level));
+    }
+    assert!(
+        path.as_os_str().len() > PATH_MAX + 200,
+        "{}",
+        path.as_os_str().len()
+    );
+
+    let mut tree = tree_support::quick_tree(&[base.path()], WatchMask::ALL_EVENTS);
+    // Each notice, with the length of its path (the paths are long to print).
+    let notices = |events: &[WatchEvent]| -> Vec<(Origin, usize)> {
+        events
+            .iter()
+            .filter(|event| !matches!(event.origin, Origin::Kernel | Origin::Scan))
+            .map(|event| (event.origin, event.path().as_os_str().len()))
+            .collect()
+    };
+    let skipped = notices(&tree_support::settle(&mut tree));
+    assert!(skipped.is_empty(), "{:?}", skipped);
+    assert_eq!(tree.watch_count(), depth + 1);
+    assert!(tree.watches().iter().any(|(_, watched)| *watched == path));
+
+    // A file in the deepest directory, and a directory made below it with a file in it.
+    fs::write(format!("/proc/self/fd/{}/file", dir.as_raw_fd()), b"x").unwrap();
+    let events = tree_support::until_named(&mut tree, "file");
+    assert_eq!(
+        tree_support::named(&events, "file").path(),
+        path.join("file")
+    );
+    let newer = make_below(&dir, "newer");
+    fs::write(format!("/proc/self/fd/{}/inside", newer.as_raw_fd()), b"x").unwrap();
+    let events = tree_support::until_named(&mut tree, "inside");
+    let inside = tree_support::named(&events, "inside");
+    assert_eq!(inside.path(), path.join("newer/inside"));
+    let skipped = notices(&events);
+    assert!(skipped.is_empty(), "{:?}", skipped);
+    assert_eq!(tree.watch_count(), depth + 2);
 }

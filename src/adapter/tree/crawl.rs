@@ -22,7 +22,7 @@ use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::{Dirent, FileKind, WatchDescriptor};
-use crate::sys::Errno;
+use crate::sys::{Errno, PATH_MAX};
 
 /// Bytes per `getdents64` call.
 pub(super) const LISTING_LEN: usize = 32 * 1024;
@@ -193,13 +193,12 @@ impl TreeWatcher {
                     return Ok(None);
                 }
                 Err(error) => {
-                    let errno = error.errno();
                     self.skip(
                         id,
-                        if vanished(errno) {
+                        if vanished(error.errno()) {
                             Watched::Vanished
                         } else {
-                            Watched::Skipped(errno.unwrap_or(Errno::EIO))
+                            Watched::Skipped(errno_of(&error))
                         },
                     );
                     return Ok(None);
@@ -274,17 +273,34 @@ impl TreeWatcher {
     fn watch_path(&mut self, id: NodeId, mask: WatchMask) -> Result<Watched, WatchError> {
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
-        let added = if complete {
-            self.reader.inotify().add_watch(&path[..], mask)
-        } else {
+        let added = if !complete {
             Err(Error::syscall(
                 crate::error::Call::InotifyAddWatch,
                 Errno::ENOENT,
             ))
+        } else if path.len() < PATH_MAX {
+            self.reader.inotify().add_watch(&path[..], mask)
+        } else {
+            self.watch_long_path(&path, mask)
         };
         let watched = self.classify(added, &path);
         self.scratch = path;
         watched
+    }
+
+    /// `inotify_add_watch` on the directory at `path` (not a root), which the kernel
+    /// refuses whole (`PATH_MAX` bytes or more): through a descriptor opened a part of
+    /// the path at a time, named by `/proc/self/fd`. `ENAMETOOLONG` where `/proc` is
+    /// missing.
+    fn watch_long_path(&self, path: &[u8], mask: WatchMask) -> Result<WatchDescriptor, Error> {
+        if !self.proc_fd {
+            return Err(Error::syscall(
+                crate::error::Call::InotifyAddWatch,
+                Errno::ENAMETOOLONG,
+            ));
+        }
+        let named = open_path_only(None, path)?;
+        self.watch_named(&named, path, mask)
     }
 
     /// Sorts the result of an `inotify_add_watch`: vanished, skipped, or at the limit
@@ -308,7 +324,7 @@ impl TreeWatcher {
                 self.unwatched += count_directories(path);
                 Ok(Watched::AtLimit)
             }
-            Err(error) => Ok(Watched::Skipped(error.errno().unwrap_or(Errno::EIO))),
+            Err(error) => Ok(Watched::Skipped(errno_of(&error))),
         }
     }
 
@@ -395,17 +411,13 @@ impl TreeWatcher {
         let is_root = self.nodes.get(id).map_or(false, |node| node.is_root());
         let mut path = core::mem::take(&mut self.scratch);
         self.nodes.path_into(id, &mut path);
-        let opened = if is_root {
-            Directory::open(&path[..])
-        } else {
-            Directory::open_nofollow(&path[..])
-        };
+        let opened = Directory::open_any_length(&path, is_root);
         self.scratch = path;
         let dir = match opened {
             Ok(dir) => dir,
             Err(error) if vanished(error.errno()) => return Ok(()),
             Err(error) => {
-                self.push_notice(id, error.errno().unwrap_or(Errno::EIO));
+                self.push_notice(id, errno_of(&error));
                 return Ok(());
             }
         };
@@ -421,7 +433,7 @@ impl TreeWatcher {
                 Ok(entries) => entries,
                 Err(error) if vanished(error.errno()) => break Ok(()),
                 Err(error) => {
-                    self.push_notice(id, error.errno().unwrap_or(Errno::EIO));
+                    self.push_notice(id, errno_of(&error));
                     break Ok(());
                 }
             };
@@ -971,9 +983,13 @@ fn kind_of(dir: &Directory, entry: &Dirent<'_>) -> FileKind {
     }
 }
 
-/// The errno of a failed call, `EIO` for an error that is not a system call's.
+/// The errno of a failed call: `ENAMETOOLONG` for a path refused as too long before any
+/// call, `EIO` for another error that is not a system call's.
 fn errno_of(error: &Error) -> Errno {
-    error.errno().unwrap_or(Errno::EIO)
+    match error {
+        Error::PathTooLong { .. } => Errno::ENAMETOOLONG,
+        _ => error.errno().unwrap_or(Errno::EIO),
+    }
 }
 
 /// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
@@ -989,7 +1005,7 @@ fn count_directories(path: &[u8]) -> u64 {
     let mut listing = std::vec![0u8; LISTING_LEN];
     while let Some(dir_path) = stack.pop() {
         count += 1;
-        let dir = match Directory::open_nofollow(dir_path.as_path()) {
+        let dir = match Directory::open_any_length(dir_path.as_os_str().as_bytes(), false) {
             Ok(dir) => dir,
             Err(_) => continue,
         };
