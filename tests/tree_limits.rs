@@ -12,12 +12,12 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::io::AsRawFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{rerun, Rerun, TempDir};
 use inotify_raw::{
-    Directory, Errno, EventMask, Origin, TreeWatcher, WatchEvent, WatchMask, PATH_MAX,
+    Directory, Errno, EventMask, Origin, TreeWatcher, WatchError, WatchEvent, WatchMask, PATH_MAX,
 };
 use tree_support::touch;
 
@@ -287,4 +287,160 @@ fn directories_past_path_max_are_watched_and_report_their_full_paths() {
     let skipped = notices(&events);
     assert!(skipped.is_empty(), "{:?}", skipped);
     assert_eq!(tree.watch_count(), depth + 2);
+}
+
+/// The soft `RLIMIT_NOFILE` (`ulimit -n`) of the descriptor-limit helper.
+const DESCRIPTOR_LIMIT: u32 = 64;
+
+/// Runs `f` with every descriptor but `free` taken (each a `/dev/null`), then gives
+/// them back.
+fn with_free_descriptors<T>(free: usize, f: impl FnOnce() -> T) -> T {
+    let mut taken = Vec::new();
+    while let Ok(file) = fs::File::open("/dev/null") {
+        taken.push(file);
+    }
+    taken.truncate(taken.len().saturating_sub(free));
+    f()
+}
+
+/// The notices of `tree` queued now: origin, mask and path.
+fn queued_notices(tree: &mut TreeWatcher) -> Result<Vec<(Origin, EventMask, PathBuf)>, String> {
+    let mut notices = Vec::new();
+    while let Some(event) = tree.try_next_event().map_err(|e| e.to_string())? {
+        if !matches!(event.origin, Origin::Kernel | Origin::Scan) {
+            notices.push((event.origin, event.mask, event.path.to_path_buf()));
+        }
+    }
+    Ok(notices)
+}
+
+/// The first error `tree` gives within 10 s, or `None`.
+fn first_error(tree: &mut TreeWatcher) -> Option<WatchError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Err(error) = tree.next_event() {
+            return Some(error);
+        }
+    }
+    None
+}
+
+/// Whether `error` is `EMFILE` with advice that names `RLIMIT_NOFILE`, its value, how
+/// to raise it, and the directory `dir`.
+fn names_the_descriptor_limit(error: &(dyn std::error::Error + 'static), dir: &Path) -> bool {
+    let message = error.to_string();
+    Errno::from_error(error) == Some(Errno::EMFILE)
+        && message.contains(&format!("RLIMIT_NOFILE is {};", DESCRIPTOR_LIMIT))
+        && message.contains("ulimit -n")
+        && message.contains(dir.to_str().unwrap())
+}
+
+/// Run under `ulimit -n DESCRIPTOR_LIMIT`: with no descriptor free to list a directory,
+/// a tree fails (at the start and later) with advice that names `RLIMIT_NOFILE`; told
+/// to go on, it watches what it can and says how many directories it could not list.
+/// A wide directory moved in is watched whole with few descriptors to spare.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn descriptor_limit_helper() {
+    let dir = match helper_dir() {
+        Some(dir) => dir,
+        None => return,
+    };
+    let verdict = (|| -> Result<(), String> {
+        tree_support::make_tree(&dir, LIMITED_TREE as usize - 1, 3);
+        // Two free: the tree's inotify and epoll instances, and none to list the root.
+        match with_free_descriptors(2, || TreeWatcher::new(&dir)) {
+            Ok(_) => return Err("no error at the descriptor limit".into()),
+            Err(error) if names_the_descriptor_limit(&error, &dir) => {}
+            Err(error) => return Err(format!("the start's error does not say it: {}", error)),
+        }
+        let mut tree = with_free_descriptors(2, || {
+            TreeWatcher::builder()
+                .keep_going_at_descriptor_limit(true)
+                .watch([&dir])
+        })
+        .map_err(|e| format!("keep going: {}", e))?;
+        tree.set_block_duration(Some(Duration::from_millis(20)));
+        match queued_notices(&mut tree)?.as_slice() {
+            [(Origin::DescriptorLimit { unlisted: 1 }, mask, path)]
+                if mask.is_empty() && path == &dir && tree.watch_count() == 1 => {}
+            other => {
+                return Err(format!(
+                    "{} watched; want the root and one notice: {:?}",
+                    tree.watch_count(),
+                    other
+                ))
+            }
+        }
+        // Later, with none free to look at a new directory.
+        fs::create_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;
+        let mut notices = Vec::new();
+        with_free_descriptors(0, || -> Result<(), String> {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while notices.is_empty() && Instant::now() < deadline {
+                tree.next_event().map_err(|e| e.to_string())?;
+                notices = queued_notices(&mut tree)?;
+            }
+            Ok(())
+        })?;
+        match notices.as_slice() {
+            [(Origin::DescriptorLimit { unlisted: 1 }, _, path)] if path == &dir => {}
+            other => return Err(format!("no notice for at-the-limit: {:?}", other)),
+        }
+        fs::remove_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;
+        let mut tree = TreeWatcher::new(&dir).map_err(|e| format!("new: {}", e))?;
+        tree.set_block_duration(Some(Duration::from_millis(20)));
+        fs::create_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;
+        match with_free_descriptors(0, || first_error(&mut tree)) {
+            // It names the directory it could not open to look at the new one.
+            Some(error) if names_the_descriptor_limit(&error, &dir) => {}
+            Some(error) => return Err(format!("the later error does not say it: {}", error)),
+            None => return Err("no error for a directory made at the limit".into()),
+        }
+        // A directory with many subdirectories, moved in: the scan holds few
+        // descriptors at a time, so all of them are watched.
+        let mut tree = TreeWatcher::new(&dir).map_err(|e| format!("new: {}", e))?;
+        tree.set_block_duration(Some(Duration::from_millis(20)));
+        let before = tree.watch_count();
+        let wide = dir.with_extension("wide");
+        for i in 0..3 * DESCRIPTOR_LIMIT {
+            fs::create_dir_all(wide.join(format!("w{}/inner", i))).map_err(|e| e.to_string())?;
+        }
+        fs::rename(&wide, dir.join("wide")).map_err(|e| e.to_string())?;
+        touch(&dir.join("wide/w0/inner/last"));
+        let events = events_until(&mut tree, |e| e.name == OsStr::new("last"));
+        let notices: Vec<&WatchEvent> = events
+            .iter()
+            .filter(|e| !matches!(e.origin, Origin::Kernel | Origin::Scan))
+            .collect();
+        let wanted = before + 1 + 6 * DESCRIPTOR_LIMIT as usize;
+        if !notices.is_empty() || tree.watch_count() != wanted {
+            return Err(format!(
+                "{} watched, {} wanted: {:?}",
+                tree.watch_count(),
+                wanted,
+                notices
+            ));
+        }
+        Ok(())
+    })();
+    match verdict {
+        Ok(()) => println!("helper-result: ok"),
+        Err(why) => println!("helper-result: {}", why),
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn at_the_descriptor_limit_the_tree_fails_with_advice_or_goes_on_and_counts() {
+    let dir = shared_dir();
+    let verdict = rerun(
+        "descriptor_limit_helper",
+        (HELPER_DIR, dir.as_os_str()),
+        Rerun::WithDescriptorLimit(DESCRIPTOR_LIMIT),
+    );
+    fs::remove_dir_all(&dir).unwrap();
+    if let Some(verdict) = verdict {
+        assert_eq!(verdict, "ok");
+    }
 }

@@ -15,9 +15,7 @@ use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::watcher::push_name;
-use crate::dir::{
-    open_path_following, open_path_only, stat_descriptor, stat_path, Directory, Stat,
-};
+use crate::dir::{open_path_following, open_path_only, stat_descriptor, stat_path, Directory};
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
@@ -39,7 +37,8 @@ enum Watched {
     Vanished,
     /// Skipped, with an event that says why.
     Skipped(Errno),
-    /// The watch limit: skipped and counted, when the tree goes on at the limit.
+    /// A limit (watches, descriptors): skipped and counted, when the tree goes on at
+    /// that limit.
     AtLimit,
 }
 
@@ -76,7 +75,7 @@ impl TreeWatcher {
     ///
     /// # Errors
     /// `root` does not exist, is not a directory, or is already in the tree; the watch
-    /// limit, unless the tree goes on at the limit.
+    /// limit or the descriptor limit, unless the tree goes on at that limit.
     pub fn add_root<P: AsRef<Path>>(&mut self, root: P) -> io::Result<()> {
         let root = root.as_ref();
         let path_error = |source| PathError {
@@ -283,7 +282,7 @@ impl TreeWatcher {
         } else {
             self.watch_long_path(&path, mask)
         };
-        let watched = self.classify(added, &path);
+        let watched = self.classify(added, &path, id);
         self.scratch = path;
         watched
     }
@@ -303,29 +302,85 @@ impl TreeWatcher {
         self.watch_named(&named, path, mask)
     }
 
-    /// Sorts the result of an `inotify_add_watch`: vanished, skipped, or at the limit
+    /// Sorts the result of an `inotify_add_watch` (or of the open before it) on the
+    /// directory at `path`, in or near the node `near`: vanished, skipped, or at a limit
     /// (an error unless the tree goes on).
     fn classify(
         &mut self,
         added: Result<WatchDescriptor, Error>,
         path: &[u8],
+        near: NodeId,
     ) -> Result<Watched, WatchError> {
         match added {
             Ok(wd) => Ok(Watched::Yes(wd)),
             Err(error) if vanished(error.errno()) => Ok(Watched::Vanished),
             Err(error) if error.errno() == Some(Errno::ENOSPC) => {
                 if !self.keep_going_at_watch_limit {
-                    return Err(io::Error::from(PathError {
-                        path: PathBuf::from(OsStr::from_bytes(path)),
-                        source: error,
-                    })
-                    .into());
+                    return Err(limit_error(path, error));
                 }
                 self.unwatched += count_directories(path);
                 Ok(Watched::AtLimit)
             }
+            Err(error) if self.at_descriptor_limit(&error, path, near)? => Ok(Watched::AtLimit),
             Err(error) => Ok(Watched::Skipped(errno_of(&error))),
         }
+    }
+
+    /// Whether `error`, from opening the directory at `path` (in or near the node
+    /// `near`), says the process has no descriptor free (`EMFILE`, `ENFILE`): then it
+    /// is an error that names `path`, unless the tree goes on at that limit, and counts
+    /// the directory in its root's [`Origin::DescriptorLimit`] notice.
+    fn at_descriptor_limit(
+        &mut self,
+        error: &Error,
+        path: &[u8],
+        near: NodeId,
+    ) -> Result<bool, WatchError> {
+        if !matches!(error.errno(), Some(Errno::EMFILE) | Some(Errno::ENFILE)) {
+            return Ok(false);
+        }
+        if !self.keep_going_at_descriptor_limit {
+            return Err(limit_error(path, *error));
+        }
+        self.count_unopened(near);
+        Ok(true)
+    }
+
+    /// [`at_descriptor_limit`](Self::at_descriptor_limit) for the directory `id`.
+    fn at_descriptor_limit_of(&mut self, id: NodeId, error: &Error) -> Result<bool, WatchError> {
+        let mut path = core::mem::take(&mut self.scratch);
+        self.nodes.path_into(id, &mut path);
+        let at_limit = self.at_descriptor_limit(error, &path, id);
+        self.scratch = path;
+        at_limit
+    }
+
+    /// Counts one more directory that could not be opened in the
+    /// [`Origin::DescriptorLimit`] notice of the root of `near` that waits to be
+    /// delivered, or queues one.
+    fn count_unopened(&mut self, near: NodeId) {
+        let root = self.nodes.root_of(near);
+        if root == NO_NODE {
+            return;
+        }
+        for made in self.synthetic.iter_mut().filter(|made| made.dir == root) {
+            if let Origin::DescriptorLimit { unlisted } = &mut made.origin {
+                *unlisted += 1;
+                return;
+            }
+        }
+        let origin = Origin::DescriptorLimit { unlisted: 1 };
+        self.push_synthetic(root, b"", EventMask::empty(), origin);
+    }
+
+    /// After a failed open of the directory `id` to list it: nothing when it has gone;
+    /// at the descriptor limit, an error or (going on) one more directory not listed;
+    /// otherwise an event that says it is skipped.
+    fn not_opened(&mut self, id: NodeId, error: &Error) -> Result<(), WatchError> {
+        if !vanished(error.errno()) && !self.at_descriptor_limit_of(id, error)? {
+            self.push_notice(id, errno_of(error));
+        }
+        Ok(())
     }
 
     /// How many directories the last watches at the limit left out; resets the count.
@@ -415,11 +470,7 @@ impl TreeWatcher {
         self.scratch = path;
         let dir = match opened {
             Ok(dir) => dir,
-            Err(error) if vanished(error.errno()) => return Ok(()),
-            Err(error) => {
-                self.push_notice(id, errno_of(&error));
-                return Ok(());
-            }
+            Err(error) => return self.not_opened(id, &error),
         };
         let wanted = if nlink >= 2 { Some(nlink - 2) } else { None };
         let mut subdirectories = 0;
@@ -463,24 +514,46 @@ impl TreeWatcher {
     }
 
     /// The directory `id` opened with `O_PATH` (no event), with what it is, if its path
-    /// still names it (the same inode); `None` when it does not (renamed, with the event
-    /// still to be read; or gone) or it is not at a known path.
-    pub(super) fn open_node(&mut self, id: NodeId) -> Option<(OwnedDescriptor, Stat)> {
-        let node = *self.nodes.get(id)?;
+    /// still names it (the same inode).
+    ///
+    /// # Errors
+    /// No descriptor free, unless the tree goes on at that limit.
+    pub(super) fn open_node(&mut self, id: NodeId) -> Result<Opened, WatchError> {
+        let node = match self.nodes.get(id) {
+            Some(node) => *node,
+            None => return Ok(Opened::Elsewhere),
+        };
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
         let opened = if !complete {
-            None
-        } else if node.is_root() {
-            open_path_following(&path).ok()
+            Ok(Opened::Elsewhere)
         } else {
-            open_path_only(None, &path).ok()
+            let opened = if node.is_root() {
+                open_path_following(&path)
+            } else {
+                open_path_only(None, &path)
+            };
+            match opened {
+                Ok(fd) => match stat_descriptor(&fd) {
+                    Ok(stat)
+                        if stat.kind == FileKind::Directory
+                            && (stat.ino == node.ino() || node.ino() == 0) =>
+                    {
+                        Ok(Opened::Here(fd))
+                    }
+                    _ => Ok(Opened::Elsewhere),
+                },
+                Err(error) => self.at_descriptor_limit(&error, &path, id).map(|at_limit| {
+                    if at_limit {
+                        Opened::NoDescriptor
+                    } else {
+                        Opened::Elsewhere
+                    }
+                }),
+            }
         };
         self.scratch = path;
-        let fd = opened?;
-        let stat = stat_descriptor(&fd).ok()?;
-        (stat.kind == FileKind::Directory && (stat.ino == node.ino() || node.ino() == 0))
-            .then_some((fd, stat))
+        opened
     }
 
     /// Watches the directory `name` in `dir` (opened through `dir_fd`, so a rename above
@@ -515,10 +588,9 @@ impl TreeWatcher {
         let (named, watched) = match open_path_only(Some(dir_fd), name) {
             Ok(named) => {
                 let added = self.watch_named(&named, &path, self.scan_mask());
-                (Some(named), self.classify(added, &path))
+                (Some(named), self.classify(added, &path, dir))
             }
-            Err(error) if vanished(error.errno()) => (None, Ok(Watched::Vanished)),
-            Err(error) => (None, Ok(Watched::Skipped(errno_of(&error)))),
+            Err(error) => (None, self.classify(Err(error), &path, dir)),
         };
         self.scratch = path;
         let (named, wd) = match (named, watched?) {
@@ -640,7 +712,7 @@ impl TreeWatcher {
     /// directory; until then, the kernel's `IN_CREATE` for a name the listing found is a
     /// duplicate and is dropped.
     pub(super) fn scan(&mut self, top: NodeId, fd: OwnedDescriptor) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, fd, true)])
+        self.scan_from(std::vec![(top, Some(fd), true)])
     }
 
     /// Lists the directory `top` and everything below it again, reporting it all as
@@ -650,33 +722,59 @@ impl TreeWatcher {
         top: NodeId,
         fd: OwnedDescriptor,
     ) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, fd, false)])
+        self.scan_from(std::vec![(top, Some(fd), false)])
     }
 
     /// Lists each directory of `stack` (a node, its descriptor, and whether the scan mask
     /// is on it already) and what is below it, reporting everything as found.
+    ///
+    /// At most [`HELD_DESCRIPTORS`] of the directories waiting in `stack` keep their
+    /// descriptor; the others are opened again by their path when their turn comes.
     fn scan_from(
         &mut self,
-        mut stack: Vec<(NodeId, OwnedDescriptor, bool)>,
+        mut stack: Vec<(NodeId, Option<OwnedDescriptor>, bool)>,
     ) -> Result<(), WatchError> {
         let first = stack.first().map(|&(id, _, _)| id);
+        let mut held = stack.iter().filter(|(_, fd, _)| fd.is_some()).count();
         while let Some((id, fd, masked)) = stack.pop() {
             if self.nodes.get(id).is_none() {
                 continue;
             }
-            let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true);
+            let fd = match fd {
+                Some(fd) => {
+                    held -= 1;
+                    fd
+                }
+                None => match self.open_node(id)? {
+                    Opened::Here(fd) => fd,
+                    Opened::NoDescriptor => continue,
+                    // Renamed away since the listing: listed where it turns up.
+                    Opened::Elsewhere => {
+                        self.nodes.set_flag(id, FLAG_UNREPORTED, true);
+                        continue;
+                    }
+                },
+            };
+            let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
             let known = self.nodes.children_of(id);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
                 self.report_found(id, &name);
+                if held >= HELD_DESCRIPTORS {
+                    stack.push((child, None, false));
+                    continue;
+                }
                 match open_path_only(Some(&fd), &name) {
-                    Ok(child_fd) => stack.push((child, child_fd, false)),
+                    Ok(child_fd) => stack.push((child, hold(Some(child_fd), &mut held), false)),
+                    Err(error) if self.at_descriptor_limit_of(child, &error)? => {}
                     // Renamed away since the listing: listed where it turns up.
                     Err(_) => self.nodes.set_flag(child, FLAG_UNREPORTED, true),
                 }
             }
-            stack.extend(new.into_iter().map(|(id, fd)| (id, fd, true)));
+            for (id, fd) in new {
+                stack.push((id, hold(fd, &mut held), true));
+            }
         }
         if let Some(first) = first {
             self.report_unwatched(first);
@@ -692,7 +790,7 @@ impl TreeWatcher {
         fd: &OwnedDescriptor,
         listing: Listing,
         report_files: bool,
-    ) -> Vec<(Vec<u8>, u64)> {
+    ) -> Result<Vec<(Vec<u8>, u64)>, WatchError> {
         let mut subdirectories = Vec::new();
         if let Listing::Marked { masked: false } = listing {
             self.set_mask(id, fd, self.scan_mask());
@@ -700,13 +798,11 @@ impl TreeWatcher {
         let dir = match Directory::open_named(fd) {
             Ok(dir) => dir,
             Err(error) => {
-                if !vanished(error.errno()) {
-                    self.push_notice(id, errno_of(&error));
-                }
                 if let Listing::Marked { .. } = listing {
                     self.set_mask(id, fd, self.full_mask());
                 }
-                return subdirectories;
+                self.not_opened(id, &error)?;
+                return Ok(subdirectories);
             }
         };
         if let Listing::Marked { .. } = listing {
@@ -751,7 +847,7 @@ impl TreeWatcher {
         if let Listing::Marked { .. } = listing {
             self.set_mask(id, fd, self.full_mask());
         }
-        subdirectories
+        Ok(subdirectories)
     }
 
     /// Makes the children of `id` (`known`) the subdirectories a listing of it found
@@ -769,6 +865,7 @@ impl TreeWatcher {
     ) -> Result<(Vec<NodeId>, ToList), WatchError> {
         let mut kept = Vec::new();
         let mut new = Vec::new();
+        let mut held = 0;
         for (name, ino) in &listed {
             let child = self.nodes.child(id, name);
             let same = child.and_then(|child| {
@@ -783,8 +880,8 @@ impl TreeWatcher {
                     } else {
                         Arrival::Event { moved_to: 0 }
                     };
-                    if let Some(made) = self.watch_entry(id, fd, name, arrival)? {
-                        new.push(made);
+                    if let Some((made, made_fd)) = self.watch_entry(id, fd, name, arrival)? {
+                        new.push((made, hold(Some(made_fd), &mut held)));
                     }
                 }
             }
@@ -809,15 +906,16 @@ impl TreeWatcher {
     /// that appeared. Returns false (and does nothing) when the path of `id` does not
     /// name it.
     pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
-        let (fd, _) = match self.open_node(id) {
-            Some(opened) => opened,
-            None => return Ok(false),
+        let fd = match self.open_node(id)? {
+            Opened::Here(fd) => fd,
+            Opened::NoDescriptor => return Ok(true),
+            Opened::Elsewhere => return Ok(false),
         };
-        let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false);
+        let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false)?;
         let known = self.nodes.children_of(id);
         let (_, new) = self.reconcile_children(id, &fd, listed, known, true)?;
         for (new, fd) in new {
-            self.scan(new, fd)?;
+            self.scan_from(std::vec![(new, fd, true)])?;
         }
         self.report_unwatched(id);
         Ok(true)
@@ -858,18 +956,19 @@ impl TreeWatcher {
             }
             let mut next = Vec::new();
             for (id, known) in &listable {
-                let fd = match self.open_node(*id) {
-                    Some((fd, _)) => fd,
-                    None => {
+                let fd = match self.open_node(*id)? {
+                    Opened::Here(fd) => fd,
+                    Opened::NoDescriptor => continue,
+                    Opened::Elsewhere => {
                         self.lost_in_recrawl(*id);
                         continue;
                     }
                 };
-                let listed = self.list_dir(*id, &fd, Listing::Quiet, false);
+                let listed = self.list_dir(*id, &fd, Listing::Quiet, false)?;
                 let (kept, new) = self.reconcile_children(*id, &fd, listed, known.clone(), true)?;
                 next.extend(kept);
                 for (id, fd) in new {
-                    self.scan(id, fd)?;
+                    self.scan_from(std::vec![(id, fd, true)])?;
                 }
             }
             if quiet != full {
@@ -950,8 +1049,38 @@ impl TreeWatcher {
     }
 }
 
-/// Directories to list, each with its descriptor.
-type ToList = Vec<(NodeId, OwnedDescriptor)>;
+/// What became of opening a directory of the tree ([`TreeWatcher::open_node`]).
+pub(super) enum Opened {
+    /// Its path names it still: a descriptor (`O_PATH`).
+    Here(OwnedDescriptor),
+    /// Its path does not name it (renamed, with the event still to be read; or gone),
+    /// or it is not at a known path.
+    Elsewhere,
+    /// No descriptor was free, and the tree goes on at that limit: it is counted in its
+    /// root's [`Origin::DescriptorLimit`] notice.
+    NoDescriptor,
+}
+
+/// Directories to list, each with its descriptor while at most [`HELD_DESCRIPTORS`] are
+/// held (the others are opened again by their path when their turn comes).
+type ToList = Vec<(NodeId, Option<OwnedDescriptor>)>;
+
+/// How many descriptors of directories waiting to be listed a scan holds at most. One
+/// for each would take thousands for a directory with thousands of subdirectories, past
+/// the usual `RLIMIT_NOFILE` of 1024.
+const HELD_DESCRIPTORS: usize = 16;
+
+/// `fd`, counted in `held`, unless `held` has reached [`HELD_DESCRIPTORS`]: then `fd` is
+/// closed, and its directory is opened again by its path when its turn comes.
+fn hold(fd: Option<OwnedDescriptor>, held: &mut usize) -> Option<OwnedDescriptor> {
+    match fd {
+        Some(fd) if *held < HELD_DESCRIPTORS => {
+            *held += 1;
+            Some(fd)
+        }
+        _ => None,
+    }
+}
 
 /// How a directory came to [`TreeWatcher::watch_entry`].
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -995,6 +1124,15 @@ fn errno_of(error: &Error) -> Errno {
 /// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
 fn proc_fd_path(fd: &OwnedDescriptor) -> String {
     std::format!("/proc/self/fd/{}", fd.as_raw())
+}
+
+/// The error of a limit (the watch limit, the descriptor limit) hit at `path`.
+fn limit_error(path: &[u8], source: Error) -> WatchError {
+    io::Error::from(PathError {
+        path: PathBuf::from(OsStr::from_bytes(path)),
+        source,
+    })
+    .into()
 }
 
 /// How many directories there are at and below `path` (symbolic links not followed),
