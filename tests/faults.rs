@@ -33,31 +33,25 @@ trait Source: AsRawFd + Send + 'static {
     fn read(&mut self, how: Read) -> Result<(), WatchError>;
 }
 
-impl Source for Watcher {
-    fn read(&mut self, how: Read) -> Result<(), WatchError> {
-        match how {
-            Read::Blocking => self.next_event().map(drop),
-            Read::NonBlocking => self.try_next_event().map(drop),
-            Read::Iterator => match self.events().next() {
-                Some(result) => result.map(drop),
-                None => panic!("the iterator ended without an error"),
-            },
+/// `Source` for each type, the same way.
+macro_rules! impl_source {
+    ($($watcher:ty),*) => {$(
+        impl Source for $watcher {
+            fn read(&mut self, how: Read) -> Result<(), WatchError> {
+                match how {
+                    Read::Blocking => self.next_event().map(drop),
+                    Read::NonBlocking => self.try_next_event().map(drop),
+                    Read::Iterator => match self.events().next() {
+                        Some(result) => result.map(drop),
+                        None => panic!("the iterator ended without an error"),
+                    },
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl Source for TreeWatcher {
-    fn read(&mut self, how: Read) -> Result<(), WatchError> {
-        match how {
-            Read::Blocking => self.next_event().map(drop),
-            Read::NonBlocking => self.try_next_event().map(drop),
-            Read::Iterator => match self.events().next() {
-                Some(result) => result.map(drop),
-                None => panic!("the iterator ended without an error"),
-            },
-        }
-    }
-}
+impl_source!(Watcher, TreeWatcher);
 
 extern "C" {
     fn close(fd: i32) -> i32;

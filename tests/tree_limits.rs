@@ -43,6 +43,25 @@ fn shared_dir() -> PathBuf {
     dir
 }
 
+/// Prints a helper's verdict for the test that started it.
+fn report(verdict: Result<(), String>) {
+    match verdict {
+        Ok(()) => println!("helper-result: ok"),
+        Err(why) => println!("helper-result: {}", why),
+    }
+}
+
+/// Runs the helper test `helper` in another process, `how`, in a fresh shared
+/// directory, and fails unless it says ok (or the machine cannot run it).
+fn run_helper(helper: &str, how: Rerun) {
+    let dir = shared_dir();
+    let verdict = rerun(helper, (HELPER_DIR, dir.as_os_str()), how);
+    fs::remove_dir_all(&dir).unwrap();
+    if let Some(verdict) = verdict {
+        assert_eq!(verdict, "ok");
+    }
+}
+
 /// Events until one satisfies `done`, for at most 10 s.
 fn events_until(tree: &mut TreeWatcher, done: impl Fn(&WatchEvent) -> bool) -> Vec<WatchEvent> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -120,25 +139,13 @@ fn unreadable_helper() {
     // Let the parent remove everything.
     let _ = fs::set_permissions(dir.join("locked"), fs::Permissions::from_mode(0o700));
     let _ = fs::set_permissions(dir.join("open/later"), fs::Permissions::from_mode(0o700));
-    match verdict {
-        Ok(()) => println!("helper-result: ok"),
-        Err(why) => println!("helper-result: {}", why),
-    }
+    report(verdict);
 }
 
 #[test]
 #[cfg_attr(miri, ignore)]
 fn an_unreadable_subdirectory_is_reported_and_skipped_and_the_rest_is_watched() {
-    let dir = shared_dir();
-    let verdict = rerun(
-        "unreadable_helper",
-        (HELPER_DIR, dir.as_os_str()),
-        Rerun::AsNobody,
-    );
-    fs::remove_dir_all(&dir).unwrap();
-    if let Some(verdict) = verdict {
-        assert_eq!(verdict, "ok");
-    }
+    run_helper("unreadable_helper", Rerun::AsNobody);
 }
 
 /// How many directories the watch-limit helper makes, root included.
@@ -205,25 +212,13 @@ fn watch_limit_helper() {
         }
         Ok(())
     })();
-    match verdict {
-        Ok(()) => println!("helper-result: ok"),
-        Err(why) => println!("helper-result: {}", why),
-    }
+    report(verdict);
 }
 
 #[test]
 #[cfg_attr(miri, ignore)]
 fn at_the_watch_limit_the_tree_fails_with_advice_or_goes_on_and_counts() {
-    let dir = shared_dir();
-    let verdict = rerun(
-        "watch_limit_helper",
-        (HELPER_DIR, dir.as_os_str()),
-        Rerun::WithWatchLimit(WATCH_LIMIT),
-    );
-    fs::remove_dir_all(&dir).unwrap();
-    if let Some(verdict) = verdict {
-        assert_eq!(verdict, "ok");
-    }
+    run_helper("watch_limit_helper", Rerun::WithWatchLimit(WATCH_LIMIT));
 }
 
 /// A name of 200 bytes: 21 of them make a path past `PATH_MAX`.
@@ -424,23 +419,14 @@ fn descriptor_limit_helper() {
         }
         Ok(())
     })();
-    match verdict {
-        Ok(()) => println!("helper-result: ok"),
-        Err(why) => println!("helper-result: {}", why),
-    }
+    report(verdict);
 }
 
 #[test]
 #[cfg_attr(miri, ignore)]
 fn at_the_descriptor_limit_the_tree_fails_with_advice_or_goes_on_and_counts() {
-    let dir = shared_dir();
-    let verdict = rerun(
+    run_helper(
         "descriptor_limit_helper",
-        (HELPER_DIR, dir.as_os_str()),
         Rerun::WithDescriptorLimit(DESCRIPTOR_LIMIT),
     );
-    fs::remove_dir_all(&dir).unwrap();
-    if let Some(verdict) = verdict {
-        assert_eq!(verdict, "ok");
-    }
 }
