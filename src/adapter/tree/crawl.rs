@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
@@ -712,7 +713,7 @@ impl TreeWatcher {
     /// directory; until then, the kernel's `IN_CREATE` for a name the listing found is a
     /// duplicate and is dropped.
     pub(super) fn scan(&mut self, top: NodeId, fd: OwnedDescriptor) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, Some(fd), true)])
+        self.scan_from(std::vec![(top, Waiting::Opened(fd), true)])
     }
 
     /// Lists the directory `top` and everything below it again, reporting it all as
@@ -722,30 +723,31 @@ impl TreeWatcher {
         top: NodeId,
         fd: OwnedDescriptor,
     ) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, Some(fd), false)])
+        self.scan_from(std::vec![(top, Waiting::Opened(fd), false)])
     }
 
-    /// Lists each directory of `stack` (a node, its descriptor, and whether the scan mask
-    /// is on it already) and what is below it, reporting everything as found.
+    /// Lists each directory of `stack` (a node, how to open it, and whether the scan
+    /// mask is on it already) and what is below it, reporting everything as found.
     ///
     /// At most [`HELD_DESCRIPTORS`] of the directories waiting in `stack` keep their
-    /// descriptor; the others are opened again by their path when their turn comes.
-    fn scan_from(
-        &mut self,
-        mut stack: Vec<(NodeId, Option<OwnedDescriptor>, bool)>,
-    ) -> Result<(), WatchError> {
+    /// own descriptor; the others are opened by their name in their parent's when their
+    /// turn comes.
+    fn scan_from(&mut self, mut stack: Vec<(NodeId, Waiting, bool)>) -> Result<(), WatchError> {
         let first = stack.first().map(|&(id, _, _)| id);
-        let mut held = stack.iter().filter(|(_, fd, _)| fd.is_some()).count();
-        while let Some((id, fd, masked)) = stack.pop() {
+        let mut held = stack
+            .iter()
+            .filter(|(_, waits, _)| matches!(waits, Waiting::Opened(_)))
+            .count();
+        while let Some((id, waits, masked)) = stack.pop() {
             if self.nodes.get(id).is_none() {
                 continue;
             }
-            let fd = match fd {
-                Some(fd) => {
+            let fd = match waits {
+                Waiting::Opened(fd) => {
                     held -= 1;
                     fd
                 }
-                None => match self.open_node(id)? {
+                Waiting::InParent(parent) => match self.open_waiting(id, &parent)? {
                     Opened::Here(fd) => fd,
                     Opened::NoDescriptor => continue,
                     // Renamed away since the listing: listed where it turns up.
@@ -755,31 +757,55 @@ impl TreeWatcher {
                     }
                 },
             };
+            let fd = Rc::new(fd);
             let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
             let known = self.nodes.children_of(id);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
                 self.report_found(id, &name);
-                if held >= HELD_DESCRIPTORS {
-                    stack.push((child, None, false));
-                    continue;
-                }
-                match open_path_only(Some(&fd), &name) {
-                    Ok(child_fd) => stack.push((child, hold(Some(child_fd), &mut held), false)),
-                    Err(error) if self.at_descriptor_limit_of(child, &error)? => {}
-                    // Renamed away since the listing: listed where it turns up.
-                    Err(_) => self.nodes.set_flag(child, FLAG_UNREPORTED, true),
-                }
+                let own = if held < HELD_DESCRIPTORS {
+                    match open_path_only(Some(&fd), &name) {
+                        Ok(own) => Some(own),
+                        Err(error) if self.at_descriptor_limit_of(child, &error)? => continue,
+                        // Renamed away since the listing: listed where it turns up.
+                        Err(_) => {
+                            self.nodes.set_flag(child, FLAG_UNREPORTED, true);
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                stack.push((child, waiting(own, &fd, &mut held), false));
             }
-            for (id, fd) in new {
-                stack.push((id, hold(fd, &mut held), true));
+            for (id, own) in new {
+                stack.push((id, waiting(own, &fd, &mut held), true));
             }
         }
         if let Some(first) = first {
             self.report_unwatched(first);
         }
         Ok(())
+    }
+
+    /// The directory `id`, waiting in a scan, opened by its name in its parent
+    /// `parent` (so a rename above cannot misplace it) if that is still the same
+    /// directory, or else by its path ([`open_node`](Self::open_node)).
+    fn open_waiting(&mut self, id: NodeId, parent: &OwnedDescriptor) -> Result<Opened, WatchError> {
+        let ino = self.nodes.get(id).map_or(0, |node| node.ino());
+        let name = self.nodes.name(id).to_vec();
+        match open_path_only(Some(parent), &name) {
+            Ok(fd)
+                if stat_descriptor(&fd).map_or(false, |stat| {
+                    stat.kind == FileKind::Directory && stat.ino == ino
+                }) =>
+            {
+                Ok(Opened::Here(fd))
+            }
+            Err(error) if self.at_descriptor_limit_of(id, &error)? => Ok(Opened::NoDescriptor),
+            _ => self.open_node(id),
+        }
     }
 
     /// Lists the directory `id`, named by `fd`: reports its files as found when
@@ -907,15 +933,15 @@ impl TreeWatcher {
     /// name it.
     pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
         let fd = match self.open_node(id)? {
-            Opened::Here(fd) => fd,
+            Opened::Here(fd) => Rc::new(fd),
             Opened::NoDescriptor => return Ok(true),
             Opened::Elsewhere => return Ok(false),
         };
         let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false)?;
         let known = self.nodes.children_of(id);
         let (_, new) = self.reconcile_children(id, &fd, listed, known, true)?;
-        for (new, fd) in new {
-            self.scan_from(std::vec![(new, fd, true)])?;
+        for (new, own) in new {
+            self.scan_from(std::vec![(new, waiting(own, &fd, &mut 0), true)])?;
         }
         self.report_unwatched(id);
         Ok(true)
@@ -957,7 +983,7 @@ impl TreeWatcher {
             let mut next = Vec::new();
             for (id, known) in &listable {
                 let fd = match self.open_node(*id)? {
-                    Opened::Here(fd) => fd,
+                    Opened::Here(fd) => Rc::new(fd),
                     Opened::NoDescriptor => continue,
                     Opened::Elsewhere => {
                         self.lost_in_recrawl(*id);
@@ -967,8 +993,8 @@ impl TreeWatcher {
                 let listed = self.list_dir(*id, &fd, Listing::Quiet, false)?;
                 let (kept, new) = self.reconcile_children(*id, &fd, listed, known.clone(), true)?;
                 next.extend(kept);
-                for (id, fd) in new {
-                    self.scan_from(std::vec![(id, fd, true)])?;
+                for (id, own) in new {
+                    self.scan_from(std::vec![(id, waiting(own, &fd, &mut 0), true)])?;
                 }
             }
             if quiet != full {
@@ -1061,17 +1087,26 @@ pub(super) enum Opened {
     NoDescriptor,
 }
 
-/// Directories to list, each with its descriptor while at most [`HELD_DESCRIPTORS`] are
-/// held (the others are opened again by their path when their turn comes).
+/// Directories to list, each with its own descriptor while at most
+/// [`HELD_DESCRIPTORS`] are held (the others are opened again when their turn comes).
 type ToList = Vec<(NodeId, Option<OwnedDescriptor>)>;
 
-/// How many descriptors of directories waiting to be listed a scan holds at most. One
-/// for each would take thousands for a directory with thousands of subdirectories, past
-/// the usual `RLIMIT_NOFILE` of 1024.
+/// How a directory waits to be listed in a scan.
+enum Waiting {
+    /// With its own descriptor.
+    Opened(OwnedDescriptor),
+    /// To be opened by its name in its parent, whose descriptor this is.
+    InParent(Rc<OwnedDescriptor>),
+}
+
+/// How many descriptors of their own the directories waiting to be listed hold at
+/// most, in a scan. One each would take thousands for a directory with thousands of
+/// subdirectories, past the usual `RLIMIT_NOFILE` of 1024; the others share their
+/// parent's.
 const HELD_DESCRIPTORS: usize = 16;
 
 /// `fd`, counted in `held`, unless `held` has reached [`HELD_DESCRIPTORS`]: then `fd` is
-/// closed, and its directory is opened again by its path when its turn comes.
+/// closed, and its directory is opened again when its turn comes.
 fn hold(fd: Option<OwnedDescriptor>, held: &mut usize) -> Option<OwnedDescriptor> {
     match fd {
         Some(fd) if *held < HELD_DESCRIPTORS => {
@@ -1079,6 +1114,19 @@ fn hold(fd: Option<OwnedDescriptor>, held: &mut usize) -> Option<OwnedDescriptor
             Some(fd)
         }
         _ => None,
+    }
+}
+
+/// How a directory found in `parent` waits in a scan: with `own`, its descriptor, as
+/// [`hold`] allows; otherwise by its name in `parent`.
+fn waiting(
+    own: Option<OwnedDescriptor>,
+    parent: &Rc<OwnedDescriptor>,
+    held: &mut usize,
+) -> Waiting {
+    match hold(own, held) {
+        Some(fd) => Waiting::Opened(fd),
+        None => Waiting::InParent(Rc::clone(parent)),
     }
 }
 
