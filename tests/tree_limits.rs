@@ -383,6 +383,29 @@ fn descriptor_limit_helper() {
             other => return Err(format!("no notice for at-the-limit: {:?}", other)),
         }
         fs::remove_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;
+        // A directory of many moved in with a few free: one notice counts all those
+        // that could not be opened; each of the others is watched.
+        let many = dir.with_extension("many");
+        for i in 0..40 {
+            fs::create_dir_all(many.join(format!("m{}", i))).map_err(|e| e.to_string())?;
+        }
+        let before = tree.watch_count();
+        let notices = with_free_descriptors(4, || -> Result<_, String> {
+            fs::rename(&many, dir.join("many")).map_err(|e| e.to_string())?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut notices = Vec::new();
+            while notices.is_empty() && Instant::now() < deadline {
+                tree.next_event().map_err(|e| e.to_string())?;
+                notices = queued_notices(&mut tree)?;
+            }
+            Ok(notices)
+        })?;
+        let added = (tree.watch_count() - before) as u64;
+        match notices.as_slice() {
+            [(Origin::DescriptorLimit { unlisted }, _, path)]
+                if path == &dir && *unlisted > 1 && added + unlisted >= 41 => {}
+            other => return Err(format!("{} watched of 41: {:?}", added, other)),
+        }
         let mut tree = TreeWatcher::new(&dir).map_err(|e| format!("new: {}", e))?;
         tree.set_block_duration(Some(Duration::from_millis(20)));
         fs::create_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;

@@ -358,20 +358,37 @@ impl TreeWatcher {
 
     /// Counts one more directory that could not be opened in the
     /// [`Origin::DescriptorLimit`] notice of the root of `near` that waits to be
-    /// delivered, or queues one.
+    /// delivered, or queues one. Where the last one was queued is remembered, so that
+    /// counting does not search the queue each time.
     fn count_unopened(&mut self, near: NodeId) {
         let root = self.nodes.root_of(near);
         if root == NO_NODE {
             return;
         }
-        for made in self.synthetic.iter_mut().filter(|made| made.dir == root) {
-            if let Origin::DescriptorLimit { unlisted } = &mut made.origin {
-                *unlisted += 1;
-                return;
+        let is_notice = |made: &Synthetic| {
+            made.dir == root && matches!(made.origin, Origin::DescriptorLimit { .. })
+        };
+        if !self
+            .synthetic
+            .get(self.descriptor_notice)
+            .map_or(false, is_notice)
+        {
+            match self.synthetic.iter().position(is_notice) {
+                Some(at) => self.descriptor_notice = at,
+                None => {
+                    self.descriptor_notice = self.synthetic.len();
+                    let origin = Origin::DescriptorLimit { unlisted: 0 };
+                    self.push_synthetic(root, b"", EventMask::empty(), origin);
+                }
             }
         }
-        let origin = Origin::DescriptorLimit { unlisted: 1 };
-        self.push_synthetic(root, b"", EventMask::empty(), origin);
+        if let Some(Synthetic {
+            origin: Origin::DescriptorLimit { unlisted },
+            ..
+        }) = self.synthetic.get_mut(self.descriptor_notice)
+        {
+            *unlisted += 1;
+        }
     }
 
     /// After a failed open of the directory `id` to list it: nothing when it has gone;

@@ -147,6 +147,9 @@ pub struct TreeWatcher {
     recrawl_due: bool,
     /// Directories the last watches at the limit left out.
     unwatched: u64,
+    /// Where in `synthetic` the last `Origin::DescriptorLimit` notice was queued (an
+    /// index that pops make stale: checked before use).
+    descriptor_notice: usize,
     /// Roots whose end was just handed out: their nodes go at the next step.
     ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
@@ -246,6 +249,7 @@ impl TreeBuilder {
             reads: 0,
             recrawl_due: false,
             unwatched: 0,
+            descriptor_notice: 0,
             ended_roots: Vec::new(),
             proc_fd: crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
