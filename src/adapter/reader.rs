@@ -92,6 +92,10 @@ pub(crate) struct Reader {
     /// Where in `backlog` the last sync's marker was: [`Step::Synced`] is said there.
     barrier_at: Option<usize>,
     markers: MarkerNames,
+    /// The `EBADF` that ended the stream: other code closed the descriptor. Every later
+    /// call returns it again, and the number (which may name another file by now) is
+    /// not touched.
+    closed: Option<crate::Error>,
 }
 
 impl Reader {
@@ -106,6 +110,7 @@ impl Reader {
             backlog_pos: 0,
             barrier_at: None,
             markers: MarkerNames::new(),
+            closed: None,
         })
     }
 
@@ -146,6 +151,9 @@ impl Reader {
     /// most one block duration; without, reads only what is queued and says
     /// [`Step::Empty`] when nothing is.
     pub(crate) fn next(&mut self, block: bool) -> Result<Step, WatchError> {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
         loop {
             if self.batch_pos < self.batch_len {
                 match self.parse_next()? {
@@ -174,7 +182,7 @@ impl Reader {
                     Ok(0) => return Ok(Step::Empty),
                     Ok(len) => self.start_batch(len),
                     Err(error) if error.is_would_block() => return Ok(Step::Empty),
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.failed(error)),
                 }
                 continue;
             }
@@ -186,14 +194,23 @@ impl Reader {
                     self.waiter.set_block_duration(duration());
                 }
             }
-            let len = match self.waiter.wait(&mut self.buffer)? {
-                Wait::Events(events) => events.remainder().len(),
+            let len = match self.waiter.wait(&mut self.buffer) {
+                Ok(Wait::Events(events)) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
-                Wait::Drained => continue,
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::TimedOut),
+                Ok(Wait::Drained) => continue,
+                Ok(Wait::TimedOut) | Ok(Wait::Interrupted) => return Ok(Step::TimedOut),
+                Err(error) => return Err(self.failed(error)),
             };
             self.start_batch(len);
         }
+    }
+
+    /// `error` as the stream's error; an `EBADF` is kept, to be returned for ever.
+    fn failed(&mut self, error: crate::Error) -> WatchError {
+        if error.errno() == Some(crate::Errno::EBADF) {
+            self.closed = Some(error);
+        }
+        error.into()
     }
 
     fn start_batch(&mut self, len: usize) {

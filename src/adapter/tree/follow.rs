@@ -6,7 +6,7 @@
 
 use std::vec::Vec;
 
-use super::crawl::Arrival;
+use super::crawl::{Arrival, Opened};
 use super::nodes::{NodeId, FLAG_LISTING, NO_NODE};
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
@@ -219,9 +219,10 @@ impl TreeWatcher {
         } else {
             0
         };
-        let (dir_fd, _) = match self.open_node(dir) {
-            Some(opened) => opened,
-            None => {
+        let dir_fd = match self.open_node(dir)? {
+            Opened::Here(fd) => fd,
+            Opened::NoDescriptor => return Ok(()),
+            Opened::Elsewhere => {
                 if self.nodes.get(dir).is_some() && !self.stale.contains(&dir) {
                     self.stale.push(dir);
                 }
@@ -295,7 +296,7 @@ impl TreeWatcher {
         });
         self.replay_held()?;
         if dirty {
-            if let Some((fd, _)) = self.open_node(id) {
+            if let Opened::Here(fd) = self.open_node(id)? {
                 self.rescan_subtree(id, fd)?;
             }
         }
