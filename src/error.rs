@@ -429,6 +429,7 @@ fn syscall_advice(call: Call, errno: Errno) -> Option<&'static str> {
         Call::EpollWait if errno == Errno::EINVAL => {
             Some("the descriptor is not an epoll instance")
         }
+        Call::EpollCtl => epoll_ctl_advice(errno),
         Call::Getdents if errno == Errno::EINVAL => Some(
             "the buffer is too small for the next directory entry: use at least \
              MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible",
@@ -468,6 +469,22 @@ fn add_watch_advice(errno: Errno) -> Option<&'static str> {
     })
 }
 
+/// What to do when `epoll_ctl` refuses a descriptor.
+fn epoll_ctl_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "this file cannot be polled: a regular file or a directory is always ready, so \
+             epoll refuses it; read it directly, or watch it with inotify"
+        }
+        Errno::EEXIST => {
+            "the descriptor is already registered with this epoll instance: use modify to \
+             change what it is watched for, or delete it first"
+        }
+        Errno::ENOENT => "the descriptor is not registered with this epoll instance: add it first",
+        _ => return None,
+    })
+}
+
 /// What to do when `openat` or `statx` cannot find or resolve a path.
 fn lookup_advice(call: Call, errno: Errno) -> Option<&'static str> {
     Some(match (call, errno) {
@@ -497,7 +514,10 @@ fn descriptor_advice(call: Call, errno: Errno) -> Option<&'static str> {
              (RLIMIT_NOFILE, ulimit -n)"
         }
         (_, Errno::ENFILE) => "the system-wide limit on open files is reached (fs.file-max)",
-        (_, Errno::EBADF) => "the descriptor is not open",
+        (_, Errno::EBADF) => {
+            "the descriptor is not open: other code closed it behind its owner's back (a \
+             close of its raw number); its owner cannot go on, make a new one"
+        }
         _ => return None,
     })
 }

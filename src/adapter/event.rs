@@ -39,6 +39,20 @@ pub enum Origin {
         /// How many directories are not watched.
         unwatched: u64,
     },
+    /// Not a change on disk: the process had no descriptor free (`EMFILE`: its
+    /// `RLIMIT_NOFILE`; or `ENFILE`: the system's `fs.file-max`) when a
+    /// [`TreeWatcher`](crate::TreeWatcher) had to open a directory of the tree to list
+    /// it, and it went on without, as it was asked to
+    /// ([`keep_going_at_descriptor_limit`](crate::TreeBuilder::keep_going_at_descriptor_limit)).
+    /// What those directories hold is not watched (a directory found in a listing and
+    /// never opened is not watched itself either); what lies below them cannot be
+    /// counted without a descriptor. One such event per root waits to be delivered at
+    /// a time, and counts every directory that could not be opened until it is. Its mask
+    /// is empty and its path is the root.
+    DescriptorLimit {
+        /// How many directories could not be opened.
+        unlisted: u64,
+    },
 }
 
 /// One event with the path of its watch, owning both: what [`WatchEvents`](crate::WatchEvents) yields.

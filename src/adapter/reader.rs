@@ -6,6 +6,7 @@
 use std::boxed::Box;
 use std::io;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -20,6 +21,11 @@ use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 pub(crate) const READ_LEN: usize = 64 * 1024;
 
 /// A function asked before each blocking wait how long it may block.
+///
+/// Only `Send` is asked of it. The reader keeps it in a [`Mutex`] so that the reader,
+/// and the watchers that own one, are `Sync` whatever the function captures: it is
+/// called only through `&mut self` ([`Mutex::get_mut`], which never locks), so a shared
+/// `&Reader` can never reach it.
 type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
 
 /// One kernel event, parsed: its fields, and where its name lies in the read buffer.
@@ -75,7 +81,7 @@ pub(crate) enum Step {
 pub(crate) struct Reader {
     waiter: EventWaiter,
     /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
-    block_duration_fn: Option<BlockDurationFn>,
+    block_duration_fn: Option<Mutex<BlockDurationFn>>,
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
@@ -86,6 +92,10 @@ pub(crate) struct Reader {
     /// Where in `backlog` the last sync's marker was: [`Step::Synced`] is said there.
     barrier_at: Option<usize>,
     markers: MarkerNames,
+    /// The `EBADF` that ended the stream: other code closed the descriptor. Every later
+    /// call returns it again, and the number (which may name another file by now) is
+    /// not touched.
+    closed: Option<crate::Error>,
 }
 
 impl Reader {
@@ -100,6 +110,7 @@ impl Reader {
             backlog_pos: 0,
             barrier_at: None,
             markers: MarkerNames::new(),
+            closed: None,
         })
     }
 
@@ -125,7 +136,7 @@ impl Reader {
     }
 
     pub(crate) fn set_block_duration_fn(&mut self, duration: BlockDurationFn) {
-        self.block_duration_fn = Some(duration);
+        self.block_duration_fn = Some(Mutex::new(duration));
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).
@@ -140,6 +151,9 @@ impl Reader {
     /// most one block duration; without, reads only what is queued and says
     /// [`Step::Empty`] when nothing is.
     pub(crate) fn next(&mut self, block: bool) -> Result<Step, WatchError> {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
         loop {
             if self.batch_pos < self.batch_len {
                 match self.parse_next()? {
@@ -168,23 +182,35 @@ impl Reader {
                     Ok(0) => return Ok(Step::Empty),
                     Ok(len) => self.start_batch(len),
                     Err(error) if error.is_would_block() => return Ok(Step::Empty),
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.failed(error)),
                 }
                 continue;
             }
             if !self.waiter.is_draining() {
                 if let Some(duration) = self.block_duration_fn.as_mut() {
+                    // Never locked, so never poisoned; a poisoned one would still hold
+                    // the function.
+                    let duration = duration.get_mut().unwrap_or_else(PoisonError::into_inner);
                     self.waiter.set_block_duration(duration());
                 }
             }
-            let len = match self.waiter.wait(&mut self.buffer)? {
-                Wait::Events(events) => events.remainder().len(),
+            let len = match self.waiter.wait(&mut self.buffer) {
+                Ok(Wait::Events(events)) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
-                Wait::Drained => continue,
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::TimedOut),
+                Ok(Wait::Drained) => continue,
+                Ok(Wait::TimedOut) | Ok(Wait::Interrupted) => return Ok(Step::TimedOut),
+                Err(error) => return Err(self.failed(error)),
             };
             self.start_batch(len);
         }
+    }
+
+    /// `error` as the stream's error; an `EBADF` is kept, to be returned for ever.
+    fn failed(&mut self, error: crate::Error) -> WatchError {
+        if error.errno() == Some(crate::Errno::EBADF) {
+            self.closed = Some(error);
+        }
+        error.into()
     }
 
     fn start_batch(&mut self, len: usize) {

@@ -205,7 +205,9 @@ impl Watcher {
     /// tracks are skipped; a queue overflow is delivered with an empty watch path.
     ///
     /// # Errors
-    /// [`WatchError::Io`] when reading fails or the kernel's buffer is malformed.
+    /// [`WatchError::Io`] when reading fails or the kernel's buffer is malformed; `EBADF`
+    /// when other code has closed the watcher's descriptor, for this call and every
+    /// later one (the stream has ended: make a new watcher).
     pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         self.next_step(true)
     }

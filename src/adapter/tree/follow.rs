@@ -6,7 +6,7 @@
 
 use std::vec::Vec;
 
-use super::crawl::Arrival;
+use super::crawl::{Arrival, Opened};
 use super::delivered::{Arrived, Standing};
 use super::nodes::{NodeId, FLAG_LISTING, NO_NODE};
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
@@ -263,7 +263,7 @@ impl TreeWatcher {
                 Arrived::Placed => self.release_waiting(),
                 Arrived::Unknown(id) => {
                     self.release_waiting();
-                    if let Some((fd, _)) = self.open_node(id) {
+                    if let Opened::Here(fd) = self.open_node(id)? {
                         self.rescan_subtree(id, fd)?;
                     }
                 }
@@ -393,9 +393,10 @@ impl TreeWatcher {
     /// no longer there becomes an orphan. When the path of `dir` no longer names it (a
     /// rename above it is still to be read), `dir` is listed again once it does.
     pub(super) fn reconcile_entry(&mut self, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
-        let (dir_fd, _) = match self.open_node(dir) {
-            Some(opened) => opened,
-            None => {
+        let dir_fd = match self.open_node(dir)? {
+            Opened::Here(fd) => fd,
+            Opened::NoDescriptor => return Ok(()),
+            Opened::Elsewhere => {
                 if self.nodes.get(dir).is_some() && !self.stale.contains(&dir) {
                     self.stale.push(dir);
                 }
@@ -468,7 +469,7 @@ impl TreeWatcher {
         });
         self.replay_held()?;
         if dirty {
-            if let Some((fd, _)) = self.open_node(id) {
+            if let Opened::Here(fd) = self.open_node(id)? {
                 self.rescan_subtree(id, fd)?;
             }
         }

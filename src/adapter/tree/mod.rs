@@ -44,8 +44,9 @@ const LISTING_NOISE: WatchMask = WatchMask::OPEN
 /// The names a listing found in one directory.
 type FoundNames = HashSet<Box<[u8]>>;
 
-/// Decides which directories are not watched: `(path, name) -> exclude?`.
-type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
+/// Decides which directories are not watched: `(path, name) -> exclude?`. `Send + Sync`
+/// so that the tree that owns it is.
+type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send + Sync>;
 
 /// An event the tree makes itself: found by a listing, or a notice.
 #[derive(Clone, Copy, Debug)]
@@ -124,6 +125,7 @@ pub struct TreeWatcher {
     mask: WatchMask,
     exclude: Option<ExcludeFn>,
     keep_going_at_watch_limit: bool,
+    keep_going_at_descriptor_limit: bool,
     /// Events the tree made, delivered before the next kernel event.
     synthetic: VecDeque<Synthetic>,
     synthetic_names: Vec<u8>,
@@ -159,6 +161,9 @@ pub struct TreeWatcher {
     recrawl_due: bool,
     /// Directories the last watches at the limit left out.
     unwatched: u64,
+    /// Where in `synthetic` the last `Origin::DescriptorLimit` notice was queued (an
+    /// index that pops make stale: checked before use).
+    descriptor_notice: usize,
     /// Roots whose end was just handed out: their nodes go at the next step.
     ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
@@ -177,6 +182,7 @@ pub struct TreeBuilder {
     mask: WatchMask,
     exclude: Option<ExcludeFn>,
     keep_going_at_watch_limit: bool,
+    keep_going_at_descriptor_limit: bool,
 }
 
 impl TreeBuilder {
@@ -190,10 +196,12 @@ impl TreeBuilder {
     /// Keeps the directories for which `exclude(path, name)` is true out of the tree:
     /// no watch, no listing, nothing below them. Asked for every directory but the
     /// roots, with its full path and its name, when it is first seen and when it is
-    /// renamed.
+    /// renamed. The predicate must be `Send + Sync`, as the tree that keeps it is (so a
+    /// tree can go into an `Arc` or tokio's `AsyncFd`): share state it updates through
+    /// an atomic or a `Mutex`, not a `Cell`.
     pub fn exclude<F>(mut self, exclude: F) -> TreeBuilder
     where
-        F: FnMut(&Path, &OsStr) -> bool + Send + 'static,
+        F: FnMut(&Path, &OsStr) -> bool + Send + Sync + 'static,
     {
         self.exclude = Some(Box::new(exclude));
         self
@@ -208,11 +216,29 @@ impl TreeBuilder {
         self
     }
 
+    /// What to do when the process has no descriptor free to open a directory it must
+    /// list (`EMFILE` at its `RLIMIT_NOFILE`, `ENFILE` at the system's limit). `false`
+    /// (the default): fail, with an error that names the directory, the limit, its value
+    /// and how to raise it (`ulimit -n`). `true`: go on without listing it, and deliver
+    /// one event ([`Origin::DescriptorLimit`]) that says how many directories could not
+    /// be opened.
+    ///
+    /// A second option, apart from the watch limit's: that one is the user's, shared by
+    /// every program, and going on there is a choice about coverage; this one is the
+    /// process's own, and usually means descriptors are leaking somewhere, which going on
+    /// would hide. The tree itself holds two descriptors, and a few more only while it
+    /// lists.
+    pub fn keep_going_at_descriptor_limit(mut self, keep_going: bool) -> TreeBuilder {
+        self.keep_going_at_descriptor_limit = keep_going;
+        self
+    }
+
     /// Watches every directory below each of `roots`.
     ///
     /// # Errors
     /// A root that does not exist or is not a directory (the error names it), the watch
-    /// limit (unless told to go on), or no inotify instance to be had.
+    /// limit or the descriptor limit (unless told to go on; the error names the
+    /// directory, the limit and its value), or no inotify instance to be had.
     pub fn watch<I, P>(self, roots: I) -> io::Result<TreeWatcher>
     where
         I: IntoIterator<Item = P>,
@@ -225,6 +251,7 @@ impl TreeBuilder {
             mask: self.mask & WatchMask::ALL_EVENTS,
             exclude: self.exclude,
             keep_going_at_watch_limit: self.keep_going_at_watch_limit,
+            keep_going_at_descriptor_limit: self.keep_going_at_descriptor_limit,
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
             found: HashMap::new(),
@@ -241,6 +268,7 @@ impl TreeBuilder {
             reads: 0,
             recrawl_due: false,
             unwatched: 0,
+            descriptor_notice: 0,
             ended_roots: Vec::new(),
             proc_fd: crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
@@ -262,17 +290,23 @@ impl fmt::Debug for TreeBuilder {
             .field("mask", &self.mask)
             .field("exclude", &self.exclude.is_some())
             .field("keep_going_at_watch_limit", &self.keep_going_at_watch_limit)
+            .field(
+                "keep_going_at_descriptor_limit",
+                &self.keep_going_at_descriptor_limit,
+            )
             .finish()
     }
 }
 
 impl TreeWatcher {
-    /// Options: the mask, what to exclude, what to do at the watch limit.
+    /// Options: the mask, what to exclude, what to do at the watch limit and at the
+    /// descriptor limit.
     pub fn builder() -> TreeBuilder {
         TreeBuilder {
             mask: WatchMask::ALL_EVENTS,
             exclude: None,
             keep_going_at_watch_limit: false,
+            keep_going_at_descriptor_limit: false,
         }
     }
 
@@ -410,7 +444,9 @@ impl TreeWatcher {
     ///
     /// # Errors
     /// [`WatchError::Ended`] once no root is left; [`WatchError::Io`] when reading fails,
-    /// or at the watch limit when the tree was not told to go on.
+    /// or at the watch limit or the descriptor limit when the tree was not told to go on;
+    /// `EBADF` when other code has closed the tree's descriptor, for this call and
+    /// every later one.
     pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         self.next_step(true)
     }
