@@ -81,8 +81,9 @@ fn a_creation_in_a_directory_that_left_the_tree_before_it_was_read_is_delivered(
     }
 }
 
-/// Files made in `b/s` while `a` and `b` swap names 2,000 times: each is reported in
-/// `b/s`, where it was made, never in `a/s`.
+/// Files made in `b/s` while `a` and `b` swap names 2,000 times (a file after each
+/// swap, so each is made in `b/s`, whichever directory that is then), read while it
+/// goes on: each is reported in `b/s`, where it was made, never in `a/s`.
 #[test]
 #[cfg_attr(miri, ignore)]
 fn files_made_under_a_name_that_swaps_are_reported_where_they_were_made() {
@@ -95,28 +96,26 @@ fn files_made_under_a_name_that_swaps_are_reported_where_they_were_made() {
     let swapper = {
         let (root, done) = (root.clone(), done.clone());
         thread::spawn(move || {
-            for _ in 0..2000 {
+            let mut made = Vec::new();
+            for n in 0..2000 {
                 fs::rename(root.join("a"), root.join("t")).unwrap();
                 fs::rename(root.join("b"), root.join("a")).unwrap();
                 fs::rename(root.join("t"), root.join("b")).unwrap();
+                let name = format!("f{}", n);
+                fs::File::create(root.join("b/s").join(&name)).unwrap();
+                made.push(name);
             }
             done.store(true, Ordering::SeqCst);
+            made
         })
     };
-    let mut made = Vec::new();
     let mut reported = Vec::new();
-    let mut n = 0;
     while !done.load(Ordering::SeqCst) {
-        let name = format!("f{}", n);
-        n += 1;
-        if fs::File::create(root.join("b/s").join(&name)).is_ok() {
-            made.push(name);
-        }
         while let Some(event) = tree.try_next_event().unwrap() {
             reported.push(event.to_owned_event());
         }
     }
-    swapper.join().unwrap();
+    let made = swapper.join().unwrap();
     reported.extend(drain(&mut tree, false));
     let wrong: Vec<&WatchEvent> = reported
         .iter()

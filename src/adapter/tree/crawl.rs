@@ -16,7 +16,9 @@ use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::watcher::push_name;
-use crate::dir::{open_path_following, open_path_only, stat_descriptor, stat_path, Directory};
+use crate::dir::{
+    open_path_following, open_path_only, stat_descriptor, stat_entry, stat_path, Directory,
+};
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
@@ -601,6 +603,16 @@ impl TreeWatcher {
         if self.is_excluded(dir, name) {
             if let Some(current) = current {
                 self.forget_subtree(current);
+            }
+            // A directory of the tree renamed to an excluded name left the tree now.
+            if let Ok(stat) = stat_entry(dir_fd, name) {
+                self.forget_orphan_of(stat.ino);
+            }
+            // Found by a listing, it is reported as the kernel reports one made in a
+            // watched directory: itself, nothing below it.
+            if found && self.mask.contains(WatchMask::CREATE) {
+                let mask = EventMask::CREATE | EventMask::ISDIR;
+                self.push_synthetic(dir, name, mask, Origin::Scan);
             }
             return Ok(None);
         }

@@ -301,6 +301,22 @@ impl Delivered {
         arrived
     }
 
+    /// The directory in a move with `cookie` went out of the tree (to an excluded
+    /// name). Returns whether there was one.
+    pub(super) fn moved_out(&mut self, cookie: u32) -> bool {
+        let moving = self
+            .apart
+            .iter_mut()
+            .find(|(_, place)| matches!(place, Place::Moving { cookie: c, .. } if *c == cookie));
+        match moving {
+            Some((_, place)) => {
+                *place = Place::Away;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The directory `name` in `parent` was deleted.
     pub(super) fn deleted(&mut self, nodes: &Nodes, parent: NodeId, name: &[u8]) {
         if let Some(id) = self.child(nodes, parent, name) {

@@ -214,7 +214,13 @@ impl TreeWatcher {
         if structural {
             self.follow_on_disk(dir, name)?;
         }
-        Ok(!duplicate && self.wants(mask))
+        // A rename to or from an excluded name is a move out of or into the tree: only
+        // its half in the tree is delivered, with no partner.
+        let excluded_move = is_dir
+            && mask.intersects(EventMask::MOVED_FROM | EventMask::MOVED_TO)
+            && self.exclude.is_some()
+            && self.is_excluded(dir, name);
+        Ok(!duplicate && !excluded_move && self.wants(mask))
     }
 
     /// Follows a change of the entry `name` of `dir` on disk, or holds it until `dir`
@@ -245,6 +251,13 @@ impl TreeWatcher {
         subject: Option<NodeId>,
     ) -> Result<(), WatchError> {
         if name.is_empty() || !mask.contains(EventMask::ISDIR) {
+            return Ok(());
+        }
+        if self.exclude.is_some() && self.is_excluded(dir, name) {
+            // Moved to an excluded name: it left the tree.
+            if mask.contains(EventMask::MOVED_TO) && self.delivered.moved_out(cookie) {
+                self.release_waiting();
+            }
             return Ok(());
         }
         let nodes = &self.nodes;
@@ -436,6 +449,20 @@ impl TreeWatcher {
         self.nodes
             .get(id)
             .map_or(false, |node| node.wd().is_some() && node.ino() == stat.ino)
+    }
+
+    /// Forgets the orphan that stands for the inode `ino`, if there is one: it is known
+    /// to have left the tree.
+    pub(super) fn forget_orphan_of(&mut self, ino: u64) {
+        let nodes = &self.nodes;
+        let found = self
+            .orphans
+            .iter()
+            .find(|orphan| nodes.get(orphan.id).map_or(false, |node| node.ino() == ino))
+            .map(|orphan| orphan.id);
+        if let Some(id) = found {
+            self.forget_subtree(id);
+        }
     }
 
     /// Takes `id` out of its place; it keeps its watches, as an orphan, until it turns

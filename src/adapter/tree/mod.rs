@@ -194,9 +194,19 @@ impl TreeBuilder {
     }
 
     /// Keeps the directories for which `exclude(path, name)` is true out of the tree:
-    /// no watch, no listing, nothing below them. Asked for every directory but the
-    /// roots, with its full path and its name, when it is first seen and when it is
-    /// renamed. The predicate must be `Send + Sync`, as the tree that keeps it is (so a
+    /// no watch, no listing, and nothing that happens below them is delivered. Asked
+    /// for every directory but the roots, with its full path and its name, when it is
+    /// first seen and when it is renamed.
+    ///
+    /// An excluded directory is still an entry of a watched directory, and is reported
+    /// as a file would be: its creation (by the kernel's event, or found by a scan of a
+    /// new directory: the same either way), its deletion, and the events its parent
+    /// reports about it. A rename to or from an excluded name is a move out of or into
+    /// the tree: only the half in the tree is delivered, with no partner, so a directory
+    /// renamed to an excluded name leaves the tree at once, and one renamed back is
+    /// reported once, with what it holds ([`Origin::Scan`]).
+    ///
+    /// The predicate must be `Send + Sync`, as the tree that keeps it is (so a
     /// tree can go into an `Arc` or tokio's `AsyncFd`): share state it updates through
     /// an atomic or a `Mutex`, not a `Cell`.
     pub fn exclude<F>(mut self, exclude: F) -> TreeBuilder
@@ -372,13 +382,17 @@ impl TreeWatcher {
         }
     }
 
-    /// How many directories are watched.
+    /// How many directories are watched: those at a known path (what
+    /// [`watches`](Self::watches) lists), and those taken out of their place whose new
+    /// place is not known yet (moved, with the other half of the move still to be
+    /// read). The latter are let go, or placed, at the next quiet wait or
+    /// [`sync`](Self::sync) at the latest; the two counts agree from then on.
     pub fn watch_count(&self) -> usize {
         self.nodes.watched()
     }
 
-    /// Every watch and the path its events are reported under. Allocates: for checks and
-    /// diagnostics, not for a hot loop.
+    /// Every watch of a directory at a known path, and that path on disk. Allocates:
+    /// for checks and diagnostics, not for a hot loop.
     pub fn watches(&mut self) -> Vec<(WatchDescriptor, PathBuf)> {
         let ids: Vec<NodeId> = self.nodes.ids().collect();
         let mut out = Vec::with_capacity(ids.len());
