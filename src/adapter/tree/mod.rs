@@ -82,9 +82,13 @@ struct Synthetic {
 ///   entry makes the tree look at what the entry is now (the kernel gives the same watch
 ///   descriptor to the same directory wherever it has gone), and new directories are
 ///   watched through `/proc/self/fd` of the directory opened. A rename racing the watch
-///   cannot put a watch under the wrong path. A directory taken out of its place keeps
-///   its watches, its events held, until it turns up again or a whole wait passes with
-///   nothing left to read (then it left the tree).
+///   cannot put a watch under the wrong path.
+/// - **Paths as of the event**: event paths come from where each directory is as far as
+///   the events read so far say, not from the disk, which the tree's own checks have
+///   seen further on. Every path delivered existed; a kernel event's path is the one its
+///   directory had when the kernel queued it; and the delivered events, replayed in
+///   order, give the tree on disk. An event inside the tree is delivered even when its
+///   directory left before the tree read it.
 /// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
 ///   lists with the noisy event bits off, and drops what its own listing of a new
 ///   directory raises). A directory's own copy of an event that its parent reports with
