@@ -110,13 +110,22 @@ impl Delivered {
         };
         if same {
             self.apart.remove(&id);
+            self.give_back_room();
+        }
+    }
+
+    /// Frees the map's room once it is empty again (a scan of a big directory moved in
+    /// keeps each new directory here until its creation is delivered).
+    fn give_back_room(&mut self) {
+        if self.apart.is_empty() && self.apart.capacity() > 64 {
+            self.apart = HashMap::new();
         }
     }
 
     /// Forgets everything: after a queue overflow, the caller starts again from the
     /// disk.
     pub(super) fn clear(&mut self) {
-        self.apart.clear();
+        self.apart = HashMap::new();
     }
 
     /// The nodes `gone` (sorted) were removed from the disk view: what was placed
@@ -127,6 +136,7 @@ impl Delivered {
         }
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
         self.apart.retain(|id, _| !is_gone(id));
+        self.give_back_room();
         for place in self.apart.values_mut() {
             if let Place::At { parent, .. } = place {
                 if is_gone(parent) {
