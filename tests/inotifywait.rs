@@ -937,7 +937,7 @@ fn daemon_writes_events_to_the_outfile() {
             .unwrap();
         assert_eq!(status.code(), Some(0), "{:?}", tool);
         // The background process watches soon: make files until one is reported.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + tools_support::RUN_DEADLINE;
         let mut n = 0;
         let written = loop {
             std::fs::write(watched.join(format!("f{}", n)), b"").unwrap();
