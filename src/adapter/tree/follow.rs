@@ -91,11 +91,8 @@ impl Waiting {
     }
 
     /// Whether it is to be delivered now, waits, or is dropped (its directory left).
-    fn standing(&self, tree: &TreeWatcher) -> Standing {
-        if tree.found_ahead(self.subject, self.dir, &self.name) {
-            return Standing::Pending;
-        }
-        tree.delivered.standing(&tree.nodes, self.dir)
+    fn standing(&self, tree: &mut TreeWatcher) -> Standing {
+        tree.standing_of(self.dir, &self.name, self.mask, self.origin, self.subject)
     }
 }
 
@@ -264,6 +261,10 @@ impl TreeWatcher {
         if mask.contains(EventMask::MOVED_FROM) {
             let since = (self.quiet_waits, self.reads);
             self.delivered.moved_from(nodes, dir, name, cookie, since);
+            // A directory found where it went, ahead of this event, is told of now.
+            if !self.waiting.is_empty() {
+                self.release_waiting();
+            }
         } else if mask.intersects(EventMask::MOVED_TO | EventMask::CREATE) {
             let subject = subject.or_else(|| nodes.child(dir, name));
             let cookie = if mask.contains(EventMask::MOVED_TO) {
@@ -311,6 +312,46 @@ impl TreeWatcher {
                 subject: waiting.subject,
             });
         }
+    }
+
+    /// Whether an event about `name` in `dir` is to be delivered now, waits, or is
+    /// dropped, by the delivered view. Two kinds of found events wait beyond that: a
+    /// directory found where the events do not have it yet, and what a listing found in
+    /// a directory whose path on disk the events have not reached (the listing saw it
+    /// later than the events say): the events that get there are still to be read.
+    pub(super) fn standing_of(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        mask: EventMask,
+        origin: Origin,
+        subject: NodeId,
+    ) -> Standing {
+        if self.found_ahead(subject, dir, name) {
+            return Standing::Pending;
+        }
+        let standing = self.delivered.standing(&self.nodes, dir);
+        let found = origin == Origin::Scan && mask.contains(EventMask::CREATE);
+        if standing == Standing::Placed && found && self.listed_ahead(dir) {
+            return Standing::Pending;
+        }
+        standing
+    }
+
+    /// Whether the path of `dir` on disk is not yet its path in the delivered view.
+    fn listed_ahead(&mut self, dir: NodeId) -> bool {
+        if self.delivered.is_empty() {
+            return false;
+        }
+        // Not `self.path`: it may hold the path of the event being delivered.
+        let mut on_disk = core::mem::take(&mut self.scratch);
+        let mut told = core::mem::take(&mut self.told_path);
+        let complete = self.nodes.path_into(dir, &mut on_disk);
+        let placed = self.delivered.path_into(&self.nodes, dir, &mut told);
+        let ahead = !complete || !placed || on_disk != told;
+        self.scratch = on_disk;
+        self.told_path = told;
+        ahead
     }
 
     /// Whether a listing found the directory `subject` as `name` in `dir` while the

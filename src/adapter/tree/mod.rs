@@ -180,6 +180,8 @@ pub struct TreeWatcher {
     /// The name of the event being followed, reused.
     name: Vec<u8>,
     scratch: Vec<u8>,
+    /// A path in the delivered view, to compare with one on disk.
+    told_path: Vec<u8>,
     listing: Box<[u8]>,
     last_filter_stop: Option<FilterStop>,
 }
@@ -291,6 +293,7 @@ impl TreeBuilder {
             path: Vec::with_capacity(crate::sys::PATH_MAX),
             name: Vec::with_capacity(crate::sys::NAME_MAX + 1),
             scratch: Vec::new(),
+            told_path: Vec::new(),
             listing: std::vec![0u8; crawl::LISTING_LEN].into_boxed_slice(),
             last_filter_stop: None,
         };
@@ -610,9 +613,10 @@ impl TreeWatcher {
                 match standing {
                     Standing::Placed => {
                         let mut path = core::mem::take(&mut self.path);
-                        self.delivered_path(dir, &mut path);
-                        let named = (!name.is_empty()).then_some(&name[..]);
-                        parts = Some(push_name(&mut path, named));
+                        if self.delivered_path(dir, &mut path) {
+                            let named = (!name.is_empty()).then_some(&name[..]);
+                            parts = Some(push_name(&mut path, named));
+                        }
                         self.path = path;
                     }
                     Standing::Pending => self.waiting.push(Waiting::kernel(dir, &name, &event)),
@@ -644,17 +648,19 @@ impl TreeWatcher {
         name.clear();
         let span = made.name_at..made.name_at + made.name_len;
         name.extend_from_slice(self.synthetic_names.get(span).unwrap_or(&[]));
-        let standing = if self.found_ahead(made.subject, made.dir, &name) {
-            Standing::Pending
-        } else {
-            self.delivered.standing(&self.nodes, made.dir)
-        };
+        let standing = self.standing_of(made.dir, &name, made.mask, made.origin, made.subject);
         let delivered = match standing {
             Standing::Placed => {
                 let mut path = core::mem::take(&mut self.path);
-                self.delivered_path(made.dir, &mut path);
+                let complete = self.delivered_path(made.dir, &mut path);
                 let parts = push_name(&mut path, (!name.is_empty()).then_some(&name[..]));
                 self.path = path;
+                if !complete {
+                    // Below a directory out of its place on disk, after an overflow
+                    // cleared the delivered view: the re-crawl reports what is there.
+                    self.name = name;
+                    return Ok(None);
+                }
                 let subject = (made.subject != NO_NODE).then_some(made.subject);
                 let applied =
                     self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject);
@@ -670,12 +676,13 @@ impl TreeWatcher {
         delivered
     }
 
-    /// Writes the path of `dir` in the delivered view into `out`.
-    fn delivered_path(&mut self, dir: NodeId, out: &mut Vec<u8>) {
+    /// Writes the path of `dir` in the delivered view into `out`; false when it has no
+    /// whole path (below a directory out of its place).
+    fn delivered_path(&mut self, dir: NodeId, out: &mut Vec<u8>) -> bool {
         if self.delivered.is_empty() {
-            self.nodes.path_into(dir, out);
+            self.nodes.path_into(dir, out)
         } else {
-            self.delivered.path_into(&self.nodes, dir, out);
+            self.delivered.path_into(&self.nodes, dir, out)
         }
     }
 
