@@ -158,6 +158,21 @@ impl Delivered {
         }
     }
 
+    /// Whether `id` is `top` or lies below it here.
+    pub(super) fn is_within(&self, nodes: &Nodes, id: NodeId, top: NodeId) -> bool {
+        let mut at = id;
+        for _ in 0..=nodes.len() {
+            if at == top {
+                return true;
+            }
+            match self.place_of(nodes, at) {
+                Some((parent, _)) if parent != NO_NODE => at = parent,
+                _ => return false,
+            }
+        }
+        false
+    }
+
     /// Whether `id` has a place here other than `name` in `parent`: a listing found it
     /// there, ahead of the events that will say it left its place here.
     pub(super) fn placed_elsewhere(

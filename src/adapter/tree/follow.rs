@@ -276,6 +276,11 @@ impl TreeWatcher {
                 Arrived::Nothing => {}
                 Arrived::Placed => self.release_waiting(),
                 Arrived::Unknown(id) => {
+                    // What waited below it happened where the caller was never told it
+                    // was: the listing below reports what it holds instead.
+                    let (nodes, delivered) = (&self.nodes, &self.delivered);
+                    self.waiting
+                        .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
                     self.release_waiting();
                     if let Opened::Here(fd) = self.open_node(id)? {
                         self.rescan_subtree(id, fd)?;
