@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a check waits for something it expects (an event, a watch, a process to
 /// exit) before it fails.
@@ -103,6 +103,7 @@ pub fn run_all(checks: &[Check], scratch: &Path, settings: &Settings) -> Summary
     let mut summary = Summary::default();
     for check in checks {
         let dir = scratch.join(check.name);
+        let start = Instant::now();
         let outcome = fs::create_dir(&dir)
             .map_err(Failure::from)
             .and_then(|()| run_one(check, &dir, settings));
@@ -131,7 +132,11 @@ pub fn run_all(checks: &[Check], scratch: &Path, settings: &Settings) -> Summary
                 ("FAILED", message)
             }
         };
-        println!("{verdict:<7} {}: {message}", check.name);
+        println!(
+            "{verdict:<7} {} ({}): {message}",
+            check.name,
+            ms(start.elapsed())
+        );
     }
     summary
 }

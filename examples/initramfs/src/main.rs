@@ -58,6 +58,10 @@ fn main() -> ExitCode {
             println!("inotify-initramfs: cannot set up the system: {error}");
             system::power_off();
         }
+        println!(
+            "inotify-initramfs: started as /init ({})",
+            system::describe()
+        );
     }
     let summary = match scratch_root(as_init) {
         Ok(scratch) => run_in(&scratch, as_init),

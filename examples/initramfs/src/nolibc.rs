@@ -68,7 +68,18 @@ pub fn prints_inotifywait_lines(cx: &Context<'_>) -> Outcome {
     ))
 }
 
-/// `inotify-nolibc wait w/a/b/ready 10` exits 0 once the path is made below a directory
+/// `child` exits with `code` and prints nothing.
+fn expect_silent_exit(child: Child, what: &str, code: i32) -> Result<(), Failure> {
+    let (status, stdout, stderr) = finish(child, what)?;
+    ensure(
+        status == Some(code) && stdout.is_empty() && stderr.is_empty(),
+        || {
+            format!("{what}: exit {status:?}, printed {stdout:?} and {stderr:?} on stderr; expected exit {code} and nothing printed")
+        },
+    )
+}
+
+/// `inotify-nolibc wait a/b/ready 10` exits 0 once the path is made below a directory
 /// it watches; `wait never 0` exits 2 at once.
 pub fn waits_for_a_path(cx: &Context<'_>) -> Outcome {
     let binary = binary(cx)?;
@@ -76,21 +87,8 @@ pub fn waits_for_a_path(cx: &Context<'_>) -> Outcome {
     await_watch_on(&child.id().to_string(), &cx.dir)?;
     fs::create_dir_all(cx.dir.join("a/b"))?;
     fs::write(cx.dir.join("a/b/ready"), b"")?;
-    let found = finish(child, "inotify-nolibc wait a/b/ready 10")?;
-    ensure(found == (Some(0), String::new(), String::new()), || {
-        format!(
-            "wait a/b/ready: exit {:?}, printed {:?}, {:?}",
-            found.0, found.1, found.2
-        )
-    })?;
-
+    expect_silent_exit(child, "inotify-nolibc wait a/b/ready 10", 0)?;
     let child = start(binary, &cx.dir, &["wait", "never", "0"])?;
-    let missing = finish(child, "inotify-nolibc wait never 0")?;
-    ensure(missing == (Some(2), String::new(), String::new()), || {
-        format!(
-            "wait never 0: exit {:?}, printed {:?}, {:?}",
-            missing.0, missing.1, missing.2
-        )
-    })?;
+    expect_silent_exit(child, "inotify-nolibc wait never 0", 2)?;
     Ok("wait a/b/ready 10: exit 0 once made; wait never 0: exit 2".to_string())
 }

@@ -23,9 +23,7 @@ fn wait_while(
 ) -> Result<(PathWait, Duration), Failure> {
     let maker = thread::spawn(make);
     let start = Instant::now();
-    let waited = PathWaiter::new(presence)
-        .timeout(TIMEOUT)
-        .wait(path);
+    let waited = PathWaiter::new(presence).timeout(TIMEOUT).wait(path);
     let took = start.elapsed();
     maker
         .join()
