@@ -176,7 +176,10 @@ pub use error::PathError;
 pub use error::{Call, Error, Limit};
 pub use fd::{AsDescriptor, BorrowedDescriptor, OwnedDescriptor};
 pub use inotify::{InitFlags, Inotify, Limits};
-pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
+pub use mask::{
+    EventMask, FanotifyInitFlags, FanotifyMarkFlags, FanotifyMask, InotifywaitEvents, MaskNames,
+    NameStyle, WatchMask,
+};
 pub use parse::{
     Dirent, Dirents, Event, EventBuffer, Events, FileKind, MalformedDirent, MalformedEvent,
     WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN, MIN_DIRENT_BUFFER_LEN,
