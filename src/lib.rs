@@ -181,9 +181,10 @@ pub use mask::{
     NameStyle, WatchMask,
 };
 pub use parse::{
-    Dirent, Dirents, Event, EventBuffer, Events, FileKind, MalformedDirent, MalformedEvent,
-    WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN, MIN_DIRENT_BUFFER_LEN,
-    MIN_EVENT_BUFFER_LEN,
+    Dirent, Dirents, Event, EventBuffer, Events, FanotifyEvent, FanotifyEvents, FidRecord,
+    FileHandle, FileKind, InfoRecord, InfoRecords, MalformedDirent, MalformedEvent,
+    MalformedFanotifyEvent, WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN,
+    FANOTIFY_METADATA_LEN, MIN_DIRENT_BUFFER_LEN, MIN_EVENT_BUFFER_LEN, MIN_FANOTIFY_BUFFER_LEN,
 };
 pub use path::PathBytes;
 pub use sys::{Errno, NAME_MAX, PATH_MAX};
