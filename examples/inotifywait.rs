@@ -10,17 +10,19 @@
 #[path = "tools/mod.rs"]
 mod tools;
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+
 use std::time::{Duration, Instant};
 
-use inotify_raw::{Errno, EventMask, Inotify, Origin, TreeWatcher, WatchError, WatchMask, Watcher};
+use inotify_raw::{EventMask, Inotify, WatchMask, Watcher};
 
-use tools::{show, Filter, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
+use tools::{
+    show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, Watches, EXIT_FAILURE,
+    EXIT_SUCCESS,
+};
 
 const SHORT: &str = "mrhcdsPqt:fo:e:IFS";
 
@@ -211,129 +213,11 @@ impl Errors {
         }
     }
 
-    /// inotifywait's two lines at the watch limit, and a third with the limit's value
-    /// and how to raise it.
-    fn watch_limit(&self, what: &str, left_out: Option<u64>) {
-        for line in tools::watch_limit_lines(what, left_out) {
-            self.say(&line);
+    fn say_lines(&self, lines: &[String]) {
+        for line in lines {
+            self.say(line);
         }
     }
-}
-
-/// What watches: a plain watcher (a watch per path, named as inotifywait names it), or
-/// the tree. (One of them per program: its size does not matter.)
-#[allow(clippy::large_enum_variant)]
-enum Source {
-    Plain {
-        watcher: Watcher,
-        /// `%w` of each watch: the first path given for it.
-        names: HashMap<i32, Vec<u8>>,
-    },
-    Tree(TreeWatcher, tools::ScanEchoes),
-}
-
-/// The next thing the source has.
-enum Next {
-    Event,
-    /// A cycle ended: check the clock.
-    Cycle,
-    /// A notice of the tree (a directory it could not watch): said, not printed.
-    Notice,
-    /// Nothing can come any more: every root of the tree is gone.
-    Ended,
-}
-
-/// One event, as inotifywait prints it.
-#[derive(Default, Clone)]
-struct Event {
-    mask: u32,
-    cookie: u32,
-    /// `%w`: the watch's name.
-    w: Vec<u8>,
-    /// `%f`: the entry's name, or empty.
-    f: Vec<u8>,
-}
-
-impl Source {
-    fn next(
-        &mut self,
-        block: Option<Duration>,
-        event: &mut Event,
-        errors: &Errors,
-    ) -> Result<Next, WatchError> {
-        match self {
-            Source::Plain { watcher, names } => {
-                watcher.set_block_duration(block);
-                let got = match watcher.next_event()? {
-                    Some(got) => got,
-                    None => return Ok(Next::Cycle),
-                };
-                event.mask = got.mask.bits();
-                event.cookie = got.cookie;
-                event.w.clear();
-                if let Some(name) = names.get(&got.wd.raw()) {
-                    event.w.extend_from_slice(name);
-                }
-                event.f.clear();
-                if let Some(name) = got.name {
-                    event.f.extend_from_slice(name.as_bytes());
-                }
-                Ok(Next::Event)
-            }
-            Source::Tree(tree, echoes) => {
-                tree.set_block_duration(block);
-                let got = match tree.next_event() {
-                    Ok(Some(got)) => got,
-                    Ok(None) => return Ok(Next::Cycle),
-                    Err(WatchError::Ended) => return Ok(Next::Ended),
-                    Err(error) => return Err(error),
-                };
-                match got.origin {
-                    Origin::Skipped(errno) => {
-                        errors.say(&format!(
-                            "Couldn't watch {}: {}",
-                            got.path.display(),
-                            tools::strerror(errno)
-                        ));
-                        return Ok(Next::Notice);
-                    }
-                    Origin::WatchLimit { unwatched } => {
-                        errors.watch_limit(
-                            &format!("new directories below {}", got.path.display()),
-                            Some(unwatched),
-                        );
-                        return Ok(Next::Notice);
-                    }
-                    _ => {}
-                }
-                let name = got.name.map(OsStrExt::as_bytes);
-                if echoes.is_echo(got.wd.raw(), name, got.mask, got.origin) {
-                    return Ok(Next::Notice);
-                }
-                event.mask = got.mask.bits();
-                event.cookie = got.cookie;
-                event.w.clear();
-                event.w.extend_from_slice(&tools::dir_name(got.watch_path));
-                event.f.clear();
-                if let Some(name) = got.name {
-                    event.f.extend_from_slice(name.as_bytes());
-                }
-                Ok(Next::Event)
-            }
-        }
-    }
-}
-
-/// `Couldn't initialize inotify: ...`, with advice for `EMFILE`.
-fn init_failed(error: &io::Error) -> i32 {
-    eprintln!(
-        "Couldn't initialize inotify: {}",
-        tools::error_message(error)
-    );
-    if tools::errno_of(error) == Some(Errno::EMFILE) {
-        eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
-    }
-    EXIT_FAILURE
 }
 
 fn run() -> i32 {
@@ -342,15 +226,15 @@ fn run() -> i32 {
         Err(code) => return code,
     };
 
-    // The instance first, as inotifywait does: the tree makes its own, so for -r this
-    // one only checks that one can be had.
+    // The instance first, as inotifywait does. With -r it watches the files given, and
+    // the tree makes its own: check that one can be had too.
     let watcher = match Watcher::new() {
         Ok(watcher) => watcher,
-        Err(error) => return init_failed(&error),
+        Err(error) => return tools::init_failed(&error),
     };
     if o.recursive {
         if let Err(error) = Inotify::new() {
-            return init_failed(&error.into());
+            return tools::init_failed(&error.into());
         }
     }
 
@@ -433,39 +317,17 @@ fn run() -> i32 {
         }
     }
 
-    let mut pending = Vec::new();
-    let mut source = if o.recursive {
-        drop(watcher);
-        match watch_tree(&list, orig_events, filter.as_ref(), &errors, &mut pending) {
-            Ok((tree, echoes)) => Source::Tree(tree, echoes),
-            Err(code) => return code,
-        }
-    } else {
-        let mut watcher = watcher;
-        let mut names = HashMap::new();
-        for path in &list.watch {
-            let os = OsStr::from_bytes(path);
-            match watcher.add_watch(os, WatchMask::from_bits_retain(events)) {
-                Ok(wd) => {
-                    names
-                        .entry(wd.raw())
-                        .or_insert_with(|| tools::watch_name(path));
-                }
-                Err(error) => {
-                    if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                        errors.watch_limit(&show(path), None);
-                    } else {
-                        errors.say(&format!(
-                            "Couldn't watch {}: {}",
-                            show(path),
-                            tools::error_message(&error)
-                        ));
-                    }
-                    return EXIT_FAILURE;
-                }
-            }
-        }
-        Source::Plain { watcher, names }
+    let mut watches = match set_up(
+        watcher,
+        &o,
+        &list,
+        orig_events,
+        events,
+        filter.as_ref(),
+        &errors,
+    ) {
+        Ok(watches) => watches,
+        Err(code) => return code,
     };
 
     if o.quiet == 0 {
@@ -477,60 +339,35 @@ fn run() -> i32 {
         seconds => Some(Duration::from_secs(u64::from(seconds))),
     };
     let mut deadline = timeout.map(|t| Instant::now() + t);
-    let mut event = Event::default();
+    let mut event = ToolEvent::default();
     let mut line = Vec::new();
-    let mut path = Vec::new();
-    let mut pending = pending.into_iter();
     loop {
-        let next = if let Some(early) = pending.next() {
-            event = early;
-            Next::Event
-        } else {
-            let block = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return tools::EXIT_TIMEOUT;
-                    }
-                    Some(left)
+        let block = match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return tools::EXIT_TIMEOUT;
                 }
-                None => None,
-            };
-            match source.next(block, &mut event, &errors) {
-                Ok(next) => next,
-                Err(error) => {
-                    let error = io::Error::from(error);
-                    errors.say(&tools::error_message(&error));
-                    return EXIT_FAILURE;
-                }
+                Some(left)
             }
+            None => None,
         };
-        match next {
-            Next::Cycle | Next::Notice => continue,
-            Next::Ended => {
-                // As with inotifywait, whose watches are all gone: nothing more can come;
-                // wait for the timeout, if there is one.
-                match deadline {
-                    Some(deadline) => {
-                        std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                        return tools::EXIT_TIMEOUT;
-                    }
-                    None => loop {
-                        std::thread::park();
-                    },
-                }
+        match watches.next(block, &mut event) {
+            Ok(Next::Event) => {}
+            Ok(Next::Cycle) => continue,
+            Ok(Next::Notice(notice)) => {
+                errors.say_lines(&notice.lines(false));
+                continue;
             }
-            Next::Event => {}
+            Err(error) => {
+                errors.say(&tools::error_message(&io::Error::from(error)));
+                return EXIT_FAILURE;
+            }
         }
         // Every event read starts the timeout again, printed or not.
         deadline = timeout.map(|t| Instant::now() + t);
-        if let Some(filter) = filter.as_ref() {
-            path.clear();
-            path.extend_from_slice(&event.w);
-            path.extend_from_slice(&event.f);
-            if filter.drops(&path) {
-                continue;
-            }
+        if filter.as_ref().map_or(false, |filter| filter.drops(&event)) {
+            continue;
         }
         if o.quiet < 2 && event.mask & orig_events != 0 {
             line.clear();
@@ -562,83 +399,33 @@ fn open_outfile(path: &OsStr) -> io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Watches each path as a tree root. Notices the tree has from its setup are said; the
-/// first event it read meanwhile, if any, is put in `pending`.
-fn watch_tree(
+/// Watches every path of the list as inotifywait does: with `-r`, each directory as a
+/// tree and each file on its own. Says what the tree's setup left to say; `Err` with the
+/// exit code when the setup fails (a path that cannot be watched, the watch limit).
+fn set_up(
+    watcher: Watcher,
+    o: &Options,
     list: &PathList,
     orig_events: u32,
+    events: u32,
     filter: Option<&Filter>,
     errors: &Errors,
-    pending: &mut Vec<Event>,
-) -> Result<(TreeWatcher, tools::ScanEchoes), i32> {
-    let builder = tools::tree_builder(orig_events, list, filter);
-    let no_roots: [&Path; 0] = [];
-    let mut tree = match builder.watch(no_roots) {
-        Ok(tree) => tree,
-        Err(error) => return Err(init_failed(&error)),
-    };
+) -> Result<Watches, i32> {
+    let say = |lines: &[String]| errors.say_lines(lines);
+    let mut watches = tools::start_watches(watcher, o.recursive, orig_events, list, filter, &say)?;
     for path in &list.watch {
-        if let Err(error) = tree.add_root(OsStr::from_bytes(path)) {
-            if error.kind() == io::ErrorKind::AlreadyExists {
-                continue; // inside a root given before: watched already
-            }
-            if tools::errno_of(&error) == Some(Errno::ENOSPC) {
-                errors.watch_limit(&show(path), None);
-            } else {
-                errors.say(&format!(
-                    "Couldn't watch {}: {}",
-                    show(path),
-                    tools::error_message(&error)
-                ));
-            }
+        if let Err(error) = watches.add(path, events) {
+            say(&tools::watch_failed_lines("Couldn't watch", path, &error));
             return Err(EXIT_FAILURE);
         }
     }
-    let mut echoes = tools::ScanEchoes::default();
-    // What the setup left to say: directories that could not be watched, and the watch
-    // limit, which fails the setup as it fails inotifywait's.
-    loop {
-        let got = match tree.try_next_event() {
-            Ok(Some(got)) => got,
-            Ok(None) | Err(WatchError::Ended) => break,
-            Err(error) => {
-                errors.say(&tools::error_message(&io::Error::from(error)));
-                return Err(EXIT_FAILURE);
-            }
-        };
-        match got.origin {
-            Origin::Skipped(errno) => errors.say(&format!(
-                "Couldn't watch {}: {}",
-                got.path.display(),
-                tools::strerror(errno)
-            )),
-            Origin::WatchLimit { unwatched } => {
-                errors.watch_limit(&got.path.display().to_string(), Some(unwatched));
-                return Err(EXIT_FAILURE);
-            }
-            _ if echoes.is_echo(
-                got.wd.raw(),
-                got.name.map(OsStrExt::as_bytes),
-                got.mask,
-                got.origin,
-            ) => {}
-            _ => {
-                pending.push(Event {
-                    mask: got.mask.bits(),
-                    cookie: got.cookie,
-                    w: tools::dir_name(got.watch_path),
-                    f: got.name.map_or_else(Vec::new, |n| n.as_bytes().to_vec()),
-                });
-                break;
-            }
-        }
-    }
-    Ok((tree, echoes))
+    tools::say_setup_notices(&mut watches, &say)?;
+    Ok(watches)
 }
 
 /// inotifywait's `--format`: `%w`, `%f`, `%e`, `%Xe` (names separated by X), `%T`,
 /// `%c` (cookie, hex), `%0` (NUL), `%n` (newline), `%%`; anything else as it is.
-fn format_line(format: &[u8], timefmt: Option<&[u8]>, event: &Event, out: &mut Vec<u8>) {
+fn format_line(format: &[u8], timefmt: Option<&[u8]>, event: &ToolEvent, out: &mut Vec<u8>) {
     let mask = EventMask::from_bits_retain(event.mask);
     let mut i = 0;
     while i < format.len() {
@@ -699,7 +486,7 @@ fn csv_field(field: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `-c`: `WATCHED,EVENTS,NAME` (the watch left out when it has no name).
-fn csv_line(event: &Event, out: &mut Vec<u8>) {
+fn csv_line(event: &ToolEvent, out: &mut Vec<u8>) {
     if !event.w.is_empty() {
         csv_field(&event.w, out);
         out.push(b',');
@@ -774,13 +561,11 @@ With -r, this {name} watches with inotify-raw's TreeWatcher:
 \t- its own listing of new directories makes no OPEN, ACCESS or
 \t  CLOSE_NOWRITE lines, nor does a directory's own copy of an
 \t  event its parent reports with its name;
-\t- --exclude, --excludei and @<dir> stop the watching of the
-\t  directories they match, not only the printing, also for
-\t  directories made later;
+\t- @<dir> stops the watching of that directory, also when it is
+\t  made later, and --exclude or --excludei that of a directory
+\t  when they drop every event below it, not only the printing;
 \t- a directory that cannot be read is named on stderr, and the
-\t  watch limit says how to raise it;
-\t- a file given with -r is an error (Not a directory): watch
-\t  files without -r.
+\t  watch limit says how to raise it.
 
 Exit status:
 \t0  -  An event you asked to watch for was received.

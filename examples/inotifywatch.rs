@@ -10,19 +10,19 @@
 mod tools;
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use inotify_raw::{
-    raw, BorrowedDescriptor, Epoll, EpollEvent, Errno, Inotify, OnInterrupt, Origin, Readiness,
-    TreeWatcher, WatchError, WatchMask, Watcher,
-};
+use inotify_raw::{raw, BorrowedDescriptor, Inotify, WatchError, WatchMask, Watcher};
 
-use tools::{show, Getopt, LongOpt, Opt, PathList, EXIT_FAILURE, EXIT_SUCCESS};
+use tools::{
+    show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, WatchKey, Watches, EXIT_FAILURE,
+    EXIT_SUCCESS,
+};
 
 const SHORT: &str = "hrPa:d:zve:t:IFS";
 
@@ -243,7 +243,7 @@ extern "C" fn on_usr1(_signum: c_int) {
 /// Counts for one watch.
 #[derive(Default, Clone)]
 struct Counts {
-    wd: i32,
+    watch: WatchKey,
     /// inotifywatch's name of the watch: its path, with a `/` for a directory.
     name: Vec<u8>,
     /// One count per column of `COLUMNS`.
@@ -266,19 +266,20 @@ impl Counts {
 /// Every watch's counts, and the totals.
 #[derive(Default)]
 struct Stats {
-    watches: HashMap<i32, Counts>,
+    watches: HashMap<WatchKey, Counts>,
     totals: [u32; 13],
     total: u32,
 }
 
 impl Stats {
-    fn record(&mut self, wd: i32, name: &[u8], mask: u32) {
-        let counts = self.watches.entry(wd).or_insert_with(|| Counts {
-            wd,
+    fn record(&mut self, event: &ToolEvent) {
+        let (watch, name, mask) = (event.watch, &event.w, event.mask);
+        let counts = self.watches.entry(watch).or_insert_with(|| Counts {
+            watch,
             ..Counts::default()
         });
-        if counts.name != name {
-            counts.name = name.to_vec();
+        if counts.name != *name {
+            counts.name.clone_from(name);
         }
         for (at, &(bit, _, _)) in COLUMNS.iter().enumerate() {
             if mask & bit != 0 {
@@ -291,9 +292,9 @@ impl Stats {
     }
 
     /// A watch that had no event yet (for `-z`).
-    fn know(&mut self, wd: i32, name: &[u8]) {
-        self.watches.entry(wd).or_insert_with(|| Counts {
-            wd,
+    fn know(&mut self, watch: WatchKey, name: &[u8]) {
+        self.watches.entry(watch).or_insert_with(|| Counts {
+            watch,
             name: name.to_vec(),
             ..Counts::default()
         });
@@ -323,7 +324,7 @@ impl Stats {
         rows.sort_by(|a, b| {
             let (x, y) = (a.get(sort.key), b.get(sort.key));
             let order = if sort.ascending { x.cmp(&y) } else { y.cmp(&x) };
-            order.then(a.wd.cmp(&b.wd))
+            order.then(a.watch.cmp(&b.watch))
         });
         let mut bytes = text.into_bytes();
         for row in rows {
@@ -339,103 +340,6 @@ impl Stats {
         }
         out.write_all(&bytes)?;
         out.flush()
-    }
-}
-
-/// What is watched.
-#[allow(clippy::large_enum_variant)]
-enum Source {
-    Plain {
-        watcher: Watcher,
-        names: HashMap<i32, Vec<u8>>,
-    },
-    Tree(TreeWatcher, tools::ScanEchoes),
-}
-
-impl Source {
-    fn fd(&self) -> std::os::unix::io::BorrowedFd<'_> {
-        use std::os::unix::io::AsFd;
-        match self {
-            Source::Plain { watcher, .. } => watcher.as_fd(),
-            Source::Tree(tree, _) => tree.as_fd(),
-        }
-    }
-
-    /// Counts everything queued now (into `stats`), as the filter lets through.
-    fn drain(
-        &mut self,
-        stats: &mut Stats,
-        filter: Option<&tools::Filter>,
-    ) -> Result<(), WatchError> {
-        let mut path = Vec::new();
-        match self {
-            Source::Plain { watcher, names } => {
-                while let Some(event) = watcher.try_next_event()? {
-                    let name = names.get(&event.wd.raw()).map_or(&[][..], |n| &n[..]);
-                    if let Some(filter) = filter {
-                        path.clear();
-                        path.extend_from_slice(name);
-                        path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
-                        if filter.drops(&path) {
-                            continue;
-                        }
-                    }
-                    stats.record(event.wd.raw(), name, event.mask.bits());
-                }
-            }
-            Source::Tree(tree, echoes) => loop {
-                let event = match tree.try_next_event() {
-                    Ok(Some(event)) => event,
-                    Ok(None) | Err(WatchError::Ended) => break,
-                    Err(error) => return Err(error),
-                };
-                match event.origin {
-                    Origin::Skipped(errno) => {
-                        eprintln!(
-                            "Couldn't watch {}: {}",
-                            event.path.display(),
-                            tools::strerror(errno)
-                        );
-                        continue;
-                    }
-                    Origin::WatchLimit { unwatched } => {
-                        let what = format!("new directories below {}", event.path.display());
-                        for line in tools::watch_limit_lines(&what, Some(unwatched)) {
-                            eprintln!("{}", line);
-                        }
-                        continue;
-                    }
-                    _ => {}
-                }
-                let entry = event.name.map(OsStrExt::as_bytes);
-                if echoes.is_echo(event.wd.raw(), entry, event.mask, event.origin) {
-                    continue;
-                }
-                let name = tools::dir_name(event.watch_path);
-                if let Some(filter) = filter {
-                    path.clear();
-                    path.extend_from_slice(&name);
-                    path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
-                    if filter.drops(&path) {
-                        continue;
-                    }
-                }
-                stats.record(event.wd.raw(), &name, event.mask.bits());
-            },
-        }
-        Ok(())
-    }
-
-    /// Every watch and its name (for `-z`).
-    fn watches(&mut self) -> Vec<(i32, Vec<u8>)> {
-        match self {
-            Source::Plain { names, .. } => names.iter().map(|(&wd, n)| (wd, n.clone())).collect(),
-            Source::Tree(tree, _) => tree
-                .watches()
-                .into_iter()
-                .map(|(wd, path)| (wd.raw(), tools::dir_name(&path)))
-                .collect(),
-        }
     }
 }
 
@@ -459,23 +363,13 @@ fn run() -> i32 {
         Ok(filter) => filter,
         Err(()) => return EXIT_FAILURE,
     };
-    let init_failed = |error: io::Error| {
-        eprintln!(
-            "Couldn't initialize inotify: {}",
-            tools::error_message(&error)
-        );
-        if tools::errno_of(&error) == Some(Errno::EMFILE) {
-            eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
-        }
-        EXIT_FAILURE
-    };
     let watcher = match Watcher::new() {
         Ok(watcher) => watcher,
-        Err(error) => return init_failed(error),
+        Err(error) => return tools::init_failed(&error),
     };
     if o.recursive {
         if let Err(error) = Inotify::new() {
-            return init_failed(error.into());
+            return tools::init_failed(&error.into());
         }
     }
     let events = if o.events == 0 {
@@ -494,106 +388,13 @@ fn run() -> i32 {
     }
 
     eprintln!("Establishing watches...");
-    let failed = |path: &[u8], error: &io::Error| {
-        if tools::errno_of(error) == Some(Errno::ENOSPC) {
-            for line in tools::watch_limit_lines(&show(path), None) {
-                eprintln!("{}", line);
-            }
-        } else {
-            eprintln!(
-                "Failed to watch {}: {}",
-                show(path),
-                tools::error_message(error)
-            );
-        }
-        EXIT_FAILURE
-    };
-    let mut source = if o.recursive {
-        drop(watcher);
-        let no_roots: [&OsStr; 0] = [];
-        let mut tree = match tools::tree_builder(events, &list, filter.as_ref()).watch(no_roots) {
-            Ok(tree) => tree,
-            Err(error) => return init_failed(error),
-        };
-        for path in &list.watch {
-            if o.verbose > 0 {
-                eprintln!("Setting up watch(es) on {}", show(path));
-            }
-            match tree.add_root(OsStr::from_bytes(path)) {
-                Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(error) => return failed(path, &error),
-            }
-            if o.verbose > 0 {
-                eprintln!("OK, {} is now being watched.", show(path));
-            }
-        }
-        Source::Tree(tree, tools::ScanEchoes::default())
-    } else {
-        let mut watcher = watcher;
-        let mut names = HashMap::new();
-        for path in &list.watch {
-            match watcher.add_watch(OsStr::from_bytes(path), WatchMask::from_bits_retain(mask)) {
-                Ok(wd) => {
-                    names
-                        .entry(wd.raw())
-                        .or_insert_with(|| tools::watch_name(path));
-                }
-                Err(error) => return failed(path, &error),
-            }
-        }
-        Source::Plain { watcher, names }
-    };
-
     let mut stats = Stats::default();
-    // What the tree's setup has to say comes first: directories it could not watch, and
-    // the watch limit, which fails the setup as it fails inotifywatch's.
-    if let Source::Tree(tree, echoes) = &mut source {
-        loop {
-            let event = match tree.try_next_event() {
-                Ok(Some(event)) => event,
-                Ok(None) | Err(WatchError::Ended) => break,
-                Err(error) => {
-                    eprintln!("{}", tools::error_message(&io::Error::from(error)));
-                    return EXIT_FAILURE;
-                }
-            };
-            match event.origin {
-                Origin::Skipped(errno) => eprintln!(
-                    "Couldn't watch {}: {}",
-                    event.path.display(),
-                    tools::strerror(errno)
-                ),
-                Origin::WatchLimit { unwatched } => {
-                    let root = event.path.display().to_string();
-                    for line in tools::watch_limit_lines(&root, Some(unwatched)) {
-                        eprintln!("{}", line);
-                    }
-                    return EXIT_FAILURE;
-                }
-                _ if echoes.is_echo(
-                    event.wd.raw(),
-                    event.name.map(OsStrExt::as_bytes),
-                    event.mask,
-                    event.origin,
-                ) => {}
-                _ => {
-                    let name = tools::dir_name(event.watch_path);
-                    let mut path = name.clone();
-                    path.extend_from_slice(event.name.map_or(&[][..], |n| n.as_bytes()));
-                    if !filter.as_ref().map_or(false, |f| f.drops(&path)) {
-                        stats.record(event.wd.raw(), &name, event.mask.bits());
-                    }
-                }
-            }
-        }
-    }
+    let mut watches = match set_up(watcher, &o, &list, events, mask, filter.as_ref()) {
+        Ok(watches) => watches,
+        Err(code) => return code,
+    };
     if o.verbose > 0 {
-        let count = match &source {
-            Source::Plain { names, .. } => names.len(),
-            Source::Tree(tree, _) => tree.watch_count(),
-        };
-        eprintln!("Total of {} watches.", count);
+        eprintln!("Total of {} watches.", watches.count());
     }
     eprintln!("Finished establishing watches, now collecting statistics.");
     if o.timeout > 0 && o.verbose > 0 {
@@ -607,29 +408,18 @@ fn run() -> i32 {
 
     let deadline =
         (o.timeout > 0).then(|| Instant::now() + Duration::from_secs(u64::from(o.timeout)));
-    let epoll = match Epoll::new() {
-        Ok(epoll) => epoll,
-        Err(error) => {
-            eprintln!("{}", tools::error_message(&error.into()));
-            return EXIT_FAILURE;
-        }
-    };
-    if let Err(error) = epoll.add(&source.fd(), Readiness::IN, 0) {
-        eprintln!("{}", tools::error_message(&error.into()));
-        return EXIT_FAILURE;
-    }
     let sort = o.sort.unwrap_or(Sort {
         key: 0,
         ascending: false,
     });
-    let mut ready = [EpollEvent::default()];
+    let mut event = ToolEvent::default();
     loop {
         if DONE.load(Ordering::SeqCst) {
             break;
         }
         if PRINT_NOW.swap(false, Ordering::SeqCst) {
             let mut out = io::stdout();
-            let table = stats_for_print(&mut source, &stats, o.zero);
+            let table = stats_for_print(&mut watches, &stats, o.zero);
             let _ = table.print(events, o.zero, sort, &mut out);
             let _ = out.write_all(b"\n").and_then(|()| out.flush());
         }
@@ -643,40 +433,100 @@ fn run() -> i32 {
             }
             None => None,
         };
-        match epoll.wait(&mut ready, left, OnInterrupt::Return) {
-            Ok(_) => {}
-            Err(error) if error.is_interrupted() => continue,
-            Err(error) => {
-                eprintln!("{}", tools::error_message(&error.into()));
-                return EXIT_FAILURE;
-            }
-        }
-        if let Err(error) = source.drain(&mut stats, filter.as_ref()) {
+        if let Err(error) = count_next(&mut watches, left, &mut event, &mut stats, filter.as_ref())
+        {
             eprintln!("{}", tools::error_message(&io::Error::from(error)));
             return EXIT_FAILURE;
         }
     }
     // What happened before the end was asked for is counted too, read or not.
-    if let Err(error) = source.drain(&mut stats, filter.as_ref()) {
-        eprintln!("{}", tools::error_message(&io::Error::from(error)));
-        return EXIT_FAILURE;
+    loop {
+        match count_next(
+            &mut watches,
+            Some(Duration::ZERO),
+            &mut event,
+            &mut stats,
+            filter.as_ref(),
+        ) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                eprintln!("{}", tools::error_message(&io::Error::from(error)));
+                return EXIT_FAILURE;
+            }
+        }
     }
-    let table = stats_for_print(&mut source, &stats, o.zero);
+    let table = stats_for_print(&mut watches, &stats, o.zero);
     let mut out = io::stdout();
     let _ = table.print(events, o.zero, sort, &mut out);
     EXIT_SUCCESS
 }
 
+/// Watches every path of the list as inotifywatch does: with `-r`, each directory as a
+/// tree and each file on its own. Says what the tree's setup left to say; `Err` with the
+/// exit code when the setup fails (a path that cannot be watched, the watch limit).
+fn set_up(
+    watcher: Watcher,
+    o: &Options,
+    list: &PathList,
+    events: u32,
+    mask: u32,
+    filter: Option<&Filter>,
+) -> Result<Watches, i32> {
+    let mut watches = tools::start_watches(watcher, o.recursive, events, list, filter, &say_lines)?;
+    for path in &list.watch {
+        if o.recursive && o.verbose > 0 {
+            eprintln!("Setting up watch(es) on {}", show(path));
+        }
+        if let Err(error) = watches.add(path, mask) {
+            say_lines(&tools::watch_failed_lines("Failed to watch", path, &error));
+            return Err(EXIT_FAILURE);
+        }
+        if o.recursive && o.verbose > 0 {
+            eprintln!("OK, {} is now being watched.", show(path));
+        }
+    }
+    tools::say_setup_notices(&mut watches, &say_lines)?;
+    Ok(watches)
+}
+
+fn say_lines(lines: &[String]) {
+    for line in lines {
+        eprintln!("{}", line);
+    }
+}
+
+/// Waits at most `block` for the next event and counts it, as the filter lets it
+/// through (notices are said); false when none came.
+fn count_next(
+    watches: &mut Watches,
+    block: Option<Duration>,
+    event: &mut ToolEvent,
+    stats: &mut Stats,
+    filter: Option<&Filter>,
+) -> Result<bool, WatchError> {
+    match watches.next(block, event)? {
+        Next::Event => {
+            if !filter.map_or(false, |filter| filter.drops(event)) {
+                stats.record(event);
+            }
+        }
+        Next::Notice(notice) => say_lines(&notice.lines(false)),
+        Next::Cycle => return Ok(false),
+    }
+    Ok(true)
+}
+
 /// The counts to print: with `-z`, every watch there is, with or without events.
-fn stats_for_print(source: &mut Source, stats: &Stats, zero: bool) -> Stats {
+fn stats_for_print(watches: &mut Watches, stats: &Stats, zero: bool) -> Stats {
     let mut all = Stats {
         watches: stats.watches.clone(),
         totals: stats.totals,
         total: stats.total,
     };
     if zero {
-        for (wd, name) in source.watches() {
-            all.know(wd, &name);
+        for (watch, name) in watches.list() {
+            all.know(watch, &name);
         }
     }
     all
@@ -728,7 +578,8 @@ With -r, this {name} watches with inotify-raw's TreeWatcher: what is
 made in a new directory before its watch exists is counted, counts
 follow directories that are moved, its own listing of new directories
 counts nothing, an event is counted once (not also on the directory's
-own watch), and --exclude and @<dir> keep directories unwatched.
+own watch), and @<dir> keeps a directory unwatched, as --exclude does
+one below which it drops every event.
 
 Exit status:
 \t0  -  Exited normally.

@@ -12,7 +12,7 @@ use crate::sys::{
 };
 
 #[cfg(feature = "std")]
-use crate::sys::{AT_EMPTY_PATH, O_PATH};
+use crate::sys::{AT_EMPTY_PATH, O_PATH, PATH_MAX};
 
 /// `STATX_TYPE`: `stx_mask` has this bit when the type bits of `stx_mode` are filled in.
 const STATX_TYPE: u32 = 0x1;
@@ -138,6 +138,15 @@ impl Directory {
     #[cfg(feature = "std")]
     pub(crate) fn open_named(fd: &OwnedDescriptor) -> Result<Directory, Error> {
         Directory::open_raw(fd.as_raw(), b".", 0)
+    }
+
+    /// Like [`open`](Directory::open) (`follow`) or
+    /// [`open_nofollow`](Directory::open_nofollow), for a path of any length (see
+    /// [`at_any_length`]).
+    #[cfg(feature = "std")]
+    pub(crate) fn open_any_length(path: &[u8], follow: bool) -> Result<Directory, Error> {
+        let extra = if follow { 0 } else { O_NOFOLLOW };
+        at_any_length(path, |dirfd, rest| Directory::open_raw(dirfd, rest, extra))
     }
 
     /// `openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | extra)`.
@@ -292,11 +301,49 @@ fn statx(dirfd: RawFd, path: NulTerminated<'_>, flags: u32) -> Result<Stat, Erro
     })
 }
 
-/// The kind, inode and link count of `path`, following a final symbolic link or not.
+/// The kind, inode and link count of `path` (of any length: see [`at_any_length`]),
+/// following a final symbolic link or not.
 #[cfg(feature = "std")]
 pub(crate) fn stat_path(path: &[u8], follow: bool) -> Result<Stat, Error> {
     let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
-    stat_at(AT_FDCWD, path, flags)
+    at_any_length(path, |dirfd, rest| stat_at(dirfd, rest, flags))
+}
+
+/// Calls `call(dirfd, rest)`, where `rest` relative to `dirfd` names what `path` (relative
+/// to the current directory) does: `path` itself when it is shorter than `PATH_MAX`.
+/// A longer path, which the kernel refuses whole, is resolved a part at a time: each
+/// leading part shorter than `PATH_MAX`, ending at a `/`, is opened (`O_PATH`, following
+/// links, as the kernel does for every component but the last) relative to the one
+/// before, and `rest` is what is left. At most two descriptors are open at a time.
+///
+/// # Errors
+/// Those of `call`, and of `openat` for a leading part; [`Error::PathTooLong`] when no
+/// `/` leaves a part shorter than `PATH_MAX` (a name longer than `NAME_MAX`).
+#[cfg(feature = "std")]
+pub(crate) fn at_any_length<T>(
+    path: &[u8],
+    call: impl FnOnce(RawFd, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut held: Option<OwnedDescriptor> = None;
+    let mut rest = path;
+    while rest.len() >= PATH_MAX {
+        let cut = rest
+            .get(..PATH_MAX - 1)
+            .and_then(|head| head.iter().rposition(|&b| b == b'/'))
+            .filter(|&cut| cut > 0)
+            .ok_or(Error::PathTooLong { len: path.len() })?;
+        let (head, tail) = rest.split_at(cut);
+        let dirfd = held.as_ref().map_or(AT_FDCWD, OwnedDescriptor::as_raw);
+        held = Some(open_path_at(dirfd, head, 0)?);
+        rest = match tail.iter().position(|&b| b != b'/') {
+            Some(start) => tail.get(start..).unwrap_or(b"."),
+            None => b".",
+        };
+    }
+    call(
+        held.as_ref().map_or(AT_FDCWD, OwnedDescriptor::as_raw),
+        rest,
+    )
 }
 
 /// A descriptor that names the directory at `path` (relative to `dir`, or to the
@@ -316,14 +363,23 @@ pub(crate) fn open_path_following(path: &[u8]) -> Result<OwnedDescriptor, Error>
     open_path_with(None, path, 0)
 }
 
-/// `openat(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra)`.
+/// `openat(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra)`; a `path` relative to
+/// the current directory may be of any length (see [`at_any_length`]).
 #[cfg(feature = "std")]
 fn open_path_with(
     dir: Option<&OwnedDescriptor>,
     path: &[u8],
     extra: u32,
 ) -> Result<OwnedDescriptor, Error> {
-    let dirfd = dir.map_or(AT_FDCWD, OwnedDescriptor::as_raw);
+    match dir {
+        Some(dir) => open_path_at(dir.as_raw(), path, extra),
+        None => at_any_length(path, |dirfd, rest| open_path_at(dirfd, rest, extra)),
+    }
+}
+
+/// `openat(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra)`.
+#[cfg(feature = "std")]
+fn open_path_at(dirfd: RawFd, path: &[u8], extra: u32) -> Result<OwnedDescriptor, Error> {
     let opened = with_nul_terminated(path, |path| {
         sys::openat(dirfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC | extra, 0)
     })?;
@@ -344,5 +400,50 @@ pub(crate) fn stat_descriptor(fd: &OwnedDescriptor) -> Result<Stat, Error> {
     match EMPTY {
         Some(empty) => statx(fd.as_raw(), empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW),
         None => Err(Error::EmptyPath),
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+    use std::vec::Vec;
+
+    /// A path past `PATH_MAX` is resolved a part at a time, whatever its slashes; one
+    /// with no slash early enough is refused as too long.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn paths_past_path_max_are_resolved_in_parts() {
+        let base =
+            std::env::temp_dir().join(std::format!("inotify-raw-long-{}", std::process::id()));
+        std::fs::create_dir(&base).unwrap();
+        let name = [b'n'; 200];
+        let mut path: Vec<u8> = base.as_os_str().as_bytes().to_vec();
+        let mut opened = open_path_only(None, &path).unwrap();
+        for level in 0..24 {
+            // Every other separator doubled: `a//b` names what `a/b` does.
+            path.extend_from_slice(if level % 2 == 0 { b"/" } else { b"//" });
+            path.extend_from_slice(&name);
+            let made = std::format!("/proc/self/fd/{}/{}", opened.as_raw(), "n".repeat(200));
+            std::fs::create_dir(made).unwrap();
+            opened = open_path_only(Some(&opened), &name).unwrap();
+        }
+        assert!(path.len() > PATH_MAX + 500);
+        let deepest = stat_descriptor(&opened).unwrap();
+        assert_eq!(stat_path(&path, false).unwrap(), deepest);
+        let named = open_path_only(None, &path).unwrap();
+        assert_eq!(stat_descriptor(&named).unwrap(), deepest);
+        path.push(b'/');
+        assert_eq!(stat_path(&path, false).unwrap(), deepest, "a final slash");
+        let mut buffer = [0u8; 4096];
+        let listed = Directory::open_any_length(&path, false).unwrap();
+        assert_eq!(listed.read(&mut buffer).unwrap().count(), 2, ". and ..");
+
+        let no_slash = [b'x'; PATH_MAX + 10];
+        assert_eq!(
+            stat_path(&no_slash, false),
+            Err(Error::PathTooLong { len: PATH_MAX + 10 })
+        );
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

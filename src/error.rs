@@ -208,40 +208,50 @@ impl Limit {
 
     /// Writes what the limit is, its value and what to do.
     fn write_advice(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (what, remove) = match self.kind {
-            LimitKind::Watches => ("inotify watch limit", "remove watches"),
-            LimitKind::Instances => ("limit on inotify instances", "close inotify instances"),
-            LimitKind::OpenFiles => {
-                f.write_str("this process has no descriptor free: RLIMIT_NOFILE")?;
-                match known(self.initial) {
-                    Some(value) => write!(f, " is {}", value)?,
-                    None => f.write_str(" is reached")?,
-                }
-                return f.write_str(
-                    "; close descriptors, or raise it (ulimit -n N in the shell that starts \
-                     the program, prlimit --nofile=N, or setrlimit)",
-                );
+        match self.kind {
+            LimitKind::Watches => {
+                self.write_inotify_advice(f, "inotify watch limit", "remove watches")
             }
-        };
-        let name = self.name();
-        let own_applies = self.own_applies();
-        if !self.nested {
-            write!(f, "the per-user {} is reached: {}", what, name)?;
-        } else if own_applies {
-            write!(
+            LimitKind::Instances => self.write_inotify_advice(
                 f,
-                "the per-user {} of this user namespace is reached: {}",
-                what, name
-            )?;
-        } else {
-            write!(
-                f,
-                "the per-user {} of the initial user namespace is reached: {}",
-                what, name
-            )?;
+                "limit on inotify instances",
+                "close inotify instances",
+            ),
+            LimitKind::OpenFiles => self.write_descriptor_advice(f),
         }
+    }
+
+    /// The advice for `RLIMIT_NOFILE`.
+    fn write_descriptor_advice(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("this process has no descriptor free: RLIMIT_NOFILE")?;
+        match known(self.initial) {
+            Some(value) => write!(f, " is {}", value)?,
+            None => f.write_str(" is reached")?,
+        }
+        f.write_str(
+            "; close descriptors, or raise it (ulimit -n N in the shell that starts the \
+             program, prlimit --nofile=N, or setrlimit)",
+        )
+    }
+
+    /// The advice for an inotify limit: which one is reached (`what`), in which
+    /// namespace, its value, how to raise it or what else to do (`remove`), and the
+    /// other limit that applies in a user namespace.
+    fn write_inotify_advice(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        what: &str,
+        remove: &str,
+    ) -> fmt::Result {
+        let name = self.name();
+        let whose = match (self.nested, self.own_applies()) {
+            (false, _) => "",
+            (true, true) => " of this user namespace",
+            (true, false) => " of the initial user namespace",
+        };
+        write!(f, "the per-user {}{} is reached: {}", what, whose, name)?;
         write_value(f, self.value())?;
-        if self.nested && !own_applies {
+        if self.nested && !self.own_applies() {
             write!(
                 f,
                 " there; raise it on the host (sysctl -w {}=N) or {}",
@@ -250,30 +260,36 @@ impl Limit {
         } else {
             write!(f, "; raise it (sysctl -w {}=N) or {}", name, remove)?;
         }
-        if self.nested {
-            // The other of the two limits that apply.
-            let (other, value) = match (self.kind, own_applies) {
-                (LimitKind::Watches, true) => ("fs.inotify.max_user_watches", self.initial),
-                (LimitKind::Instances, true) => ("fs.inotify.max_user_instances", self.initial),
-                (LimitKind::Watches, false) => ("user.max_inotify_watches", self.own),
-                (_, false) => ("user.max_inotify_instances", self.own),
-                (LimitKind::OpenFiles, true) => return Ok(()),
-            };
-            if own_applies {
-                write!(f, " (the initial namespace's {}", other)?;
-            } else {
-                write!(f, " (this namespace's own {}", other)?;
-            }
-            if let Some(value) = known(value) {
-                write!(f, ", {},", value)?;
-            }
-            f.write_str(if own_applies {
-                " applies too)"
-            } else {
-                " is higher)"
-            })?;
+        self.write_other_limit(f)
+    }
+
+    /// In a user namespace: ` (...)`, the other of the two inotify limits that apply,
+    /// with its value.
+    fn write_other_limit(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.nested {
+            return Ok(());
         }
-        Ok(())
+        let own_applies = self.own_applies();
+        let (other, value) = match (self.kind, own_applies) {
+            (LimitKind::Watches, true) => ("fs.inotify.max_user_watches", self.initial),
+            (LimitKind::Instances, true) => ("fs.inotify.max_user_instances", self.initial),
+            (LimitKind::Watches, false) => ("user.max_inotify_watches", self.own),
+            (LimitKind::Instances, false) => ("user.max_inotify_instances", self.own),
+            (LimitKind::OpenFiles, _) => return Ok(()),
+        };
+        if own_applies {
+            write!(f, " (the initial namespace's {}", other)?;
+        } else {
+            write!(f, " (this namespace's own {}", other)?;
+        }
+        if let Some(value) = known(value) {
+            write!(f, ", {},", value)?;
+        }
+        f.write_str(if own_applies {
+            " applies too)"
+        } else {
+            " is higher)"
+        })
     }
 }
 
@@ -429,144 +445,213 @@ impl Error {
     pub const fn is_interrupted(&self) -> bool {
         matches!(self, Error::Syscall { errno, .. } if errno.raw() == Errno::EINTR.raw())
     }
+}
 
-    /// What the caller can do about the error, where there is more to say than its
-    /// message.
-    fn advice(&self) -> Option<&'static str> {
-        let (call, errno) = match *self {
-            Error::Syscall { call, errno, .. } => (call, errno),
-            Error::PathComponent { call, errno, .. } => return component_advice(call, errno),
-            _ => return None,
-        };
+/// What to do about an [`Error::Syscall`]: the advice of the call, or else of the
+/// errno.
+fn syscall_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    let of_call = match call {
+        Call::InotifyAddWatch => add_watch_advice(errno),
+        Call::InotifyRmWatch if errno == Errno::EINVAL => Some(
+            "the watch descriptor is not (or no longer) valid for this instance; the kernel \
+             removes a watch by itself when its object is deleted or unmounted (IN_IGNORED)",
+        ),
+        Call::EpollWait if errno == Errno::EINVAL => {
+            Some("the descriptor is not an epoll instance")
+        }
+        Call::EpollCtl => epoll_ctl_advice(errno),
+        Call::Getdents if errno == Errno::EINVAL => Some(
+            "the buffer is too small for the next directory entry: use at least \
+             MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible",
+        ),
+        Call::Open | Call::Statx => lookup_advice(call, errno),
+        Call::FanotifyInit => fanotify_init_advice(errno),
+        Call::FanotifyMark => fanotify_mark_advice(errno),
+        Call::NameToHandleAt | Call::OpenByHandleAt => file_handle_advice(call, errno),
+        _ => None,
+    };
+    of_call.or_else(|| descriptor_advice(call, errno))
+}
+
+/// What to do about `inotify_add_watch`'s errors, but for the watch limit with a
+/// [`Limit`].
+fn add_watch_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
         // Without a `Limit` (an error made with `Error::syscall`): what it may be.
-        Some(match (call, errno) {
-            (Call::InotifyAddWatch, Errno::ENOSPC) => {
-                "the per-user inotify watch limit is reached: raise fs.inotify.max_user_watches \
-                 (user.max_inotify_watches in a user namespace) or remove watches"
-            }
-            (Call::InotifyInit, Errno::EMFILE) => {
-                "the per-user limit on inotify instances is reached (fs.inotify.max_user_instances, \
-                 user.max_inotify_instances in a user namespace), or this process has no \
-                 descriptor free (RLIMIT_NOFILE, ulimit -n)"
-            }
-            (Call::EpollCreate, Errno::EMFILE) | (Call::Open, Errno::EMFILE) => {
-                "this process has no descriptor free: close descriptors, or raise its limit \
-                 (RLIMIT_NOFILE, ulimit -n)"
-            }
-            (_, Errno::ENFILE) => {
-                "the system-wide limit on open files is reached (fs.file-max)"
-            }
-            (Call::InotifyAddWatch, Errno::ENOENT) => {
-                "the path does not exist, a directory leading to it is missing, or it is a \
-                 symbolic link whose target is missing (IN_DONT_FOLLOW watches the link itself)"
-            }
-            (Call::InotifyAddWatch, Errno::ENOTDIR) => {
-                "a component of the path is not a directory, or IN_ONLYDIR was given for a \
-                 path that is not a directory"
-            }
-            (Call::InotifyAddWatch, Errno::EACCES) => {
-                "watching needs read permission on the path"
-            }
-            (Call::InotifyAddWatch, Errno::EEXIST) => {
-                "the path is already watched by this instance and IN_MASK_CREATE was given"
-            }
-            (Call::InotifyAddWatch, Errno::EINVAL) => {
-                "the mask has no event bit, or combines IN_MASK_ADD with IN_MASK_CREATE, or \
-                 the descriptor is not an inotify instance"
-            }
-            (Call::InotifyRmWatch, Errno::EINVAL) => {
-                "the watch descriptor is not (or no longer) valid for this instance; the kernel \
-                 removes a watch by itself when its object is deleted or unmounted (IN_IGNORED)"
-            }
-            (Call::EpollWait, Errno::EINVAL) => {
-                "the descriptor is not an epoll instance"
-            }
-            (Call::Getdents, Errno::EINVAL) => {
-                "the buffer is too small for the next directory entry: use at least \
-                 MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible"
-            }
-            (Call::Open, Errno::ENOTDIR) => {
-                "a component of the path is not a directory, or (not following links) the \
-                 last one is a symbolic link"
-            }
-            (Call::Open, Errno::ENOENT) | (Call::Statx, Errno::ENOENT) => {
-                "the path does not exist (an entry can be removed after it was listed)"
-            }
-            (Call::FanotifyInit, Errno::EPERM) => {
-                "fanotify needs CAP_SYS_ADMIN (run as root, or grant the program the \
-                 capability); without it, Linux 5.13 and later allow only FAN_CLASS_NOTIF \
-                 with file-handle reports (FAN_REPORT_FID...) and inode marks. TreeWatcher \
-                 watches a tree with inotify and needs no privilege"
-            }
-            (Call::FanotifyInit, Errno::EINVAL) => {
-                "the kernel knows each flag but refuses the combination: FAN_REPORT_NAME \
-                 needs FAN_REPORT_DIR_FID, FAN_REPORT_TARGET_FID needs FAN_REPORT_DFID_NAME \
-                 and FAN_REPORT_FID, file-handle reports need FAN_CLASS_NOTIF, and \
-                 FAN_REPORT_PIDFD cannot go with FAN_REPORT_TID"
-            }
-            (Call::FanotifyInit, Errno::EMFILE) => {
-                "the per-user limit on fanotify groups is reached (fs.fanotify.max_user_groups, \
-                 128 by default), or this process has no descriptor free (RLIMIT_NOFILE, \
-                 ulimit -n)"
-            }
-            (Call::FanotifyInit, Errno::ENOSYS) | (Call::FanotifyMark, Errno::ENOSYS) => {
-                "this kernel has no fanotify (built without CONFIG_FANOTIFY), or an emulator \
-                 such as qemu-user does not implement it"
-            }
-            (Call::FanotifyMark, Errno::EPERM) => {
-                "mount and file-system marks need CAP_SYS_ADMIN; a group made without it \
-                 (Linux 5.13 and later) can mark files and directories only"
-            }
-            (Call::FanotifyMark, Errno::EOPNOTSUPP) | (Call::NameToHandleAt, Errno::EOPNOTSUPP) => {
-                "this file system has no file handles (such as /proc, some FUSE file systems, \
-                 NFS without export support): mark it in a group that does not report file \
-                 handles, or watch it with inotify (TreeWatcher)"
-            }
-            (Call::FanotifyMark, Errno::ENODEV) => {
-                "this file system has no file system ID, so its file handles cannot be \
-                 reported: mark it in a group that does not report file handles, or watch it \
-                 with inotify (TreeWatcher)"
-            }
-            (Call::FanotifyMark, Errno::EXDEV) => {
-                "the path is in a subvolume whose file system ID is not its file system's \
-                 (btrfs), so file handles from a mark there could not be told apart: mark \
-                 each subvolume's own root, or watch it with inotify (TreeWatcher)"
-            }
-            (Call::FanotifyMark, Errno::EINVAL) => {
-                "a flag or event this kernel does not know (FAN_MARK_FILESYSTEM needs Linux \
-                 4.20, FAN_CREATE, FAN_DELETE, FAN_MOVED_*, FAN_ATTRIB and the *_SELF events \
-                 5.1, FAN_FS_ERROR 5.16, FAN_RENAME 5.17, FAN_MARK_EVICTABLE 5.19, \
-                 FAN_MARK_IGNORE 6.0), or a mask this group cannot report: entry events need a \
-                 group that reports file handles, permission events a content class"
-            }
-            (Call::FanotifyMark, Errno::ENOENT) => {
-                "the path does not exist, or FAN_MARK_REMOVE was given for a mark that is not \
-                 there"
-            }
-            (Call::FanotifyMark, Errno::ENOTDIR) => {
-                "a component of the path is not a directory, or FAN_MARK_ONLYDIR was given for \
-                 a path that is not a directory"
-            }
-            (Call::FanotifyMark, Errno::EISDIR) => {
-                "an ignore mark (FAN_MARK_IGNORE) on a directory needs \
-                 FAN_MARK_IGNORED_SURV_MODIFY too: use FAN_MARK_IGNORE_SURV"
-            }
-            (Call::FanotifyMark, Errno::ENOSPC) => {
-                "the per-user limit on fanotify marks is reached (fs.fanotify.max_user_marks): \
-                 raise it, remove marks, or make the group with FAN_UNLIMITED_MARKS"
-            }
-            (Call::OpenByHandleAt, Errno::ESTALE) => {
-                "the file the handle names is gone (deleted), or the handle is of another file \
-                 system than the mount descriptor's"
-            }
-            (Call::OpenByHandleAt, Errno::EPERM) => {
-                "open_by_handle_at needs CAP_DAC_READ_SEARCH (run as root, or grant the program \
-                 the capability)"
-            }
-            (_, Errno::EBADF) => "the descriptor is not open",
-            _ => return None,
-        })
-    }
+        Errno::ENOSPC => {
+            "the per-user inotify watch limit is reached: raise fs.inotify.max_user_watches \
+             (user.max_inotify_watches in a user namespace) or remove watches"
+        }
+        Errno::ENOENT => {
+            "the path does not exist, a directory leading to it is missing, or it is a \
+             symbolic link whose target is missing (IN_DONT_FOLLOW watches the link itself)"
+        }
+        Errno::ENOTDIR => {
+            "a component of the path is not a directory, or IN_ONLYDIR was given for a path \
+             that is not a directory"
+        }
+        Errno::EACCES => "watching needs read permission on the path",
+        Errno::EEXIST => {
+            "the path is already watched by this instance and IN_MASK_CREATE was given"
+        }
+        Errno::EINVAL => {
+            "the mask has no event bit, or combines IN_MASK_ADD with IN_MASK_CREATE, or the \
+             descriptor is not an inotify instance"
+        }
+        _ => return None,
+    })
+}
+
+/// What to do about `fanotify_init`'s errors. (`EINVAL` for a flag the kernel does not
+/// know is an [`Error::UnknownFanotifyFlag`].)
+fn fanotify_init_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "fanotify needs CAP_SYS_ADMIN (run as root, or grant the program the capability); \
+             without it, Linux 5.13 and later allow only FAN_CLASS_NOTIF with file-handle \
+             reports (FAN_REPORT_FID...) and inode marks. TreeWatcher watches a tree with \
+             inotify and needs no privilege"
+        }
+        Errno::EINVAL => {
+            "the kernel knows each flag but refuses the combination: FAN_REPORT_NAME needs \
+             FAN_REPORT_DIR_FID, FAN_REPORT_TARGET_FID needs FAN_REPORT_DFID_NAME and \
+             FAN_REPORT_FID, file-handle reports need FAN_CLASS_NOTIF, and FAN_REPORT_PIDFD \
+             cannot go with FAN_REPORT_TID"
+        }
+        Errno::EMFILE => {
+            "the per-user limit on fanotify groups is reached (fs.fanotify.max_user_groups, 128 \
+             by default), or this process has no descriptor free (RLIMIT_NOFILE, ulimit -n)"
+        }
+        Errno::ENOSYS => no_fanotify(),
+        _ => return None,
+    })
+}
+
+/// What to do about `fanotify_mark`'s errors.
+fn fanotify_mark_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "mount and file-system marks need CAP_SYS_ADMIN; a group made without it (Linux \
+             5.13 and later) can mark files and directories only"
+        }
+        Errno::EOPNOTSUPP => no_file_handles(),
+        Errno::ENODEV => {
+            "this file system has no file system ID, so its file handles cannot be reported: \
+             mark it in a group that does not report file handles, or watch it with inotify \
+             (TreeWatcher)"
+        }
+        Errno::EXDEV => {
+            "the path is in a subvolume whose file system ID is not its file system's (btrfs), \
+             so file handles from a mark there could not be told apart: mark each subvolume's \
+             own root, or watch it with inotify (TreeWatcher)"
+        }
+        Errno::EINVAL => {
+            "a flag or event this kernel does not know (FAN_MARK_FILESYSTEM needs Linux 4.20, \
+             FAN_CREATE, FAN_DELETE, FAN_MOVED_*, FAN_ATTRIB and the *_SELF events 5.1, \
+             FAN_FS_ERROR 5.16, FAN_RENAME 5.17, FAN_MARK_EVICTABLE 5.19, FAN_MARK_IGNORE \
+             6.0), or a mask this group cannot report: entry events need a group that reports \
+             file handles, permission events a content class"
+        }
+        Errno::ENOENT => {
+            "the path does not exist, or FAN_MARK_REMOVE was given for a mark that is not there"
+        }
+        Errno::ENOTDIR => {
+            "a component of the path is not a directory, or FAN_MARK_ONLYDIR was given for a \
+             path that is not a directory"
+        }
+        Errno::EISDIR => {
+            "an ignore mark (FAN_MARK_IGNORE) on a directory needs FAN_MARK_IGNORED_SURV_MODIFY \
+             too: use FAN_MARK_IGNORE_SURV"
+        }
+        Errno::ENOSPC => {
+            "the per-user limit on fanotify marks is reached (fs.fanotify.max_user_marks): \
+             raise it, remove marks, or make the group with FAN_UNLIMITED_MARKS"
+        }
+        Errno::ENOSYS => no_fanotify(),
+        _ => return None,
+    })
+}
+
+/// What to do about the errors of `name_to_handle_at` and `open_by_handle_at`.
+fn file_handle_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    Some(match (call, errno) {
+        (_, Errno::EOPNOTSUPP) => no_file_handles(),
+        (Call::OpenByHandleAt, Errno::ESTALE) => {
+            "the file the handle names is gone (deleted), or the handle is of another file \
+             system than the mount descriptor's"
+        }
+        (Call::OpenByHandleAt, Errno::EPERM) => {
+            "open_by_handle_at needs CAP_DAC_READ_SEARCH (run as root, or grant the program \
+             the capability)"
+        }
+        _ => return None,
+    })
+}
+
+/// `ENOSYS` from a fanotify call.
+const fn no_fanotify() -> &'static str {
+    "this kernel has no fanotify (built without CONFIG_FANOTIFY), or an emulator such as \
+     qemu-user does not implement it"
+}
+
+/// `EOPNOTSUPP` from a fanotify mark or `name_to_handle_at`.
+const fn no_file_handles() -> &'static str {
+    "this file system has no file handles (such as /proc, some FUSE file systems, NFS \
+     without export support): mark it in a group that does not report file handles, or \
+     watch it with inotify (TreeWatcher)"
+}
+
+/// What to do when `epoll_ctl` refuses a descriptor.
+fn epoll_ctl_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "this file cannot be polled: a regular file or a directory is always ready, so \
+             epoll refuses it; read it directly, or watch it with inotify"
+        }
+        Errno::EEXIST => {
+            "the descriptor is already registered with this epoll instance: use modify to \
+             change what it is watched for, or delete it first"
+        }
+        Errno::ENOENT => "the descriptor is not registered with this epoll instance: add it first",
+        _ => return None,
+    })
+}
+
+/// What to do when `openat` or `statx` cannot find or resolve a path.
+fn lookup_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    Some(match (call, errno) {
+        (Call::Open, Errno::ENOTDIR) => {
+            "a component of the path is not a directory, or (not following links) the last \
+             one is a symbolic link"
+        }
+        (_, Errno::ENOTDIR) => "a component of the path is not a directory: check the path",
+        (_, Errno::ENOENT) => {
+            "the path does not exist (an entry can be removed after it was listed)"
+        }
+        _ => return None,
+    })
+}
+
+/// What to do about an errno that means the same from every call: no descriptor to be
+/// had, or a descriptor that is not open. (With a [`Limit`], `EMFILE` says more.)
+fn descriptor_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    Some(match (call, errno) {
+        (Call::InotifyInit, Errno::EMFILE) => {
+            "the per-user limit on inotify instances is reached (fs.inotify.max_user_instances, \
+             user.max_inotify_instances in a user namespace), or this process has no \
+             descriptor free (RLIMIT_NOFILE, ulimit -n)"
+        }
+        (Call::EpollCreate, Errno::EMFILE) | (Call::Open, Errno::EMFILE) => {
+            "this process has no descriptor free: close descriptors, or raise its limit \
+             (RLIMIT_NOFILE, ulimit -n)"
+        }
+        (_, Errno::ENFILE) => "the system-wide limit on open files is reached (fs.file-max)",
+        (_, Errno::EBADF) => {
+            "the descriptor is not open: other code closed it behind its owner's back (a \
+             close of its raw number); its owner cannot go on, make a new one"
+        }
+        _ => return None,
+    })
 }
 
 /// What to do about an [`Error::PathComponent`].
@@ -608,7 +693,7 @@ fn write_component(f: &mut fmt::Formatter<'_>, error: &Error, path: Option<&[u8]
     };
     match path.and_then(|path| error.failing_prefix(path)) {
         Some([]) => f.write_str("the current directory")?,
-        Some(prefix) => write_bytes(f, prefix)?,
+        Some(prefix) => write_path(f, prefix)?,
         None => write!(
             f,
             "the path's component at bytes {}..{}",
@@ -623,8 +708,20 @@ fn write_component(f: &mut fmt::Formatter<'_>, error: &Error, path: Option<&[u8]
     Ok(())
 }
 
+/// Writes a path as text: each invalid UTF-8 sequence as U+FFFD, and each NUL byte
+/// (which a path passed to the kernel cannot hold) as `\0`, never raw.
+pub(crate) fn write_path(f: &mut fmt::Formatter<'_>, path: &[u8]) -> fmt::Result {
+    for (i, piece) in path.split(|&byte| byte == 0).enumerate() {
+        if i > 0 {
+            f.write_str("\\0")?;
+        }
+        write_lossy(f, piece)?;
+    }
+    Ok(())
+}
+
 /// Writes bytes as text, each invalid UTF-8 sequence as U+FFFD.
-fn write_bytes(f: &mut fmt::Formatter<'_>, mut bytes: &[u8]) -> fmt::Result {
+fn write_lossy(f: &mut fmt::Formatter<'_>, mut bytes: &[u8]) -> fmt::Result {
     while !bytes.is_empty() {
         match core::str::from_utf8(bytes) {
             Ok(text) => return f.write_str(text),
@@ -638,6 +735,56 @@ fn write_bytes(f: &mut fmt::Formatter<'_>, mut bytes: &[u8]) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+/// `CALL: ERRNO: ADVICE`: the message of an [`Error::Syscall`].
+fn write_syscall(
+    f: &mut fmt::Formatter<'_>,
+    call: Call,
+    errno: Errno,
+    limit: Option<Limit>,
+) -> fmt::Result {
+    write!(f, "{}: {}", call.name(), errno)?;
+    if let Some(limit) = limit {
+        f.write_str(": ")?;
+        return limit.write_advice(f);
+    }
+    match syscall_advice(call, errno) {
+        Some(advice) => write!(f, ": {}", advice),
+        None => Ok(()),
+    }
+}
+
+/// The message of an argument refused before any call: a path, or a buffer.
+fn write_refused(f: &mut fmt::Formatter<'_>, error: &Error) -> fmt::Result {
+    match *error {
+        Error::PathContainsNul { position } => write!(
+            f,
+            "path has a NUL byte at position {}: a path passed to the kernel cannot contain NUL",
+            position
+        ),
+        Error::PathTooLong { len } => write!(
+            f,
+            "path is {} bytes long; the kernel takes at most {} (PATH_MAX less the final NUL): \
+             use a shorter or relative path",
+            len,
+            crate::sys::PATH_MAX - 1
+        ),
+        Error::EmptyPath => f.write_str(
+            "the path is empty (\"\"): it names nothing; give a file or directory (. for the \
+             current directory)",
+        ),
+        Error::BufferTooSmall { len: 0, min: 1 } => {
+            f.write_str("the events slice is empty: epoll_pwait needs room for at least one entry")
+        }
+        Error::BufferTooSmall { len, min } => write!(
+            f,
+            "read buffer is {} bytes; at least {} are needed to hold any record: use an \
+             EventBuffer for events, MIN_DIRENT_BUFFER_LEN or more for directories",
+            len, min
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// `Error::UnknownFanotifyFlag`'s message: the flag, and the Linux version that added it.
@@ -664,49 +811,17 @@ fn write_unknown_fanotify_flag(f: &mut fmt::Formatter<'_>, flag: FanotifyInitFla
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Syscall { call, errno, limit } => {
-                write!(f, "{}: {}", call.name(), errno)?;
-                match limit {
-                    Some(limit) => {
-                        f.write_str(": ")?;
-                        limit.write_advice(f)
-                    }
-                    None => match self.advice() {
-                        Some(advice) => write!(f, ": {}", advice),
-                        None => Ok(()),
-                    },
-                }
-            }
-            Error::PathContainsNul { position } => write!(
-                f,
-                "path has a NUL byte at position {}: a path passed to the kernel cannot contain NUL",
-                position
-            ),
-            Error::PathTooLong { len } => write!(
-                f,
-                "path is {} bytes long; the kernel takes at most {} (PATH_MAX less the final NUL): \
-                 use a shorter or relative path",
-                len,
-                crate::sys::PATH_MAX - 1
-            ),
+            Error::Syscall { call, errno, limit } => write_syscall(f, call, errno, limit),
             Error::NotANumber => f.write_str(
                 "a file under /proc/sys/fs/inotify did not hold a number: is /proc a procfs?",
             ),
-            Error::BufferTooSmall { len: 0, min: 1 } => f.write_str(
-                "the events slice is empty: epoll_pwait needs room for at least one entry",
-            ),
-            Error::BufferTooSmall { len, min } => write!(
-                f,
-                "read buffer is {} bytes; at least {} are needed to hold any record: use an \
-                 EventBuffer for events, MIN_DIRENT_BUFFER_LEN or more for directories",
-                len, min
-            ),
-            Error::EmptyPath => {
-                f.write_str("the path is empty: it names nothing (use . for the current directory)")
-            }
             Error::PathComponent { .. } => write_component(f, self, None),
             Error::MalformedEvent(error) => fmt::Display::fmt(&error, f),
             Error::MalformedDirent(error) => fmt::Display::fmt(&error, f),
+            Error::PathContainsNul { .. }
+            | Error::PathTooLong { .. }
+            | Error::EmptyPath
+            | Error::BufferTooSmall { .. } => write_refused(f, self),
             Error::MalformedFanotifyEvent(error) => fmt::Display::fmt(&error, f),
             Error::UnknownFanotifyFlag { flag } => write_unknown_fanotify_flag(f, flag),
         }
@@ -735,8 +850,10 @@ impl From<Error> for std::io::Error {
 
 /// An [`Error`] about one path: what `std` users get from adding or removing a watch.
 ///
-/// Its message names the path, the system call and the errno, and says what to do;
-/// `Errno::from_error` finds the errno inside an `io::Error` made from it.
+/// Its message names the path, the system call and the errno, and says what to do:
+/// it shows `source` (the field) in full, so [`source()`](std::error::Error::source)
+/// returns `None` and a report that walks the chain (anyhow's `{:#}`) says it once.
+/// `Errno::from_error` finds the errno, here or inside an `io::Error` made from it.
 #[cfg(feature = "std")]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathError {
@@ -749,25 +866,29 @@ pub struct PathError {
 #[cfg(feature = "std")]
 impl fmt::Display for PathError {
     /// `PATH: ERROR`; for an [`Error::PathComponent`], the component is named by its
-    /// text: `/a/locked/b: /a/locked: statx: Permission denied (EACCES): ...`.
+    /// text: `/a/locked/b: /a/locked: statx: Permission denied (EACCES): ...`. A NUL byte
+    /// in the path is shown as `\0`. The empty path is named by the error alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use std::os::unix::ffi::OsStrExt;
-        write!(f, "{}: ", self.path.display())?;
-        match self.source {
-            Error::PathComponent { .. } => {
-                write_component(f, &self.source, Some(self.path.as_os_str().as_bytes()))
+        let path = self.path.as_os_str().as_bytes();
+        match (path.is_empty(), self.source) {
+            (true, Error::EmptyPath) => {}
+            (true, _) => f.write_str("\"\": ")?,
+            (false, _) => {
+                write_path(f, path)?;
+                f.write_str(": ")?;
             }
-            _ => write!(f, "{}", self.source),
+        }
+        match self.source {
+            Error::PathComponent { .. } => write_component(f, &self.source, Some(path)),
+            _ => fmt::Display::fmt(&self.source, f),
         }
     }
 }
 
+/// No `source()`: the message shows the [`Error`] already.
 #[cfg(feature = "std")]
-impl std::error::Error for PathError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
+impl std::error::Error for PathError {}
 
 #[cfg(feature = "std")]
 impl From<PathError> for std::io::Error {
@@ -775,72 +896,6 @@ impl From<PathError> for std::io::Error {
         let kind = std::io::Error::from(error.source).kind();
         std::io::Error::new(kind, error)
     }
-}
-
-#[cfg(feature = "std")]
-impl Errno {
-    /// The errno behind any error this crate returns, however it was passed on: as
-    /// itself, as an `io::Error` (`?` into `io::Result`), in a `Box<dyn Error>` or an
-    /// `anyhow::Error`, or as the source of another error. `None` when no system call
-    /// failed (an argument refused before any call, malformed bytes, a terminal event).
-    ///
-    /// It looks at the error and then down its [`source`](std::error::Error::source)
-    /// chain, and takes the first errno it finds: a raw OS error of an `io::Error`, an
-    /// [`Errno`], an [`Error`] or a [`PathError`], or one of these inside an `io::Error`.
-    ///
-    /// ```
-    /// use inotify_raw::{Errno, Inotify, WatchMask};
-    ///
-    /// fn watch(path: &str) -> std::io::Result<()> {
-    ///     let inotify = Inotify::new()?;
-    ///     inotify.add_watch(path, WatchMask::CREATE)?;
-    ///     Ok(())
-    /// }
-    /// let error = watch("/no/such/directory").unwrap_err();
-    /// assert_eq!(Errno::from_error(&error), Some(Errno::ENOENT));
-    ///
-    /// // The same from a boxed error (or an `anyhow::Error`: `Errno::from_error(&*error)`).
-    /// let boxed: Box<dyn std::error::Error> = Inotify::new()?
-    ///     .add_watch("/no/such/directory", WatchMask::CREATE)
-    ///     .unwrap_err()
-    ///     .into();
-    /// assert_eq!(Errno::from_error(&*boxed), Some(Errno::ENOENT));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> Option<Errno> {
-        let mut next = Some(error);
-        while let Some(error) = next {
-            if let Some(found) = errno_of(error) {
-                return found;
-            }
-            next = error.source();
-        }
-        None
-    }
-}
-
-/// What [`Errno::from_error`] knows of `error` itself: `Some(found)` when it is one of
-/// the types that settle the question (`found` is then the answer), `None` to look at
-/// its source.
-#[cfg(feature = "std")]
-fn errno_of(error: &(dyn std::error::Error + 'static)) -> Option<Option<Errno>> {
-    if let Some(io) = error.downcast_ref::<std::io::Error>() {
-        if let Some(number) = io.raw_os_error() {
-            return Some(Some(Errno::from_raw(number)));
-        }
-        // An `io::Error` made from another error: its `source` skips that error and
-        // goes to the error's own source, so look at the error here.
-        return io.get_ref().map(|inner| Errno::from_error(inner));
-    }
-    if let Some(errno) = error.downcast_ref::<Errno>() {
-        return Some(Some(*errno));
-    }
-    if let Some(error) = error.downcast_ref::<Error>() {
-        return Some(error.errno());
-    }
-    error
-        .downcast_ref::<PathError>()
-        .map(|error| error.source.errno())
 }
 
 #[cfg(test)]

@@ -259,6 +259,8 @@ fn write_kernel_names(bits: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     Ok(())
 }
 
+/// A mask type: a `u32` newtype with the constants given, its set methods, its names,
+/// its operators and its formatting, each from one of the macros below it.
 macro_rules! mask_type {
     (
         $(#[$doc:meta])*
@@ -270,7 +272,19 @@ macro_rules! mask_type {
 
         impl $name {
             $($(#[$cdoc])* pub const $konst: $name = $name($value);)*
+        }
 
+        mask_set_methods!($name);
+        mask_name_methods!($name);
+        mask_operators!($name);
+        mask_formatting!($name);
+    };
+}
+
+/// The set methods of a mask type, `const` where std's would be.
+macro_rules! mask_set_methods {
+    ($name:ident) => {
+        impl $name {
             /// No bits.
             pub const fn empty() -> $name {
                 $name(0)
@@ -315,7 +329,14 @@ macro_rules! mask_type {
             pub const fn difference(self, other: $name) -> $name {
                 $name(self.0 & !other.0)
             }
+        }
+    };
+}
 
+/// The methods of a mask type that name its bits, from the one table of names.
+macro_rules! mask_name_methods {
+    ($name:ident) => {
+        impl $name {
             /// The set bits that no `IN_*` constant names.
             pub const fn unknown_bits(self) -> u32 {
                 self.0 & !KNOWN_BITS
@@ -323,7 +344,11 @@ macro_rules! mask_type {
 
             /// The names of the known bits, in ascending bit order, in either name set.
             pub fn names(self, style: NameStyle) -> MaskNames {
-                MaskNames { bits: self.0, style, next: 0 }
+                MaskNames {
+                    bits: self.0,
+                    style,
+                    next: 0,
+                }
             }
 
             /// The kernel names (`IN_CREATE`), in ascending bit order.
@@ -353,7 +378,12 @@ macro_rules! mask_type {
                 })
             }
         }
+    };
+}
 
+/// The operators of a mask type: `|`, `&`, `-` (difference), `!`, and `u32::from`.
+macro_rules! mask_operators {
+    ($name:ident) => {
         impl BitOr for $name {
             type Output = $name;
             fn bitor(self, rhs: $name) -> $name {
@@ -399,7 +429,13 @@ macro_rules! mask_type {
                 mask.0
             }
         }
+    };
+}
 
+/// `Debug` (`Name(IN_CREATE | IN_ISDIR)`) and `Display` (`IN_CREATE | IN_ISDIR`) of a mask
+/// type, with unknown bits in hex.
+macro_rules! mask_formatting {
+    ($name:ident) => {
         impl fmt::Debug for $name {
             /// `IN_CREATE | IN_ISDIR`, with unknown bits in hex.
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

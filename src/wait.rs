@@ -8,14 +8,22 @@
 use core::time::Duration;
 
 use crate::epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
-use crate::error::Error;
+use crate::error::{Call, Error};
 use crate::fanotify::Fanotify;
 use crate::fd::AsDescriptor;
 use crate::inotify::Inotify;
 use crate::parse::{EventBuffer, Events, FanotifyEvents};
+use crate::sys::Errno;
 
 /// The Python package's default block duration: one second.
 pub const DEFAULT_BLOCK_DURATION: Duration = Duration::from_secs(1);
+
+/// How long a wait with no block duration sleeps between two checks that the
+/// instance's descriptor is still open: closing it does not wake epoll.
+const OPEN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the instance is registered for, with token 0.
+const INTEREST: Readiness = Readiness::IN;
 
 /// What one call to [`EventWaiter::wait`] found. `E` is a batch of events: [`Events`]
 /// from an [`Inotify`], [`FanotifyEvents`] from a [`Fanotify`].
@@ -90,6 +98,12 @@ impl_event_source!(Fanotify, FanotifyEvents);
 /// or the end of a cycle: [`Wait::Drained`] after events, [`Wait::TimedOut`] after a block
 /// duration with none. The Python package yields `None` at both.
 ///
+/// Closing the instance's descriptor behind the waiter's back (a `close` of its raw
+/// number) does not wake epoll. So after each block duration with no event (and once a
+/// second when there is no block duration) the waiter checks that the descriptor is
+/// still the one it registered, and returns `EBADF` when it is not, instead of timing
+/// out for ever.
+///
 /// # Examples
 ///
 /// Wait at most 100 ms at a time for events in a fresh directory:
@@ -155,7 +169,7 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
     pub fn new(source: S, block_duration: Option<Duration>) -> Result<EventWaiter<S>, Error> {
         source.make_nonblocking()?;
         let epoll = Epoll::new()?;
-        epoll.add(&source, Readiness::IN, 0)?;
+        epoll.add(&source, INTEREST, 0)?;
         Ok(EventWaiter {
             source,
             epoll,
@@ -204,7 +218,9 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
     ///
     /// [`Error::Syscall`] from `epoll_pwait` or `read` (not `EAGAIN`, which ends the
     /// cycle as [`Wait::Drained`], nor `EINTR`, which is retried or returned as
-    /// [`Wait::Interrupted`]), or from `clock_gettime` (see [`Epoll::wait`]).
+    /// [`Wait::Interrupted`]), or from `clock_gettime` (see [`Epoll::wait`]). `EBADF`
+    /// (from `read`, or from `epoll_ctl` when a wait ends with no event) when other code
+    /// has closed the instance's descriptor: the waiter cannot go on.
     ///
     /// # References
     ///
@@ -214,13 +230,16 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
         &mut self,
         buffer: &'b mut EventBuffer<N>,
     ) -> Result<Wait<<S as EventSource<'b>>::Events>, Error> {
-        if !self.draining {
+        while !self.draining {
             let mut ready = [EpollEvent::default()];
-            match self
-                .epoll
-                .wait(&mut ready, self.block_duration, self.on_interrupt)
-            {
-                Ok(0) => return Ok(Wait::TimedOut),
+            let slice = self.block_duration.unwrap_or(OPEN_CHECK_INTERVAL);
+            match self.epoll.wait(&mut ready, Some(slice), self.on_interrupt) {
+                Ok(0) => {
+                    self.check_open()?;
+                    if self.block_duration.is_some() {
+                        return Ok(Wait::TimedOut);
+                    }
+                }
                 Ok(_) => self.draining = true,
                 Err(error) if error.is_interrupted() => return Ok(Wait::Interrupted),
                 Err(error) => return Err(error),
@@ -240,6 +259,16 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Checks that the instance's descriptor is still registered under its number: when
+    /// other code has closed it, epoll dropped it (`EBADF` for the number, or `ENOENT` or
+    /// `EPERM` when the number names another file by now). Each is `EBADF` for the
+    /// descriptor this waiter owns.
+    fn check_open(&self) -> Result<(), Error> {
+        self.epoll
+            .modify(&self.source, INTEREST, 0)
+            .map_err(|_| Error::syscall(Call::EpollCtl, Errno::EBADF))
     }
 }
 

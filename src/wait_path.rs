@@ -90,11 +90,16 @@ impl Presence {
         }
     }
 
-    /// Whether a file of `kind` is what the caller waits for.
-    fn accepts(self, kind: FileKind) -> bool {
-        match self {
+    /// `Some(kind)` when a file of `kind` is what the caller waits for.
+    fn found(self, kind: FileKind) -> Option<FileKind> {
+        let accepted = match self {
             Presence::Exists | Presence::Resolves => true,
             Presence::Kind(wanted) => wanted == kind,
+        };
+        if accepted {
+            Some(kind)
+        } else {
+            None
         }
     }
 }
@@ -670,10 +675,26 @@ struct Walk<'p> {
     rest: Rest,
     dir: DirPath,
     filter: Filter,
+    /// Where the directory reached is named in the caller's path, for its errors.
+    dir_span: Span,
+    /// The caller's component whose link is being resolved: the components of its
+    /// target are reported as it.
+    link_span: Span,
+    /// Links followed so far.
+    links: u32,
+}
+
+/// Where a component leads.
+enum Step {
+    /// On to the next component.
+    Next,
+    /// The walk is over: the path is there (`Some`, its kind) or not yet (`None`).
+    Done(Option<FileKind>),
 }
 
 impl<'p> Walk<'p> {
     fn new(path: &'p [u8]) -> Walk<'p> {
+        let start = Span { offset: 0, len: 0 };
         Walk {
             path,
             rest: Rest {
@@ -687,6 +708,9 @@ impl<'p> Walk<'p> {
                 len: 0,
             },
             filter: Filter::new(),
+            dir_span: start,
+            link_span: start,
+            links: 0,
         }
     }
 
@@ -707,141 +731,161 @@ impl<'p> Walk<'p> {
             flags,
         )
         .ok()?;
-        if presence.accepts(kind) {
-            Some(kind)
-        } else {
-            None
-        }
+        presence.found(kind)
     }
 
     /// Resolves the path, watching each directory before looking into it. `Some(kind)`
     /// when the path is there; `None` when it is not, with the watches in place.
     fn run(&mut self, inotify: &Inotify, presence: Presence) -> Result<Option<FileKind>, Error> {
-        let path = self.path;
+        self.start();
+        loop {
+            let component = match self.rest.next_component() {
+                Some(component) => component,
+                // Nothing after the directory reached (`/`, `a/`, `a/.`, `a/..`).
+                None => return Ok(presence.found(FileKind::Directory)),
+            };
+            if let Step::Done(found) = self.step(inotify, presence, component)? {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Starts again from the top: the root or the current directory, no link followed.
+    fn start(&mut self) {
         self.filter.clear();
-        self.rest.load(path);
-        let mut dir_span = if self.rest.starts_with_slash() {
+        self.rest.load(self.path);
+        self.dir_span = if self.rest.starts_with_slash() {
             self.dir.set(b'/');
             Span { offset: 0, len: 1 }
         } else {
             self.dir.set(b'.');
             Span { offset: 0, len: 0 }
         };
-        // The caller's component whose link is being resolved: components of a target
-        // are reported as it.
-        let mut link_span = dir_span;
-        let mut links = 0;
-        loop {
-            let component = match self.rest.next_component() {
-                Some(component) => component,
-                // Nothing after the directory reached (`/`, `a/`, `a/.`, `a/..`).
-                None => {
-                    return Ok(if presence.accepts(FileKind::Directory) {
-                        Some(FileKind::Directory)
-                    } else {
-                        None
-                    });
-                }
-            };
-            let last = self.rest.is_empty();
-            let span = self.rest.span_of(&component, link_span);
-            let name = &self.rest.bytes[component.clone()];
-            if name == b"." {
-                continue;
-            }
-            if name == b".." {
-                if !self.dir.pop() {
-                    return Err(span.error(Call::Statx, Errno::ENAMETOOLONG));
-                }
-                dir_span = span;
-                continue;
-            }
+        self.link_span = self.dir_span;
+        self.links = 0;
+    }
 
-            // Watch, then look.
-            let watched = match self.dir.as_path() {
-                Some(dir) => inotify.add_watch_nul(dir, DIRECTORY_MASK),
-                None => return Err(dir_span.error(Call::InotifyAddWatch, Errno::ENAMETOOLONG)),
-            };
-            let wd = match watched {
-                Ok(wd) => wd,
-                Err(error) => {
-                    return match error.errno() {
-                        // Removed or replaced since it was looked up: the watch on its
-                        // parent has the event already, and the next walk sees why.
-                        Some(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
-                        Some(Errno::EACCES) => {
-                            Err(dir_span.error(Call::InotifyAddWatch, Errno::EACCES))
-                        }
-                        _ => Err(error),
-                    };
-                }
-            };
-            self.filter.note(wd, name);
-            let looked = match self.dir.child(name) {
-                Some(child) => kind_of(child, AT_SYMLINK_NOFOLLOW),
-                None => return Err(span.error(Call::Statx, Errno::ENAMETOOLONG)),
-            };
-            let kind = match looked {
-                Ok(kind) => kind,
-                // Not there: wait. (ENOTDIR: a directory on the way was replaced since
-                // it was looked up; an event is queued, and the next walk sees why.)
-                Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(None),
-                Err(Errno::EACCES) => return Err(dir_span.error(Call::Statx, Errno::EACCES)),
-                Err(Errno::ENAMETOOLONG) => {
-                    return Err(span.error(Call::Statx, Errno::ENAMETOOLONG));
-                }
-                Err(errno) => return Err(Error::syscall(Call::Statx, errno)),
-            };
-
-            if kind == FileKind::Symlink && (!last || presence.follows_last_link()) {
-                links += 1;
-                if links > MAX_SYMLINKS {
-                    return Err(span.error(Call::Statx, Errno::ELOOP));
-                }
-                if component.start >= self.rest.original_from {
-                    // A link of the caller's own path: its target's components are
-                    // reported as it, and the caller's path resumes after it.
-                    link_span = span;
-                    self.rest.original_from = component.end;
-                }
-                let link = match self.dir.child(&self.rest.bytes[component.clone()]) {
-                    Some(link) => link,
-                    None => return Err(span.error(Call::Readlink, Errno::ENAMETOOLONG)),
-                };
-                match self.rest.prepend_link(link) {
-                    Ok(true) => {}
-                    Ok(false) => return Err(span.error(Call::Readlink, Errno::ENAMETOOLONG)),
-                    // Replaced since it was looked up: an event is on its way.
-                    Err(Errno::ENOENT | Errno::EINVAL) => return Ok(None),
-                    Err(errno) => return Err(Error::syscall(Call::Readlink, errno)),
-                }
-                if self.rest.start == component.end {
-                    // An empty target resolves to nothing (ENOENT): wait for the link
-                    // to be replaced.
-                    return Ok(None);
-                }
-                if self.rest.starts_with_slash() {
-                    self.dir.set(b'/');
-                    dir_span = span;
-                }
-                continue;
-            }
-            if last {
-                return Ok(if presence.accepts(kind) {
-                    Some(kind)
-                } else {
-                    None
-                });
-            }
-            if !matches!(kind, FileKind::Directory | FileKind::Unknown) {
-                return Err(span.error(Call::Statx, Errno::ENOTDIR));
-            }
-            let name = &self.rest.bytes[component];
-            if !self.dir.push(name) {
+    /// One component: `.` and `..` move in the directory path; a name is watched for and
+    /// looked at, then followed (a link), reported (the last one) or entered.
+    fn step(
+        &mut self,
+        inotify: &Inotify,
+        presence: Presence,
+        component: Range<usize>,
+    ) -> Result<Step, Error> {
+        let last = self.rest.is_empty();
+        let span = self.rest.span_of(&component, self.link_span);
+        let name = &self.rest.bytes[component.clone()];
+        if name == b"." {
+            return Ok(Step::Next);
+        }
+        if name == b".." {
+            if !self.dir.pop() {
                 return Err(span.error(Call::Statx, Errno::ENAMETOOLONG));
             }
-            dir_span = span;
+            self.dir_span = span;
+            return Ok(Step::Next);
         }
+        let kind = match self.watch_and_look(inotify, component.clone(), span)? {
+            Some(kind) => kind,
+            None => return Ok(Step::Done(None)),
+        };
+        if kind == FileKind::Symlink && (!last || presence.follows_last_link()) {
+            return self.follow_link(component, span);
+        }
+        if last {
+            return Ok(Step::Done(presence.found(kind)));
+        }
+        if !matches!(kind, FileKind::Directory | FileKind::Unknown) {
+            return Err(span.error(Call::Statx, Errno::ENOTDIR));
+        }
+        if !self.dir.push(&self.rest.bytes[component]) {
+            return Err(span.error(Call::Statx, Errno::ENAMETOOLONG));
+        }
+        self.dir_span = span;
+        Ok(Step::Next)
+    }
+
+    /// Watches the directory reached, then looks at `component` in it: its kind, or
+    /// `None` when it is not there (or something on the way changed since it was looked
+    /// up: the watches have the event, and the next walk sees why).
+    fn watch_and_look(
+        &mut self,
+        inotify: &Inotify,
+        component: Range<usize>,
+        span: Span,
+    ) -> Result<Option<FileKind>, Error> {
+        let dir_span = self.dir_span;
+        let watched = match self.dir.as_path() {
+            Some(dir) => inotify.add_watch_nul(dir, DIRECTORY_MASK),
+            None => return Err(dir_span.error(Call::InotifyAddWatch, Errno::ENAMETOOLONG)),
+        };
+        let wd = match watched {
+            Ok(wd) => wd,
+            Err(error) => {
+                return match error.errno() {
+                    // Removed or replaced since it was looked up: the watch on its
+                    // parent has the event already.
+                    Some(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+                    Some(Errno::EACCES) => {
+                        Err(dir_span.error(Call::InotifyAddWatch, Errno::EACCES))
+                    }
+                    _ => Err(error),
+                };
+            }
+        };
+        let name = &self.rest.bytes[component];
+        self.filter.note(wd, name);
+        let looked = match self.dir.child(name) {
+            Some(child) => kind_of(child, AT_SYMLINK_NOFOLLOW),
+            None => return Err(span.error(Call::Statx, Errno::ENAMETOOLONG)),
+        };
+        match looked {
+            Ok(kind) => Ok(Some(kind)),
+            // Not there: wait. (ENOTDIR: a directory on the way was replaced since it
+            // was looked up; an event is queued.)
+            Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+            Err(Errno::EACCES) => Err(dir_span.error(Call::Statx, Errno::EACCES)),
+            Err(Errno::ENAMETOOLONG) => Err(span.error(Call::Statx, Errno::ENAMETOOLONG)),
+            Err(errno) => Err(Error::syscall(Call::Statx, errno)),
+        }
+    }
+
+    /// Puts the target of the link at `component` in front of the rest of the path, as
+    /// the kernel resolves it: from the root for an absolute target, else from the
+    /// directory reached.
+    fn follow_link(&mut self, component: Range<usize>, span: Span) -> Result<Step, Error> {
+        self.links += 1;
+        if self.links > MAX_SYMLINKS {
+            return Err(span.error(Call::Statx, Errno::ELOOP));
+        }
+        if component.start >= self.rest.original_from {
+            // A link of the caller's own path: its target's components are reported as
+            // it, and the caller's path resumes after it.
+            self.link_span = span;
+            self.rest.original_from = component.end;
+        }
+        let link = match self.dir.child(&self.rest.bytes[component.clone()]) {
+            Some(link) => link,
+            None => return Err(span.error(Call::Readlink, Errno::ENAMETOOLONG)),
+        };
+        match self.rest.prepend_link(link) {
+            Ok(true) => {}
+            Ok(false) => return Err(span.error(Call::Readlink, Errno::ENAMETOOLONG)),
+            // Replaced since it was looked up: an event is on its way.
+            Err(Errno::ENOENT | Errno::EINVAL) => return Ok(Step::Done(None)),
+            Err(errno) => return Err(Error::syscall(Call::Readlink, errno)),
+        }
+        if self.rest.start == component.end {
+            // An empty target resolves to nothing (ENOENT): wait for the link to be
+            // replaced.
+            return Ok(Step::Done(None));
+        }
+        if self.rest.starts_with_slash() {
+            self.dir.set(b'/');
+            self.dir_span = span;
+        }
+        Ok(Step::Next)
     }
 }
 

@@ -297,3 +297,39 @@ fn waiting_with_no_room_for_events_is_refused_with_a_clear_error() {
     let message = error.to_string();
     assert!(message.contains("at least one entry"), "{}", message);
 }
+
+/// What `epoll_ctl` refuses says why and what to do: a regular file (or a directory)
+/// cannot be polled; a descriptor already added is changed with `modify`; one not added
+/// is added first.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_refused_registration_says_what_to_do() {
+    let dir = TempDir::new();
+    let epoll = Epoll::new().unwrap();
+    let says = |error: Error, errno: Errno, words: &[&str]| {
+        assert_eq!(error.errno(), Some(errno), "{}", error);
+        let message = error.to_string();
+        for word in words {
+            assert!(message.contains(word), "{:?} lacks {:?}", message, word);
+        }
+    };
+    let file = File::create(dir.join("regular")).unwrap();
+    let refused = epoll.add(&file, Readiness::IN, 1).unwrap_err();
+    says(
+        refused,
+        Errno::EPERM,
+        &["regular file", "directory", "cannot be polled"],
+    );
+    let directory = File::open(dir.path()).unwrap();
+    let refused = epoll.add(&directory, Readiness::IN, 1).unwrap_err();
+    says(refused, Errno::EPERM, &["cannot be polled"]);
+
+    let (_watched, inotify) = watched_dir();
+    epoll.add(&inotify, Readiness::IN, 1).unwrap();
+    let twice = epoll.add(&inotify, Readiness::IN, 2).unwrap_err();
+    says(twice, Errno::EEXIST, &["already registered", "modify"]);
+
+    epoll.delete(&inotify).unwrap();
+    let unknown = epoll.modify(&inotify, Readiness::IN, 3).unwrap_err();
+    says(unknown, Errno::ENOENT, &["not registered", "add"]);
+}

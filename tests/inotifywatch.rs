@@ -199,6 +199,39 @@ fn recursive_counts_in_existing_directories() {
     );
 }
 
+/// `-r` with a file: the file is watched on its own, as inotifywatch does, beside the
+/// directory's tree.
+#[test]
+fn recursive_counts_a_file_given_as_a_root() {
+    let ours = compare(
+        &["-t", "1", "-r", "-v", "f", "d"],
+        "echo 1 > f; mkdir d",
+        "echo x >> f; touch d/a",
+    );
+    assert_eq!(
+        ours.stdout,
+        lines(&[
+            "total  modify  attrib  close_write  open  create  filename",
+            "4      0       1       1            1     1       d/",
+            "3      1       0       1            1     0       f",
+        ])
+    );
+    assert_eq!(
+        ours.stderr,
+        lines(&[
+            "Establishing watches...",
+            "Setting up watch(es) on f",
+            "OK, f is now being watched.",
+            "Setting up watch(es) on d",
+            "OK, d is now being watched.",
+            "Total of 2 watches.",
+            "Finished establishing watches, now collecting statistics.",
+            "Will listen for events for 1 seconds.",
+        ])
+    );
+    assert_eq!(ours.code, Some(0));
+}
+
 /// What is made in new directories is counted where it was made (inotifywatch misses
 /// what is made before its watch exists, and counts its own listings).
 #[test]

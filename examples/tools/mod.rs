@@ -1,10 +1,17 @@
 //! What `inotifywait` and `inotifywatch` share: inotify-tools' command line (getopt_long's
 //! rules and messages), event names, timeouts, the list of paths, POSIX extended regular
-//! expressions, the C library's clock, signals and syslog, and the tree's options.
+//! expressions and the rest of the C library they use (the clock, signals, syslog), the
+//! tree's options, and what they watch ([`watches`]).
 //!
 //! Each example includes this file with `#[path = "tools/mod.rs"] mod tools;`, so each
 //! uses only a part of it.
 #![allow(dead_code)]
+
+mod watches;
+
+// Each example names a part of these.
+#[allow(unused_imports)]
+pub use watches::{Next, Notice, ToolEvent, WatchKey, Watches};
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{self, Read};
@@ -12,9 +19,7 @@ use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
-use std::collections::VecDeque;
-
-use inotify_raw::{Errno, EventMask, Origin, TreeBuilder, TreeWatcher, WatchMask};
+use inotify_raw::{Errno, EventMask, TreeBuilder, TreeWatcher, WatchMask};
 
 pub const EXIT_SUCCESS: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
@@ -48,6 +53,73 @@ pub fn error_message(error: &io::Error) -> String {
         Some(errno) => strerror(errno),
         None => error.to_string(),
     }
+}
+
+/// `Couldn't initialize inotify: ...`, with advice for `EMFILE`; the exit code.
+pub fn init_failed(error: &io::Error) -> i32 {
+    eprintln!("Couldn't initialize inotify: {}", error_message(error));
+    if errno_of(error) == Some(Errno::EMFILE) {
+        eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
+    }
+    EXIT_FAILURE
+}
+
+/// The watches of a run, with no path yet: with `recursive`, a tree for the events of
+/// `events`, kept out of what the list's `@` entries and `filter` exclude. An error is
+/// said (through `say`); `Err` with the exit code.
+pub fn start_watches(
+    watcher: inotify_raw::Watcher,
+    recursive: bool,
+    events: u32,
+    list: &PathList,
+    filter: Option<&Filter>,
+    say: &dyn Fn(&[String]),
+) -> Result<Watches, i32> {
+    let tree = if recursive {
+        let no_roots: [&Path; 0] = [];
+        match tree_builder(events, list, filter).watch(no_roots) {
+            Ok(tree) => Some(tree),
+            Err(error) => return Err(init_failed(&error)),
+        }
+    } else {
+        None
+    };
+    let oneshot = events & WatchMask::ONESHOT.bits() != 0;
+    Watches::new(watcher, tree, oneshot).map_err(|error| {
+        say(&[error_message(&error)]);
+        EXIT_FAILURE
+    })
+}
+
+/// What a tool says when `path` cannot be watched: inotify-tools' lines at the watch
+/// limit, or `FAILED PATH: MESSAGE` (inotifywait's `failed` is "Couldn't watch",
+/// inotifywatch's "Failed to watch").
+pub fn watch_failed_lines(failed: &str, path: &[u8], error: &io::Error) -> Vec<String> {
+    if errno_of(error) == Some(Errno::ENOSPC) {
+        return watch_limit_lines(&show(path), None);
+    }
+    vec![format!(
+        "{} {}: {}",
+        failed,
+        show(path),
+        error_message(error)
+    )]
+}
+
+/// Says what the tree's setup left to say (through `say`), and fails the setup at the
+/// watch limit, as it fails inotify-tools'; `Err` with the exit code.
+pub fn say_setup_notices(watches: &mut Watches, say: &dyn Fn(&[String])) -> Result<(), i32> {
+    let notices = watches.setup_notices().map_err(|error| {
+        say(&[error_message(&io::Error::from(error))]);
+        EXIT_FAILURE
+    })?;
+    for notice in notices {
+        say(&notice.lines(true));
+        if let Notice::WatchLimit { .. } = notice {
+            return Err(EXIT_FAILURE);
+        }
+    }
+    Ok(())
 }
 
 /// Bytes of an `OsStr`, for output that must be the name's bytes as they are.
@@ -555,216 +627,106 @@ pub fn dir_name(path: &Path) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------------------------------
-// POSIX extended regular expressions
+// POSIX extended regular expressions, from the C library, as inotify-tools has them
+
+/// glibc's and musl's `regex_t` are 64 bytes; this is room enough, aligned as theirs.
+#[repr(C, align(8))]
+struct RegexT([u8; 128]);
+
+const REG_EXTENDED: c_int = 1;
+const REG_ICASE: c_int = 2;
+
+extern "C" {
+    fn regcomp(preg: *mut RegexT, pattern: *const c_char, cflags: c_int) -> c_int;
+    fn regexec(
+        preg: *const RegexT,
+        string: *const c_char,
+        nmatch: usize,
+        pmatch: *mut std::ffi::c_void,
+        eflags: c_int,
+    ) -> c_int;
+    fn regfree(preg: *mut RegexT);
+}
+
+/// A compiled POSIX extended regular expression: `regcomp(REG_EXTENDED)`, as
+/// inotify-tools compiles `--exclude` and its kin, so that both read a pattern alike
+/// (back-references, GNU's `\<`, `\>`, `\b`, `\w`, and the rest).
+pub struct PosixRegex {
+    compiled: Box<RegexT>,
+}
+
+// SAFETY: the compiled expression is owned and freed once; `regexec` only reads it and
+// is thread-safe (POSIX; glibc's "MT-Safe", musl keeps no state in it).
+unsafe impl Send for PosixRegex {}
+// SAFETY: as above: `regexec` on a shared `regex_t` is safe from several threads.
+unsafe impl Sync for PosixRegex {}
+
+impl PosixRegex {
+    /// Compiles `pattern`, case-insensitive with `icase`; `None` if `regcomp` refuses it
+    /// (or it holds a NUL).
+    pub fn new(pattern: &[u8], icase: bool) -> Option<PosixRegex> {
+        let pattern = CString::new(pattern).ok()?;
+        let mut compiled = Box::new(RegexT([0; 128]));
+        let flags = REG_EXTENDED | if icase { REG_ICASE } else { 0 };
+        // SAFETY: `compiled` is writable and larger than the C library's `regex_t`;
+        // the pattern is NUL-terminated.
+        let status = unsafe { regcomp(&mut *compiled, pattern.as_ptr(), flags) };
+        if status != 0 {
+            return None; // regcomp frees what it made when it fails
+        }
+        Some(PosixRegex { compiled })
+    }
+
+    /// Whether the expression matches somewhere in `text` (a path: no NUL in it).
+    pub fn is_match(&self, text: &[u8]) -> bool {
+        let text = match CString::new(text) {
+            Ok(text) => text,
+            Err(_) => return false,
+        };
+        // SAFETY: `compiled` was filled by a successful regcomp; `text` is
+        // NUL-terminated; no match positions are asked for.
+        unsafe { regexec(&*self.compiled, text.as_ptr(), 0, std::ptr::null_mut(), 0) == 0 }
+    }
+}
+
+impl Drop for PosixRegex {
+    fn drop(&mut self) {
+        // SAFETY: compiled by a successful regcomp, freed once.
+        unsafe { regfree(&mut *self.compiled) }
+    }
+}
 
 /// A path filter: `--exclude`/`--excludei` (drop what matches) or
 /// `--include`/`--includei` (drop what does not).
 pub struct Filter {
-    pub regex: regex::bytes::Regex,
+    regex: std::sync::Arc<PosixRegex>,
     pub invert: bool,
+    /// The pattern has an assertion that looks past the end of what it matches (`$`,
+    /// `\'`, `\B`), so a match in a directory's path says nothing of the paths below it.
+    looks_past_match: bool,
 }
 
 impl Filter {
-    /// Whether an event whose `%w%f` is `path` is dropped.
-    pub fn drops(&self, path: &[u8]) -> bool {
-        self.regex.is_match(path) != self.invert
+    /// Whether `event` is dropped: the expression looks at its `%w%f`.
+    pub fn drops(&self, event: &ToolEvent) -> bool {
+        let path = [&event.w[..], &event.f[..]].concat();
+        self.regex.is_match(&path) != self.invert
     }
-}
 
-/// Compiles a POSIX extended regular expression (as `regcomp(REG_EXTENDED)` in the C
-/// locale reads it) for the `regex` crate; `None` if it is not valid.
-pub fn posix_regex(pattern: &[u8], icase: bool) -> Option<regex::bytes::Regex> {
-    let translated = translate_ere(pattern)?;
-    let flags = if icase { "(?s-u)(?i)" } else { "(?s-u)" };
-    regex::bytes::Regex::new(&format!("{}{}", flags, translated)).ok()
-}
-
-/// One byte as the `regex` crate's syntax writes it literally.
-fn push_literal(out: &mut String, b: u8) {
-    if b.is_ascii_alphanumeric() || b == b'_' || b == b' ' || b == b'/' {
-        out.push(b as char);
-    } else {
-        out.push_str(&format!("\\x{:02X}", b));
-    }
-}
-
-/// POSIX ERE to the `regex` crate's syntax: bracket expressions (a leading `]` is a
-/// member, `\` is literal inside), GNU's `\<`, `\>`, `\w`, `\s`, `\b`, other escapes
-/// literal, intervals (`{,n}` too), an unmatched `)` or a `}` literal. Back
-/// references are not supported (`None`).
-fn translate_ere(pattern: &[u8]) -> Option<String> {
-    let mut out = String::new();
-    // Where the open groups start in `out`.
-    let mut groups: Vec<usize> = Vec::new();
-    // Where the last atom starts in `out`, if what came last can take a repetition (not
-    // at the start, nor after `^`, `$`, `(` or `|`: glibc refuses a repetition there).
-    let mut atom: Option<usize> = None;
-    // The last token was a repetition: another one repeats the repeated atom (`a+?` is
-    // `(a+)?` in POSIX, not a lazy `a+`).
-    let mut repeated = false;
-    let mut i = 0;
-    while i < pattern.len() {
-        let b = pattern[i];
-        if matches!(b, b'*' | b'+' | b'?' | b'{') {
-            let start = atom?;
-            if repeated {
-                out.insert_str(start, "(?:");
-                out.push(')');
-            }
-            repeated = true;
-            if b == b'{' {
-                // {m}, {m,}, {m,n} or {,n}; anything else is an error, as in glibc.
-                let rest = &pattern[i + 1..];
-                let end = rest.iter().position(|&c| c == b'}')?;
-                let inside = std::str::from_utf8(&rest[..end]).ok()?;
-                let (low, high) = match inside.split_once(',') {
-                    Some((low, high)) => (low, Some(high)),
-                    None => (inside, None),
-                };
-                let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
-                if !digits(low) || !high.map_or(true, digits) || (low.is_empty() && high.is_none())
-                {
-                    return None;
-                }
-                out.push('{');
-                out.push_str(if low.is_empty() { "0" } else { low });
-                if let Some(high) = high {
-                    out.push(',');
-                    out.push_str(high);
-                }
-                out.push('}');
-                i += end + 2;
-            } else {
-                out.push(b as char);
-                i += 1;
-            }
-            continue;
+    /// A test, for the tree's `exclude`, of whether every event in and below the
+    /// directory at a path (no trailing `/`) is dropped, so that it needs no watch: true
+    /// when `--exclude` matches the path with a `/` added and has no assertion that looks
+    /// past what it matches. Every path below starts with that text, so it matches too.
+    pub fn drops_all_below(&self) -> Option<impl Fn(&[u8]) -> bool + Send + Sync + 'static> {
+        if self.invert || self.looks_past_match {
+            return None;
         }
-        repeated = false;
-        let here = out.len();
-        atom = Some(here);
-        match b {
-            b'\\' => {
-                let next = *pattern.get(i + 1)?;
-                i += 1;
-                match next {
-                    b'<' => out.push_str(r"\b{start}"),
-                    b'>' => out.push_str(r"\b{end}"),
-                    b'`' => out.push_str(r"\A"),
-                    b'\'' => out.push_str(r"\z"),
-                    b'w' | b'W' | b's' | b'S' | b'b' | b'B' => {
-                        out.push('\\');
-                        out.push(next as char);
-                    }
-                    b'1'..=b'9' => return None,
-                    other => push_literal(&mut out, other),
-                }
-            }
-            b'[' => {
-                let (class, end) = translate_bracket(pattern, i)?;
-                out.push_str(&class);
-                i = end;
-                continue;
-            }
-            b'(' => {
-                groups.push(here);
-                out.push('(');
-                atom = None;
-            }
-            b')' => match groups.pop() {
-                Some(start) => {
-                    out.push(')');
-                    atom = Some(start);
-                }
-                None => push_literal(&mut out, b')'),
-            },
-            b'|' | b'^' | b'$' => {
-                out.push(b as char);
-                atom = None;
-            }
-            b'.' => out.push('.'),
-            other => push_literal(&mut out, other),
-        }
-        i += 1;
-    }
-    if !groups.is_empty() {
-        return None;
-    }
-    Some(out)
-}
-
-/// A bracket expression starting at `pattern[start] == b'['`: the class in the `regex`
-/// crate's syntax and the index after its `]`.
-fn translate_bracket(pattern: &[u8], start: usize) -> Option<(String, usize)> {
-    let mut i = start + 1;
-    let mut out = String::from("[");
-    if pattern.get(i) == Some(&b'^') {
-        out.push('^');
-        i += 1;
-    }
-    let mut first = true;
-    // Members: (low, high) byte ranges, or named classes.
-    loop {
-        let b = *pattern.get(i)?;
-        if b == b']' && !first {
-            i += 1;
-            break;
-        }
-        first = false;
-        if b == b'[' {
-            if let Some(&kind) = pattern.get(i + 1) {
-                if matches!(kind, b':' | b'=' | b'.') {
-                    let body_at = i + 2;
-                    let end = pattern[body_at..]
-                        .windows(2)
-                        .position(|w| w[0] == kind && w[1] == b']')?;
-                    let body = &pattern[body_at..body_at + end];
-                    i = body_at + end + 2;
-                    if kind == b':' {
-                        let name = std::str::from_utf8(body).ok()?;
-                        const CLASSES: [&str; 12] = [
-                            "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print",
-                            "punct", "space", "upper", "xdigit",
-                        ];
-                        if !CLASSES.contains(&name) {
-                            return None;
-                        }
-                        out.push_str(&format!("[:{}:]", name));
-                    } else {
-                        // A collating element or equivalence class: its single byte.
-                        if body.len() != 1 {
-                            return None;
-                        }
-                        push_class_literal(&mut out, body[0]);
-                    }
-                    continue;
-                }
-            }
-        }
-        // A range a-b (a '-' before the closing ']' is a member).
-        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).map_or(false, |&c| c != b']') {
-            let high = pattern[i + 2];
-            if high < b {
-                return None;
-            }
-            push_class_literal(&mut out, b);
-            out.push('-');
-            push_class_literal(&mut out, high);
-            i += 3;
-            continue;
-        }
-        push_class_literal(&mut out, b);
-        i += 1;
-    }
-    out.push(']');
-    Some((out, i))
-}
-
-fn push_class_literal(out: &mut String, b: u8) {
-    if b.is_ascii_alphanumeric() || b == b'_' {
-        out.push(b as char);
-    } else {
-        out.push_str(&format!("\\x{:02X}", b));
+        let regex = self.regex.clone();
+        Some(move |dir: &[u8]| {
+            let mut inside = dir.to_vec();
+            inside.push(b'/');
+            regex.is_match(&inside)
+        })
     }
 }
 
@@ -783,8 +745,16 @@ pub fn compile_filter(
         (_, _, _, Some(p)) => (p, true, true),
         _ => return Ok(None),
     };
-    match posix_regex(pattern.as_bytes(), icase) {
-        Some(regex) => Ok(Some(Filter { regex, invert })),
+    let pattern = pattern.as_bytes();
+    match PosixRegex::new(pattern, icase) {
+        Some(regex) => Ok(Some(Filter {
+            regex: std::sync::Arc::new(regex),
+            invert,
+            looks_past_match: pattern.contains(&b'$')
+                || pattern
+                    .windows(2)
+                    .any(|pair| pair == b"\\'" || pair == b"\\B"),
+        })),
         None => {
             eprintln!(
                 "Error in `{}' regular expression.",
@@ -918,22 +888,23 @@ pub fn daemonize() -> io::Result<()> {
 // The tree
 
 /// A tree for `-r`: delivering the events of `events`, going on at the watch limit (the
-/// tools say so), and keeping out the directories that an `@` exclusion names or that
-/// `--exclude`/`--excludei` matches (whose events inotify-tools drops anyway, so they
-/// need no watch). `--include` cannot keep a directory out: something below it may match.
+/// tools say so), and keeping out the directories that an `@` exclusion names, or below
+/// which `--exclude`/`--excludei` drops every event (inotify-tools watches them and
+/// prints nothing from them). `--include` cannot keep a directory out: something below
+/// it may match.
 pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> TreeBuilder {
     let exclusions = PathList {
         watch: Vec::new(),
         exclude: list.exclude.clone(),
     };
-    let prune = filter.filter(|f| !f.invert).map(|f| f.regex.clone());
+    let prune = filter.and_then(Filter::drops_all_below);
     let mut builder = TreeWatcher::builder()
         .mask(WatchMask::from_bits_retain(events) & WatchMask::ALL_EVENTS)
         .keep_going_at_watch_limit(true);
     if !exclusions.exclude.is_empty() || prune.is_some() {
         builder = builder.exclude(move |path: &Path, _name: &OsStr| {
             let path = path.as_os_str().as_bytes();
-            exclusions.is_excluded(path) || prune.as_ref().map_or(false, |r| r.is_match(path))
+            exclusions.is_excluded(path) || prune.as_ref().map_or(false, |prune| prune(path))
         });
     }
     builder
@@ -963,75 +934,4 @@ pub fn watch_limit_lines(what: &str, left_out: Option<u64>) -> Vec<String> {
             now, left_out
         ),
     ]
-}
-
-/// Entries a tree's scan reported lately, to drop the kernel's own report of the same
-/// entry when it comes after the scan's.
-///
-/// The tree watches a new directory, lists it, and reports what the listing finds; it
-/// drops the kernel's `IN_CREATE` for those names when it comes before the listing ends.
-/// But `mkdir(2)` makes the entry visible to a listing a moment before it queues its
-/// event, so the event can come after the listing's end and be reported a second time
-/// (seen under qemu). A kernel `IN_CREATE`/`IN_MOVED_TO` for a directory and name the
-/// scan reported within the last `WINDOW` kernel events is taken for that duplicate; an
-/// `IN_DELETE`/`IN_MOVED_FROM` of the name ends the watch for it.
-#[derive(Default)]
-pub struct ScanEchoes {
-    /// (watch descriptor, name, the kernel event count after which it expires).
-    recent: VecDeque<(i32, Vec<u8>, u64)>,
-    kernel_events: u64,
-}
-
-impl ScanEchoes {
-    const WINDOW: u64 = 256;
-
-    /// Whether this event repeats what a scan reported (and is to be dropped).
-    pub fn is_echo(
-        &mut self,
-        wd: i32,
-        name: Option<&[u8]>,
-        mask: EventMask,
-        origin: Origin,
-    ) -> bool {
-        let name = match name {
-            Some(name) => name,
-            None => return false,
-        };
-        match origin {
-            Origin::Scan => {
-                self.recent
-                    .push_back((wd, name.to_vec(), self.kernel_events + Self::WINDOW));
-                false
-            }
-            Origin::Kernel => {
-                self.kernel_events += 1;
-                while self
-                    .recent
-                    .front()
-                    .map_or(false, |&(_, _, until)| until < self.kernel_events)
-                {
-                    self.recent.pop_front();
-                }
-                if self.recent.is_empty() {
-                    return false;
-                }
-                let at = self
-                    .recent
-                    .iter()
-                    .position(|(w, n, _)| *w == wd && n.as_slice() == name);
-                match at {
-                    Some(at) if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) => {
-                        self.recent.remove(at);
-                        true
-                    }
-                    Some(at) if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) => {
-                        self.recent.remove(at);
-                        false
-                    }
-                    _ => false,
-                }
-            }
-            _ => false,
-        }
-    }
 }

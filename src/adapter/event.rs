@@ -1,5 +1,7 @@
 //! The events of [`Watcher`](super::Watcher) and [`TreeWatcher`](super::TreeWatcher):
-//! owned ([`WatchEvent`]) and borrowed ([`WatchEventRef`]), and what can end their stream.
+//! owned ([`WatchEvent`]) and borrowed ([`WatchEventRef`]); what can end their stream
+//! ([`WatchError`]) and a root a tree cannot watch; and [`Errno::from_error`], which knows
+//! every error type of the crate.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -8,6 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
+use crate::dir::stat_path;
+use crate::error::{write_path, Error, PathError};
 use crate::mask::EventMask;
 use crate::parse::{MalformedEvent, WatchDescriptor};
 use crate::sys::Errno;
@@ -34,6 +38,20 @@ pub enum Origin {
     WatchLimit {
         /// How many directories are not watched.
         unwatched: u64,
+    },
+    /// Not a change on disk: the process had no descriptor free (`EMFILE`: its
+    /// `RLIMIT_NOFILE`; or `ENFILE`: the system's `fs.file-max`) when a
+    /// [`TreeWatcher`](crate::TreeWatcher) had to open a directory of the tree to list
+    /// it, and it went on without, as it was asked to
+    /// ([`keep_going_at_descriptor_limit`](crate::TreeBuilder::keep_going_at_descriptor_limit)).
+    /// What those directories hold is not watched (a directory found in a listing and
+    /// never opened is not watched itself either); what lies below them cannot be
+    /// counted without a descriptor. One such event per root waits to be delivered at
+    /// a time, and counts every directory that could not be opened until it is. Its mask
+    /// is empty and its path is the root.
+    DescriptorLimit {
+        /// How many directories could not be opened.
+        unlisted: u64,
     },
 }
 
@@ -158,6 +176,7 @@ pub enum WatchError {
 }
 
 impl fmt::Display for WatchError {
+    /// For [`WatchError::Io`], the `io::Error`'s message, which says what failed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             WatchError::Io(error) => fmt::Display::fmt(error, f),
@@ -188,9 +207,11 @@ impl fmt::Display for WatchError {
 }
 
 impl std::error::Error for WatchError {
+    /// For [`WatchError::Io`], the `io::Error`'s own source: its message is this
+    /// error's already, so a report that walks the chain says it once.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            WatchError::Io(error) => Some(error),
+            WatchError::Io(error) => error.source(),
             WatchError::Terminal { .. } | WatchError::Ended => None,
         }
     }
@@ -202,8 +223,8 @@ impl From<io::Error> for WatchError {
     }
 }
 
-impl From<crate::Error> for WatchError {
-    fn from(error: crate::Error) -> WatchError {
+impl From<Error> for WatchError {
+    fn from(error: Error) -> WatchError {
         WatchError::Io(error.into())
     }
 }
@@ -221,6 +242,181 @@ impl From<WatchError> for io::Error {
             other => io::Error::new(io::ErrorKind::Other, other),
         }
     }
+}
+
+/// A root a tree could not watch, inside the `io::Error` that
+/// [`TreeWatcher::new`](crate::TreeWatcher::new) and
+/// [`add_root`](crate::TreeWatcher::add_root) return, where the root is more than a
+/// [`PathError`] can say.
+#[derive(Debug)]
+pub(crate) enum RootError {
+    /// The root is not a directory.
+    NotADirectory(PathBuf),
+    /// Watching a directory below the root failed: `error` names that directory.
+    Below {
+        /// The root, as given.
+        root: PathBuf,
+        /// What failed below it.
+        error: io::Error,
+    },
+}
+
+impl RootError {
+    /// The error of `root`, whose own watch failed with `error`. A root that is not a
+    /// directory is said to be one: `ENOTDIR` came from the `IN_ONLYDIR` that the tree
+    /// asked for, not the caller. A component of its path that is not a directory is
+    /// told apart by `statx`.
+    pub(crate) fn of_root(root: &Path, error: Error) -> io::Error {
+        let source = if error.errno() == Some(Errno::ENOTDIR) {
+            match stat_path(root.as_os_str().as_bytes(), true) {
+                Ok(stat) if !stat.kind.is_dir() => {
+                    return RootError::NotADirectory(root.to_path_buf()).into()
+                }
+                Ok(_) => error,
+                Err(stat_error) => stat_error,
+            }
+        } else {
+            error
+        };
+        PathError {
+            path: root.to_path_buf(),
+            source,
+        }
+        .into()
+    }
+
+    /// The error of `root`, when watching below it failed with `error`: named with the
+    /// root, unless it names the root already.
+    pub(crate) fn below(root: &Path, error: WatchError) -> io::Error {
+        let error = io::Error::from(error);
+        let names_root = error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<PathError>())
+            .map_or(false, |inner| inner.path == root);
+        if names_root {
+            return error;
+        }
+        RootError::Below {
+            root: root.to_path_buf(),
+            error,
+        }
+        .into()
+    }
+
+    /// The errno behind it.
+    fn errno(&self) -> Option<Errno> {
+        match self {
+            RootError::NotADirectory(_) => Some(Errno::ENOTDIR),
+            RootError::Below { error, .. } => Errno::from_error(error),
+        }
+    }
+}
+
+impl fmt::Display for RootError {
+    /// `ROOT: Not a directory (ENOTDIR): ...`, or `watching the tree at ROOT: ERROR`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RootError::NotADirectory(root) => {
+                write_path(f, root.as_os_str().as_bytes())?;
+                write!(
+                    f,
+                    ": {}: the root of a tree must be a directory, and this one is not (a \
+                     file, or a link to one): give a directory, or watch a file with Watcher",
+                    Errno::ENOTDIR
+                )
+            }
+            RootError::Below { root, error } => {
+                f.write_str("watching the tree at ")?;
+                write_path(f, root.as_os_str().as_bytes())?;
+                write!(f, ": {}", error)
+            }
+        }
+    }
+}
+
+/// No `source()`: the message shows the error below the root already.
+impl std::error::Error for RootError {}
+
+impl From<RootError> for io::Error {
+    fn from(error: RootError) -> io::Error {
+        let kind = match &error {
+            RootError::NotADirectory(_) => Errno::ENOTDIR.kind(),
+            RootError::Below { error, .. } => error.kind(),
+        };
+        io::Error::new(kind, error)
+    }
+}
+
+impl Errno {
+    /// The errno behind any error this crate returns, however it was passed on: as
+    /// itself, as an `io::Error` (`?` into `io::Result`), in a `Box<dyn Error>` or an
+    /// `anyhow::Error`, or as the source of another error. `None` when no system call
+    /// failed (an argument refused before any call, malformed bytes, a terminal event).
+    ///
+    /// It looks at the error and then down its [`source`](std::error::Error::source)
+    /// chain, and takes the first errno it finds: a raw OS error of an `io::Error`, an
+    /// [`Errno`], an [`Error`], a [`PathError`] or a [`WatchError`], or one of these
+    /// inside an `io::Error`.
+    ///
+    /// ```
+    /// use inotify_raw::{Errno, Inotify, WatchMask};
+    ///
+    /// fn watch(path: &str) -> std::io::Result<()> {
+    ///     let inotify = Inotify::new()?;
+    ///     inotify.add_watch(path, WatchMask::CREATE)?;
+    ///     Ok(())
+    /// }
+    /// let error = watch("/no/such/directory").unwrap_err();
+    /// assert_eq!(Errno::from_error(&error), Some(Errno::ENOENT));
+    ///
+    /// // The same from a boxed error (or an `anyhow::Error`: `Errno::from_error(&*error)`).
+    /// let boxed: Box<dyn std::error::Error> = Inotify::new()?
+    ///     .add_watch("/no/such/directory", WatchMask::CREATE)
+    ///     .unwrap_err()
+    ///     .into();
+    /// assert_eq!(Errno::from_error(&*boxed), Some(Errno::ENOENT));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_error(error: &(dyn std::error::Error + 'static)) -> Option<Errno> {
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if let Some(found) = errno_of(error) {
+                return found;
+            }
+            next = error.source();
+        }
+        None
+    }
+}
+
+/// What [`Errno::from_error`] knows of `error` itself: `Some(found)` when it is one of
+/// the types that settle the question (`found` is then the answer), `None` to look at
+/// its source.
+fn errno_of(error: &(dyn std::error::Error + 'static)) -> Option<Option<Errno>> {
+    if let Some(io) = error.downcast_ref::<io::Error>() {
+        if let Some(number) = io.raw_os_error() {
+            return Some(Some(Errno::from_raw(number)));
+        }
+        // An `io::Error` made from another error: its `source` skips that error and
+        // goes to the error's own source, so look at the error here.
+        return io.get_ref().map(|inner| Errno::from_error(inner));
+    }
+    if let Some(errno) = error.downcast_ref::<Errno>() {
+        return Some(Some(*errno));
+    }
+    if let Some(error) = error.downcast_ref::<Error>() {
+        return Some(error.errno());
+    }
+    if let Some(error) = error.downcast_ref::<PathError>() {
+        return Some(error.source.errno());
+    }
+    if let Some(error) = error.downcast_ref::<RootError>() {
+        return Some(error.errno());
+    }
+    error.downcast_ref::<WatchError>().map(|error| match error {
+        WatchError::Io(error) => Errno::from_error(error),
+        WatchError::Terminal { .. } | WatchError::Ended => None,
+    })
 }
 
 /// The event that made a filter stop the iteration: the Python package's

@@ -1,5 +1,6 @@
 //! The `std` layer: the Python package's watcher and trees, over the core's `Inotify`.
 
+mod barrier;
 mod event;
 mod iter;
 mod reader;

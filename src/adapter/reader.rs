@@ -4,8 +4,13 @@
 //! duration with no event).
 
 use std::boxed::Box;
-use std::time::Duration;
+use std::io;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use std::vec::Vec;
 
+use super::barrier::MarkerNames;
 use super::event::WatchError;
 use crate::inotify::Inotify;
 use crate::mask::EventMask;
@@ -16,6 +21,11 @@ use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 pub(crate) const READ_LEN: usize = 64 * 1024;
 
 /// A function asked before each blocking wait how long it may block.
+///
+/// Only `Send` is asked of it. The reader keeps it in a [`Mutex`] so that the reader,
+/// and the watchers that own one, are `Sync` whatever the function captures: it is
+/// called only through `&mut self` ([`Mutex::get_mut`], which never locks), so a shared
+/// `&Reader` can never reach it.
 type BlockDurationFn = Box<dyn FnMut() -> Option<Duration> + Send>;
 
 /// One kernel event, parsed: its fields, and where its name lies in the read buffer.
@@ -64,15 +74,28 @@ pub(crate) enum Step {
     TimedOut,
     /// Only when not blocking: nothing is queued now.
     Empty,
+    /// Every event queued before the last `sync` marker has been handed out.
+    Synced,
 }
 
 pub(crate) struct Reader {
     waiter: EventWaiter,
     /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
-    block_duration_fn: Option<BlockDurationFn>,
+    block_duration_fn: Option<Mutex<BlockDurationFn>>,
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
+    /// Events read ahead by [`sync`](Reader::sync), in the kernel's order, handed out
+    /// before anything read later; from `backlog_pos` on.
+    backlog: Vec<u8>,
+    backlog_pos: usize,
+    /// Where in `backlog` the last sync's marker was: [`Step::Synced`] is said there.
+    barrier_at: Option<usize>,
+    markers: MarkerNames,
+    /// The `EBADF` that ended the stream: other code closed the descriptor. Every later
+    /// call returns it again, and the number (which may name another file by now) is
+    /// not touched.
+    closed: Option<crate::Error>,
 }
 
 impl Reader {
@@ -83,7 +106,16 @@ impl Reader {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
+            backlog: Vec::new(),
+            backlog_pos: 0,
+            barrier_at: None,
+            markers: MarkerNames::new(),
+            closed: None,
         })
+    }
+
+    pub(crate) fn markers(&self) -> &MarkerNames {
+        &self.markers
     }
 
     pub(crate) fn inotify(&self) -> &Inotify {
@@ -104,7 +136,7 @@ impl Reader {
     }
 
     pub(crate) fn set_block_duration_fn(&mut self, duration: BlockDurationFn) {
-        self.block_duration_fn = Some(duration);
+        self.block_duration_fn = Some(Mutex::new(duration));
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).
@@ -119,9 +151,15 @@ impl Reader {
     /// most one block duration; without, reads only what is queued and says
     /// [`Step::Empty`] when nothing is.
     pub(crate) fn next(&mut self, block: bool) -> Result<Step, WatchError> {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
         loop {
             if self.batch_pos < self.batch_len {
-                return self.parse_next().map(Step::Event);
+                match self.parse_next()? {
+                    Some(event) => return Ok(Step::Event(event)),
+                    None => continue, // a sync marker's event
+                }
             }
             if self.batch_len > 0 {
                 self.batch_len = 0;
@@ -129,6 +167,11 @@ impl Reader {
                 if block {
                     return Ok(Step::BatchEnd);
                 }
+            }
+            match self.next_from_backlog() {
+                Some(FromBacklog::Synced) => return Ok(Step::Synced),
+                Some(FromBacklog::Batch) => continue,
+                None => {}
             }
             if !block {
                 let read = match self.waiter.inotify().read(&mut self.buffer) {
@@ -139,23 +182,35 @@ impl Reader {
                     Ok(0) => return Ok(Step::Empty),
                     Ok(len) => self.start_batch(len),
                     Err(error) if error.is_would_block() => return Ok(Step::Empty),
-                    Err(error) => return Err(error.into()),
+                    Err(error) => return Err(self.failed(error)),
                 }
                 continue;
             }
             if !self.waiter.is_draining() {
                 if let Some(duration) = self.block_duration_fn.as_mut() {
+                    // Never locked, so never poisoned; a poisoned one would still hold
+                    // the function.
+                    let duration = duration.get_mut().unwrap_or_else(PoisonError::into_inner);
                     self.waiter.set_block_duration(duration());
                 }
             }
-            let len = match self.waiter.wait(&mut self.buffer)? {
-                Wait::Events(events) => events.remainder().len(),
+            let len = match self.waiter.wait(&mut self.buffer) {
+                Ok(Wait::Events(events)) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
-                Wait::Drained => continue,
-                Wait::TimedOut | Wait::Interrupted => return Ok(Step::TimedOut),
+                Ok(Wait::Drained) => continue,
+                Ok(Wait::TimedOut) | Ok(Wait::Interrupted) => return Ok(Step::TimedOut),
+                Err(error) => return Err(self.failed(error)),
             };
             self.start_batch(len);
         }
+    }
+
+    /// `error` as the stream's error; an `EBADF` is kept, to be returned for ever.
+    fn failed(&mut self, error: crate::Error) -> WatchError {
+        if error.errno() == Some(crate::Errno::EBADF) {
+            self.closed = Some(error);
+        }
+        error.into()
     }
 
     fn start_batch(&mut self, len: usize) {
@@ -163,9 +218,10 @@ impl Reader {
         self.batch_pos = 0;
     }
 
-    /// Parses the event at the batch position, once, and moves past it. A malformed
-    /// buffer drops the rest of the batch and is an error.
-    fn parse_next(&mut self) -> Result<RawEvent, WatchError> {
+    /// Parses the event at the batch position, once, and moves past it: `None` for an
+    /// event about a sync marker. A malformed buffer drops the rest of the batch and is
+    /// an error.
+    fn parse_next(&mut self) -> Result<Option<RawEvent>, WatchError> {
         let start = self.batch_pos;
         let bytes = self
             .buffer
@@ -177,15 +233,19 @@ impl Reader {
             Some(Ok(event)) => {
                 self.batch_pos = start + event.span_len();
                 let name_start = start + crate::parse::EVENT_HEADER_LEN;
-                let name_len = event.name().map_or(0, <[u8]>::len);
-                Ok(RawEvent {
+                let name = event.name().unwrap_or(&[]);
+                if self.markers.is_marker(name) {
+                    return Ok(None);
+                }
+                let name_len = name.len();
+                Ok(Some(RawEvent {
                     wd: event.wd(),
                     mask: event.mask(),
                     cookie: event.cookie(),
                     len: event.len(),
                     name_start,
                     name_end: name_start + name_len,
-                })
+                }))
             }
             Some(Err(error)) => {
                 self.batch_pos = self.batch_len;
@@ -200,4 +260,173 @@ impl Reader {
             }
         }
     }
+
+    /// Reads every event queued before a marker file that it makes in the first of
+    /// `dirs` it can (a directory this instance watches for `IN_CREATE`), and keeps
+    /// them, in order, to hand out before anything read later. The marker's own events
+    /// are never handed out; reading reaches the marker's place with [`Step::Synced`].
+    ///
+    /// Errors: no marker could be made (the error says where and why), its event did not
+    /// come back within `timeout`, or reading failed.
+    pub(crate) fn sync<'a, I>(&mut self, dirs: I, timeout: Duration) -> Result<(), WatchError>
+    where
+        I: IntoIterator<Item = &'a Path> + Clone,
+    {
+        let deadline = Instant::now() + timeout;
+        self.keep_unread_batch();
+        let mut marker = self.markers.create(dirs.clone())?;
+        let saved_duration = self.waiter.block_duration();
+        let result = loop {
+            let len = match self.read_before(deadline) {
+                Ok(Some(len)) => len,
+                Ok(None) => {
+                    break Err(WatchError::Io(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        std::format!(
+                            "sync: the kernel did not report the marker file within {:?} \
+                             (a stopped or very slow machine?): give it more time",
+                            timeout
+                        ),
+                    )))
+                }
+                Err(error) => break Err(error),
+            };
+            match self.keep_batch(len, marker.name()) {
+                Ok(Kept::Marker) => break Ok(()),
+                // The marker's event may have been lost with the rest: make another.
+                Ok(Kept::Overflow) => match self.markers.create(dirs.clone()) {
+                    Ok(again) => marker = again,
+                    Err(error) => break Err(error.into()),
+                },
+                Ok(Kept::Events) => {}
+                Err(error) => break Err(error),
+            }
+        };
+        self.waiter.set_block_duration(saved_duration);
+        result
+    }
+
+    /// Moves what is left of the current batch to the front of the backlog.
+    fn keep_unread_batch(&mut self) {
+        let unread = self
+            .buffer
+            .as_bytes()
+            .get(self.batch_pos..self.batch_len)
+            .unwrap_or(&[]);
+        if !unread.is_empty() {
+            let mut backlog = Vec::with_capacity(unread.len() + self.backlog.len());
+            backlog.extend_from_slice(unread);
+            backlog.extend_from_slice(self.backlog.get(self.backlog_pos..).unwrap_or(&[]));
+            self.barrier_at = self
+                .barrier_at
+                .map(|at| at - self.backlog_pos + unread.len());
+            self.backlog = backlog;
+            self.backlog_pos = 0;
+        }
+        self.batch_len = 0;
+        self.batch_pos = 0;
+    }
+
+    /// Reads one batch into the buffer, waiting until `deadline` at most: its length,
+    /// or `None` when the deadline passed.
+    fn read_before(&mut self, deadline: Instant) -> Result<Option<usize>, WatchError> {
+        loop {
+            let left = match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => left,
+                None => return Ok(None),
+            };
+            self.waiter.set_block_duration(Some(left));
+            match self.waiter.wait(&mut self.buffer)? {
+                Wait::Events(events) => return Ok(Some(events.remainder().len())),
+                Wait::Drained | Wait::TimedOut | Wait::Interrupted => {}
+            }
+        }
+    }
+
+    /// Appends the `len` bytes of events just read to the backlog, but for those about
+    /// sync markers; says whether the marker `marker` was among them.
+    fn keep_batch(&mut self, len: usize, marker: &[u8]) -> Result<Kept, WatchError> {
+        let bytes = self.buffer.as_bytes().get(..len).unwrap_or(&[]);
+        let mut kept = Kept::Events;
+        let mut at = 0;
+        for event in Events::new(bytes) {
+            let event = event?;
+            let span = bytes.get(at..at + event.span_len()).unwrap_or(&[]);
+            at += event.span_len();
+            let name = event.name().unwrap_or(&[]);
+            if self.markers.is_marker(name) {
+                if name == marker && event.mask().contains(EventMask::CREATE) {
+                    kept = Kept::Marker;
+                    self.barrier_at = Some(self.backlog.len());
+                }
+                continue;
+            }
+            if event.mask().contains(EventMask::Q_OVERFLOW) && !matches!(kept, Kept::Marker) {
+                kept = Kept::Overflow;
+            }
+            self.backlog.extend_from_slice(span);
+        }
+        Ok(kept)
+    }
+
+    /// The next batch from the backlog, put in the buffer, or the last marker's place;
+    /// `None` when the backlog is empty.
+    fn next_from_backlog(&mut self) -> Option<FromBacklog> {
+        if self.barrier_at == Some(self.backlog_pos) {
+            self.barrier_at = None;
+            self.drop_used_backlog();
+            return Some(FromBacklog::Synced);
+        }
+        let end = self.barrier_at.unwrap_or(self.backlog.len());
+        let rest = self.backlog.get(self.backlog_pos..end)?;
+        if rest.is_empty() {
+            return None;
+        }
+        // Whole events, as many as the buffer holds.
+        let mut len = 0;
+        for event in Events::new(rest).flatten() {
+            if len + event.span_len() > READ_LEN {
+                break;
+            }
+            len += event.span_len();
+        }
+        if len == 0 {
+            // Cannot be: the backlog holds only events parsed when they were kept.
+            self.backlog_pos = end;
+            self.drop_used_backlog();
+            return None;
+        }
+        let batch = rest.get(..len)?;
+        self.buffer
+            .as_mut_bytes()
+            .get_mut(..len)?
+            .copy_from_slice(batch);
+        self.backlog_pos += len;
+        self.start_batch(len);
+        self.drop_used_backlog();
+        Some(FromBacklog::Batch)
+    }
+
+    /// Frees the backlog once all of it has been handed out.
+    fn drop_used_backlog(&mut self) {
+        if self.backlog_pos == self.backlog.len() && self.barrier_at.is_none() {
+            self.backlog = Vec::new();
+            self.backlog_pos = 0;
+        }
+    }
+}
+
+/// What the backlog gave.
+enum FromBacklog {
+    /// A batch, now in the buffer.
+    Batch,
+    /// The place of the last sync's marker.
+    Synced,
+}
+
+/// What a batch read by `sync` held.
+enum Kept {
+    Events,
+    Marker,
+    Overflow,
 }

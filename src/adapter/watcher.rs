@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 use std::vec::Vec;
 
+use super::barrier::MarkerDir;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
@@ -39,6 +40,9 @@ pub struct Watcher {
     last_filter_stop: Option<FilterStop>,
     /// The last event's path, reused.
     path: Vec<u8>,
+    /// The directory of this watcher's own that `sync` makes its markers in, and its
+    /// watch; made at the first `sync`.
+    marker_dir: Option<(MarkerDir, WatchDescriptor)>,
 }
 
 impl Watcher {
@@ -50,6 +54,7 @@ impl Watcher {
             ignored_pending: None,
             last_filter_stop: None,
             path: Vec::with_capacity(crate::sys::PATH_MAX),
+            marker_dir: None,
         })
     }
 
@@ -200,7 +205,9 @@ impl Watcher {
     /// tracks are skipped; a queue overflow is delivered with an empty watch path.
     ///
     /// # Errors
-    /// [`WatchError::Io`] when reading fails or the kernel's buffer is malformed.
+    /// [`WatchError::Io`] when reading fails or the kernel's buffer is malformed; `EBADF`
+    /// when other code has closed the watcher's descriptor, for this call and every
+    /// later one (the stream has ended: make a new watcher).
     pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         self.next_step(true)
     }
@@ -215,6 +222,64 @@ impl Watcher {
         self.next_step(false)
     }
 
+    /// A barrier: returns once every event of a change that completed before the call
+    /// has been read. Those events are then handed out by the following reads
+    /// ([`next_event`](Self::next_event), [`try_next_event`](Self::try_next_event),
+    /// [`events`](Self::events)), before any event of a change made after the call, and
+    /// [`try_next_event`](Self::try_next_event) hands them out without waiting for the
+    /// descriptor to be readable. No need to sleep and hope in a test or a build tool:
+    /// make the changes, `sync`, then drain.
+    ///
+    /// It makes a file whose name starts with `.inotify-raw-sync-` in a directory of
+    /// the watcher's own (made at the first call in the temporary directory, `TMPDIR`
+    /// or `/tmp`, watched, and removed on drop), and reads until the kernel reports it:
+    /// the kernel queues an instance's events in the order of the calls that caused
+    /// them. Events about these files are never delivered, by any watcher of this
+    /// process.
+    ///
+    /// A loop driven by readiness (epoll, tokio) must drain with `try_next_event` after
+    /// a `sync`: the events it read ahead no longer make the descriptor readable.
+    ///
+    /// # Errors
+    /// [`WatchError::Io`]: the marker directory or file could not be made (the message
+    /// says where and why), the marker's event did not come within `timeout`
+    /// ([`io::ErrorKind::TimedOut`]), or reading failed.
+    ///
+    /// # Examples
+    /// ```
+    /// use inotify_raw::{WatchMask, Watcher};
+    /// use std::time::Duration;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("sync-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let mut watcher = Watcher::new()?;
+    /// watcher.add_watch(&dir, WatchMask::CREATE)?;
+    /// std::fs::write(dir.join("made"), b"")?;
+    /// watcher.sync(Duration::from_secs(10))?;
+    /// let event = watcher.try_next_event()?.expect("read by sync");
+    /// assert_eq!(event.name, Some(std::ffi::OsStr::new("made")));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&mut self, timeout: Duration) -> Result<(), WatchError> {
+        if self.marker_dir.is_none() {
+            let dir = MarkerDir::create(self.reader.markers())?;
+            let wd = self
+                .reader
+                .inotify()
+                .add_watch(dir.path(), WatchMask::CREATE | WatchMask::ONLYDIR)
+                .map_err(|source| {
+                    io::Error::from(PathError {
+                        path: dir.path().to_path_buf(),
+                        source,
+                    })
+                })?;
+            self.marker_dir = Some((dir, wd));
+        }
+        let dirs = self.marker_dir.iter().map(|(dir, _)| dir.path());
+        self.reader.sync(dirs, timeout)
+    }
+
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         if let Some(wd) = self.ignored_pending.take() {
             self.table.remove_wd(wd);
@@ -224,6 +289,7 @@ impl Watcher {
                 Step::Event(event) if self.is_tracked(&event) => break event,
                 Step::Event(_) => {}
                 Step::BatchEnd | Step::TimedOut | Step::Empty => return Ok(None),
+                Step::Synced => {}
             }
         };
         if event.mask.contains(EventMask::IGNORED) {

@@ -10,13 +10,16 @@
 //!
 //! prints each event, removes the directory and exits 0 (1, with a message, on an error
 //! or if an event does not come within 10 seconds).
+//!
+//! `main` returns `anyhow::Result`, as most tokio programs do. That form needs what
+//! `AsyncFd` owns to be `Send + Sync`, because the registration's error holds it: every
+//! type of inotify-raw with a descriptor is.
 
-use std::error::Error;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use inotify_raw::{EventBuffer, EventMask, InitFlags, Inotify, TreeWatcher, WatchMask};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
@@ -25,13 +28,13 @@ use tokio::io::Interest;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Awaits the events of a non-blocking `Inotify` on `dir` until `file`'s `IN_CLOSE_WRITE`.
-async fn inotify_events(dir: &Path) -> Result<(), Box<dyn Error>> {
+async fn inotify_events(dir: &Path) -> anyhow::Result<()> {
     // AsyncFd needs a non-blocking descriptor: a read with nothing queued says EAGAIN.
     let inotify = Inotify::init(InitFlags::NONBLOCK)?;
     inotify.add_watch(dir, WatchMask::CREATE | WatchMask::CLOSE_WRITE)?;
     // SAFETY: the `Inotify` owns its descriptor, which stays open and the same until
     // the `Inotify` is dropped, and the `AsyncFd` owns the `Inotify`.
-    let inotify = unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE)? };
+    let inotify = unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE) }?;
 
     fs::write(dir.join("from-tokio.txt"), b"hello")?;
 
@@ -65,13 +68,13 @@ async fn inotify_events(dir: &Path) -> Result<(), Box<dyn Error>> {
 
 /// Awaits the events of a `TreeWatcher` on `dir` until the creation of a file in a
 /// subdirectory made after the tree started.
-async fn tree_events(dir: &Path) -> Result<(), Box<dyn Error>> {
+async fn tree_events(dir: &Path) -> anyhow::Result<()> {
     let tree = TreeWatcher::builder()
         .mask(WatchMask::CREATE | WatchMask::CLOSE_WRITE)
         .watch([dir])?;
     // SAFETY: the tree's descriptor is that of its one inotify instance, which it owns
     // and keeps, open and the same, until it is dropped; the `AsyncFd` owns the tree.
-    let mut tree = unsafe { AsyncFd::register_with_interest(tree, Interest::READABLE)? };
+    let mut tree = unsafe { AsyncFd::register_with_interest(tree, Interest::READABLE) }?;
 
     let sub = dir.join("sub");
     fs::create_dir(&sub)?;
@@ -103,38 +106,27 @@ async fn tree_events(dir: &Path) -> Result<(), Box<dyn Error>> {
 }
 
 /// A fresh directory under the system's temporary directory.
-fn temp_dir(name: &str) -> io::Result<PathBuf> {
+fn temp_dir(name: &str) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("inotify-raw-{}-{}", name, std::process::id()));
-    fs::create_dir(&dir)?;
+    fs::create_dir(&dir)
+        .with_context(|| format!("cannot make the temporary directory {}", dir.display()))?;
     Ok(dir)
 }
 
-async fn run(dir: &Path) -> Result<(), Box<dyn Error>> {
+async fn run(dir: &Path) -> anyhow::Result<()> {
     tokio::time::timeout(TIMEOUT, inotify_events(dir))
         .await
-        .map_err(|_| "no IN_CLOSE_WRITE from Inotify within 10 s")??;
+        .context("no IN_CLOSE_WRITE from Inotify within 10 s")??;
     tokio::time::timeout(TIMEOUT, tree_events(dir))
         .await
-        .map_err(|_| "no event from TreeWatcher within 10 s")??;
+        .context("no event from TreeWatcher within 10 s")??;
     Ok(())
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
-    let dir = match temp_dir("tokio") {
-        Ok(dir) => dir,
-        Err(error) => {
-            eprintln!(
-                "inotify-tokio: cannot make a temporary directory: {}",
-                error
-            );
-            std::process::exit(1);
-        }
-    };
+async fn main() -> anyhow::Result<()> {
+    let dir = temp_dir("tokio")?;
     let result = run(&dir).await;
     let _ = fs::remove_dir_all(&dir);
-    if let Err(error) = result {
-        eprintln!("inotify-tokio: {}", error);
-        std::process::exit(1);
-    }
+    result
 }

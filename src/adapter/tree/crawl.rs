@@ -8,21 +8,22 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
-use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
-use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
-use crate::adapter::event::{Origin, WatchError};
+use super::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
+use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
+use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
-    open_path_following, open_path_only, stat_descriptor, stat_path, Directory, Stat,
+    open_path_following, open_path_only, stat_descriptor, stat_entry, stat_path, Directory,
 };
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::{Dirent, FileKind, WatchDescriptor};
-use crate::sys::Errno;
+use crate::sys::{Errno, PATH_MAX};
 
 /// Bytes per `getdents64` call.
 pub(super) const LISTING_LEN: usize = 32 * 1024;
@@ -39,7 +40,8 @@ enum Watched {
     Vanished,
     /// Skipped, with an event that says why.
     Skipped(Errno),
-    /// The watch limit: skipped and counted, when the tree goes on at the limit.
+    /// A limit (watches, descriptors): skipped and counted, when the tree goes on at
+    /// that limit.
     AtLimit,
 }
 
@@ -76,7 +78,7 @@ impl TreeWatcher {
     ///
     /// # Errors
     /// `root` does not exist, is not a directory, or is already in the tree; the watch
-    /// limit, unless the tree goes on at the limit.
+    /// limit or the descriptor limit, unless the tree goes on at that limit.
     pub fn add_root<P: AsRef<Path>>(&mut self, root: P) -> io::Result<()> {
         let root = root.as_ref();
         let path_error = |source| PathError {
@@ -92,7 +94,7 @@ impl TreeWatcher {
             .reader
             .inotify()
             .add_watch(root, quiet)
-            .map_err(path_error)?;
+            .map_err(|error| RootError::of_root(root, error))?;
         if self.nodes.by_wd(wd).is_some() {
             // Already watched: restore the mask the quiet watch replaced.
             let _ = self
@@ -111,7 +113,9 @@ impl TreeWatcher {
         let id = self.nodes.add_root(root, stat.ino);
         self.set_wd(id, wd);
         self.roots.push(id);
-        let unwatched = self.crawl(id, stat.nlink).map_err(io::Error::from)?;
+        let unwatched = self
+            .crawl(id, stat.nlink)
+            .map_err(|error| RootError::below(root, error))?;
         if unwatched > 0 {
             self.push_synthetic(
                 id,
@@ -131,13 +135,14 @@ impl TreeWatcher {
         let full = self.full_mask();
         let quiet = self.quiet_mask();
         let mut unwatched = 0;
-        let mut level = Vec::new();
+        let mut level = IdRuns::default();
         self.list_existing(top, top_nlink, &mut level)?;
-        let mut upgrade = std::vec![top];
+        let mut upgrade = IdRuns::default();
+        upgrade.push(top);
         while !level.is_empty() {
-            let mut next = Vec::new();
-            let mut next_upgrade = Vec::new();
-            for id in core::mem::take(&mut level) {
+            let mut next = IdRuns::default();
+            let mut next_upgrade = IdRuns::default();
+            for id in core::mem::take(&mut level).into_ids() {
                 let nlink = match self.watch_existing(id, full)? {
                     Some(nlink) => nlink,
                     None => {
@@ -155,7 +160,7 @@ impl TreeWatcher {
                 self.list_existing(id, nlink, &mut next)?;
             }
             if quiet != full {
-                for id in upgrade {
+                for id in upgrade.into_ids() {
                     self.rewatch(id, full);
                 }
             }
@@ -163,7 +168,7 @@ impl TreeWatcher {
             level = next;
         }
         if quiet != full {
-            for id in upgrade {
+            for id in upgrade.into_ids() {
                 self.rewatch(id, full);
             }
         }
@@ -193,13 +198,12 @@ impl TreeWatcher {
                     return Ok(None);
                 }
                 Err(error) => {
-                    let errno = error.errno();
                     self.skip(
                         id,
-                        if vanished(errno) {
+                        if vanished(error.errno()) {
                             Watched::Vanished
                         } else {
-                            Watched::Skipped(errno.unwrap_or(Errno::EIO))
+                            Watched::Skipped(errno_of(&error))
                         },
                     );
                     return Ok(None);
@@ -247,6 +251,7 @@ impl TreeWatcher {
                     return false;
                 }
                 self.nodes.remove_subtree(id, true, |_, _| {});
+                self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, parent, &name);
                 let _ = self.placed(owner);
                 false
@@ -274,42 +279,132 @@ impl TreeWatcher {
     fn watch_path(&mut self, id: NodeId, mask: WatchMask) -> Result<Watched, WatchError> {
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
-        let added = if complete {
-            self.reader.inotify().add_watch(&path[..], mask)
-        } else {
+        let added = if !complete {
             Err(Error::syscall(
                 crate::error::Call::InotifyAddWatch,
                 Errno::ENOENT,
             ))
+        } else if path.len() < PATH_MAX {
+            self.reader.inotify().add_watch(&path[..], mask)
+        } else {
+            self.watch_long_path(&path, mask)
         };
-        let watched = self.classify(added, &path);
+        let watched = self.classify(added, &path, id);
         self.scratch = path;
         watched
     }
 
-    /// Sorts the result of an `inotify_add_watch`: vanished, skipped, or at the limit
+    /// `inotify_add_watch` on the directory at `path` (not a root), which the kernel
+    /// refuses whole (`PATH_MAX` bytes or more): through a descriptor opened a part of
+    /// the path at a time, named by `/proc/self/fd`. `ENAMETOOLONG` where `/proc` is
+    /// missing.
+    fn watch_long_path(&self, path: &[u8], mask: WatchMask) -> Result<WatchDescriptor, Error> {
+        if !self.proc_fd {
+            return Err(Error::syscall(
+                crate::error::Call::InotifyAddWatch,
+                Errno::ENAMETOOLONG,
+            ));
+        }
+        let named = open_path_only(None, path)?;
+        self.watch_named(&named, path, mask)
+    }
+
+    /// Sorts the result of an `inotify_add_watch` (or of the open before it) on the
+    /// directory at `path`, in or near the node `near`: vanished, skipped, or at a limit
     /// (an error unless the tree goes on).
     fn classify(
         &mut self,
         added: Result<WatchDescriptor, Error>,
         path: &[u8],
+        near: NodeId,
     ) -> Result<Watched, WatchError> {
         match added {
             Ok(wd) => Ok(Watched::Yes(wd)),
             Err(error) if vanished(error.errno()) => Ok(Watched::Vanished),
             Err(error) if error.errno() == Some(Errno::ENOSPC) => {
                 if !self.keep_going_at_watch_limit {
-                    return Err(io::Error::from(PathError {
-                        path: PathBuf::from(OsStr::from_bytes(path)),
-                        source: error,
-                    })
-                    .into());
+                    return Err(limit_error(path, error));
                 }
                 self.unwatched += count_directories(path);
                 Ok(Watched::AtLimit)
             }
-            Err(error) => Ok(Watched::Skipped(error.errno().unwrap_or(Errno::EIO))),
+            Err(error) if self.at_descriptor_limit(&error, path, near)? => Ok(Watched::AtLimit),
+            Err(error) => Ok(Watched::Skipped(errno_of(&error))),
         }
+    }
+
+    /// Whether `error`, from opening the directory at `path` (in or near the node
+    /// `near`), says the process has no descriptor free (`EMFILE`, `ENFILE`): then it
+    /// is an error that names `path`, unless the tree goes on at that limit, and counts
+    /// the directory in its root's [`Origin::DescriptorLimit`] notice.
+    fn at_descriptor_limit(
+        &mut self,
+        error: &Error,
+        path: &[u8],
+        near: NodeId,
+    ) -> Result<bool, WatchError> {
+        if !matches!(error.errno(), Some(Errno::EMFILE) | Some(Errno::ENFILE)) {
+            return Ok(false);
+        }
+        if !self.keep_going_at_descriptor_limit {
+            return Err(limit_error(path, *error));
+        }
+        self.count_unopened(near);
+        Ok(true)
+    }
+
+    /// [`at_descriptor_limit`](Self::at_descriptor_limit) for the directory `id`.
+    fn at_descriptor_limit_of(&mut self, id: NodeId, error: &Error) -> Result<bool, WatchError> {
+        let mut path = core::mem::take(&mut self.scratch);
+        self.nodes.path_into(id, &mut path);
+        let at_limit = self.at_descriptor_limit(error, &path, id);
+        self.scratch = path;
+        at_limit
+    }
+
+    /// Counts one more directory that could not be opened in the
+    /// [`Origin::DescriptorLimit`] notice of the root of `near` that waits to be
+    /// delivered, or queues one. Where the last one was queued is remembered, so that
+    /// counting does not search the queue each time.
+    fn count_unopened(&mut self, near: NodeId) {
+        let root = self.nodes.root_of(near);
+        if root == NO_NODE {
+            return;
+        }
+        let is_notice = |made: &Synthetic| {
+            made.dir == root && matches!(made.origin, Origin::DescriptorLimit { .. })
+        };
+        if !self
+            .synthetic
+            .get(self.descriptor_notice)
+            .map_or(false, is_notice)
+        {
+            match self.synthetic.iter().position(is_notice) {
+                Some(at) => self.descriptor_notice = at,
+                None => {
+                    self.descriptor_notice = self.synthetic.len();
+                    let origin = Origin::DescriptorLimit { unlisted: 0 };
+                    self.push_synthetic(root, b"", EventMask::empty(), origin);
+                }
+            }
+        }
+        if let Some(Synthetic {
+            origin: Origin::DescriptorLimit { unlisted },
+            ..
+        }) = self.synthetic.get_mut(self.descriptor_notice)
+        {
+            *unlisted += 1;
+        }
+    }
+
+    /// After a failed open of the directory `id` to list it: nothing when it has gone;
+    /// at the descriptor limit, an error or (going on) one more directory not listed;
+    /// otherwise an event that says it is skipped.
+    fn not_opened(&mut self, id: NodeId, error: &Error) -> Result<(), WatchError> {
+        if !vanished(error.errno()) && !self.at_descriptor_limit_of(id, error)? {
+            self.push_notice(id, errno_of(error));
+        }
+        Ok(())
     }
 
     /// How many directories the last watches at the limit left out; resets the count.
@@ -360,6 +455,7 @@ impl TreeWatcher {
             mask,
             cookie: 0,
             origin,
+            subject: NO_NODE,
         });
     }
 
@@ -390,24 +486,16 @@ impl TreeWatcher {
         &mut self,
         id: NodeId,
         nlink: u32,
-        out: &mut Vec<NodeId>,
+        out: &mut IdRuns,
     ) -> Result<(), WatchError> {
         let is_root = self.nodes.get(id).map_or(false, |node| node.is_root());
         let mut path = core::mem::take(&mut self.scratch);
         self.nodes.path_into(id, &mut path);
-        let opened = if is_root {
-            Directory::open(&path[..])
-        } else {
-            Directory::open_nofollow(&path[..])
-        };
+        let opened = Directory::open_any_length(&path, is_root);
         self.scratch = path;
         let dir = match opened {
             Ok(dir) => dir,
-            Err(error) if vanished(error.errno()) => return Ok(()),
-            Err(error) => {
-                self.push_notice(id, error.errno().unwrap_or(Errno::EIO));
-                return Ok(());
-            }
+            Err(error) => return self.not_opened(id, &error),
         };
         let wanted = if nlink >= 2 { Some(nlink - 2) } else { None };
         let mut subdirectories = 0;
@@ -421,7 +509,7 @@ impl TreeWatcher {
                 Ok(entries) => entries,
                 Err(error) if vanished(error.errno()) => break Ok(()),
                 Err(error) => {
-                    self.push_notice(id, error.errno().unwrap_or(Errno::EIO));
+                    self.push_notice(id, errno_of(&error));
                     break Ok(());
                 }
             };
@@ -451,24 +539,46 @@ impl TreeWatcher {
     }
 
     /// The directory `id` opened with `O_PATH` (no event), with what it is, if its path
-    /// still names it (the same inode); `None` when it does not (renamed, with the event
-    /// still to be read; or gone) or it is not at a known path.
-    pub(super) fn open_node(&mut self, id: NodeId) -> Option<(OwnedDescriptor, Stat)> {
-        let node = *self.nodes.get(id)?;
+    /// still names it (the same inode).
+    ///
+    /// # Errors
+    /// No descriptor free, unless the tree goes on at that limit.
+    pub(super) fn open_node(&mut self, id: NodeId) -> Result<Opened, WatchError> {
+        let node = match self.nodes.get(id) {
+            Some(node) => *node,
+            None => return Ok(Opened::Elsewhere),
+        };
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
         let opened = if !complete {
-            None
-        } else if node.is_root() {
-            open_path_following(&path).ok()
+            Ok(Opened::Elsewhere)
         } else {
-            open_path_only(None, &path).ok()
+            let opened = if node.is_root() {
+                open_path_following(&path)
+            } else {
+                open_path_only(None, &path)
+            };
+            match opened {
+                Ok(fd) => match stat_descriptor(&fd) {
+                    Ok(stat)
+                        if stat.kind == FileKind::Directory
+                            && (stat.ino == node.ino() || node.ino() == 0) =>
+                    {
+                        Ok(Opened::Here(fd))
+                    }
+                    _ => Ok(Opened::Elsewhere),
+                },
+                Err(error) => self.at_descriptor_limit(&error, &path, id).map(|at_limit| {
+                    if at_limit {
+                        Opened::NoDescriptor
+                    } else {
+                        Opened::Elsewhere
+                    }
+                }),
+            }
         };
         self.scratch = path;
-        let fd = opened?;
-        let stat = stat_descriptor(&fd).ok()?;
-        (stat.kind == FileKind::Directory && (stat.ino == node.ino() || node.ino() == 0))
-            .then_some((fd, stat))
+        opened
     }
 
     /// Watches the directory `name` in `dir` (opened through `dir_fd`, so a rename above
@@ -495,6 +605,16 @@ impl TreeWatcher {
             if let Some(current) = current {
                 self.forget_subtree(current);
             }
+            // A directory of the tree renamed to an excluded name left the tree now.
+            if let Ok(stat) = stat_entry(dir_fd, name) {
+                self.forget_orphan_of(stat.ino);
+            }
+            // Found by a listing, it is reported as the kernel reports one made in a
+            // watched directory: itself, nothing below it.
+            if found && self.mask.contains(WatchMask::CREATE) {
+                let mask = EventMask::CREATE | EventMask::ISDIR;
+                self.push_synthetic(dir, name, mask, Origin::Scan);
+            }
             return Ok(None);
         }
         let mut path = core::mem::take(&mut self.scratch);
@@ -503,10 +623,9 @@ impl TreeWatcher {
         let (named, watched) = match open_path_only(Some(dir_fd), name) {
             Ok(named) => {
                 let added = self.watch_named(&named, &path, self.scan_mask());
-                (Some(named), self.classify(added, &path))
+                (Some(named), self.classify(added, &path, dir))
             }
-            Err(error) if vanished(error.errno()) => (None, Ok(Watched::Vanished)),
-            Err(error) => (None, Ok(Watched::Skipped(errno_of(&error)))),
+            Err(error) => (None, self.classify(Err(error), &path, dir)),
         };
         self.scratch = path;
         let (named, wd) = match (named, watched?) {
@@ -518,7 +637,7 @@ impl TreeWatcher {
             (_, Watched::AtLimit) => return Ok(None),
             _ => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
                 return Ok(None);
             }
@@ -541,26 +660,24 @@ impl TreeWatcher {
             }
             Some(owner) => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
-                // Told as a move: its IN_MOVED_FROM went out with this IN_MOVED_TO's
-                // cookie, and nothing has been left unreported below it.
-                let told = match arrival {
-                    Arrival::Event { moved_to } if moved_to != 0 => self
-                        .orphans
-                        .iter()
-                        .any(|orphan| orphan.id == owner && orphan.cookie == moved_to),
-                    _ => false,
-                };
+                self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
                 self.set_ino(owner, ino);
                 self.placed(owner)?;
-                let unreported = !told || self.nodes.has_flag(owner, FLAG_UNREPORTED);
-                if unreported && self.nodes.get(owner).is_some() {
+                if self.nodes.get(owner).is_none() {
+                    return Ok(None);
+                }
+                // Found by a listing, no event says it came: the delivered view learns
+                // it from a found event, and if the caller did not know it, is told what
+                // it holds then. A kernel event's arrival is applied with the event.
+                if found {
+                    self.report_found(dir, name)?;
+                }
+                // A listing of it that could not be made is made now.
+                if self.nodes.has_flag(owner, FLAG_UNREPORTED) {
                     self.nodes.set_flag(owner, FLAG_UNREPORTED, false);
-                    if found {
-                        self.report_found(dir, name);
-                    }
                     return Ok(Some((owner, named)));
                 }
                 self.set_mask(owner, &named, self.full_mask());
@@ -568,12 +685,17 @@ impl TreeWatcher {
             }
             None => {
                 if let Some(current) = current {
-                    self.orphan(current, 0);
+                    self.orphan(current);
                 }
                 let id = self.nodes.add_child(dir, name, ino);
+                if !self.replaying {
+                    // Placed in the delivered view when its arrival is read (a replayed
+                    // change was read, and placed nothing, before its node existed).
+                    self.delivered.not_yet_reported(id);
+                }
                 self.set_wd(id, wd);
                 if found {
-                    self.report_found(dir, name);
+                    self.report_found(dir, name)?;
                 }
                 Ok(Some((id, named)))
             }
@@ -607,9 +729,12 @@ impl TreeWatcher {
         }
     }
 
-    /// Reports `name` in `dir`, a directory, as found by a listing.
-    fn report_found(&mut self, dir: NodeId, name: &[u8]) {
+    /// Reports `name` in `dir`, a directory, as found by a listing. It is placed in the
+    /// delivered view when that event is delivered (at once, if the caller does not
+    /// take creations).
+    fn report_found(&mut self, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
         self.found_in(dir, name);
+        let subject = self.nodes.child(dir, name);
         if self.mask.contains(WatchMask::CREATE) {
             self.push_synthetic(
                 dir,
@@ -617,7 +742,14 @@ impl TreeWatcher {
                 EventMask::CREATE | EventMask::ISDIR,
                 Origin::Scan,
             );
+            if let (Some(made), Some(subject)) = (self.synthetic.back_mut(), subject) {
+                made.subject = subject;
+            }
+        } else {
+            let mask = EventMask::CREATE | EventMask::ISDIR;
+            self.apply_delivered(dir, name, mask, 0, subject)?;
         }
+        Ok(())
     }
 
     /// Lists `top` (watched with the scan mask, named by `fd`) and everything below it,
@@ -628,7 +760,7 @@ impl TreeWatcher {
     /// directory; until then, the kernel's `IN_CREATE` for a name the listing found is a
     /// duplicate and is dropped.
     pub(super) fn scan(&mut self, top: NodeId, fd: OwnedDescriptor) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, fd, true)])
+        self.scan_from(std::vec![(top, Waiting::Opened(fd), true)])
     }
 
     /// Lists the directory `top` and everything below it again, reporting it all as
@@ -638,38 +770,89 @@ impl TreeWatcher {
         top: NodeId,
         fd: OwnedDescriptor,
     ) -> Result<(), WatchError> {
-        self.scan_from(std::vec![(top, fd, false)])
+        self.scan_from(std::vec![(top, Waiting::Opened(fd), false)])
     }
 
-    /// Lists each directory of `stack` (a node, its descriptor, and whether the scan mask
-    /// is on it already) and what is below it, reporting everything as found.
-    fn scan_from(
-        &mut self,
-        mut stack: Vec<(NodeId, OwnedDescriptor, bool)>,
-    ) -> Result<(), WatchError> {
+    /// Lists each directory of `stack` (a node, how to open it, and whether the scan
+    /// mask is on it already) and what is below it, reporting everything as found.
+    ///
+    /// At most [`HELD_DESCRIPTORS`] of the directories waiting in `stack` keep their
+    /// own descriptor; the others are opened by their name in their parent's when their
+    /// turn comes.
+    fn scan_from(&mut self, mut stack: Vec<(NodeId, Waiting, bool)>) -> Result<(), WatchError> {
         let first = stack.first().map(|&(id, _, _)| id);
-        while let Some((id, fd, masked)) = stack.pop() {
+        let mut held = stack
+            .iter()
+            .filter(|(_, waits, _)| matches!(waits, Waiting::Opened(_)))
+            .count();
+        while let Some((id, waits, masked)) = stack.pop() {
             if self.nodes.get(id).is_none() {
                 continue;
             }
-            let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true);
+            let fd = match waits {
+                Waiting::Opened(fd) => {
+                    held -= 1;
+                    fd
+                }
+                Waiting::InParent(parent) => match self.open_waiting(id, &parent)? {
+                    Opened::Here(fd) => fd,
+                    Opened::NoDescriptor => continue,
+                    // Renamed away since the listing: listed where it turns up.
+                    Opened::Elsewhere => {
+                        self.nodes.set_flag(id, FLAG_UNREPORTED, true);
+                        continue;
+                    }
+                },
+            };
+            let fd = Rc::new(fd);
+            let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
             let known = self.nodes.children_of(id);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
-                self.report_found(id, &name);
-                match open_path_only(Some(&fd), &name) {
-                    Ok(child_fd) => stack.push((child, child_fd, false)),
-                    // Renamed away since the listing: listed where it turns up.
-                    Err(_) => self.nodes.set_flag(child, FLAG_UNREPORTED, true),
-                }
+                self.report_found(id, &name)?;
+                let own = if held < HELD_DESCRIPTORS {
+                    match open_path_only(Some(&fd), &name) {
+                        Ok(own) => Some(own),
+                        Err(error) if self.at_descriptor_limit_of(child, &error)? => continue,
+                        // Renamed away since the listing: listed where it turns up.
+                        Err(_) => {
+                            self.nodes.set_flag(child, FLAG_UNREPORTED, true);
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                stack.push((child, waiting(own, &fd, &mut held), false));
             }
-            stack.extend(new.into_iter().map(|(id, fd)| (id, fd, true)));
+            for (id, own) in new {
+                stack.push((id, waiting(own, &fd, &mut held), true));
+            }
         }
         if let Some(first) = first {
             self.report_unwatched(first);
         }
         Ok(())
+    }
+
+    /// The directory `id`, waiting in a scan, opened by its name in its parent
+    /// `parent` (so a rename above cannot misplace it) if that is still the same
+    /// directory, or else by its path ([`open_node`](Self::open_node)).
+    fn open_waiting(&mut self, id: NodeId, parent: &OwnedDescriptor) -> Result<Opened, WatchError> {
+        let ino = self.nodes.get(id).map_or(0, |node| node.ino());
+        let name = self.nodes.name(id).to_vec();
+        match open_path_only(Some(parent), &name) {
+            Ok(fd)
+                if stat_descriptor(&fd).map_or(false, |stat| {
+                    stat.kind == FileKind::Directory && stat.ino == ino
+                }) =>
+            {
+                Ok(Opened::Here(fd))
+            }
+            Err(error) if self.at_descriptor_limit_of(id, &error)? => Ok(Opened::NoDescriptor),
+            _ => self.open_node(id),
+        }
     }
 
     /// Lists the directory `id`, named by `fd`: reports its files as found when
@@ -680,7 +863,7 @@ impl TreeWatcher {
         fd: &OwnedDescriptor,
         listing: Listing,
         report_files: bool,
-    ) -> Vec<(Vec<u8>, u64)> {
+    ) -> Result<Vec<(Vec<u8>, u64)>, WatchError> {
         let mut subdirectories = Vec::new();
         if let Listing::Marked { masked: false } = listing {
             self.set_mask(id, fd, self.scan_mask());
@@ -688,20 +871,18 @@ impl TreeWatcher {
         let dir = match Directory::open_named(fd) {
             Ok(dir) => dir,
             Err(error) => {
-                if !vanished(error.errno()) {
-                    self.push_notice(id, errno_of(&error));
-                }
                 if let Listing::Marked { .. } = listing {
                     self.set_mask(id, fd, self.full_mask());
                 }
-                return subdirectories;
+                self.not_opened(id, &error)?;
+                return Ok(subdirectories);
             }
         };
         if let Listing::Marked { .. } = listing {
             self.nodes.set_flag(id, FLAG_LISTING, true);
         }
         let report = report_files && self.mask.contains(WatchMask::CREATE);
-        let mut found = HashSet::new();
+        let mut found = FoundNames::default();
         let mut buffer = core::mem::take(&mut self.listing);
         loop {
             let entries = match dir.read(&mut buffer) {
@@ -723,7 +904,7 @@ impl TreeWatcher {
                 if kind == FileKind::Directory {
                     subdirectories.push((name.to_vec(), entry.ino()));
                 } else if report_files {
-                    found.insert(name.to_vec().into_boxed_slice());
+                    found.insert(name);
                     if report {
                         self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
                     }
@@ -739,7 +920,7 @@ impl TreeWatcher {
         if let Listing::Marked { .. } = listing {
             self.set_mask(id, fd, self.full_mask());
         }
-        subdirectories
+        Ok(subdirectories)
     }
 
     /// Makes the children of `id` (`known`) the subdirectories a listing of it found
@@ -757,6 +938,7 @@ impl TreeWatcher {
     ) -> Result<(Vec<NodeId>, ToList), WatchError> {
         let mut kept = Vec::new();
         let mut new = Vec::new();
+        let mut held = 0;
         for (name, ino) in &listed {
             let child = self.nodes.child(id, name);
             let same = child.and_then(|child| {
@@ -769,10 +951,10 @@ impl TreeWatcher {
                     let arrival = if found {
                         Arrival::Found
                     } else {
-                        Arrival::Event { moved_to: 0 }
+                        Arrival::Event
                     };
-                    if let Some(made) = self.watch_entry(id, fd, name, arrival)? {
-                        new.push(made);
+                    if let Some((made, made_fd)) = self.watch_entry(id, fd, name, arrival)? {
+                        new.push((made, hold(Some(made_fd), &mut held)));
                     }
                 }
             }
@@ -788,7 +970,7 @@ impl TreeWatcher {
                 && !names.contains(self.nodes.name(child))
         });
         for child in known {
-            self.orphan(child, 0);
+            self.orphan(child);
         }
         Ok((kept, new))
     }
@@ -797,15 +979,16 @@ impl TreeWatcher {
     /// that appeared. Returns false (and does nothing) when the path of `id` does not
     /// name it.
     pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
-        let (fd, _) = match self.open_node(id) {
-            Some(opened) => opened,
-            None => return Ok(false),
+        let fd = match self.open_node(id)? {
+            Opened::Here(fd) => Rc::new(fd),
+            Opened::NoDescriptor => return Ok(true),
+            Opened::Elsewhere => return Ok(false),
         };
-        let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false);
+        let listed = self.list_dir(id, &fd, Listing::Marked { masked: false }, false)?;
         let known = self.nodes.children_of(id);
         let (_, new) = self.reconcile_children(id, &fd, listed, known, true)?;
-        for (new, fd) in new {
-            self.scan(new, fd)?;
+        for (new, own) in new {
+            self.scan_from(std::vec![(new, waiting(own, &fd, &mut 0), true)])?;
         }
         self.report_unwatched(id);
         Ok(true)
@@ -846,18 +1029,19 @@ impl TreeWatcher {
             }
             let mut next = Vec::new();
             for (id, known) in &listable {
-                let fd = match self.open_node(*id) {
-                    Some((fd, _)) => fd,
-                    None => {
+                let fd = match self.open_node(*id)? {
+                    Opened::Here(fd) => Rc::new(fd),
+                    Opened::NoDescriptor => continue,
+                    Opened::Elsewhere => {
                         self.lost_in_recrawl(*id);
                         continue;
                     }
                 };
-                let listed = self.list_dir(*id, &fd, Listing::Quiet, false);
+                let listed = self.list_dir(*id, &fd, Listing::Quiet, false)?;
                 let (kept, new) = self.reconcile_children(*id, &fd, listed, known.clone(), true)?;
                 next.extend(kept);
-                for (id, fd) in new {
-                    self.scan(id, fd)?;
+                for (id, own) in new {
+                    self.scan_from(std::vec![(id, waiting(own, &fd, &mut 0), true)])?;
                 }
             }
             if quiet != full {
@@ -890,7 +1074,7 @@ impl TreeWatcher {
                 let _ = self.reader.inotify().rm_watch(wd);
             }
         } else {
-            self.orphan(id, 0);
+            self.orphan(id);
         }
     }
 
@@ -931,24 +1115,72 @@ impl TreeWatcher {
     /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
     /// before the listing's end is a duplicate.
     fn found_in(&mut self, dir: NodeId, name: &[u8]) {
-        self.found
-            .entry(dir)
-            .or_default()
-            .insert(name.to_vec().into_boxed_slice());
+        self.found.entry(dir).or_default().insert(name);
     }
 }
 
-/// Directories to list, each with its descriptor.
-type ToList = Vec<(NodeId, OwnedDescriptor)>;
+/// What became of opening a directory of the tree ([`TreeWatcher::open_node`]).
+pub(super) enum Opened {
+    /// Its path names it still: a descriptor (`O_PATH`).
+    Here(OwnedDescriptor),
+    /// Its path does not name it (renamed, with the event still to be read; or gone),
+    /// or it is not at a known path.
+    Elsewhere,
+    /// No descriptor was free, and the tree goes on at that limit: it is counted in its
+    /// root's [`Origin::DescriptorLimit`] notice.
+    NoDescriptor,
+}
+
+/// Directories to list, each with its own descriptor while at most
+/// [`HELD_DESCRIPTORS`] are held (the others are opened again when their turn comes).
+type ToList = Vec<(NodeId, Option<OwnedDescriptor>)>;
+
+/// How a directory waits to be listed in a scan.
+enum Waiting {
+    /// With its own descriptor.
+    Opened(OwnedDescriptor),
+    /// To be opened by its name in its parent, whose descriptor this is.
+    InParent(Rc<OwnedDescriptor>),
+}
+
+/// How many descriptors of their own the directories waiting to be listed hold at
+/// most, in a scan. One each would take thousands for a directory with thousands of
+/// subdirectories, past the usual `RLIMIT_NOFILE` of 1024; the others share their
+/// parent's.
+const HELD_DESCRIPTORS: usize = 16;
+
+/// `fd`, counted in `held`, unless `held` has reached [`HELD_DESCRIPTORS`]: then `fd` is
+/// closed, and its directory is opened again when its turn comes.
+fn hold(fd: Option<OwnedDescriptor>, held: &mut usize) -> Option<OwnedDescriptor> {
+    match fd {
+        Some(fd) if *held < HELD_DESCRIPTORS => {
+            *held += 1;
+            Some(fd)
+        }
+        _ => None,
+    }
+}
+
+/// How a directory found in `parent` waits in a scan: with `own`, its descriptor, as
+/// [`hold`] allows; otherwise by its name in `parent`.
+fn waiting(
+    own: Option<OwnedDescriptor>,
+    parent: &Rc<OwnedDescriptor>,
+    held: &mut usize,
+) -> Waiting {
+    match hold(own, held) {
+        Some(fd) => Waiting::Opened(fd),
+        None => Waiting::InParent(Rc::clone(parent)),
+    }
+}
 
 /// How a directory came to [`TreeWatcher::watch_entry`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Arrival {
     /// A listing found it: nothing else reports it.
     Found,
-    /// A kernel event named it; `moved_to` is the cookie of the `IN_MOVED_TO` delivered
-    /// for it (0 for any other event).
-    Event { moved_to: u32 },
+    /// A kernel event named it.
+    Event,
 }
 
 /// How [`TreeWatcher::list_dir`] keeps a listing's own events out of the queue.
@@ -971,14 +1203,27 @@ fn kind_of(dir: &Directory, entry: &Dirent<'_>) -> FileKind {
     }
 }
 
-/// The errno of a failed call, `EIO` for an error that is not a system call's.
+/// The errno of a failed call: `ENAMETOOLONG` for a path refused as too long before any
+/// call, `EIO` for another error that is not a system call's.
 fn errno_of(error: &Error) -> Errno {
-    error.errno().unwrap_or(Errno::EIO)
+    match error {
+        Error::PathTooLong { .. } => Errno::ENAMETOOLONG,
+        _ => error.errno().unwrap_or(Errno::EIO),
+    }
 }
 
 /// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
 fn proc_fd_path(fd: &OwnedDescriptor) -> String {
     std::format!("/proc/self/fd/{}", fd.as_raw())
+}
+
+/// The error of a limit (the watch limit, the descriptor limit) hit at `path`.
+fn limit_error(path: &[u8], source: Error) -> WatchError {
+    io::Error::from(PathError {
+        path: PathBuf::from(OsStr::from_bytes(path)),
+        source,
+    })
+    .into()
 }
 
 /// How many directories there are at and below `path` (symbolic links not followed),
@@ -989,7 +1234,7 @@ fn count_directories(path: &[u8]) -> u64 {
     let mut listing = std::vec![0u8; LISTING_LEN];
     while let Some(dir_path) = stack.pop() {
         count += 1;
-        let dir = match Directory::open_nofollow(dir_path.as_path()) {
+        let dir = match Directory::open_any_length(dir_path.as_os_str().as_bytes(), false) {
             Ok(dir) => dir,
             Err(_) => continue,
         };

@@ -6,14 +6,15 @@
 
 use std::vec::Vec;
 
-use super::crawl::Arrival;
+use super::crawl::{Arrival, Opened};
+use super::delivered::{Arrived, Standing};
 use super::nodes::{NodeId, FLAG_LISTING, NO_NODE};
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::reader::RawEvent;
 use crate::dir::{stat_entry, Stat};
 use crate::mask::EventMask;
-use crate::parse::{FileKind, WatchDescriptor};
+use crate::parse::FileKind;
 
 /// Events about a directory that its parent's watch reports too, with the directory's
 /// name: the directory's own copy (no name) is dropped for every directory but a root.
@@ -41,16 +42,61 @@ const ORPHAN_BATCHES: u64 = 16;
 /// How many kernel events after a listing's end its finds still count as duplicates.
 const ECHO_WINDOW: u64 = 256;
 
-/// A kernel event about a directory whose place is unknown (an orphan, or below one),
-/// held until it is placed (then followed and delivered with the new path) or let go
-/// (then dropped).
+/// A change of an entry in a directory whose place on disk is unknown (an orphan, or
+/// below one), held until it is placed (then followed on disk) or let go (then dropped).
+/// Whether it is delivered is decided when it is read, by the delivered view.
 #[derive(Clone, Debug)]
 pub(super) struct Held {
-    wd: WatchDescriptor,
+    dir: NodeId,
+    name: Vec<u8>,
+}
+
+/// An event in a directory that is between the two halves of a move in the delivered
+/// view: delivered once the move's `IN_MOVED_TO` is read, at the path it gives, or
+/// dropped if the move took the directory out of the tree.
+#[derive(Clone, Debug)]
+pub(super) struct Waiting {
     dir: NodeId,
     name: Vec<u8>,
     mask: EventMask,
     cookie: u32,
+    origin: Origin,
+    /// For a directory found by a listing: its node.
+    subject: NodeId,
+}
+
+impl Waiting {
+    /// A kernel event, `name` in `dir`.
+    pub(super) fn kernel(dir: NodeId, name: &[u8], event: &RawEvent) -> Waiting {
+        Waiting {
+            dir,
+            name: name.to_vec(),
+            mask: event.mask,
+            cookie: event.cookie,
+            origin: Origin::Kernel,
+            subject: NO_NODE,
+        }
+    }
+
+    /// An event the tree made.
+    pub(super) fn made(made: &Synthetic, name: &[u8]) -> Waiting {
+        Waiting {
+            dir: made.dir,
+            name: name.to_vec(),
+            mask: made.mask,
+            cookie: made.cookie,
+            origin: made.origin,
+            subject: made.subject,
+        }
+    }
+
+    /// Whether it is to be delivered now, waits, or is dropped (its directory left).
+    fn standing(&self, tree: &TreeWatcher) -> Standing {
+        if tree.found_ahead(self.subject, self.dir, &self.name) {
+            return Standing::Pending;
+        }
+        tree.delivered.standing(&tree.nodes, self.dir)
+    }
 }
 
 /// A directory taken out of its place: renamed away, or replaced by another. It keeps
@@ -64,20 +110,23 @@ pub(super) struct Orphan {
     since_read: u64,
     /// Events below it were not held (too many): it is listed again once placed.
     dirty: bool,
-    /// The cookie of the `IN_MOVED_FROM` delivered when it was taken out (0: none): an
-    /// `IN_MOVED_TO` with the same cookie tells where it went, and a caller can pair
-    /// the two; any other arrival is reported as new, with what it holds.
-    pub(super) cookie: u32,
 }
 
 impl TreeWatcher {
-    /// Keeps the tree in step with one kernel event. Returns the directory to report it
-    /// in ([`NO_NODE`] for a queue overflow), or `None` to drop it.
-    pub(super) fn follow(&mut self, event: &RawEvent) -> Result<Option<NodeId>, WatchError> {
+    /// Keeps the tree in step with one kernel event. Returns the directory it is about
+    /// ([`NO_NODE`] for a queue overflow) and whether the caller is to have it (if its
+    /// directory is in the tree in the delivered view), or `None` for an event of a
+    /// watch the tree has let go of. The event's name is left in `self.name`.
+    pub(super) fn follow(
+        &mut self,
+        event: &RawEvent,
+    ) -> Result<Option<(NodeId, bool)>, WatchError> {
         if event.mask.contains(EventMask::Q_OVERFLOW) {
             self.held.clear();
+            self.waiting.clear();
+            self.delivered.clear();
             self.recrawl_due = true;
-            return Ok(Some(NO_NODE));
+            return Ok(Some((NO_NODE, true)));
         }
         let dir = match self.nodes.by_wd(event.wd) {
             Some(dir) => dir,
@@ -85,19 +134,19 @@ impl TreeWatcher {
         };
         let mut name = core::mem::take(&mut self.name);
         name.clear();
-        let followed = match self.reader.name(event) {
+        let deliver = match self.reader.name(event) {
             Some(bytes) => {
                 name.extend_from_slice(bytes);
-                self.follow_entry(dir, &name, event.wd, event.mask, event.cookie)
+                self.follow_entry(dir, &name, event.mask)
             }
-            None => Ok(self.follow_self(dir, event.wd, event.mask)),
+            None => Ok(self.follow_self(dir, event.mask)),
         };
         self.name = name;
-        followed
+        Ok(Some((dir, deliver?)))
     }
 
-    /// An event about the watched directory itself.
-    fn follow_self(&mut self, dir: NodeId, wd: WatchDescriptor, mask: EventMask) -> Option<NodeId> {
+    /// An event about the watched directory itself: whether the caller is to have it.
+    fn follow_self(&mut self, dir: NodeId, mask: EventMask) -> bool {
         let is_root = self.nodes.get(dir).map_or(false, |node| node.is_root());
         if mask.contains(EventMask::IGNORED) {
             if is_root {
@@ -106,13 +155,13 @@ impl TreeWatcher {
                 self.forget_below(dir);
                 self.nodes.clear_wd(dir);
                 self.ended_roots.push(dir);
-                return Some(dir);
+                return true;
             }
             self.forget_subtree(dir);
-            return None;
+            return false;
         }
         if mask.contains(EventMask::UNMOUNT) {
-            return Some(dir);
+            return true;
         }
         if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
             // The end of the tree's own listing. An entry can be listed a moment before
@@ -123,23 +172,10 @@ impl TreeWatcher {
                 self.echoes
                     .push_back((dir, found, self.events_read + ECHO_WINDOW));
             }
-            return None;
+            return false;
         }
         if !is_root && mask.intersects(REPORTED_BY_PARENT) {
-            return None;
-        }
-        if self.unplaced(dir) {
-            if self.wants(mask) {
-                let held = Held {
-                    wd,
-                    dir,
-                    name: Vec::new(),
-                    mask,
-                    cookie: 0,
-                };
-                self.hold(held);
-            }
-            return None;
+            return false;
         }
         if is_root && mask.contains(EventMask::MOVE_SELF) {
             // Moved away: its paths mean nothing now. The kernel's IN_IGNORED for the
@@ -149,18 +185,17 @@ impl TreeWatcher {
                 let _ = self.reader.inotify().rm_watch(wd);
             }
         }
-        self.wants(mask).then_some(dir)
+        self.wants(mask)
     }
 
-    /// An event about the entry `name` of the watched directory `dir`.
+    /// An event about the entry `name` of the watched directory `dir`: whether the
+    /// caller is to have it.
     fn follow_entry(
         &mut self,
         dir: NodeId,
         name: &[u8],
-        wd: WatchDescriptor,
         mask: EventMask,
-        cookie: u32,
-    ) -> Result<Option<NodeId>, WatchError> {
+    ) -> Result<bool, WatchError> {
         let is_dir = mask.contains(EventMask::ISDIR);
         let noise = is_dir && EventMask::from(LISTING_NOISE).intersects(mask);
         // Most events are about files: no lookup of a child for them.
@@ -169,30 +204,200 @@ impl TreeWatcher {
         } else {
             None
         };
-        let structural = mask.intersects(STRUCTURE) && (is_dir || child.is_some());
-        if self.unplaced(dir) {
-            if structural || self.wants(mask) {
-                let held = Held {
-                    wd,
-                    dir,
-                    name: name.to_vec(),
-                    mask,
-                    cookie,
-                };
-                self.hold(held);
-            }
-            return Ok(None);
-        }
         if noise && child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING)) {
-            return Ok(None); // the tree's own listing of that directory
+            return Ok(false); // the tree's own listing of that directory
         }
         // What a listing found is reported once: the first kernel report of it before
         // the listing's end is the duplicate; a name made again after is not.
         let duplicate = self.duplicate_of_found(dir, name, mask);
+        let structural = mask.intersects(STRUCTURE) && (is_dir || child.is_some());
         if structural {
-            self.reconcile_entry(dir, name, mask, cookie)?;
+            self.follow_on_disk(dir, name)?;
         }
-        Ok((!duplicate && self.wants(mask)).then_some(dir))
+        // A rename to or from an excluded name is a move out of or into the tree: only
+        // its half in the tree is delivered, with no partner.
+        let excluded_move = is_dir
+            && mask.intersects(EventMask::MOVED_FROM | EventMask::MOVED_TO)
+            && self.exclude.is_some()
+            && self.is_excluded(dir, name);
+        Ok(!duplicate && !excluded_move && self.wants(mask))
+    }
+
+    /// Follows a change of the entry `name` of `dir` on disk, or holds it until `dir`
+    /// has a known place.
+    fn follow_on_disk(&mut self, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
+        if self.unplaced(dir) {
+            let held = Held {
+                dir,
+                name: name.to_vec(),
+            };
+            self.hold(held);
+            return Ok(());
+        }
+        self.reconcile_entry(dir, name)
+    }
+
+    /// Keeps the delivered view in step with an event read (delivered or not): a
+    /// directory created, deleted or moved. `subject`: the node of a directory a
+    /// listing found. A move that ends places its directory, and the events that waited
+    /// for it are delivered next; a directory of the tree that arrives where the caller
+    /// had no place for it (moved out and back in, say) is reported with what it holds.
+    pub(super) fn apply_delivered(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        mask: EventMask,
+        cookie: u32,
+        subject: Option<NodeId>,
+    ) -> Result<(), WatchError> {
+        if name.is_empty() || !mask.contains(EventMask::ISDIR) {
+            return Ok(());
+        }
+        if self.exclude.is_some() && self.is_excluded(dir, name) {
+            // Moved to an excluded name: it left the tree.
+            if mask.contains(EventMask::MOVED_TO) && self.delivered.moved_out(cookie) {
+                self.release_waiting();
+            }
+            return Ok(());
+        }
+        let nodes = &self.nodes;
+        if mask.contains(EventMask::MOVED_FROM) {
+            let since = (self.quiet_waits, self.reads);
+            self.delivered.moved_from(nodes, dir, name, cookie, since);
+        } else if mask.intersects(EventMask::MOVED_TO | EventMask::CREATE) {
+            let subject = subject.or_else(|| nodes.child(dir, name));
+            let cookie = if mask.contains(EventMask::MOVED_TO) {
+                cookie
+            } else {
+                0
+            };
+            match self.delivered.arrived(nodes, dir, name, cookie, subject) {
+                Arrived::Nothing => {}
+                Arrived::Placed => self.release_waiting(),
+                Arrived::Unknown(id) => {
+                    self.release_waiting();
+                    if let Opened::Here(fd) = self.open_node(id)? {
+                        self.rescan_subtree(id, fd)?;
+                    }
+                }
+            }
+        } else if mask.contains(EventMask::DELETE) {
+            self.delivered.deleted(nodes, dir, name);
+        }
+        Ok(())
+    }
+
+    /// Delivers next the waiting events whose directory is placed now, in the order
+    /// they came; keeps those still in a move.
+    fn release_waiting(&mut self) {
+        let mut ready = Vec::new();
+        for waiting in core::mem::take(&mut self.waiting) {
+            match waiting.standing(self) {
+                Standing::Placed => ready.push(waiting),
+                Standing::Pending => self.waiting.push(waiting),
+                Standing::Away => {}
+            }
+        }
+        for waiting in ready.into_iter().rev() {
+            let name_at = self.synthetic_names.len();
+            self.synthetic_names.extend_from_slice(&waiting.name);
+            self.synthetic.push_front(Synthetic {
+                dir: waiting.dir,
+                name_at,
+                name_len: waiting.name.len(),
+                mask: waiting.mask,
+                cookie: waiting.cookie,
+                origin: waiting.origin,
+                subject: waiting.subject,
+            });
+        }
+    }
+
+    /// Whether a listing found the directory `subject` as `name` in `dir` while the
+    /// delivered view still has it elsewhere: the event that says it left is still to
+    /// be read, and the found event waits for it (then the caller is told what it
+    /// holds).
+    pub(super) fn found_ahead(&self, subject: NodeId, dir: NodeId, name: &[u8]) -> bool {
+        subject != NO_NODE
+            && self
+                .delivered
+                .placed_elsewhere(&self.nodes, subject, dir, name)
+    }
+
+    /// The moves of the delivered view whose other half has had time to come (`all`:
+    /// every one, at a barrier) took their directories out of the tree: the events that
+    /// waited for them are dropped.
+    fn end_moves(&mut self, all: bool) {
+        let (quiet_waits, reads) = (self.quiet_waits, self.reads);
+        if self
+            .delivered
+            .end_moves(quiet_waits, reads, ORPHAN_BATCHES, all)
+        {
+            self.release_waiting();
+        }
+    }
+
+    /// Everything queued has been read: where the delivered view still differs from the
+    /// disk, the caller is told with events of the tree's own ([`Origin::Scan`]). A
+    /// directory it has at another place is moved there (`IN_MOVED_FROM` and
+    /// `IN_MOVED_TO` with a cookie of the tree's own); one the events never placed is
+    /// reported with what it holds, as found by a scan.
+    fn agree_with_disk(&mut self) -> Result<(), WatchError> {
+        if self.delivered.is_empty() {
+            return Ok(());
+        }
+        for apart in self.delivered.disagreements(&self.nodes) {
+            let (id, at) = (apart.id, apart.at);
+            let node = match self.nodes.get(id) {
+                Some(node) => *node,
+                None => continue,
+            };
+            if node.parent == NO_NODE || self.nodes.root_of(id) == NO_NODE {
+                // Out of its place on disk: it turns up again or is let go.
+                if at.is_none() {
+                    self.delivered.set_away(id);
+                }
+                continue;
+            }
+            let name = self.nodes.name(id).to_vec();
+            match at {
+                Some((parent, old)) => {
+                    self.tree_cookie = self.tree_cookie.wrapping_sub(1);
+                    let cookie = self.tree_cookie;
+                    self.tell(parent, &old, EventMask::MOVED_FROM, cookie, NO_NODE)?;
+                    self.tell(node.parent, &name, EventMask::MOVED_TO, cookie, id)?;
+                }
+                None => {
+                    self.tell(node.parent, &name, EventMask::CREATE, 0, id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the caller of a change of the directory `name` in `dir` that the tree made
+    /// out: an event of the tree's own if the caller takes `mask`, else a change of the
+    /// delivered view at once.
+    fn tell(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        mask: EventMask,
+        cookie: u32,
+        subject: NodeId,
+    ) -> Result<(), WatchError> {
+        let mask = mask | EventMask::ISDIR;
+        if self.wants(mask) {
+            self.push_synthetic(dir, name, mask, Origin::Scan);
+            if let Some(made) = self.synthetic.back_mut() {
+                made.cookie = cookie;
+                made.subject = subject;
+            }
+        } else {
+            let subject = (subject != NO_NODE).then_some(subject);
+            self.apply_delivered(dir, name, mask, cookie, subject)?;
+        }
+        Ok(())
     }
 
     /// Makes the child `name` of `dir` what the disk holds under that name now: the same
@@ -200,28 +405,11 @@ impl TreeWatcher {
     /// its watch descriptor), a new one (watched and scanned), or none. A child that is
     /// no longer there becomes an orphan. When the path of `dir` no longer names it (a
     /// rename above it is still to be read), `dir` is listed again once it does.
-    /// `mask` and `cookie` are the event's: a move is paired with its other half.
-    pub(super) fn reconcile_entry(
-        &mut self,
-        dir: NodeId,
-        name: &[u8],
-        mask: EventMask,
-        cookie: u32,
-    ) -> Result<(), WatchError> {
-        let delivered = |half: EventMask| mask.contains(half) && self.wants(half);
-        let moved_from = if delivered(EventMask::MOVED_FROM) {
-            cookie
-        } else {
-            0
-        };
-        let moved_to = if delivered(EventMask::MOVED_TO) {
-            cookie
-        } else {
-            0
-        };
-        let (dir_fd, _) = match self.open_node(dir) {
-            Some(opened) => opened,
-            None => {
+    pub(super) fn reconcile_entry(&mut self, dir: NodeId, name: &[u8]) -> Result<(), WatchError> {
+        let dir_fd = match self.open_node(dir)? {
+            Opened::Here(fd) => fd,
+            Opened::NoDescriptor => return Ok(()),
+            Opened::Elsewhere => {
                 if self.nodes.get(dir).is_some() && !self.stale.contains(&dir) {
                     self.stale.push(dir);
                 }
@@ -234,7 +422,7 @@ impl TreeWatcher {
                 if current.map_or(false, |id| self.is_node_of(id, &stat)) {
                     return Ok(());
                 }
-                let arrival = Arrival::Event { moved_to };
+                let arrival = Arrival::Event;
                 if let Some((id, fd)) = self.watch_entry(dir, &dir_fd, name, arrival)? {
                     self.scan(id, fd)?;
                 }
@@ -242,12 +430,12 @@ impl TreeWatcher {
             }
             Ok(_) => {
                 if let Some(id) = current {
-                    self.orphan(id, moved_from);
+                    self.orphan(id);
                 }
             }
             Err(error) if super::crawl::vanished(error.errno()) => {
                 if let Some(id) = current {
-                    self.orphan(id, moved_from);
+                    self.orphan(id);
                 }
             }
             // Cannot be looked at (EACCES on `dir`): what the tree has stays.
@@ -263,20 +451,33 @@ impl TreeWatcher {
             .map_or(false, |node| node.wd().is_some() && node.ino() == stat.ino)
     }
 
+    /// Forgets the orphan that stands for the inode `ino`, if there is one: it is known
+    /// to have left the tree.
+    pub(super) fn forget_orphan_of(&mut self, ino: u64) {
+        let nodes = &self.nodes;
+        let found = self
+            .orphans
+            .iter()
+            .find(|orphan| nodes.get(orphan.id).map_or(false, |node| node.ino() == ino))
+            .map(|orphan| orphan.id);
+        if let Some(id) = found {
+            self.forget_subtree(id);
+        }
+    }
+
     /// Takes `id` out of its place; it keeps its watches, as an orphan, until it turns
-    /// up again or the next quiet wait but one. `cookie`: that of the `IN_MOVED_FROM`
-    /// delivered for it, if one was.
-    pub(super) fn orphan(&mut self, id: NodeId, cookie: u32) {
+    /// up again or the next quiet wait but one.
+    pub(super) fn orphan(&mut self, id: NodeId) {
         if self.nodes.get(id).map_or(true, |node| node.is_root()) || self.nodes.is_orphan(id) {
             return;
         }
+        self.delivered.before_disk_change(&self.nodes, id);
         self.nodes.orphan(id);
         self.orphans.push(Orphan {
             id,
             since_quiet: self.quiet_waits,
             since_read: self.reads,
             dirty: false,
-            cookie,
         });
     }
 
@@ -295,7 +496,7 @@ impl TreeWatcher {
         });
         self.replay_held()?;
         if dirty {
-            if let Some((fd, _)) = self.open_node(id) {
+            if let Opened::Here(fd) = self.open_node(id)? {
                 self.rescan_subtree(id, fd)?;
             }
         }
@@ -320,8 +521,8 @@ impl TreeWatcher {
         self.held.push(held);
     }
 
-    /// Follows the held events whose directory has a known place again, in the order
-    /// they came, and queues those to deliver; drops those whose directory is gone.
+    /// Follows on disk the held changes whose directory has a known place again, in the
+    /// order they came; drops those whose directory is gone.
     fn replay_held(&mut self) -> Result<(), WatchError> {
         if self.replaying || self.held.is_empty() {
             return Ok(());
@@ -345,14 +546,7 @@ impl TreeWatcher {
                     continue;
                 }
                 progress = true;
-                let deliver = if held.name.is_empty() {
-                    self.follow_self(held.dir, held.wd, held.mask)
-                } else {
-                    self.follow_entry(held.dir, &held.name, held.wd, held.mask, held.cookie)?
-                };
-                if deliver.is_some() {
-                    self.push_held(held);
-                }
+                self.reconcile_entry(held.dir, &held.name)?;
             }
             // Events held while this pass ran came after the ones still waiting.
             waiting.append(&mut self.held);
@@ -361,20 +555,6 @@ impl TreeWatcher {
                 return Ok(());
             }
         }
-    }
-
-    /// Queues a held event, to be delivered with its directory's path at delivery.
-    fn push_held(&mut self, held: Held) {
-        let name_at = self.synthetic_names.len();
-        self.synthetic_names.extend_from_slice(&held.name);
-        self.synthetic.push_back(Synthetic {
-            dir: held.dir,
-            name_at,
-            name_len: held.name.len(),
-            mask: held.mask,
-            cookie: held.cookie,
-            origin: Origin::Kernel,
-        });
     }
 
     /// Lists again the directories at or below `top` whose path did not name them when
@@ -405,6 +585,12 @@ impl TreeWatcher {
     pub(super) fn settle_quiet(&mut self) -> Result<(), WatchError> {
         self.quiet_waits += 1;
         self.echoes.clear();
+        // Every listing's end that was queued has been read: one still awaited was lost
+        // in a queue overflow (or never comes, for a re-crawl's quiet listing), and what
+        // that listing found is a duplicate of nothing still to come. (The map goes, with
+        // room a large scan made in it.)
+        self.found = Default::default();
+        self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
             if self.nodes.get(id).is_none() {
                 continue;
@@ -420,6 +606,18 @@ impl TreeWatcher {
             }
         }
         self.settle_orphans();
+        self.agree_with_disk()
+    }
+
+    /// Every event queued before a `sync` marker has been followed: the other half of
+    /// every rename before it has been read, so an orphan still waiting left the tree.
+    pub(super) fn settle_at_barrier(&mut self) -> Result<(), WatchError> {
+        for orphan in core::mem::take(&mut self.orphans) {
+            if self.nodes.is_orphan(orphan.id) {
+                self.forget_subtree(orphan.id);
+            }
+        }
+        self.end_moves(true);
         Ok(())
     }
 
@@ -427,6 +625,7 @@ impl TreeWatcher {
     /// quiet wait, or `ORPHAN_BATCHES` reads (under a load that leaves no quiet wait).
     /// One that was only slow to turn up is then watched and scanned again where it does.
     pub(super) fn settle_orphans(&mut self) {
+        self.end_moves(false);
         if self.orphans.is_empty() {
             return;
         }
@@ -495,6 +694,8 @@ impl TreeWatcher {
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
         echoes.retain(|(dir, _, _)| !is_gone(dir));
+        self.delivered.removed(&gone);
+        self.waiting.retain(|waiting| !is_gone(&waiting.dir));
         self.held.retain(|held| !is_gone(&held.dir));
         self.synthetic.retain(|made| !is_gone(&made.dir));
         self.orphans.retain(|orphan| !is_gone(&orphan.id));

@@ -1,14 +1,17 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
 //! below the roots is watched, new ones as they appear, moved ones follow. This file holds
 //! the type, its builder and its read loop; below it, `nodes` keeps a node per directory,
-//! `crawl` walks and lists, and `follow` checks each kernel event against the disk.
+//! `crawl` walks and lists, `found` keeps what a listing found, and `follow` checks each
+//! kernel event against the disk.
 
 mod crawl;
+mod delivered;
 mod follow;
+mod found;
 mod nodes;
 
 use std::boxed::Box;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
@@ -18,12 +21,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use std::vec::Vec;
 
-use self::follow::{Held, Orphan};
+use self::delivered::{Delivered, Standing};
+use self::follow::{Held, Orphan, Waiting};
+use self::found::FoundNames;
 use self::nodes::{NodeId, Nodes, NO_NODE};
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
-use super::watcher::{event_ref, push_name};
+use super::watcher::{event_ref, push_name, PathParts};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
@@ -39,11 +44,12 @@ const LISTING_NOISE: WatchMask = WatchMask::OPEN
     .union(WatchMask::ACCESS)
     .union(WatchMask::CLOSE_NOWRITE);
 
-/// The names a listing found in one directory.
-type FoundNames = HashSet<Box<[u8]>>;
+/// How many events the tree's own queue keeps room for once it is empty.
+const SYNTHETIC_KEPT: usize = 1024;
 
-/// Decides which directories are not watched: `(path, name) -> exclude?`.
-type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send>;
+/// Decides which directories are not watched: `(path, name) -> exclude?`. `Send + Sync`
+/// so that the tree that owns it is.
+type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send + Sync>;
 
 /// An event the tree makes itself: found by a listing, or a notice.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +62,9 @@ struct Synthetic {
     mask: EventMask,
     cookie: u32,
     origin: Origin,
+    /// For a directory found by a listing: its node, placed in the delivered view when
+    /// the event is delivered.
+    subject: NodeId,
 }
 
 /// Watches whole directory trees: the Rust form of the Python package's `InotifyTree`
@@ -76,9 +85,13 @@ struct Synthetic {
 ///   entry makes the tree look at what the entry is now (the kernel gives the same watch
 ///   descriptor to the same directory wherever it has gone), and new directories are
 ///   watched through `/proc/self/fd` of the directory opened. A rename racing the watch
-///   cannot put a watch under the wrong path. A directory taken out of its place keeps
-///   its watches, its events held, until it turns up again or a whole wait passes with
-///   nothing left to read (then it left the tree).
+///   cannot put a watch under the wrong path.
+/// - **Paths as of the event**: event paths come from where each directory is as far as
+///   the events read so far say, not from the disk, which the tree's own checks have
+///   seen further on. Every path delivered existed; a kernel event's path is the one its
+///   directory had when the kernel queued it; and the delivered events, replayed in
+///   order, give the tree on disk. An event inside the tree is delivered even when its
+///   directory left before the tree read it.
 /// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
 ///   lists with the noisy event bits off, and drops what its own listing of a new
 ///   directory raises). A directory's own copy of an event that its parent reports with
@@ -119,6 +132,7 @@ pub struct TreeWatcher {
     mask: WatchMask,
     exclude: Option<ExcludeFn>,
     keep_going_at_watch_limit: bool,
+    keep_going_at_descriptor_limit: bool,
     /// Events the tree made, delivered before the next kernel event.
     synthetic: VecDeque<Synthetic>,
     synthetic_names: Vec<u8>,
@@ -132,8 +146,16 @@ pub struct TreeWatcher {
     events_read: u64,
     /// Directories taken out of their place, waiting to turn up again.
     orphans: Vec<Orphan>,
-    /// Kernel events about directories whose place is unknown.
+    /// Changes of entries in directories whose place on disk is unknown, to follow once
+    /// it is known.
     held: Vec<Held>,
+    /// Where each directory is as far as the events read say: event paths come from it.
+    delivered: Delivered,
+    /// Events in directories that are between the two halves of a move in the delivered
+    /// view, to deliver once the move's `IN_MOVED_TO` is read (or drop if it is not).
+    waiting: Vec<Waiting>,
+    /// The last cookie the tree gave a move of its own (counting down from the top).
+    tree_cookie: u32,
     /// `held` is being replayed.
     replaying: bool,
     /// Directories whose path did not name them when an event needed it (a rename
@@ -146,6 +168,9 @@ pub struct TreeWatcher {
     recrawl_due: bool,
     /// Directories the last watches at the limit left out.
     unwatched: u64,
+    /// Where in `synthetic` the last `Origin::DescriptorLimit` notice was queued (an
+    /// index that pops make stale: checked before use).
+    descriptor_notice: usize,
     /// Roots whose end was just handed out: their nodes go at the next step.
     ended_roots: Vec<NodeId>,
     /// Whether `/proc/self/fd` can name a directory to watch.
@@ -164,6 +189,7 @@ pub struct TreeBuilder {
     mask: WatchMask,
     exclude: Option<ExcludeFn>,
     keep_going_at_watch_limit: bool,
+    keep_going_at_descriptor_limit: bool,
 }
 
 impl TreeBuilder {
@@ -175,12 +201,24 @@ impl TreeBuilder {
     }
 
     /// Keeps the directories for which `exclude(path, name)` is true out of the tree:
-    /// no watch, no listing, nothing below them. Asked for every directory but the
-    /// roots, with its full path and its name, when it is first seen and when it is
-    /// renamed.
+    /// no watch, no listing, and nothing that happens below them is delivered. Asked
+    /// for every directory but the roots, with its full path and its name, when it is
+    /// first seen and when it is renamed.
+    ///
+    /// An excluded directory is still an entry of a watched directory, and is reported
+    /// as a file would be: its creation (by the kernel's event, or found by a scan of a
+    /// new directory: the same either way), its deletion, and the events its parent
+    /// reports about it. A rename to or from an excluded name is a move out of or into
+    /// the tree: only the half in the tree is delivered, with no partner, so a directory
+    /// renamed to an excluded name leaves the tree at once, and one renamed back is
+    /// reported once, with what it holds ([`Origin::Scan`]).
+    ///
+    /// The predicate must be `Send + Sync`, as the tree that keeps it is (so a
+    /// tree can go into an `Arc` or tokio's `AsyncFd`): share state it updates through
+    /// an atomic or a `Mutex`, not a `Cell`.
     pub fn exclude<F>(mut self, exclude: F) -> TreeBuilder
     where
-        F: FnMut(&Path, &OsStr) -> bool + Send + 'static,
+        F: FnMut(&Path, &OsStr) -> bool + Send + Sync + 'static,
     {
         self.exclude = Some(Box::new(exclude));
         self
@@ -195,11 +233,29 @@ impl TreeBuilder {
         self
     }
 
+    /// What to do when the process has no descriptor free to open a directory it must
+    /// list (`EMFILE` at its `RLIMIT_NOFILE`, `ENFILE` at the system's limit). `false`
+    /// (the default): fail, with an error that names the directory, the limit, its value
+    /// and how to raise it (`ulimit -n`). `true`: go on without listing it, and deliver
+    /// one event ([`Origin::DescriptorLimit`]) that says how many directories could not
+    /// be opened.
+    ///
+    /// A second option, apart from the watch limit's: that one is the user's, shared by
+    /// every program, and going on there is a choice about coverage; this one is the
+    /// process's own, and usually means descriptors are leaking somewhere, which going on
+    /// would hide. The tree itself holds two descriptors, and a few more only while it
+    /// lists.
+    pub fn keep_going_at_descriptor_limit(mut self, keep_going: bool) -> TreeBuilder {
+        self.keep_going_at_descriptor_limit = keep_going;
+        self
+    }
+
     /// Watches every directory below each of `roots`.
     ///
     /// # Errors
     /// A root that does not exist or is not a directory (the error names it), the watch
-    /// limit (unless told to go on), or no inotify instance to be had.
+    /// limit or the descriptor limit (unless told to go on; the error names the
+    /// directory, the limit and its value), or no inotify instance to be had.
     pub fn watch<I, P>(self, roots: I) -> io::Result<TreeWatcher>
     where
         I: IntoIterator<Item = P>,
@@ -212,6 +268,7 @@ impl TreeBuilder {
             mask: self.mask & WatchMask::ALL_EVENTS,
             exclude: self.exclude,
             keep_going_at_watch_limit: self.keep_going_at_watch_limit,
+            keep_going_at_descriptor_limit: self.keep_going_at_descriptor_limit,
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
             found: HashMap::new(),
@@ -219,12 +276,16 @@ impl TreeBuilder {
             events_read: 0,
             orphans: Vec::new(),
             held: Vec::new(),
+            delivered: Delivered::default(),
+            waiting: Vec::new(),
+            tree_cookie: 0,
             replaying: false,
             stale: Vec::new(),
             quiet_waits: 0,
             reads: 0,
             recrawl_due: false,
             unwatched: 0,
+            descriptor_notice: 0,
             ended_roots: Vec::new(),
             proc_fd: crawl::proc_fd_works(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
@@ -246,17 +307,23 @@ impl fmt::Debug for TreeBuilder {
             .field("mask", &self.mask)
             .field("exclude", &self.exclude.is_some())
             .field("keep_going_at_watch_limit", &self.keep_going_at_watch_limit)
+            .field(
+                "keep_going_at_descriptor_limit",
+                &self.keep_going_at_descriptor_limit,
+            )
             .finish()
     }
 }
 
 impl TreeWatcher {
-    /// Options: the mask, what to exclude, what to do at the watch limit.
+    /// Options: the mask, what to exclude, what to do at the watch limit and at the
+    /// descriptor limit.
     pub fn builder() -> TreeBuilder {
         TreeBuilder {
             mask: WatchMask::ALL_EVENTS,
             exclude: None,
             keep_going_at_watch_limit: false,
+            keep_going_at_descriptor_limit: false,
         }
     }
 
@@ -322,13 +389,17 @@ impl TreeWatcher {
         }
     }
 
-    /// How many directories are watched.
+    /// How many directories are watched: those at a known path (what
+    /// [`watches`](Self::watches) lists), and those taken out of their place whose new
+    /// place is not known yet (moved, with the other half of the move still to be
+    /// read). The latter are let go, or placed, at the next quiet wait or
+    /// [`sync`](Self::sync) at the latest; the two counts agree from then on.
     pub fn watch_count(&self) -> usize {
         self.nodes.watched()
     }
 
-    /// Every watch and the path its events are reported under. Allocates: for checks and
-    /// diagnostics, not for a hot loop.
+    /// Every watch of a directory at a known path, and that path on disk. Allocates:
+    /// for checks and diagnostics, not for a hot loop.
     pub fn watches(&mut self) -> Vec<(WatchDescriptor, PathBuf)> {
         let ids: Vec<NodeId> = self.nodes.ids().collect();
         let mut out = Vec::with_capacity(ids.len());
@@ -394,7 +465,9 @@ impl TreeWatcher {
     ///
     /// # Errors
     /// [`WatchError::Ended`] once no root is left; [`WatchError::Io`] when reading fails,
-    /// or at the watch limit when the tree was not told to go on.
+    /// or at the watch limit or the descriptor limit when the tree was not told to go on;
+    /// `EBADF` when other code has closed the tree's descriptor, for this call and
+    /// every later one.
     pub fn next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
         self.next_step(true)
     }
@@ -409,9 +482,67 @@ impl TreeWatcher {
         self.next_step(false)
     }
 
+    /// A barrier: returns once every event of a change that completed before the call
+    /// has been read. Those events are then handed out
+    /// by the following reads ([`next_event`](Self::next_event),
+    /// [`try_next_event`](Self::try_next_event), [`events`](Self::events)), before any
+    /// event of a change made after the call, and `try_next_event` hands them out
+    /// without waiting for the descriptor to be readable. No need to sleep and hope in a
+    /// test or a build tool: make the changes, `sync`, then drain. Once the reads reach
+    /// the barrier, a directory moved away before it whose other half never came is
+    /// known to have left the tree, exactly, with no quiet wait to guess by.
+    ///
+    /// It makes a file whose name starts with `.inotify-raw-sync-` in the first root it
+    /// can, reads until the kernel reports it (the kernel queues an instance's events in
+    /// the order of the calls that caused them), and removes it. Events about these
+    /// files are never delivered, by any watcher of this process.
+    ///
+    /// A loop driven by readiness (epoll, tokio) must drain with `try_next_event` after
+    /// a `sync`: the events it read ahead no longer make the descriptor readable.
+    ///
+    /// # Errors
+    /// [`WatchError::Io`]: no root could take the marker file (read-only, no
+    /// permission: the message names each root and why), its event did not come within
+    /// `timeout` ([`io::ErrorKind::TimedOut`]), or reading or following failed.
+    /// [`WatchError::Ended`] when no root is left.
+    ///
+    /// # Examples
+    /// ```
+    /// use inotify_raw::{TreeWatcher, WatchMask};
+    /// use std::time::Duration;
+    ///
+    /// let root = std::env::temp_dir().join(format!("tree-sync-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&root)?;
+    /// let mut tree = TreeWatcher::with_mask([&root], WatchMask::CREATE)?;
+    /// std::fs::create_dir_all(root.join("a/b"))?;
+    /// std::fs::write(root.join("a/b/f"), b"")?;
+    /// tree.sync(Duration::from_secs(10))?;
+    /// let mut made = Vec::new();
+    /// while let Some(event) = tree.try_next_event()? {
+    ///     made.push(event.path.strip_prefix(&root)?.to_path_buf());
+    /// }
+    /// assert_eq!(made, ["a", "a/b", "a/b/f"].map(std::path::PathBuf::from));
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&mut self, timeout: Duration) -> Result<(), WatchError> {
+        if self.roots.is_empty() {
+            return Err(WatchError::Ended);
+        }
+        let mut roots = Vec::with_capacity(self.roots.len());
+        for &root in &self.roots {
+            roots.push(PathBuf::from(OsStr::from_bytes(self.nodes.name(root))));
+        }
+        self.reader
+            .sync(roots.iter().map(PathBuf::as_path), timeout)
+    }
+
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
-        for root in self.ended_roots.drain(..) {
-            self.nodes.remove_subtree(root, true, |_, _| {});
+        for root in core::mem::take(&mut self.ended_roots) {
+            let mut gone = Vec::new();
+            self.nodes.remove_subtree(root, true, |id, _| gone.push(id));
+            gone.sort_unstable();
+            self.delivered.removed(&gone);
         }
         loop {
             if self.recrawl_due {
@@ -419,22 +550,18 @@ impl TreeWatcher {
                 self.recrawl()?;
             }
             if let Some(made) = self.synthetic.pop_front() {
-                let node = match self.nodes.get(made.dir) {
-                    Some(node) => *node,
-                    None => continue, // its directory went since
-                };
-                self.nodes.path_into(made.dir, &mut self.path);
-                let name = self
-                    .synthetic_names
-                    .get(made.name_at..made.name_at + made.name_len)
-                    .filter(|name| !name.is_empty());
-                let parts = push_name(&mut self.path, name);
-                let wd = node.wd().unwrap_or(WatchDescriptor::OVERFLOW);
-                let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);
+                let parts = self.deliver_made(&made)?;
                 if self.synthetic.is_empty() {
                     self.synthetic_names.clear();
+                    // A large scan's room goes once it has been handed out.
+                    self.synthetic.shrink_to(SYNTHETIC_KEPT);
+                    self.synthetic_names.shrink_to(SYNTHETIC_KEPT * 16);
                 }
-                return Ok(Some(event_ref(&event, &self.path, parts, made.origin)));
+                if let Some((wd, parts)) = parts {
+                    let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);
+                    return Ok(Some(event_ref(&event, &self.path, parts, made.origin)));
+                }
+                continue;
             }
             if self.roots.is_empty() {
                 return Err(WatchError::Ended);
@@ -445,6 +572,10 @@ impl TreeWatcher {
                     self.reads += 1;
                     self.settle_orphans();
                     return Ok(None);
+                }
+                Step::Synced => {
+                    self.settle_at_barrier()?;
+                    continue;
                 }
                 Step::TimedOut | Step::Empty => {
                     self.settle_quiet()?;
@@ -462,15 +593,89 @@ impl TreeWatcher {
             {
                 self.echoes.pop_front();
             }
-            if let Some(dir) = self.follow(&event)? {
-                if dir == NO_NODE {
-                    self.path.clear();
-                } else {
-                    self.nodes.path_into(dir, &mut self.path);
-                }
-                let parts = push_name(&mut self.path, self.reader.name(&event));
+            let (dir, deliver) = match self.follow(&event)? {
+                Some(followed) => followed,
+                None => continue,
+            };
+            if dir == NO_NODE {
+                // A queue overflow.
+                self.path.clear();
+                let parts = push_name(&mut self.path, None);
                 return Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)));
             }
+            let mut name = core::mem::take(&mut self.name);
+            let standing = self.delivered.standing(&self.nodes, dir);
+            let mut parts = None;
+            if deliver {
+                match standing {
+                    Standing::Placed => {
+                        let mut path = core::mem::take(&mut self.path);
+                        self.delivered_path(dir, &mut path);
+                        let named = (!name.is_empty()).then_some(&name[..]);
+                        parts = Some(push_name(&mut path, named));
+                        self.path = path;
+                    }
+                    Standing::Pending => self.waiting.push(Waiting::kernel(dir, &name, &event)),
+                    Standing::Away => {}
+                }
+            }
+            let applied = self.apply_delivered(dir, &name, event.mask, event.cookie, None);
+            name.clear();
+            self.name = name;
+            applied?;
+            if let Some(parts) = parts {
+                return Ok(Some(event_ref(&event, &self.path, parts, Origin::Kernel)));
+            }
+        }
+    }
+
+    /// Builds the path of an event the tree made into `self.path`, if it is to be
+    /// delivered now (its directory is placed in the delivered view), and follows it in
+    /// that view. Returns its watch descriptor and the parts of its path.
+    fn deliver_made(
+        &mut self,
+        made: &Synthetic,
+    ) -> Result<Option<(WatchDescriptor, PathParts)>, WatchError> {
+        let node = match self.nodes.get(made.dir) {
+            Some(node) => *node,
+            None => return Ok(None), // its directory went since
+        };
+        let mut name = core::mem::take(&mut self.name);
+        name.clear();
+        let span = made.name_at..made.name_at + made.name_len;
+        name.extend_from_slice(self.synthetic_names.get(span).unwrap_or(&[]));
+        let standing = if self.found_ahead(made.subject, made.dir, &name) {
+            Standing::Pending
+        } else {
+            self.delivered.standing(&self.nodes, made.dir)
+        };
+        let delivered = match standing {
+            Standing::Placed => {
+                let mut path = core::mem::take(&mut self.path);
+                self.delivered_path(made.dir, &mut path);
+                let parts = push_name(&mut path, (!name.is_empty()).then_some(&name[..]));
+                self.path = path;
+                let subject = (made.subject != NO_NODE).then_some(made.subject);
+                let applied =
+                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject);
+                applied.map(|()| Some((node.wd().unwrap_or(WatchDescriptor::OVERFLOW), parts)))
+            }
+            Standing::Pending => {
+                self.waiting.push(Waiting::made(made, &name));
+                Ok(None)
+            }
+            Standing::Away => Ok(None),
+        };
+        self.name = name;
+        delivered
+    }
+
+    /// Writes the path of `dir` in the delivered view into `out`.
+    fn delivered_path(&mut self, dir: NodeId, out: &mut Vec<u8>) {
+        if self.delivered.is_empty() {
+            self.nodes.path_into(dir, out);
+        } else {
+            self.delivered.path_into(&self.nodes, dir, out);
         }
     }
 
