@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # benches/tree.sh: the tree-setup benchmark, run once, its Markdown table printed:
-#   | tree | tool | setup (s) | peak RSS (MB) | syscalls per directory |
+#   | tree | tool | setup (s) | peak RSS (MB) | kernel slab per watch (bytes) | syscalls per directory |
 # for inotify-raw's TreeWatcher, the notify crate (8, inotify backend), `inotifywait -r` and
 # the crate's examples/inotifywait.rs -r, on trees of 20,000 and 100,000 directories
 # (fanout 10, one file each), all in one run.

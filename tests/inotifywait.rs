@@ -618,6 +618,9 @@ fn bad_input_is_refused_with_inotifywaits_messages() {
     ];
     let real = tools_support::has_real(NAME);
     for &(args, stderr) in cases {
+        if musl_reads_it_otherwise(args) {
+            continue;
+        }
         let dir = TempDir::new();
         let ours = Run::new(Tool::Ours, NAME, args, dir.path()).no_wait().go();
         assert_eq!(
@@ -934,7 +937,7 @@ fn daemon_writes_events_to_the_outfile() {
             .unwrap();
         assert_eq!(status.code(), Some(0), "{:?}", tool);
         // The background process watches soon: make files until one is reported.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + tools_support::RUN_DEADLINE;
         let mut n = 0;
         let written = loop {
             std::fs::write(watched.join(format!("f{}", n)), b"").unwrap();
@@ -1028,6 +1031,14 @@ fn the_watch_limit_says_how_to_raise_it() {
     }
 }
 
+/// Whether `args` hold an expression that musl's `regcomp` reads otherwise than glibc's
+/// (musl refuses `{,n}` and takes a `*` after `^` or `$`), on a musl build: the tools take
+/// their C library's reading, as an inotifywait built on musl does, and the comparison
+/// is with a glibc inotifywait.
+fn musl_reads_it_otherwise(args: &[&str]) -> bool {
+    cfg!(target_env = "musl") && args.iter().any(|arg| ["a{,2}b", "^*", "x$*"].contains(arg))
+}
+
 /// POSIX extended regular expressions as inotifywait's C library reads them: each
 /// pattern filters the same names in both programs.
 #[test]
@@ -1060,6 +1071,9 @@ fn regular_expressions_read_as_posix_extended() {
     ];
     for pattern in patterns {
         let args = ["-m", "-e", "create", "--exclude", pattern, "."];
+        if musl_reads_it_otherwise(&args) {
+            continue;
+        }
         let (ours, _dir) = Case::new(&args)
             .script(&script)
             .until(&|lines: &[String]| has_line_with(lines, "zz-stop"))

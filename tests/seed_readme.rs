@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::TempDir;
 
@@ -158,7 +158,8 @@ fn run_and_collect(command: Command, dir: &Path, count: usize) -> Vec<String> {
 
 /// Starts `command` watching `dir`, runs `commands` in `dir` once it has `watches`
 /// watches, and returns the message part of the lines it logs, once `done` holds for
-/// the lines so far (or 20 s pass).
+/// the lines so far (or `common::EVENT_TIMEOUT` passes: a program started through
+/// qemu-user on a busy machine is slow, and only a hung one takes that long).
 fn run_commands_and_collect(
     mut command: Command,
     dir: &Path,
@@ -168,7 +169,7 @@ fn run_commands_and_collect(
 ) -> Vec<String> {
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child: Child = common::spawn_past_exec(&mut command);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + common::EVENT_TIMEOUT;
     while !watches_all_events(child.id(), watches) {
         assert!(
             Instant::now() < deadline,

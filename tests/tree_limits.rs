@@ -19,7 +19,12 @@ use common::{rerun, Rerun, TempDir};
 use inotify_raw::{
     Directory, Errno, EventMask, Origin, TreeWatcher, WatchError, WatchEvent, WatchMask, PATH_MAX,
 };
-use tree_support::touch;
+use tree_support::{touch, DEADLINE};
+
+/// Every event of the changes made so far, for a helper: its error as the verdict.
+fn synced(tree: &mut TreeWatcher) -> Result<Vec<WatchEvent>, String> {
+    tree_support::try_synced(tree).map_err(|error| format!("sync, then drain: {}", error))
+}
 
 /// Where the helpers work: a directory made by the parent test for them.
 const HELPER_DIR: &str = "INOTIFY_RAW_TREE_HELPER_DIR";
@@ -62,23 +67,6 @@ fn run_helper(helper: &str, how: Rerun) {
     }
 }
 
-/// Events until one satisfies `done`, for at most 10 s.
-fn events_until(tree: &mut TreeWatcher, done: impl Fn(&WatchEvent) -> bool) -> Vec<WatchEvent> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        if let Some(event) = tree.next_event().expect("the stream goes on") {
-            let event = event.to_owned_event();
-            let stop = done(&event);
-            seen.push(event);
-            if stop {
-                break;
-            }
-        }
-    }
-    seen
-}
-
 /// Run as user nobody: a tree with an unreadable subdirectory (at the start, and one
 /// moved in later) starts, reports each as skipped, watches the rest, and goes on.
 #[test]
@@ -113,7 +101,7 @@ fn unreadable_helper() {
             .map_err(|e| e.to_string())?;
         fs::rename(outside.join("later"), dir.join("open/later")).map_err(|e| e.to_string())?;
         let _ = fs::remove_dir(&outside);
-        let events = events_until(&mut tree, |e| matches!(e.origin, Origin::Skipped(_)));
+        let events = synced(&mut tree)?;
         if !events.iter().any(|e| {
             e.origin == Origin::Skipped(Errno::EACCES) && e.path() == dir.join("open/later")
         }) {
@@ -121,7 +109,7 @@ fn unreadable_helper() {
         }
         // The stream goes on, and the rest is watched.
         touch(&dir.join("open/below/still"));
-        let events = events_until(&mut tree, |e| e.name == OsStr::new("still"));
+        let events = synced(&mut tree)?;
         if !events
             .iter()
             .any(|e| e.path() == dir.join("open/below/still"))
@@ -206,8 +194,11 @@ fn watch_limit_helper() {
         }
         // What is watched still reports.
         touch(&dir.join("at-the-top"));
-        let events = events_until(&mut tree, |e| e.name == OsStr::new("at-the-top"));
-        if !events.iter().any(|e| e.mask.contains(EventMask::CREATE)) {
+        let events = synced(&mut tree)?;
+        if !events
+            .iter()
+            .any(|e| e.mask.contains(EventMask::CREATE) && e.name == OsStr::new("at-the-top"))
+        {
             return Err(format!("no event at the top: {:?}", events));
         }
         Ok(())
@@ -262,21 +253,21 @@ fn directories_past_path_max_are_watched_and_report_their_full_paths() {
             .map(|event| (event.origin, event.path().as_os_str().len()))
             .collect()
     };
-    let skipped = notices(&tree_support::settle(&mut tree));
+    let skipped = notices(&tree_support::synced(&mut tree));
     assert!(skipped.is_empty(), "{:?}", skipped);
     assert_eq!(tree.watch_count(), depth + 1);
     assert!(tree.watches().iter().any(|(_, watched)| *watched == path));
 
     // A file in the deepest directory, and a directory made below it with a file in it.
     fs::write(format!("/proc/self/fd/{}/file", dir.as_raw_fd()), b"x").unwrap();
-    let events = tree_support::until_named(&mut tree, "file");
+    let events = tree_support::synced(&mut tree);
     assert_eq!(
         tree_support::named(&events, "file").path(),
         path.join("file")
     );
     let newer = make_below(&dir, "newer");
     fs::write(format!("/proc/self/fd/{}/inside", newer.as_raw_fd()), b"x").unwrap();
-    let events = tree_support::until_named(&mut tree, "inside");
+    let events = tree_support::synced(&mut tree);
     let inside = tree_support::named(&events, "inside");
     assert_eq!(inside.path(), path.join("newer/inside"));
     let skipped = notices(&events);
@@ -309,9 +300,9 @@ fn queued_notices(tree: &mut TreeWatcher) -> Result<Vec<(Origin, EventMask, Path
     Ok(notices)
 }
 
-/// The first error `tree` gives within 10 s, or `None`.
+/// The first error `tree` gives before the deadline, or `None`.
 fn first_error(tree: &mut TreeWatcher) -> Option<WatchError> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + DEADLINE;
     while Instant::now() < deadline {
         if let Err(error) = tree.next_event() {
             return Some(error);
@@ -370,8 +361,9 @@ fn descriptor_limit_helper() {
         // Later, with none free to look at a new directory.
         fs::create_dir(dir.join("at-the-limit")).map_err(|e| e.to_string())?;
         let mut notices = Vec::new();
+        // (No descriptor is free to make a sync marker with: read until the notice.)
         with_free_descriptors(0, || -> Result<(), String> {
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + DEADLINE;
             while notices.is_empty() && Instant::now() < deadline {
                 tree.next_event().map_err(|e| e.to_string())?;
                 notices = queued_notices(&mut tree)?;
@@ -392,13 +384,8 @@ fn descriptor_limit_helper() {
         let before = tree.watch_count();
         let notices = with_free_descriptors(4, || -> Result<_, String> {
             fs::rename(&many, dir.join("many")).map_err(|e| e.to_string())?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut notices = Vec::new();
-            while notices.is_empty() && Instant::now() < deadline {
-                tree.next_event().map_err(|e| e.to_string())?;
-                notices = queued_notices(&mut tree)?;
-            }
-            Ok(notices)
+            tree.sync(DEADLINE).map_err(|e| format!("sync: {}", e))?;
+            queued_notices(&mut tree)
         })?;
         let added = (tree.watch_count() - before) as u64;
         match notices.as_slice() {
@@ -426,7 +413,7 @@ fn descriptor_limit_helper() {
         }
         fs::rename(&wide, dir.join("wide")).map_err(|e| e.to_string())?;
         touch(&dir.join("wide/w0/inner/last"));
-        let events = events_until(&mut tree, |e| e.name == OsStr::new("last"));
+        let events = synced(&mut tree)?;
         let notices: Vec<&WatchEvent> = events
             .iter()
             .filter(|e| !matches!(e.origin, Origin::Kernel | Origin::Scan))

@@ -56,7 +56,7 @@ fn a_mount_over_an_ancestor_during_the_wait_is_found_by_the_recheck() {
         })
     };
     let seen = PathWaiter::new(Presence::Exists)
-        .timeout(Duration::from_secs(20))
+        .timeout(common::EVENT_TIMEOUT)
         .recheck_every(Duration::from_millis(50))
         .wait(target.as_path());
     maker.join().unwrap();

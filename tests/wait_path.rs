@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use common::{wait_until_watched, TempDir};
 use inotify_raw::{wait_for_path, Call, Errno, Error, FileKind, PathWait, PathWaiter, Presence};
 
-/// Long enough never to be reached when the path does appear.
-const LONG: Duration = Duration::from_secs(20);
+/// Long enough never to be reached when the path does appear, also under qemu-user on a
+/// machine busy compiling.
+const LONG: Duration = common::EVENT_TIMEOUT;
 
 fn waiter(presence: Presence) -> PathWaiter {
     PathWaiter::new(presence).timeout(LONG)

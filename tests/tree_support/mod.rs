@@ -1,5 +1,6 @@
-//! Shared by the tree tests: a tree with a short block duration, waiting for events with
-//! a deadline, and the check that the tree's watches are exactly the directories on disk.
+//! Shared by the tree tests: a tree with a short block duration, every event of the
+//! changes made so far (`sync`, then a drain), and the check that the tree's watches are
+//! exactly the directories on disk.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -9,16 +10,13 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use inotify_raw::{EventMask, TreeWatcher, WatchDescriptor, WatchEvent, WatchMask};
+use inotify_raw::{EventMask, TreeWatcher, WatchDescriptor, WatchError, WatchEvent, WatchMask};
 
-/// How long to wait for events that must come: long, for emulated CPUs (qemu-user) running
-/// several of these tests at once; an event that never comes still fails the test.
+/// How long a `sync` may wait for its marker: long, for emulated CPUs (qemu-user) on a
+/// loaded machine running several of these tests at once; only a hung run reaches it.
 pub const DEADLINE: Duration = Duration::from_secs(60);
-
-/// How long with no event counts as settled.
-pub const SETTLED: Duration = Duration::from_millis(300);
 
 /// A tree over `roots` that blocks at most 20 ms at a time.
 pub fn quick_tree(roots: &[&Path], mask: WatchMask) -> TreeWatcher {
@@ -27,32 +25,22 @@ pub fn quick_tree(roots: &[&Path], mask: WatchMask) -> TreeWatcher {
     tree
 }
 
-/// Events until `done` holds for those seen, or `DEADLINE` passes (then it panics with
-/// what it saw).
-pub fn collect_until(
-    tree: &mut TreeWatcher,
-    done: impl Fn(&[WatchEvent]) -> bool,
-) -> Vec<WatchEvent> {
-    let deadline = Instant::now() + DEADLINE;
-    let mut seen = Vec::new();
-    while !done(&seen) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting; seen: {:#?}",
-            seen
-        );
-        if let Some(event) = tree.next_event().expect("the stream goes on") {
-            seen.push(event.to_owned_event());
-        }
-    }
-    seen
+/// Every event of the changes made so far: a `sync` barrier, then a drain with
+/// `try_next_event`, which never waits. Nothing of a change made before the call is
+/// still to come, so what this returns is all there is (and an empty list means that
+/// nothing was delivered).
+pub fn synced(tree: &mut TreeWatcher) -> Vec<WatchEvent> {
+    try_synced(tree).unwrap_or_else(|error| panic!("sync, then drain: {}", error))
 }
 
-/// Events until one about an entry named `name` comes.
-pub fn until_named(tree: &mut TreeWatcher, name: &str) -> Vec<WatchEvent> {
-    collect_until(tree, |seen| {
-        seen.iter().any(|e| e.name == std::ffi::OsStr::new(name))
-    })
+/// [`synced`], with its error returned (for a helper that reports its own verdict).
+pub fn try_synced(tree: &mut TreeWatcher) -> Result<Vec<WatchEvent>, WatchError> {
+    tree.sync(DEADLINE)?;
+    let mut seen = Vec::new();
+    while let Some(event) = tree.try_next_event()? {
+        seen.push(event.to_owned_event());
+    }
+    Ok(seen)
 }
 
 /// The first of `events` about an entry called `name`; fails the test when none is.
@@ -63,22 +51,17 @@ pub fn named<'e>(events: &'e [WatchEvent], name: &str) -> &'e WatchEvent {
         .unwrap_or_else(|| panic!("no event about {:?} in {:?}", name, events))
 }
 
-/// Events until one with a bit of `mask` comes.
-pub fn until_mask(tree: &mut TreeWatcher, mask: EventMask) -> Vec<WatchEvent> {
-    collect_until(tree, |seen| seen.iter().any(|e| e.mask.intersects(mask)))
-}
-
-/// Every event until none has come for `SETTLED`.
-pub fn settle(tree: &mut TreeWatcher) -> Vec<WatchEvent> {
-    let mut seen = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < SETTLED {
-        if let Some(event) = tree.next_event().expect("the stream goes on") {
-            seen.push(event.to_owned_event());
-            last = Instant::now();
-        }
-    }
-    seen
+/// Fails the test unless one of `events` has every bit of `mask` and is at `path`.
+pub fn assert_reported(events: &[WatchEvent], mask: EventMask, path: &Path) {
+    assert!(
+        events
+            .iter()
+            .any(|e| e.mask.contains(mask) && e.path() == path),
+        "no {:?} at {}: {:#?}",
+        mask,
+        path.display(),
+        events
+    );
 }
 
 /// The paths of the `IN_CREATE` events.
@@ -92,6 +75,15 @@ pub fn created_paths(events: &[WatchEvent]) -> BTreeSet<PathBuf> {
 
 pub fn touch(path: &Path) {
     fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {}", path.display(), e));
+}
+
+/// Touches files in `dir` until more events than `max_queued_events` are queued: a tree
+/// that watches `dir` and reads none of them overflows.
+pub fn overflow_queue(dir: &Path) {
+    let max = inotify_raw::Limits::read().unwrap().max_queued_events;
+    for i in 0..=max {
+        touch(&dir.join(format!("f{}", i % 64)));
+    }
 }
 
 /// Makes a tree of `count` directories below `root` (not counting it), `fanout` per

@@ -29,7 +29,9 @@
 //!     `ours` and `notify` the time the child reports; for `inotifywait`, from spawning
 //!     it until "Watches established." appears on its stderr. Peak RSS: `VmHWM` from
 //!     `/proc/<pid>/status`, read once the child is ready and before it is killed. The
-//!     watches each child holds are counted from `/proc/<pid>/fdinfo`, as a check;
+//!     kernel's cost: how much `SUnreclaim` in `/proc/meminfo` grew from just before the
+//!     spawn until the child was ready, per watch. The watches each child holds are
+//!     counted from `/proc/<pid>/fdinfo`, as a check;
 //!   - one more run that counts the syscalls of all its threads, divided by the number of
 //!     directories: under `strace -f`, from `execve` up to the write of the ready line
 //!     (`setup_s ...` on stdout, or "Watches established." on stderr); or under
@@ -378,6 +380,10 @@ struct Sample {
     spawn_to_ready: f64,
     /// `VmHWM`, in kB.
     peak_rss_kb: u64,
+    /// How much the kernel's unreclaimable slab (`SUnreclaim`) grew from just before the
+    /// spawn until the tool was ready, in kB (other processes' allocations add noise,
+    /// either way).
+    slab_kb: Option<i64>,
     watches: usize,
     /// The share of the machine's CPU time, from spawn to ready, that went to other
     /// processes than the tool (0 to 1); not known for runs shorter than `JUDGED_TICKS`.
@@ -763,10 +769,15 @@ fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
         eprint!(" (CPUs still busy after {} s)", SETTLE_MAX.as_secs());
     }
     let argv = tool.argv(exe, dir);
+    let slab_before = unreclaimable_slab_kb();
     let ticks_before = cpu_ticks();
     let start = Instant::now();
     let (child, line, ready_at) = spawn_until_ready(tool, &argv, false)?;
     let ticks_after = cpu_ticks();
+    let slab_kb = match (slab_before, unreclaimable_slab_kb()) {
+        (Some(before), Some(after)) => Some(after as i64 - before as i64),
+        _ => None,
+    };
     let spawn_to_ready = ready_at.duration_since(start).as_secs_f64();
     let setup = match tool {
         Tool::Inotifywait | Tool::Example => spawn_to_ready,
@@ -789,6 +800,7 @@ fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
         setup,
         spawn_to_ready,
         peak_rss_kb,
+        slab_kb,
         watches,
         foreign,
     })
@@ -838,6 +850,16 @@ fn process_ticks(pid: &str) -> Option<u64> {
     let utime: u64 = after_comm.next()?.parse().ok()?;
     let stime: u64 = after_comm.next()?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// `SUnreclaim` from `/proc/meminfo`: the kernel's slab memory that cannot be reclaimed
+/// (inotify's marks and the tables of watch descriptors are in it), in kB.
+fn unreclaimable_slab_kb() -> Option<u64> {
+    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("SUnreclaim:"))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// `VmHWM` (peak resident set size) of process `pid`, in kB.
@@ -1033,6 +1055,17 @@ fn thousands(n: usize) -> String {
     out
 }
 
+/// The median growth of the kernel's unreclaimable slab per watch held, in bytes, over
+/// the runs that measured it.
+fn slab_per_watch(samples: &[Sample]) -> Option<f64> {
+    let per_watch: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.watches > 0)
+        .filter_map(|s| Some(s.slab_kb? as f64 * 1024.0 / s.watches as f64))
+        .collect();
+    (!per_watch.is_empty()).then(|| median(per_watch))
+}
+
 /// `value`, and its ratio to inotifywait's (`reference`) unless this is inotifywait.
 fn with_ratio(value: f64, reference: f64, decimals: usize, is_reference: bool) -> String {
     if is_reference || reference <= 0.0 {
@@ -1057,8 +1090,11 @@ fn print_report(
          `inotifywait -r`'s figure from the same run (below 1 is better, in every column)."
     );
     println!();
-    println!("| tree | tool | setup (s) | peak RSS (MB) | syscalls per directory |");
-    println!("|---|---|---:|---:|---:|");
+    println!(
+        "| tree | tool | setup (s) | peak RSS (MB) | kernel slab per watch (bytes) | \
+         syscalls per directory |"
+    );
+    println!("|---|---|---:|---:|---:|---:|");
     for (dirs, _, measured) in results {
         let figures: Vec<(f64, f64, Option<f64>)> = measured
             .iter()
@@ -1082,8 +1118,12 @@ fn print_report(
                 Some(calls) => with_ratio(calls, reference.2.unwrap_or(0.0), 2, is_reference),
                 None => "–".to_owned(),
             };
+            let slab = match slab_per_watch(&measured[i].samples) {
+                Some(bytes) => format!("{bytes:.0}"),
+                None => "–".to_owned(),
+            };
             println!(
-                "| {} dirs | {} | {} | {} | {calls} |",
+                "| {} dirs | {} | {} | {} | {slab} | {calls} |",
                 thousands(*dirs),
                 tool.label(),
                 with_ratio(setup, reference.0, 3, is_reference),
@@ -1117,6 +1157,14 @@ fn print_report(
     println!(
         "- peak RSS: VmHWM of the child process (MB = 1024 kB), read from /proc once it is \
          ready, just before it is killed. The kernel's memory for the watches is not in it."
+    );
+    println!(
+        "- kernel slab per watch: how much `SUnreclaim` (/proc/meminfo: the kernel's slab \
+         memory that cannot be reclaimed, where inotify keeps a mark per watch, a \
+         connector per watched inode and the table of watch descriptors) grew from just \
+         before the child was spawned until it was ready, divided by the watches it holds \
+         (median of the timed runs, bytes). It is the kernel's cost, the same whichever \
+         tool asks for the watches; other processes' allocations meanwhile add noise."
     );
     match counter {
         Counter::Strace => println!(

@@ -12,8 +12,8 @@ use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
-use super::nodes::{NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
-use super::{Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
+use super::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
+use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
@@ -135,13 +135,14 @@ impl TreeWatcher {
         let full = self.full_mask();
         let quiet = self.quiet_mask();
         let mut unwatched = 0;
-        let mut level = Vec::new();
+        let mut level = IdRuns::default();
         self.list_existing(top, top_nlink, &mut level)?;
-        let mut upgrade = std::vec![top];
+        let mut upgrade = IdRuns::default();
+        upgrade.push(top);
         while !level.is_empty() {
-            let mut next = Vec::new();
-            let mut next_upgrade = Vec::new();
-            for id in core::mem::take(&mut level) {
+            let mut next = IdRuns::default();
+            let mut next_upgrade = IdRuns::default();
+            for id in core::mem::take(&mut level).into_ids() {
                 let nlink = match self.watch_existing(id, full)? {
                     Some(nlink) => nlink,
                     None => {
@@ -159,7 +160,7 @@ impl TreeWatcher {
                 self.list_existing(id, nlink, &mut next)?;
             }
             if quiet != full {
-                for id in upgrade {
+                for id in upgrade.into_ids() {
                     self.rewatch(id, full);
                 }
             }
@@ -167,7 +168,7 @@ impl TreeWatcher {
             level = next;
         }
         if quiet != full {
-            for id in upgrade {
+            for id in upgrade.into_ids() {
                 self.rewatch(id, full);
             }
         }
@@ -485,7 +486,7 @@ impl TreeWatcher {
         &mut self,
         id: NodeId,
         nlink: u32,
-        out: &mut Vec<NodeId>,
+        out: &mut IdRuns,
     ) -> Result<(), WatchError> {
         let is_root = self.nodes.get(id).map_or(false, |node| node.is_root());
         let mut path = core::mem::take(&mut self.scratch);
@@ -881,7 +882,7 @@ impl TreeWatcher {
             self.nodes.set_flag(id, FLAG_LISTING, true);
         }
         let report = report_files && self.mask.contains(WatchMask::CREATE);
-        let mut found = HashSet::new();
+        let mut found = FoundNames::default();
         let mut buffer = core::mem::take(&mut self.listing);
         loop {
             let entries = match dir.read(&mut buffer) {
@@ -903,7 +904,7 @@ impl TreeWatcher {
                 if kind == FileKind::Directory {
                     subdirectories.push((name.to_vec(), entry.ino()));
                 } else if report_files {
-                    found.insert(name.to_vec().into_boxed_slice());
+                    found.insert(name);
                     if report {
                         self.push_synthetic(id, name, EventMask::CREATE, Origin::Scan);
                     }
@@ -1114,10 +1115,7 @@ impl TreeWatcher {
     /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
     /// before the listing's end is a duplicate.
     fn found_in(&mut self, dir: NodeId, name: &[u8]) {
-        self.found
-            .entry(dir)
-            .or_default()
-            .insert(name.to_vec().into_boxed_slice());
+        self.found.entry(dir).or_default().insert(name);
     }
 }
 

@@ -110,13 +110,22 @@ impl Delivered {
         };
         if same {
             self.apart.remove(&id);
+            self.give_back_room();
+        }
+    }
+
+    /// Frees the map's room once it is empty again (a scan of a big directory moved in
+    /// keeps each new directory here until its creation is delivered).
+    fn give_back_room(&mut self) {
+        if self.apart.is_empty() && self.apart.capacity() > 64 {
+            self.apart = HashMap::new();
         }
     }
 
     /// Forgets everything: after a queue overflow, the caller starts again from the
     /// disk.
     pub(super) fn clear(&mut self) {
-        self.apart.clear();
+        self.apart = HashMap::new();
     }
 
     /// The nodes `gone` (sorted) were removed from the disk view: what was placed
@@ -127,6 +136,7 @@ impl Delivered {
         }
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
         self.apart.retain(|id, _| !is_gone(id));
+        self.give_back_room();
         for place in self.apart.values_mut() {
             if let Place::At { parent, .. } = place {
                 if is_gone(parent) {
@@ -163,6 +173,15 @@ impl Delivered {
 
     /// Where `id` stands: placed, in a move, or away.
     pub(super) fn standing(&self, nodes: &Nodes, id: NodeId) -> Standing {
+        if self.apart.is_empty() {
+            // Both views agree, and nothing is out of its place on disk either (a
+            // directory taken out of its place on disk is kept apart here first).
+            return if nodes.get(id).is_some() {
+                Standing::Placed
+            } else {
+                Standing::Away
+            };
+        }
         let mut at = id;
         for _ in 0..=nodes.len() {
             if let Some(Place::Moving { .. } | Place::Unreported) = self.apart.get(&at) {
@@ -384,5 +403,116 @@ impl Delivered {
     /// Takes `id` out of the tree here (no event will place it).
     pub(super) fn set_away(&mut self, id: NodeId) {
         self.apart.insert(id, Place::Away);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::string::String;
+
+    /// A root with children `a` and `b`, and `s` below `a`.
+    fn tree() -> (Nodes, [NodeId; 4]) {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/r"), 1);
+        let a = nodes.add_child(root, b"a", 2);
+        let b = nodes.add_child(root, b"b", 3);
+        let s = nodes.add_child(a, b"s", 4);
+        (nodes, [root, a, b, s])
+    }
+
+    fn path(delivered: &mut Delivered, nodes: &Nodes, id: NodeId) -> Option<String> {
+        let mut out = Vec::new();
+        delivered
+            .path_into(nodes, id, &mut out)
+            .then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_view_that_agrees_with_the_disk_stores_nothing() {
+        let (nodes, [_, _, _, s]) = tree();
+        let mut delivered = Delivered::default();
+        assert!(delivered.is_empty());
+        assert_eq!(path(&mut delivered, &nodes, s).as_deref(), Some("/r/a/s"));
+        assert_eq!(delivered.standing(&nodes, s), Standing::Placed);
+    }
+
+    #[test]
+    fn paths_follow_the_events_while_the_disk_runs_ahead() {
+        let (mut nodes, [root, a, _, s]) = tree();
+        let mut delivered = Delivered::default();
+        // On disk, `a` is already `c`; the events have not said so yet.
+        delivered.before_disk_change(&nodes, a);
+        nodes.rename(a, root, b"c");
+        assert_eq!(path(&mut delivered, &nodes, s).as_deref(), Some("/r/a/s"));
+        // IN_MOVED_FROM a, then IN_MOVED_TO c with the same cookie.
+        delivered.moved_from(&nodes, root, b"a", 7, (0, 0));
+        assert_eq!(delivered.standing(&nodes, s), Standing::Pending);
+        assert_eq!(path(&mut delivered, &nodes, s), None);
+        assert_eq!(
+            delivered.arrived(&nodes, root, b"c", 7, Some(a)),
+            Arrived::Placed
+        );
+        assert_eq!(path(&mut delivered, &nodes, s).as_deref(), Some("/r/c/s"));
+        assert!(delivered.is_empty(), "the views agree again");
+    }
+
+    #[test]
+    fn a_move_with_no_other_half_leaves_the_tree() {
+        let (nodes, [root, a, _, s]) = tree();
+        let mut delivered = Delivered::default();
+        delivered.moved_from(&nodes, root, b"a", 9, (0, 0));
+        assert!(!delivered.end_moves(0, 3, 16, false), "not yet");
+        assert!(
+            delivered.end_moves(2, 3, 16, false),
+            "a whole quiet wait later"
+        );
+        assert_eq!(delivered.standing(&nodes, s), Standing::Away);
+        assert_eq!(delivered.standing(&nodes, a), Standing::Away);
+    }
+
+    #[test]
+    fn a_directory_new_on_disk_waits_for_its_creation() {
+        let (mut nodes, [root, ..]) = tree();
+        let mut delivered = Delivered::default();
+        let n = nodes.add_child(root, b"n", 5);
+        delivered.not_yet_reported(n);
+        assert_eq!(delivered.standing(&nodes, n), Standing::Pending);
+        assert_eq!(
+            delivered.arrived(&nodes, root, b"n", 0, Some(n)),
+            Arrived::Placed
+        );
+        assert_eq!(delivered.standing(&nodes, n), Standing::Placed);
+    }
+
+    #[test]
+    fn a_directory_found_ahead_of_its_move_is_placed_elsewhere_until_it_leaves() {
+        let (mut nodes, [root, a, b, _]) = tree();
+        let mut delivered = Delivered::default();
+        // On disk `a` is now `b/a`; a listing of `b` found it there.
+        delivered.before_disk_change(&nodes, a);
+        nodes.rename(a, b, b"a");
+        assert!(delivered.placed_elsewhere(&nodes, a, b, b"a"));
+        delivered.moved_from(&nodes, root, b"a", 3, (0, 0));
+        assert!(!delivered.placed_elsewhere(&nodes, a, b, b"a"));
+        // Its arrival has no partner: the caller is told what it holds.
+        assert_eq!(
+            delivered.arrived(&nodes, b, b"a", 0, Some(a)),
+            Arrived::Unknown(a)
+        );
+    }
+
+    #[test]
+    fn what_was_placed_under_a_removed_directory_is_away() {
+        let (mut nodes, [root, a, b, s]) = tree();
+        let mut delivered = Delivered::default();
+        delivered.before_disk_change(&nodes, s);
+        nodes.rename(s, b, b"s");
+        // Here `s` is still below `a`; `a` goes from the disk view.
+        nodes.remove_subtree(a, true, |_, _| {});
+        delivered.removed(&[a]);
+        assert_eq!(delivered.standing(&nodes, s), Standing::Away);
+        let _ = root;
     }
 }

@@ -585,6 +585,12 @@ impl TreeWatcher {
     pub(super) fn settle_quiet(&mut self) -> Result<(), WatchError> {
         self.quiet_waits += 1;
         self.echoes.clear();
+        // Every listing's end that was queued has been read: one still awaited was lost
+        // in a queue overflow (or never comes, for a re-crawl's quiet listing), and what
+        // that listing found is a duplicate of nothing still to come. (The map goes, with
+        // room a large scan made in it.)
+        self.found = Default::default();
+        self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
             if self.nodes.get(id).is_none() {
                 continue;

@@ -1,15 +1,17 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
 //! below the roots is watched, new ones as they appear, moved ones follow. This file holds
 //! the type, its builder and its read loop; below it, `nodes` keeps a node per directory,
-//! `crawl` walks and lists, and `follow` checks each kernel event against the disk.
+//! `crawl` walks and lists, `found` keeps what a listing found, and `follow` checks each
+//! kernel event against the disk.
 
 mod crawl;
 mod delivered;
 mod follow;
+mod found;
 mod nodes;
 
 use std::boxed::Box;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
@@ -21,6 +23,7 @@ use std::vec::Vec;
 
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Waiting};
+use self::found::FoundNames;
 use self::nodes::{NodeId, Nodes, NO_NODE};
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
@@ -41,8 +44,8 @@ const LISTING_NOISE: WatchMask = WatchMask::OPEN
     .union(WatchMask::ACCESS)
     .union(WatchMask::CLOSE_NOWRITE);
 
-/// The names a listing found in one directory.
-type FoundNames = HashSet<Box<[u8]>>;
+/// How many events the tree's own queue keeps room for once it is empty.
+const SYNTHETIC_KEPT: usize = 1024;
 
 /// Decides which directories are not watched: `(path, name) -> exclude?`. `Send + Sync`
 /// so that the tree that owns it is.
@@ -550,6 +553,9 @@ impl TreeWatcher {
                 let parts = self.deliver_made(&made)?;
                 if self.synthetic.is_empty() {
                     self.synthetic_names.clear();
+                    // A large scan's room goes once it has been handed out.
+                    self.synthetic.shrink_to(SYNTHETIC_KEPT);
+                    self.synthetic_names.shrink_to(SYNTHETIC_KEPT * 16);
                 }
                 if let Some((wd, parts)) = parts {
                     let event = RawEvent::made(wd, made.mask, made.cookie, made.name_len);

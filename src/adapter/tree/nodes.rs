@@ -26,18 +26,22 @@ pub(crate) struct Node {
     /// The watch descriptor; -1 while the directory is not watched.
     wd: i32,
     /// The inode the node stands for (what ties it to one object, whatever its path),
-    /// as two halves: the node is then 4-byte aligned, 28 bytes.
+    /// as two halves: the node is then 4-byte aligned, 24 bytes.
     ino: [u32; 2],
-    /// Where the name starts in the name arena (for a root: the index of its path in
-    /// `root_paths`).
-    name_at: u32,
-    /// The name's length (names are at most `NAME_MAX`, 255, bytes).
+    /// The name itself when it has at most [`INLINE_NAME`] bytes; else where it starts
+    /// in the name arena, a `u32` (for a root: the index of its path in `root_paths`).
+    name: [u8; INLINE_NAME],
+    /// The name's length (names are at most `NAME_MAX`, 255, bytes; 0 for a root).
     name_len: u8,
     /// `FLAG_*` bits.
     pub(crate) flags: u8,
-    /// How many child nodes have this node as parent.
-    children: u32,
+    /// How many child nodes have this node as parent, until `u16::MAX`: a count that
+    /// reaches it stays there, and then only says that there may be children.
+    children: u16,
 }
+
+/// Names this short are kept in their node, not in the name arena.
+const INLINE_NAME: usize = 4;
 
 /// The node is a root: its "name" is a whole path, given by the user.
 const FLAG_ROOT: u8 = 1;
@@ -51,6 +55,8 @@ pub(crate) const FLAG_LISTING: u8 = 4;
 /// not been reported there yet: it is listed, and all of it reported, when it is next
 /// placed.
 pub(crate) const FLAG_UNREPORTED: u8 = 8;
+/// The node is in the child index.
+const FLAG_INDEXED: u8 = 16;
 
 impl Node {
     /// The inode the node stands for.
@@ -66,6 +72,14 @@ impl Node {
     pub(crate) fn is_root(&self) -> bool {
         self.flags & FLAG_ROOT != 0
     }
+
+    /// Whether the name is in the arena (and how long it is there).
+    fn arena_len(&self) -> usize {
+        match usize::from(self.name_len) {
+            len if len > INLINE_NAME => len,
+            _ => 0,
+        }
+    }
 }
 
 /// Every directory of a tree.
@@ -77,10 +91,13 @@ pub(crate) struct Nodes {
     /// then.
     names: Vec<u8>,
     garbage: usize,
-    /// The paths of the roots, by the index a root node keeps in `name_at`.
+    /// How many nodes have each bit of the flags that [`set_flag`](Self::set_flag)
+    /// changes.
+    flag_counts: [u32; 8],
+    /// The paths of the roots, by the index a root node keeps in `name`.
     root_paths: Vec<Option<Vec<u8>>>,
     /// The watched nodes, by watch descriptor.
-    by_wd: IdTable,
+    by_wd: WdIndex,
     /// The nodes but the roots, by (parent, name).
     index: IdTable,
     /// Ancestors, reused by `path_into`.
@@ -107,15 +124,50 @@ impl Nodes {
 
     /// How many directories are watched.
     pub(crate) fn watched(&self) -> usize {
-        self.by_wd.len
+        self.by_wd.len()
     }
 
+    /// Sets or clears `flag` ([`FLAG_LISTING`] or [`FLAG_UNREPORTED`]) on `id`.
     pub(crate) fn set_flag(&mut self, id: NodeId, flag: u8, on: bool) {
-        if let Some(node) = self.slot(id) {
-            if on {
-                node.flags |= flag;
-            } else {
+        let changed = match self.slot(id) {
+            Some(node) => {
+                let before = node.flags;
+                if on {
+                    node.flags |= flag;
+                } else {
+                    node.flags &= !flag;
+                }
+                before ^ node.flags
+            }
+            None => return,
+        };
+        self.count_flags(changed, on);
+    }
+
+    /// Clears `flag` ([`FLAG_LISTING`] or [`FLAG_UNREPORTED`]) on every node: one pass
+    /// over the nodes, none when no node has it.
+    pub(crate) fn clear_flag(&mut self, flag: u8) {
+        let bit = flag.trailing_zeros() as usize;
+        if self.flag_counts.get(bit).map_or(true, |&count| count == 0) {
+            return;
+        }
+        for node in self.slots.iter_mut() {
+            if node.flags & FLAG_FREE == 0 {
                 node.flags &= !flag;
+            }
+        }
+        self.flag_counts[bit] = 0;
+    }
+
+    /// Counts the nodes that gained (or lost) each of the flag bits in `bits`.
+    fn count_flags(&mut self, bits: u8, gained: bool) {
+        for (bit, count) in self.flag_counts.iter_mut().enumerate() {
+            if bits & (1 << bit) != 0 {
+                *count = if gained {
+                    *count + 1
+                } else {
+                    count.saturating_sub(1)
+                };
             }
         }
     }
@@ -129,15 +181,10 @@ impl Nodes {
         match self.get(id) {
             Some(node) if node.is_root() => self
                 .root_paths
-                .get(node.name_at as usize)
+                .get(u32::from_ne_bytes(node.name) as usize)
                 .and_then(Option::as_deref)
                 .unwrap_or(&[]),
-            Some(node) => {
-                let at = node.name_at as usize;
-                self.names
-                    .get(at..at + usize::from(node.name_len))
-                    .unwrap_or(&[])
-            }
+            Some(node) => name_of(node, &self.names),
             None => &[],
         }
     }
@@ -164,7 +211,7 @@ impl Nodes {
             parent: NO_NODE,
             wd: NO_WD,
             ino: split(ino),
-            name_at: at,
+            name: at.to_ne_bytes(),
             name_len: 0,
             flags: FLAG_ROOT,
             children: 0,
@@ -174,27 +221,49 @@ impl Nodes {
     /// Adds the directory `name` under `parent`, with no watch yet. The caller has made
     /// sure no node has that name there (see [`child`](Self::child)).
     pub(crate) fn add_child(&mut self, parent: NodeId, name: &[u8], ino: u64) -> NodeId {
-        let name_at = self.store_name(name);
+        let (name, name_len) = self.store_name(name);
         let id = self.alloc(Node {
             parent,
             wd: NO_WD,
             ino: split(ino),
-            name_at,
-            name_len: name.len().min(255) as u8,
+            name,
+            name_len,
             flags: 0,
             children: 0,
         });
-        if let Some(node) = self.slot(parent) {
-            node.children += 1;
-        }
+        self.child_added(parent);
         self.index_insert(id);
         id
     }
 
-    fn store_name(&mut self, name: &[u8]) -> u32 {
-        let at = self.names.len() as u32;
-        self.names.extend_from_slice(&name[..name.len().min(255)]);
-        at
+    /// Keeps `name` (cut at 255 bytes) for a node: in the node when it is short, else in
+    /// the arena. Returns the node's `name` and `name_len` fields.
+    fn store_name(&mut self, name: &[u8]) -> ([u8; INLINE_NAME], u8) {
+        let name = &name[..name.len().min(255)];
+        let mut stored = [0; INLINE_NAME];
+        if name.len() <= INLINE_NAME {
+            stored[..name.len()].copy_from_slice(name);
+        } else {
+            stored = (self.names.len() as u32).to_ne_bytes();
+            self.names.extend_from_slice(name);
+        }
+        (stored, name.len() as u8)
+    }
+
+    /// Counts one more child of `parent`.
+    fn child_added(&mut self, parent: NodeId) {
+        if let Some(node) = self.slot(parent) {
+            node.children = node.children.saturating_add(1);
+        }
+    }
+
+    /// Counts one child fewer of `parent` (unless the count has reached `u16::MAX`).
+    fn child_gone(&mut self, parent: NodeId) {
+        if let Some(node) = self.slot(parent) {
+            if node.children != u16::MAX {
+                node.children = node.children.saturating_sub(1);
+            }
+        }
     }
 
     /// Records that `id` is watched as `wd`. Returns the watch it had before, if that
@@ -208,10 +277,7 @@ impl Nodes {
             self.wd_remove(id);
         }
         self.slots[id as usize].wd = wd.raw();
-        let slots = &self.slots;
-        self.by_wd.insert(id, wd_hash(wd.raw()), |other| {
-            wd_hash(slots[other as usize].wd)
-        });
+        self.by_wd.insert(id, wd.raw(), &self.slots);
         (old != NO_WD).then(|| WatchDescriptor::from_raw(old))
     }
 
@@ -232,17 +298,13 @@ impl Nodes {
 
     /// The node watched as `wd`.
     pub(crate) fn by_wd(&self, wd: WatchDescriptor) -> Option<NodeId> {
-        let slots = &self.slots;
-        self.by_wd
-            .find(wd_hash(wd.raw()), |id| slots[id as usize].wd == wd.raw())
+        self.by_wd.find(wd.raw(), &self.slots)
     }
 
     /// Takes `id` (watched) out of the lookup by watch descriptor.
     fn wd_remove(&mut self, id: NodeId) {
-        let slots = &self.slots;
-        let wd = slots[id as usize].wd;
-        self.by_wd
-            .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+        let wd = self.slots[id as usize].wd;
+        self.by_wd.remove(id, wd, &self.slots);
     }
 
     /// The child of `parent` named `name`.
@@ -263,9 +325,7 @@ impl Nodes {
         if self.child(parent, self.name(id)) == Some(id) {
             self.index_remove(id);
         }
-        if let Some(node) = self.slot(parent) {
-            node.children = node.children.saturating_sub(1);
-        }
+        self.child_gone(parent);
         self.slots[id as usize].parent = NO_NODE;
     }
 
@@ -301,18 +361,14 @@ impl Nodes {
             self.index_remove(id);
         }
         let old_parent = self.slots[id as usize].parent;
-        if let Some(node) = self.slot(old_parent) {
-            node.children = node.children.saturating_sub(1);
-        }
-        self.garbage += usize::from(self.slots[id as usize].name_len);
-        let name_at = self.store_name(name);
+        self.child_gone(old_parent);
+        self.garbage += self.slots[id as usize].arena_len();
+        let (name, name_len) = self.store_name(name);
         let node = &mut self.slots[id as usize];
         node.parent = parent;
-        node.name_at = name_at;
-        node.name_len = name.len().min(255) as u8;
-        if let Some(node) = self.slot(parent) {
-            node.children += 1;
-        }
+        node.name = name;
+        node.name_len = name_len;
+        self.child_added(parent);
         self.index_insert(id);
         self.maybe_compact();
     }
@@ -366,21 +422,23 @@ impl Nodes {
             None => return,
         };
         if node.is_root() {
-            if let Some(path) = self.root_paths.get_mut(node.name_at as usize) {
+            if let Some(path) = self
+                .root_paths
+                .get_mut(u32::from_ne_bytes(node.name) as usize)
+            {
                 *path = None;
             }
         } else {
             if self.child(node.parent, self.name(id)) == Some(id) {
                 self.index_remove(id);
             }
-            self.garbage += usize::from(node.name_len);
-            if let Some(parent) = self.slot(node.parent) {
-                parent.children = parent.children.saturating_sub(1);
-            }
+            self.garbage += node.arena_len();
+            self.child_gone(node.parent);
         }
         if node.wd != NO_WD {
             self.wd_remove(id);
         }
+        self.count_flags(node.flags & (FLAG_LISTING | FLAG_UNREPORTED), false);
         self.slots[id as usize].flags = FLAG_FREE;
         self.free.push(id);
         self.maybe_compact();
@@ -453,17 +511,34 @@ impl Nodes {
     }
 
     fn index_insert(&mut self, id: NodeId) {
-        let (slots, names) = (&self.slots, &self.names);
-        let home = name_hash(slots, names, id);
-        self.index
-            .insert(id, home, |other| name_hash(slots, names, other));
+        self.slots[id as usize].flags |= FLAG_INDEXED;
+        if self.index.is_full() {
+            self.rebuild_index();
+        } else {
+            self.index
+                .place(id, name_hash(&self.slots, &self.names, id));
+        }
     }
 
     fn index_remove(&mut self, id: NodeId) {
+        self.slots[id as usize].flags &= !FLAG_INDEXED;
         let (slots, names) = (&self.slots, &self.names);
         let home = name_hash(slots, names, id);
         self.index
             .remove(id, home, |other| name_hash(slots, names, other));
+    }
+
+    /// Makes the child index longer, and fills it again from the nodes marked as in it
+    /// (one pass in order over the nodes: the old index is dropped first, so the two
+    /// are never held at once).
+    fn rebuild_index(&mut self) {
+        self.index.clear_for(self.index.len + 1);
+        for (id, node) in self.slots.iter().enumerate() {
+            if node.flags & (FLAG_INDEXED | FLAG_FREE) == FLAG_INDEXED {
+                self.index
+                    .place(id as NodeId, hash(node.parent, name_of(node, &self.names)));
+            }
+        }
     }
 
     /// Rewrites the name arena with only the live names once garbage is most of it.
@@ -473,54 +548,189 @@ impl Nodes {
         }
         let mut names = Vec::with_capacity(self.names.len() - self.garbage);
         for node in self.slots.iter_mut() {
-            if node.flags & (FLAG_FREE | FLAG_ROOT) != 0 {
+            if node.flags & (FLAG_FREE | FLAG_ROOT) != 0 || node.arena_len() == 0 {
                 continue;
             }
-            let at = node.name_at as usize;
-            let name = self
-                .names
-                .get(at..at + usize::from(node.name_len))
-                .unwrap_or(&[]);
-            node.name_at = names.len() as u32;
-            names.extend_from_slice(name);
+            let at = names.len() as u32;
+            names.extend_from_slice(name_of(node, &self.names));
+            node.name = at.to_ne_bytes();
         }
         self.names = names;
         self.garbage = 0;
     }
 }
 
-/// A set of node ids in one array, open addressing with linear probing: 4 bytes a slot,
-/// at most four fifths full. The hash of an id and whether an id is the one sought are
-/// the caller's to say (they read the nodes), so one table serves both lookups.
+/// The watched nodes by watch descriptor. The kernel hands watch descriptors out in
+/// sequence, so most are kept in an array indexed from the first one (4 bytes a watch,
+/// no hashing); the rest (below the array, far past its end, a second node with the same
+/// descriptor, or all of them once the array is mostly holes) in a hash table.
 #[derive(Debug, Default)]
-struct IdTable {
+struct WdIndex {
+    /// `dense[i]` is the node watched as `first + i`, or [`NO_NODE`].
+    dense: Vec<NodeId>,
+    first: i32,
+    /// How many entries of `dense` are nodes.
+    dense_len: usize,
+    sparse: IdTable,
+}
+
+impl WdIndex {
+    fn len(&self) -> usize {
+        self.dense_len + self.sparse.len
+    }
+
+    /// The index of `wd` in `dense`, if it is in its range.
+    fn dense_at(&self, wd: i32) -> Option<usize> {
+        let at = i64::from(wd) - i64::from(self.first);
+        (0 <= at && at < self.dense.len() as i64).then_some(at as usize)
+    }
+
+    /// The node watched as `wd`.
+    fn find(&self, wd: i32, slots: &[Node]) -> Option<NodeId> {
+        match self.dense_at(wd).map(|at| self.dense[at]) {
+            Some(id) if id != NO_NODE => Some(id),
+            _ => self
+                .sparse
+                .find(wd_hash(wd), |id| slots[id as usize].wd == wd),
+        }
+    }
+
+    /// Adds `id`, watched as `wd` (its `wd` in `slots`). The array grows to take a
+    /// descriptor past its end as long as at least half of it stays in use.
+    fn insert(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
+        if self.dense.is_empty() {
+            self.first = wd;
+        }
+        let at = i64::from(wd) - i64::from(self.first);
+        match self.dense_at(wd) {
+            Some(at) if self.dense[at] == NO_NODE => {
+                self.dense[at] = id;
+                self.dense_len += 1;
+                return;
+            }
+            None if at >= 0 && at < 2 * (self.dense_len as i64 + 1) => {
+                self.dense.resize(at as usize, NO_NODE);
+                self.dense.push(id);
+                self.dense_len += 1;
+                return;
+            }
+            _ => {}
+        }
+        self.sparse
+            .insert(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+    }
+
+    /// Takes out `id`, watched as `wd` (still its `wd` in `slots`).
+    fn remove(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
+        match self.dense_at(wd) {
+            Some(at) if self.dense[at] == id => {
+                self.dense[at] = NO_NODE;
+                self.dense_len -= 1;
+                self.shrink_dense(slots);
+            }
+            _ => self
+                .sparse
+                .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd)),
+        }
+    }
+
+    /// Drops the holes at the end of the array, and moves what it holds to the hash
+    /// table once less than a quarter of it is in use.
+    fn shrink_dense(&mut self, slots: &[Node]) {
+        while self.dense.last() == Some(&NO_NODE) {
+            self.dense.pop();
+        }
+        if self.dense_len * 4 >= self.dense.len() {
+            return;
+        }
+        let dense = core::mem::take(&mut self.dense);
+        self.dense_len = 0;
+        for id in dense.into_iter().filter(|&id| id != NO_NODE) {
+            let wd = slots[id as usize].wd;
+            self.sparse
+                .insert(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+        }
+    }
+}
+
+/// Node ids in the order they were pushed, kept as runs of consecutive ids: the nodes a
+/// crawl makes for one level of a tree mostly come one after another, so a level of a
+/// million directories takes a few bytes, not four a directory.
+#[derive(Debug, Default)]
+pub(crate) struct IdRuns {
+    /// The first id of each run, and how many ids it has.
+    runs: Vec<(NodeId, u32)>,
+}
+
+impl IdRuns {
+    pub(crate) fn push(&mut self, id: NodeId) {
+        if let Some((first, count)) = self.runs.last_mut() {
+            if first.checked_add(*count) == Some(id) {
+                *count += 1;
+                return;
+            }
+        }
+        self.runs.push((id, 1));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// The ids, in the order they were pushed.
+    pub(crate) fn into_ids(self) -> impl Iterator<Item = NodeId> {
+        self.runs
+            .into_iter()
+            .flat_map(|(first, count)| first..first + count)
+    }
+}
+
+/// A set of node ids (or other 32-bit handles: where names start in a buffer) in one
+/// array, open addressing with linear probing: 4 bytes a slot,
+/// at most four fifths full, and grown by a quarter at a time (any length will do: the
+/// home slot of a hash is `hash * len / 2^64`). The hash of an id and whether an id is
+/// the one sought are the caller's to say (they read the nodes), so one table serves
+/// every lookup.
+#[derive(Debug, Default)]
+pub(crate) struct IdTable {
     slots: Vec<NodeId>,
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl IdTable {
     /// The id in the probe sequence of `hash` that `is` accepts.
-    fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
+    pub(crate) fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = self.home(hash);
         loop {
             match self.slots[at] {
                 NO_NODE => return None,
                 id if is(id) => return Some(id),
-                _ => at = (at + 1) & mask,
+                _ => at = self.after(at),
             }
         }
     }
 
+    /// Whether one more id needs a longer table.
+    fn is_full(&self) -> bool {
+        (self.len + 1) * 5 > self.slots.len() * 4
+    }
+
+    /// Drops every id, and makes the table long enough for `count` ids and a quarter
+    /// more before it is full again. The old array goes before the new one is made.
+    fn clear_for(&mut self, count: usize) {
+        self.slots = Vec::new();
+        self.slots = std::vec![NO_NODE; (count * 25 / 16).max(64)];
+        self.len = 0;
+    }
+
     /// Adds `id`, whose hash is `hash`; `hash_of` gives any other id's, to grow.
-    fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
-        if (self.len + 1) * 5 > self.slots.len() * 4 {
-            let len = (self.slots.len() * 2).max(64);
-            let old = core::mem::replace(&mut self.slots, std::vec![NO_NODE; len]);
-            self.len = 0;
+    pub(crate) fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+        if self.is_full() {
+            let old = core::mem::take(&mut self.slots);
+            self.clear_for(self.len + 1);
             for other in old.into_iter().filter(|&other| other != NO_NODE) {
                 self.place(other, hash_of(other));
             }
@@ -528,28 +738,27 @@ impl IdTable {
         self.place(id, hash);
     }
 
+    /// Adds `id`, whose hash is `hash`, to a table that is not full.
     fn place(&mut self, id: NodeId, hash: u64) {
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = self.home(hash);
         while self.slots[at] != NO_NODE {
-            at = (at + 1) & mask;
+            at = self.after(at);
         }
         self.slots[at] = id;
         self.len += 1;
     }
 
     /// Takes out `id`, whose hash is `hash`, if it is there.
-    fn remove(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+    pub(crate) fn remove(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
         if self.slots.is_empty() {
             return;
         }
-        let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = self.home(hash);
         loop {
             match self.slots[at] {
                 NO_NODE => return,
                 found if found == id => break,
-                _ => at = (at + 1) & mask,
+                _ => at = self.after(at),
             }
         }
         // Backward-shift deletion: pull later entries of the cluster into the hole when
@@ -557,16 +766,39 @@ impl IdTable {
         self.slots[at] = NO_NODE;
         self.len -= 1;
         let mut hole = at;
-        let mut next = (at + 1) & mask;
+        let mut next = self.after(at);
         while self.slots[next] != NO_NODE {
             let moved = self.slots[next];
-            let home = hash_of(moved) as usize & mask;
-            if hole.wrapping_sub(home) & mask < next.wrapping_sub(home) & mask {
+            let home = self.home(hash_of(moved));
+            if self.distance(home, hole) < self.distance(home, next) {
                 self.slots[hole] = moved;
                 self.slots[next] = NO_NODE;
                 hole = next;
             }
-            next = (next + 1) & mask;
+            next = self.after(next);
+        }
+    }
+
+    /// The slot where the probe sequence of `hash` starts.
+    fn home(&self, hash: u64) -> usize {
+        ((u128::from(hash) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot after `at`, wrapping around.
+    fn after(&self, at: usize) -> usize {
+        if at + 1 == self.slots.len() {
+            0
+        } else {
+            at + 1
+        }
+    }
+
+    /// How many slots on from `from` the slot `to` is, wrapping around.
+    fn distance(&self, from: usize, to: usize) -> usize {
+        if to >= from {
+            to - from
+        } else {
+            to + self.slots.len() - from
         }
     }
 }
@@ -578,30 +810,36 @@ fn split(ino: u64) -> [u32; 2] {
 
 /// The hash of a watch descriptor (Fibonacci hashing: they come in sequence).
 fn wd_hash(wd: i32) -> u64 {
-    (wd as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 20
+    (wd as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The name of a node that is not a root: in the node, or in the arena `names`.
+fn name_of<'a>(node: &'a Node, names: &'a [u8]) -> &'a [u8] {
+    let len = usize::from(node.name_len);
+    if len <= INLINE_NAME {
+        &node.name[..len]
+    } else {
+        let at = u32::from_ne_bytes(node.name) as usize;
+        names.get(at..at + len).unwrap_or(&[])
+    }
 }
 
 /// The hash of a node by its parent and name, reading the arrays directly (so that the
 /// tables can be changed while the nodes are read).
 fn name_hash(slots: &[Node], names: &[u8], id: NodeId) -> u64 {
     let node = &slots[id as usize];
-    let at = node.name_at as usize;
-    hash(
-        node.parent,
-        names
-            .get(at..at + usize::from(node.name_len))
-            .unwrap_or(&[]),
-    )
+    hash(node.parent, name_of(node, names))
 }
 
-/// FNV-1a over the parent and the name: cheap, and good enough for directory names.
-fn hash(parent: NodeId, name: &[u8]) -> u64 {
+/// FNV-1a over the parent and the name: cheap, and good enough for directory names;
+/// then a Fibonacci multiply, so that every bit counts in the high bits the table uses.
+pub(crate) fn hash(parent: NodeId, name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in parent.to_le_bytes().iter().chain(name) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    h ^ (h >> 29)
+    (h ^ (h >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 #[cfg(test)]
@@ -614,9 +852,248 @@ mod tests {
         nodes.path(id, &mut out).unwrap().to_path_buf()
     }
 
+    /// A small deterministic generator for the model tests (xorshift64).
+    struct Random(u64);
+
+    impl Random {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
     #[test]
-    fn a_node_is_28_bytes() {
-        assert_eq!(core::mem::size_of::<Node>(), 28);
+    fn a_node_is_24_bytes() {
+        assert_eq!(core::mem::size_of::<Node>(), 24);
+    }
+
+    #[test]
+    fn watch_descriptors_are_found_in_sequence_with_gaps_below_and_after_holes() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/w"), 1);
+        let count = if cfg!(miri) { 300 } else { 20_000u32 };
+        let ids: Vec<NodeId> = (0..count)
+            .map(|i| nodes.add_child(root, std::format!("n{}", i).as_bytes(), 0))
+            .collect();
+        let mut model = std::collections::HashMap::new();
+        let mut random = Random(0x2545_f491_4f6c_dd1d);
+        let mut next_wd = 1000;
+        let check = |nodes: &Nodes, model: &std::collections::HashMap<i32, NodeId>| {
+            assert_eq!(nodes.watched(), model.len());
+            // The array is at least a quarter full and ends with a node.
+            let index = &nodes.by_wd;
+            assert!(index.dense_len * 4 >= index.dense.len());
+            assert_ne!(index.dense.last(), Some(&NO_NODE));
+            for (&wd, &id) in model {
+                assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), Some(id));
+                assert_eq!(
+                    nodes.get(id).and_then(Node::wd),
+                    Some(WatchDescriptor::from_raw(wd))
+                );
+            }
+            for wd in [-5, 0, 1, 999, next_wd_after(model)] {
+                if !model.contains_key(&wd) {
+                    assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), None);
+                }
+            }
+        };
+        // Rounds of mostly sequential watches (some gaps, some far below or far after),
+        // then of removals: enough holes to move the array into the hash table.
+        for round in 0..4 {
+            for _ in 0..count / 2 {
+                let id = ids[random.below(u64::from(count)) as usize];
+                let wd = match random.below(20) {
+                    0 => random.below(900) as i32 + 1,
+                    1 => next_wd + 5000,
+                    2..=4 => next_wd + random.below(8) as i32,
+                    _ => next_wd,
+                };
+                if model.contains_key(&wd) {
+                    continue;
+                }
+                next_wd = next_wd.max(wd) + 1;
+                let old = nodes.get(id).and_then(Node::wd);
+                assert_eq!(nodes.set_wd(id, WatchDescriptor::from_raw(wd)), old);
+                if let Some(old) = old {
+                    model.remove(&old.raw());
+                }
+                model.insert(wd, id);
+            }
+            check(&nodes, &model);
+            let keep = [2, 10, 1, 4][round];
+            for &id in &ids {
+                if random.below(keep) != 0 {
+                    if let Some(wd) = nodes.get(id).and_then(Node::wd) {
+                        nodes.clear_wd(id);
+                        model.remove(&wd.raw());
+                    }
+                }
+            }
+            check(&nodes, &model);
+        }
+    }
+
+    /// A watch descriptor past every one in `model`.
+    fn next_wd_after(model: &std::collections::HashMap<i32, NodeId>) -> i32 {
+        model.keys().copied().max().unwrap_or(0) + 1
+    }
+
+    #[test]
+    fn names_of_every_length_survive_renames_and_compaction() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/n"), 1);
+        // Node i has a name of length LENGTHS[i % 7] (300 is cut to 255), unique by its
+        // first byte among the names of that length once cut, and filled with a byte of
+        // the round.
+        const LENGTHS: [usize; 7] = [1, 2, 4, 5, 8, 255, 300];
+        let name = |i: usize, round: usize| -> Vec<u8> {
+            let mut name = std::vec![b'a' + round as u8; LENGTHS[i % 7]];
+            name[0] = b'0' + (i / 7) as u8 + if i % 7 == 6 { 40 } else { 0 };
+            name
+        };
+        let count = if cfg!(miri) { 21 } else { 7 * 36 };
+        let rounds = if cfg!(miri) { 3 } else { 16 };
+        let ids: Vec<NodeId> = (0..count)
+            .map(|i| nodes.add_child(root, &name(i, 0), i as u64))
+            .collect();
+        let mut appended = nodes.names.len();
+        for round in 1..rounds {
+            // Through a unique long name first, so that no two nodes share a name.
+            for (i, &id) in ids.iter().enumerate() {
+                let through = std::format!("through-{}", i);
+                nodes.rename(id, root, through.as_bytes());
+                nodes.rename(id, root, &name(i, round));
+                appended += through.len() + name(i, round).len().min(255);
+            }
+            for (i, &id) in ids.iter().enumerate() {
+                let expected = name(i, round);
+                let expected = &expected[..expected.len().min(255)];
+                assert_eq!(nodes.name(id), expected);
+                assert_eq!(nodes.child(root, expected), Some(id));
+            }
+        }
+        if !cfg!(miri) {
+            // Compacted: the arena holds far less than every name ever stored in it.
+            assert!(
+                nodes.names.len() * 2 < appended,
+                "{} of {}",
+                nodes.names.len(),
+                appended
+            );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // 70,000 nodes: minutes under Miri
+    fn a_child_count_past_u16_max_still_finds_every_child() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/c"), 1);
+        let top = nodes.add_child(root, b"top", 2);
+        let ids: Vec<NodeId> = (0..70_000u32)
+            .map(|i| nodes.add_child(top, std::format!("{}", i).as_bytes(), 0))
+            .collect();
+        for &id in &ids[..69_990] {
+            nodes.remove_subtree(id, true, |_, _| {});
+        }
+        assert_eq!(nodes.children_of(top), &ids[69_990..]);
+        let mut gone = 0;
+        nodes.remove_subtree(top, false, |_, _| gone += 1);
+        assert_eq!(gone, 10);
+        assert_eq!(nodes.children_of(top), []);
+        assert_eq!(nodes.len(), 2);
+    }
+
+    #[test]
+    fn a_flag_is_cleared_on_every_node_that_has_it() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/f"), 1);
+        let ids: Vec<NodeId> = (0..5u32)
+            .map(|i| nodes.add_child(root, std::format!("{}", i).as_bytes(), 0))
+            .collect();
+        for &id in &ids {
+            nodes.set_flag(id, FLAG_LISTING | FLAG_UNREPORTED, true);
+        }
+        nodes.set_flag(ids[0], FLAG_LISTING, false);
+        nodes.remove_subtree(ids[1], true, |_, _| {});
+        nodes.clear_flag(FLAG_LISTING);
+        for &id in &ids[2..] {
+            assert!(!nodes.has_flag(id, FLAG_LISTING));
+            assert!(nodes.has_flag(id, FLAG_UNREPORTED));
+        }
+        // A slot used again starts with no flag, and a flag set again is cleared again.
+        let again = nodes.add_child(root, b"again", 0);
+        assert_eq!(again, ids[1]);
+        assert!(!nodes.has_flag(again, FLAG_LISTING | FLAG_UNREPORTED));
+        nodes.set_flag(ids[4], FLAG_LISTING, true);
+        nodes.clear_flag(FLAG_LISTING);
+        assert!(!nodes.has_flag(ids[4], FLAG_LISTING));
+        nodes.clear_flag(FLAG_UNREPORTED);
+        assert!(ids.iter().all(|&id| !nodes.has_flag(id, FLAG_UNREPORTED)));
+    }
+
+    #[test]
+    fn id_runs_keep_the_order_pushed() {
+        let mut runs = IdRuns::default();
+        let pushed = [7, 8, 9, 3, 4, 10, 11, 0, NO_NODE - 1, 5];
+        for id in pushed {
+            runs.push(id);
+        }
+        assert!(!runs.is_empty());
+        assert_eq!(runs.runs.len(), 6);
+        assert_eq!(runs.into_ids().collect::<Vec<_>>(), pushed);
+        assert!(IdRuns::default().is_empty());
+    }
+
+    #[test]
+    fn the_child_index_matches_a_model_under_random_changes() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/m"), 1);
+        let mut parents = std::vec![root];
+        let mut model: std::collections::HashMap<(NodeId, Vec<u8>), NodeId> =
+            std::collections::HashMap::new();
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
+        let steps = if cfg!(miri) { 400 } else { 30_000 };
+        for step in 0..steps {
+            let parent = parents[random.below(parents.len() as u64) as usize];
+            let name = std::format!("{}", random.below(500)).into_bytes();
+            match (random.below(4), model.get(&(parent, name.clone())).copied()) {
+                (0 | 1, None) if nodes.get(parent).is_some() => {
+                    let id = nodes.add_child(parent, &name, step);
+                    model.insert((parent, name), id);
+                    if parents.len() < 64 {
+                        parents.push(id);
+                    }
+                }
+                (2, None) => {
+                    let moved = model
+                        .keys()
+                        .nth(random.below(model.len().max(1) as u64) as usize);
+                    if let Some(key) = moved.cloned() {
+                        let id = model[&key];
+                        if !nodes.is_below(parent, id)
+                            && parent != id
+                            && nodes.get(parent).is_some()
+                        {
+                            model.remove(&key);
+                            nodes.rename(id, parent, &name);
+                            model.insert((parent, name), id);
+                        }
+                    }
+                }
+                (3, Some(id)) => {
+                    let mut gone = Vec::new();
+                    nodes.remove_subtree(id, true, |removed, _| gone.push(removed));
+                    model.retain(|_, id| !gone.contains(id));
+                }
+                _ => {}
+            }
+        }
+        for ((parent, name), id) in &model {
+            assert_eq!(nodes.child(*parent, name), Some(*id));
+        }
+        assert_eq!(nodes.len(), model.len() + 1);
     }
 
     #[test]

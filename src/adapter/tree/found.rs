@@ -1,0 +1,193 @@
+//! [`FoundNames`]: the names a listing found in one directory, kept until the kernel's
+//! own reports of them can no longer come. A scan of a large tree keeps a set for each
+//! of its directories at once, so a set is small: its names back to back in one buffer,
+//! looked up by a pass over it while it is short, and through a table of where each
+//! name starts once it is long.
+
+use std::boxed::Box;
+use std::vec::Vec;
+
+use super::nodes::{hash, IdTable, NO_NODE};
+
+/// Past this many bytes, a set keeps a table of where its names start.
+const SHORT: usize = 256;
+
+/// A set of names (1 to 255 bytes, none with a NUL): 32 bytes, and one buffer with a
+/// byte more than the names.
+#[derive(Debug, Default)]
+pub(crate) struct FoundNames {
+    /// Each name as a byte that holds its length, then the name. A name taken out of a
+    /// long set stays, with 0 as its first byte (no name holds a NUL).
+    bytes: Vec<u8>,
+    /// Where each name of a long set starts, by its hash.
+    index: Option<Box<IdTable>>,
+}
+
+impl FoundNames {
+    pub(crate) fn is_empty(&self) -> bool {
+        match &self.index {
+            Some(index) => index.len == 0,
+            None => self.bytes.is_empty(),
+        }
+    }
+
+    /// Adds `name` (cut at 255 bytes) unless it is in the set already.
+    pub(crate) fn insert(&mut self, name: &[u8]) {
+        let name = &name[..name.len().min(255)];
+        if name.is_empty() || self.find(name).is_some() {
+            return;
+        }
+        let at = self.bytes.len();
+        self.bytes.push(name.len() as u8);
+        self.bytes.extend_from_slice(name);
+        match self.index.as_mut() {
+            Some(index) => {
+                let bytes = &self.bytes;
+                index.insert(at as u32, name_hash(name), |other| {
+                    name_hash(name_at(bytes, other))
+                });
+            }
+            None if self.bytes.len() > SHORT => self.build_index(),
+            None => {}
+        }
+    }
+
+    /// Takes `name` out of the set: whether it was there.
+    pub(crate) fn remove(&mut self, name: &[u8]) -> bool {
+        let at = match self.find(name) {
+            Some(at) => at,
+            None => return false,
+        };
+        match self.index.as_mut() {
+            Some(index) => {
+                let bytes = &self.bytes;
+                index.remove(at as u32, name_hash(name), |other| {
+                    name_hash(name_at(bytes, other))
+                });
+                self.bytes[at + 1] = 0;
+            }
+            None => {
+                self.bytes.drain(at..at + 1 + name.len());
+            }
+        }
+        true
+    }
+
+    /// Adds every name of `other`.
+    pub(crate) fn extend(&mut self, other: FoundNames) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        for (_, name) in records(&other.bytes).filter(|(_, name)| name.first() != Some(&0)) {
+            self.insert(name);
+        }
+    }
+
+    /// Where the record of `name` starts in `bytes`.
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(index) => index
+                .find(name_hash(name), |at| name_at(&self.bytes, at) == name)
+                .map(|at| at as usize),
+            None => records(&self.bytes)
+                .find(|&(_, found)| found == name)
+                .map(|(at, _)| at),
+        }
+    }
+
+    /// Makes the table of where the names start, for a short set grown long (which has
+    /// no removed name in its buffer).
+    fn build_index(&mut self) {
+        let mut index = IdTable::default();
+        let bytes = &self.bytes;
+        for (at, name) in records(bytes) {
+            index.insert(at as u32, name_hash(name), |other| {
+                name_hash(name_at(bytes, other))
+            });
+        }
+        self.index = Some(Box::new(index));
+    }
+}
+
+/// The records of `bytes`: where each starts, and its name.
+fn records(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        let start = at;
+        let len = usize::from(*bytes.get(start)?);
+        at = start + 1 + len;
+        Some((start, bytes.get(start + 1..at)?))
+    })
+}
+
+/// The name of the record that starts at `at`.
+fn name_at(bytes: &[u8], at: u32) -> &[u8] {
+    let at = at as usize;
+    let len = bytes.get(at).map_or(0, |&len| usize::from(len));
+    bytes.get(at + 1..at + 1 + len).unwrap_or(&[])
+}
+
+fn name_hash(name: &[u8]) -> u64 {
+    hash(NO_NODE, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn a_set_of_names_matches_a_model_short_and_long() {
+        let mut set = FoundNames::default();
+        let mut model: HashSet<Vec<u8>> = HashSet::new();
+        // Names of 1 to 300 bytes (cut at 255), some inserted twice, some removed, some
+        // removed again; enough to make the set long, then to empty it.
+        let count = if cfg!(miri) { 60 } else { 600 };
+        let name = |i: usize| -> Vec<u8> {
+            let mut name = std::format!("{}-", i).into_bytes();
+            name.resize([1, 2, 5, 16, 254, 300][i % 6].max(name.len()), b'x');
+            name.truncate(255);
+            name
+        };
+        for i in 0..count {
+            set.insert(&name(i));
+            model.insert(name(i));
+            if i % 3 == 0 {
+                set.insert(&name(i / 2));
+                model.insert(name(i / 2));
+            }
+            if i % 4 == 0 {
+                assert_eq!(set.remove(&name(i / 3)), model.remove(&name(i / 3)));
+                assert!(!set.remove(&name(i / 3)));
+            }
+            assert_eq!(set.is_empty(), model.is_empty());
+        }
+        assert!(set.index.is_some(), "long by now");
+        for i in 0..count + 10 {
+            assert_eq!(set.remove(&name(i)), model.remove(&name(i)), "{}", i);
+        }
+        assert!(set.is_empty());
+        assert!(!set.remove(b"\0"));
+    }
+
+    #[test]
+    fn extend_adds_what_is_not_there() {
+        let mut a = FoundNames::default();
+        let mut b = FoundNames::default();
+        a.extend(FoundNames::default());
+        assert!(a.is_empty());
+        b.insert(b"one");
+        b.insert(b"two");
+        a.extend(b);
+        let mut c = FoundNames::default();
+        c.insert(b"two");
+        c.insert(b"three");
+        c.remove(b"two");
+        a.extend(c);
+        for name in [&b"one"[..], b"two", b"three"] {
+            assert!(a.remove(name), "{:?}", name);
+        }
+        assert!(a.is_empty());
+    }
+}
