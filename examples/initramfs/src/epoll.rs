@@ -120,7 +120,7 @@ pub fn event_waiter_cycles(cx: &Context<'_>) -> Outcome {
     ))
 }
 
-fn step_name(wait: &Wait<'_>) -> &'static str {
+fn step_name<E>(wait: &Wait<E>) -> &'static str {
     match wait {
         Wait::Events(_) => "Events",
         Wait::Drained => "Drained",

@@ -45,22 +45,30 @@ impl fmt::Display for Seen {
     }
 }
 
-/// Every event queued on a non-blocking `inotify` now. The kernel queues an event inside
-/// the system call that causes it, so after a change returns its events are there.
-pub fn read_queued(inotify: &Inotify) -> Result<Vec<Seen>, Failure> {
-    let mut buffer = EventBuffer::<4096>::new();
+/// What `read` appends, read after read, until the kernel says `EAGAIN`.
+pub fn until_empty<T>(
+    mut read: impl FnMut(&mut Vec<T>) -> Result<(), inotify_raw::Error>,
+) -> Result<Vec<T>, Failure> {
     let mut seen = Vec::new();
     loop {
-        match inotify.read(&mut buffer) {
-            Ok(events) => {
-                for event in events {
-                    seen.push(Seen::from(event?));
-                }
-            }
+        match read(&mut seen) {
+            Ok(()) => {}
             Err(error) if error.is_would_block() => return Ok(seen),
             Err(error) => return Err(error.into()),
         }
     }
+}
+
+/// Every event queued on a non-blocking `inotify` now. The kernel queues an event inside
+/// the system call that causes it, so after a change returns its events are there.
+pub fn read_queued(inotify: &Inotify) -> Result<Vec<Seen>, Failure> {
+    let mut buffer = EventBuffer::<4096>::new();
+    until_empty(|seen| {
+        for event in inotify.read(&mut buffer)? {
+            seen.push(Seen::from(event?));
+        }
+        Ok(())
+    })
 }
 
 /// `Ok` when `seen` is `expected` (masks and names) and every event is from `wd`.
