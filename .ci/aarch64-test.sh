@@ -28,7 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-TARGET=aarch64-unknown-linux-gnu
+TARGET=$CI_AARCH64_TARGET
 TARGET_DIR=${CROSS_TARGET_DIR:-target/cross-aarch64}
 BIN_TIMEOUT=${CROSS_BIN_TIMEOUT:-900}
 
@@ -37,31 +37,20 @@ ci_need_root aarch64-test.sh
 [ "$(dpkg --print-architecture)" = amd64 ] || { echo "aarch64-test.sh: needs an amd64 Debian host" >&2; exit 1; }
 
 install_cross() {
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    dpkg --add-architecture arm64
-  fi
-  ci_apt_install \
-    ca-certificates \
-    rustc-web cargo-web libstd-rust-web-dev:amd64 \
-    libstd-rust-web-dev:arm64 libc6:arm64 libgcc-s1:arm64 \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-    qemu-user-static
+  ci_aarch64_install
+  ci_apt_install qemu-user-static
 }
 
 check_cross() {
-  local libdir
-  libdir=$(/usr/bin/rustc --print target-libdir --target "$TARGET")
-  compgen -G "$libdir/libstd-*.rlib" >/dev/null || { echo "no arm64 std in $libdir" >&2; return 1; }
-  command -v aarch64-linux-gnu-gcc >/dev/null || { echo "aarch64-linux-gnu-gcc missing" >&2; return 1; }
+  ci_aarch64_check
   command -v qemu-aarch64-static >/dev/null || { echo "qemu-aarch64-static missing" >&2; return 1; }
   [ -e /lib/ld-linux-aarch64.so.1 ] || { echo "/lib/ld-linux-aarch64.so.1 missing (libc6:arm64)" >&2; return 1; }
-  echo "$(/usr/bin/rustc --version); $(/usr/bin/cargo --version); $(qemu-aarch64-static --version | head -n1)"
+  qemu-aarch64-static --version | head -n1
 }
 
 cross_test() {
-  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+  ci_aarch64_env
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="timeout -k 10 $BIN_TIMEOUT qemu-aarch64-static"
-  export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
   # Tests that start a built example (tests/seed_readme.rs) run it through this runner: the
   # example is an arm64 binary too, and this machine has no binfmt_misc hook for it.
   export INOTIFY_RAW_EXAMPLE_RUNNER=${INOTIFY_RAW_EXAMPLE_RUNNER:-qemu-aarch64-static}

@@ -5,8 +5,10 @@
 # Env:   FUZZ_SECONDS  seconds of fuzzing per target (default 60)
 #
 # Needs the rustup nightly toolchain; installs cargo-fuzz from crates.io if it is missing.
-# Targets are the [[bin]]s of fuzz/Cargo.toml (`cargo fuzz list`), normally one per
-# fuzz/fuzz_targets/*.rs; parse_events is the main one. New corpus entries go to
+# Targets are the [[bin]]s of fuzz/Cargo.toml (`cargo fuzz list`): parse_events (the main
+# one), parse_dirents, parse_fanotify, and fanotify_info_records (the fanotify parser's
+# info records, after well-formed metadata); the modules they share check the parsers'
+# invariants (records_invariants.rs, fanotify_invariants.rs). New corpus entries go to
 # fuzz/corpus/TARGET and crashing inputs to fuzz/artifacts/TARGET (both ignored by git);
 # a crash fails the step and cargo-fuzz prints how to reproduce it.
 set -euo pipefail

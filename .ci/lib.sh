@@ -12,6 +12,17 @@
 #   ci_need_root WHO      fail unless running as root
 #   ci_apt_install PKG... install the Debian packages that are not installed yet
 #                         (apt-get update first, once per script); quiet unless it fails
+#
+# Building for aarch64 on an amd64 Debian 12 host, with Debian's packages only (no rustup
+# target is needed): the compiler is Debian's rustc-web (/usr/bin/rustc, /usr/bin/cargo),
+# the exact build that made the multiarch arm64 standard library it finds under its own
+# sysroot (libstd-rust-web-dev:arm64); the linker is aarch64-linux-gnu-gcc, with the
+# cross glibc (libc6-dev-arm64-cross, which has the static libc.a too).
+#   ci_aarch64_install    install all of that (root; adds the arm64 dpkg architecture)
+#   ci_aarch64_check      fail unless it is all there; print the compiler's version
+#   ci_aarch64_env        export RUSTC, RUSTDOC and the linker for $CI_AARCH64_TARGET, so
+#                         that /usr/bin/cargo builds with them. RUSTDOC too: doctests
+#                         compiled by rustup's rustdoc fail with E0463.
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -89,4 +100,32 @@ ci_apt_install() {
   echo "apt-get install ${need[*]}"
   ci_apt_update
   ci_apt install --no-install-recommends "${need[@]}"
+}
+
+CI_AARCH64_TARGET=aarch64-unknown-linux-gnu
+
+ci_aarch64_install() {
+  ci_need_root "building for $CI_AARCH64_TARGET"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    CI_APT_UPDATED= # the arm64 package lists are not there yet
+  fi
+  ci_apt_install \
+    ca-certificates \
+    rustc-web cargo-web libstd-rust-web-dev:amd64 \
+    libstd-rust-web-dev:arm64 libc6:arm64 libgcc-s1:arm64 \
+    gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+}
+
+ci_aarch64_check() {
+  local libdir
+  libdir=$(/usr/bin/rustc --print target-libdir --target "$CI_AARCH64_TARGET")
+  compgen -G "$libdir/libstd-*.rlib" >/dev/null || { echo "no arm64 std in $libdir" >&2; return 1; }
+  command -v aarch64-linux-gnu-gcc >/dev/null || { echo "aarch64-linux-gnu-gcc missing" >&2; return 1; }
+  echo "$(/usr/bin/rustc --version); $(/usr/bin/cargo --version)"
+}
+
+ci_aarch64_env() {
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+  export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 }

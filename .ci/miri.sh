@@ -6,7 +6,8 @@
 # Miri is a rustup component of the nightly toolchain; the download may not work on every
 # machine. If `rustup component add` fails, this prints one line saying so and exits 0.
 # Miri cannot run inline asm, so tests that make syscalls carry
-# #[cfg_attr(miri, ignore)]; what runs here is tests/parser.rs and the library's unit tests.
+# #[cfg_attr(miri, ignore)]; what runs here is tests/parser.rs, tests/dir.rs and the
+# library's unit tests (the fanotify parser's among them, in src/parse/fanotify.rs).
 # Env: MIRIFLAGS is passed through as set (none are needed).
 set -euo pipefail
 

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use crate::parse::{MalformedDirent, MalformedEvent};
+use crate::mask::FanotifyInitFlags;
+use crate::parse::{MalformedDirent, MalformedEvent, MalformedFanotifyEvent};
 use crate::sys::Errno;
 
 /// The system call that failed.
@@ -35,6 +36,14 @@ pub enum Call {
     Statx,
     /// `readlinkat`
     Readlink,
+    /// `fanotify_init`
+    FanotifyInit,
+    /// `fanotify_mark`
+    FanotifyMark,
+    /// `name_to_handle_at`
+    NameToHandleAt,
+    /// `open_by_handle_at`
+    OpenByHandleAt,
 }
 
 impl Call {
@@ -54,6 +63,10 @@ impl Call {
             Call::Getdents => "getdents64",
             Call::Statx => "statx",
             Call::Readlink => "readlinkat",
+            Call::FanotifyInit => "fanotify_init",
+            Call::FanotifyMark => "fanotify_mark",
+            Call::NameToHandleAt => "name_to_handle_at",
+            Call::OpenByHandleAt => "open_by_handle_at",
         }
     }
 }
@@ -353,6 +366,22 @@ pub enum Error {
     MalformedEvent(MalformedEvent),
     /// Bytes given to [`Dirents`](crate::Dirents) that are not whole directory entries.
     MalformedDirent(MalformedDirent),
+    /// Bytes given to [`FanotifyEvents`](crate::FanotifyEvents) that are not whole
+    /// fanotify events.
+    MalformedFanotifyEvent(MalformedFanotifyEvent),
+    /// `fanotify_init` failed with `EINVAL` because this kernel does not know `flag`: it
+    /// is older than the Linux version that added the flag, which the message names.
+    /// [`errno`](Error::errno) gives `EINVAL`.
+    UnknownFanotifyFlag {
+        /// The flag the kernel refused: of those it does not know, the newest.
+        flag: FanotifyInitFlags,
+    },
+}
+
+impl From<MalformedFanotifyEvent> for Error {
+    fn from(error: MalformedFanotifyEvent) -> Error {
+        Error::MalformedFanotifyEvent(error)
+    }
 }
 
 impl From<MalformedEvent> for Error {
@@ -382,6 +411,7 @@ impl Error {
     pub const fn errno(&self) -> Option<Errno> {
         match *self {
             Error::Syscall { errno, .. } | Error::PathComponent { errno, .. } => Some(errno),
+            Error::UnknownFanotifyFlag { .. } => Some(Errno::EINVAL),
             _ => None,
         }
     }
@@ -435,6 +465,9 @@ fn syscall_advice(call: Call, errno: Errno) -> Option<&'static str> {
              MIN_DIRENT_BUFFER_LEN (280) bytes; 4 KiB or more is sensible",
         ),
         Call::Open | Call::Statx => lookup_advice(call, errno),
+        Call::FanotifyInit => fanotify_init_advice(errno),
+        Call::FanotifyMark => fanotify_mark_advice(errno),
+        Call::NameToHandleAt | Call::OpenByHandleAt => file_handle_advice(call, errno),
         _ => None,
     };
     of_call.or_else(|| descriptor_advice(call, errno))
@@ -467,6 +500,105 @@ fn add_watch_advice(errno: Errno) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+/// What to do about `fanotify_init`'s errors. (`EINVAL` for a flag the kernel does not
+/// know is an [`Error::UnknownFanotifyFlag`].)
+fn fanotify_init_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "fanotify needs CAP_SYS_ADMIN (run as root, or grant the program the capability); \
+             without it, Linux 5.13 and later allow only FAN_CLASS_NOTIF with file-handle \
+             reports (FAN_REPORT_FID...) and inode marks. TreeWatcher watches a tree with \
+             inotify and needs no privilege"
+        }
+        Errno::EINVAL => {
+            "the kernel knows each flag but refuses the combination: FAN_REPORT_NAME needs \
+             FAN_REPORT_DIR_FID, FAN_REPORT_TARGET_FID needs FAN_REPORT_DFID_NAME and \
+             FAN_REPORT_FID, file-handle reports need FAN_CLASS_NOTIF, and FAN_REPORT_PIDFD \
+             cannot go with FAN_REPORT_TID"
+        }
+        Errno::EMFILE => {
+            "the per-user limit on fanotify groups is reached (fs.fanotify.max_user_groups, 128 \
+             by default), or this process has no descriptor free (RLIMIT_NOFILE, ulimit -n)"
+        }
+        Errno::ENOSYS => no_fanotify(),
+        _ => return None,
+    })
+}
+
+/// What to do about `fanotify_mark`'s errors.
+fn fanotify_mark_advice(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::EPERM => {
+            "mount and file-system marks need CAP_SYS_ADMIN; a group made without it (Linux \
+             5.13 and later) can mark files and directories only"
+        }
+        Errno::EOPNOTSUPP => no_file_handles(),
+        Errno::ENODEV => {
+            "this file system has no file system ID, so its file handles cannot be reported: \
+             mark it in a group that does not report file handles, or watch it with inotify \
+             (TreeWatcher)"
+        }
+        Errno::EXDEV => {
+            "the path is in a subvolume whose file system ID is not its file system's (btrfs), \
+             so file handles from a mark there could not be told apart: mark each subvolume's \
+             own root, or watch it with inotify (TreeWatcher)"
+        }
+        Errno::EINVAL => {
+            "a flag or event this kernel does not know (FAN_MARK_FILESYSTEM needs Linux 4.20, \
+             FAN_CREATE, FAN_DELETE, FAN_MOVED_*, FAN_ATTRIB and the *_SELF events 5.1, \
+             FAN_FS_ERROR 5.16, FAN_RENAME 5.17, FAN_MARK_EVICTABLE 5.19, FAN_MARK_IGNORE \
+             6.0), or a mask this group cannot report: entry events need a group that reports \
+             file handles, permission events a content class"
+        }
+        Errno::ENOENT => {
+            "the path does not exist, or FAN_MARK_REMOVE was given for a mark that is not there"
+        }
+        Errno::ENOTDIR => {
+            "a component of the path is not a directory, or FAN_MARK_ONLYDIR was given for a \
+             path that is not a directory"
+        }
+        Errno::EISDIR => {
+            "an ignore mark (FAN_MARK_IGNORE) on a directory needs FAN_MARK_IGNORED_SURV_MODIFY \
+             too: use FAN_MARK_IGNORE_SURV"
+        }
+        Errno::ENOSPC => {
+            "the per-user limit on fanotify marks is reached (fs.fanotify.max_user_marks): \
+             raise it, remove marks, or make the group with FAN_UNLIMITED_MARKS"
+        }
+        Errno::ENOSYS => no_fanotify(),
+        _ => return None,
+    })
+}
+
+/// What to do about the errors of `name_to_handle_at` and `open_by_handle_at`.
+fn file_handle_advice(call: Call, errno: Errno) -> Option<&'static str> {
+    Some(match (call, errno) {
+        (_, Errno::EOPNOTSUPP) => no_file_handles(),
+        (Call::OpenByHandleAt, Errno::ESTALE) => {
+            "the file the handle names is gone (deleted), or the handle is of another file \
+             system than the mount descriptor's"
+        }
+        (Call::OpenByHandleAt, Errno::EPERM) => {
+            "open_by_handle_at needs CAP_DAC_READ_SEARCH (run as root, or grant the program \
+             the capability)"
+        }
+        _ => return None,
+    })
+}
+
+/// `ENOSYS` from a fanotify call.
+const fn no_fanotify() -> &'static str {
+    "this kernel has no fanotify (built without CONFIG_FANOTIFY), or an emulator such as \
+     qemu-user does not implement it"
+}
+
+/// `EOPNOTSUPP` from a fanotify mark or `name_to_handle_at`.
+const fn no_file_handles() -> &'static str {
+    "this file system has no file handles (such as /proc, some FUSE file systems, NFS \
+     without export support): mark it in a group that does not report file handles, or \
+     watch it with inotify (TreeWatcher)"
 }
 
 /// What to do when `epoll_ctl` refuses a descriptor.
@@ -655,6 +787,27 @@ fn write_refused(f: &mut fmt::Formatter<'_>, error: &Error) -> fmt::Result {
     }
 }
 
+/// `Error::UnknownFanotifyFlag`'s message: the flag, and the Linux version that added it.
+fn write_unknown_fanotify_flag(f: &mut fmt::Formatter<'_>, flag: FanotifyInitFlags) -> fmt::Result {
+    write!(f, "{}: {}: ", Call::FanotifyInit.name(), Errno::EINVAL)?;
+    match FanotifyInitFlags::SINCE
+        .iter()
+        .find(|(known, ..)| *known == flag)
+    {
+        Some((_, name, version)) => write!(
+            f,
+            "this kernel does not know {}, which Linux {} added: run on Linux {} or later, or \
+             do without the flag",
+            name, version, version
+        ),
+        None => write!(
+            f,
+            "this kernel does not know the flag {:#x}: run on a newer kernel, or do without it",
+            flag.bits()
+        ),
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -669,6 +822,8 @@ impl fmt::Display for Error {
             | Error::PathTooLong { .. }
             | Error::EmptyPath
             | Error::BufferTooSmall { .. } => write_refused(f, self),
+            Error::MalformedFanotifyEvent(error) => fmt::Display::fmt(&error, f),
+            Error::UnknownFanotifyFlag { flag } => write_unknown_fanotify_flag(f, flag),
         }
     }
 }
@@ -681,7 +836,9 @@ impl From<Error> for std::io::Error {
     /// Keeps the message and advice; `Errno::from_error` gets the errno back.
     fn from(error: Error) -> std::io::Error {
         let kind = match error {
-            Error::MalformedEvent(_) | Error::MalformedDirent(_) => std::io::ErrorKind::InvalidData,
+            Error::MalformedEvent(_)
+            | Error::MalformedDirent(_)
+            | Error::MalformedFanotifyEvent(_) => std::io::ErrorKind::InvalidData,
             _ => match error.errno() {
                 Some(errno) => errno.kind(),
                 None => std::io::ErrorKind::InvalidInput,

@@ -214,54 +214,74 @@ impl Inotify {
     /// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
     #[doc(alias = "read")]
     pub fn read_into<'b>(&self, buffer: &'b mut [u8]) -> Result<Events<'b>, Error> {
-        if buffer.len() < MIN_EVENT_BUFFER_LEN {
-            return Err(Error::BufferTooSmall {
-                len: buffer.len(),
-                min: MIN_EVENT_BUFFER_LEN,
-            });
-        }
-        let filled = sys::read(self.fd.as_raw(), buffer)
-            .map_err(|errno| Error::syscall(Call::Read, errno))?;
-        Ok(Events::new(buffer.get(..filled).unwrap_or(&[])))
+        read_at_least(&self.fd, buffer, MIN_EVENT_BUFFER_LEN).map(Events::new)
     }
 
-    /// Whether reads fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it always
-    /// is, unless adopted wrongly).
-    ///
-    /// # References
-    ///
-    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`)
-    #[doc(alias("fcntl", "F_GETFL", "O_NONBLOCK"))]
-    pub fn is_nonblocking(&self) -> Result<bool, Error> {
-        self.fd
-            .is_nonblocking()
-            .map_err(|errno| Error::syscall(Call::Fcntl, errno))
-    }
-
-    /// Sets or clears non-blocking reads (`O_NONBLOCK`), as tokio's `AsyncFd` and mio
-    /// need.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it always
-    /// is, unless adopted wrongly).
-    ///
-    /// # References
-    ///
-    /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`, `F_SETFL`)
-    #[doc(alias("fcntl", "F_SETFL", "O_NONBLOCK"))]
-    pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Error> {
-        self.fd
-            .set_nonblocking(nonblocking)
-            .map_err(|errno| Error::syscall(Call::Fcntl, errno))
-    }
+    nonblocking_methods!();
 }
 
 impl_descriptor_traits!(Inotify);
+
+/// `read` from `fd` into `buffer`, which must hold at least `min` bytes: the bytes read.
+///
+/// Fails with [`Error::BufferTooSmall`] for a shorter buffer, before any call.
+pub(crate) fn read_at_least<'b>(
+    fd: &OwnedDescriptor,
+    buffer: &'b mut [u8],
+    min: usize,
+) -> Result<&'b [u8], Error> {
+    if buffer.len() < min {
+        return Err(Error::BufferTooSmall {
+            len: buffer.len(),
+            min,
+        });
+    }
+    let filled =
+        sys::read(fd.as_raw(), buffer).map_err(|errno| Error::syscall(Call::Read, errno))?;
+    Ok(buffer.get(..filled).unwrap_or(&[]))
+}
+
+/// `is_nonblocking` and `set_nonblocking` for a type whose descriptor is its field `fd`.
+macro_rules! nonblocking_methods {
+    () => {
+        /// Whether reads fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it
+        /// always is, unless adopted wrongly).
+        ///
+        /// # References
+        ///
+        /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`)
+        #[doc(alias("fcntl", "F_GETFL", "O_NONBLOCK"))]
+        pub fn is_nonblocking(&self) -> Result<bool, Error> {
+            self.fd
+                .is_nonblocking()
+                .map_err(|errno| Error::syscall(Call::Fcntl, errno))
+        }
+
+        /// Sets or clears non-blocking reads (`O_NONBLOCK`), as tokio's `AsyncFd` and mio
+        /// need.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Syscall`] from `fcntl`: `EBADF` if the descriptor is not open (it
+        /// always is, unless adopted wrongly).
+        ///
+        /// # References
+        ///
+        /// [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html) (`F_GETFL`,
+        /// `F_SETFL`)
+        #[doc(alias("fcntl", "F_SETFL", "O_NONBLOCK"))]
+        pub fn set_nonblocking(&self, nonblocking: bool) -> Result<(), Error> {
+            self.fd
+                .set_nonblocking(nonblocking)
+                .map_err(|errno| Error::syscall(Call::Fcntl, errno))
+        }
+    };
+}
+pub(crate) use nonblocking_methods;
 
 /// The kernel's inotify limits for this user, from `/proc/sys/fs/inotify`: those of the
 /// initial user namespace, which apply in every namespace (inside another one, its own

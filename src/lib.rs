@@ -143,12 +143,13 @@ extern crate alloc;
 extern crate std;
 
 // The core. Its layers, bottom to top (a module names only those before it): `sys`;
-// `mask`; `parse` (pure functions of bytes); `error`; `clock`, `path`, `fd`; `inotify`;
-// `dir`, `epoll`, `raw`; `wait`; `wait_path` (`tests/layers.rs` checks it).
+// `mask`; `parse` (pure functions of bytes); `error`; `clock`, `path`, `fd`; `inotify`,
+// `fanotify`; `dir`, `epoll`, `raw`; `wait`; `wait_path` (`tests/layers.rs` checks it).
 mod clock;
 mod dir;
 mod epoll;
 mod error;
+mod fanotify;
 #[allow(unsafe_code)]
 mod fd;
 mod inotify;
@@ -174,17 +175,22 @@ pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 #[cfg(feature = "std")]
 pub use error::PathError;
 pub use error::{Call, Error, Limit};
+pub use fanotify::{name_to_handle_at, open_by_handle_at, Fanotify, OwnedFileHandle};
 pub use fd::{AsDescriptor, BorrowedDescriptor, OwnedDescriptor};
 pub use inotify::{InitFlags, Inotify, Limits};
-pub use mask::{EventMask, InotifywaitEvents, MaskNames, NameStyle, WatchMask};
+pub use mask::{
+    EventMask, FanotifyInitFlags, FanotifyMarkFlags, FanotifyMask, InotifywaitEvents, MaskNames,
+    NameStyle, WatchMask,
+};
 pub use parse::{
-    Dirent, Dirents, Event, EventBuffer, Events, FileKind, MalformedDirent, MalformedEvent,
-    WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN, MIN_DIRENT_BUFFER_LEN,
-    MIN_EVENT_BUFFER_LEN,
+    Dirent, Dirents, Event, EventBuffer, Events, FanotifyEvent, FanotifyEvents, FidRecord,
+    FileHandle, FileKind, InfoRecord, InfoRecords, MalformedDirent, MalformedEvent,
+    MalformedFanotifyEvent, WatchDescriptor, DIRENT_HEADER_LEN, EVENT_HEADER_LEN,
+    FANOTIFY_METADATA_LEN, MIN_DIRENT_BUFFER_LEN, MIN_EVENT_BUFFER_LEN, MIN_FANOTIFY_BUFFER_LEN,
 };
 pub use path::PathBytes;
 pub use sys::{Errno, NAME_MAX, PATH_MAX};
-pub use wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
+pub use wait::{EventSource, EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 pub use wait_path::{wait_for_path, PathWait, PathWaiter, Presence};
 
 /// The README's examples, compiled and run as doctests.

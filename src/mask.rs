@@ -598,6 +598,250 @@ impl From<WatchMask> for EventMask {
     }
 }
 
+mask_type! {
+    /// Flags for [`Fanotify::init`](crate::Fanotify::init): the class of the group, and
+    /// what each event reports. `FAN_CLOEXEC` is always added.
+    ///
+    /// A group that reports file handles (`REPORT_FID`, `REPORT_DIR_FID`, and the
+    /// combinations built on them) sees creations, deletions and moves, and its events
+    /// carry no open descriptor. Without them, each event carries an open descriptor of
+    /// the file, which the reader must close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use inotify_raw::FanotifyInitFlags;
+    ///
+    /// // Directory handles with names, and the file's own handle: what a watcher of a
+    /// // whole file system needs.
+    /// let flags = FanotifyInitFlags::REPORT_DFID_NAME | FanotifyInitFlags::REPORT_FID;
+    /// assert!(flags.contains(FanotifyInitFlags::REPORT_DIR_FID | FanotifyInitFlags::REPORT_NAME));
+    /// assert_eq!(flags.bits(), 0xe00);
+    /// ```
+    ///
+    /// # References
+    ///
+    /// [fanotify_init(2)](https://man7.org/linux/man-pages/man2/fanotify_init.2.html)
+    #[doc(alias = "fanotify_init")]
+    FanotifyInitFlags {
+        /// `FAN_CLASS_NOTIF` (0, the default): notification only; the only class that
+        /// can report file handles.
+        CLASS_NOTIF = 0x0000_0000;
+        /// `FAN_CLOEXEC`: close the group's descriptor on `exec`. Always added.
+        CLOEXEC = 0x0000_0001;
+        /// `FAN_NONBLOCK`: a read with no event waiting fails with `EAGAIN`.
+        NONBLOCK = 0x0000_0002;
+        /// `FAN_CLASS_CONTENT`: permission events, once the content is final.
+        CLASS_CONTENT = 0x0000_0004;
+        /// `FAN_CLASS_PRE_CONTENT`: permission events, before the content is final.
+        CLASS_PRE_CONTENT = 0x0000_0008;
+        /// `FAN_UNLIMITED_QUEUE`: no limit on the queue (no `FAN_Q_OVERFLOW`).
+        UNLIMITED_QUEUE = 0x0000_0010;
+        /// `FAN_UNLIMITED_MARKS`: no limit on the marks of this user.
+        UNLIMITED_MARKS = 0x0000_0020;
+        /// `FAN_ENABLE_AUDIT` (Linux 4.15): permission responses may ask for an audit record.
+        ENABLE_AUDIT = 0x0000_0040;
+        /// `FAN_REPORT_PIDFD` (Linux 5.15): each event carries a pidfd of the process that
+        /// caused it, in an info record.
+        REPORT_PIDFD = 0x0000_0080;
+        /// `FAN_REPORT_TID` (Linux 4.20): an event's `pid` is the thread's ID.
+        REPORT_TID = 0x0000_0100;
+        /// `FAN_REPORT_FID` (Linux 5.1): events carry the file's handle in place of an
+        /// open descriptor.
+        REPORT_FID = 0x0000_0200;
+        /// `FAN_REPORT_DIR_FID` (Linux 5.9): events carry the handle of the directory
+        /// the entry is in.
+        REPORT_DIR_FID = 0x0000_0400;
+        /// `FAN_REPORT_NAME` (Linux 5.9): with `REPORT_DIR_FID`, the entry's name too.
+        REPORT_NAME = 0x0000_0800;
+        /// `FAN_REPORT_DFID_NAME`: `REPORT_DIR_FID | REPORT_NAME`.
+        REPORT_DFID_NAME = 0x0000_0c00;
+        /// `FAN_REPORT_TARGET_FID` (Linux 5.17): with `REPORT_DFID_NAME` and `REPORT_FID`,
+        /// entry events carry the handle of the entry itself too.
+        REPORT_TARGET_FID = 0x0000_1000;
+        /// `FAN_REPORT_DFID_NAME_TARGET`: `REPORT_DFID_NAME | REPORT_FID |
+        /// REPORT_TARGET_FID`.
+        REPORT_DFID_NAME_TARGET = 0x0000_1e00;
+        /// `FAN_REPORT_FD_ERROR` (Linux 6.13, 6.12.5, 6.6.66): an event's `fd` is a
+        /// negative errno when the file could not be opened.
+        REPORT_FD_ERROR = 0x0000_2000;
+        /// `FAN_REPORT_MNT` (Linux 6.15): mount events of a mount namespace mark.
+        REPORT_MNT = 0x0000_4000;
+    }
+}
+
+impl FanotifyInitFlags {
+    /// The report flags a kernel may not know, each with its name and the Linux
+    /// version that added it, oldest first.
+    pub(crate) const SINCE: [(FanotifyInitFlags, &'static str, &'static str); 9] = [
+        (FanotifyInitFlags::ENABLE_AUDIT, "FAN_ENABLE_AUDIT", "4.15"),
+        (FanotifyInitFlags::REPORT_TID, "FAN_REPORT_TID", "4.20"),
+        (FanotifyInitFlags::REPORT_FID, "FAN_REPORT_FID", "5.1"),
+        (
+            FanotifyInitFlags::REPORT_DIR_FID,
+            "FAN_REPORT_DIR_FID",
+            "5.9",
+        ),
+        (FanotifyInitFlags::REPORT_NAME, "FAN_REPORT_NAME", "5.9"),
+        (FanotifyInitFlags::REPORT_PIDFD, "FAN_REPORT_PIDFD", "5.15"),
+        (
+            FanotifyInitFlags::REPORT_TARGET_FID,
+            "FAN_REPORT_TARGET_FID",
+            "5.17",
+        ),
+        (
+            FanotifyInitFlags::REPORT_FD_ERROR,
+            "FAN_REPORT_FD_ERROR",
+            "6.13 (or 6.12.5, 6.6.66)",
+        ),
+        (FanotifyInitFlags::REPORT_MNT, "FAN_REPORT_MNT", "6.15"),
+    ];
+}
+
+mask_type! {
+    /// Flags for [`Fanotify::mark`](crate::Fanotify::mark): what to do (add, remove,
+    /// flush), to what kind of object (an inode, a mount, a whole file system), and
+    /// whether the mask is one of events to ignore.
+    ///
+    /// `INODE` (0), `MOUNT` and `FILESYSTEM` are values of one two-bit field, not
+    /// independent bits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use inotify_raw::FanotifyMarkFlags;
+    ///
+    /// // One mark for every file of the file system that holds a path.
+    /// let whole = FanotifyMarkFlags::ADD | FanotifyMarkFlags::FILESYSTEM;
+    /// assert_eq!(whole.bits(), 0x101);
+    /// // Then nothing from one directory's own events, however often it is modified.
+    /// let ignore = FanotifyMarkFlags::ADD | FanotifyMarkFlags::IGNORE_SURV;
+    /// assert!(ignore.contains(FanotifyMarkFlags::IGNORED_SURV_MODIFY));
+    /// ```
+    ///
+    /// # References
+    ///
+    /// [fanotify_mark(2)](https://man7.org/linux/man-pages/man2/fanotify_mark.2.html)
+    #[doc(alias = "fanotify_mark")]
+    FanotifyMarkFlags {
+        /// `FAN_MARK_INODE` (0, the default): mark the file or directory itself.
+        INODE = 0x0000_0000;
+        /// `FAN_MARK_ADD`: add the mask's events to the mark.
+        ADD = 0x0000_0001;
+        /// `FAN_MARK_REMOVE`: remove the mask's events from the mark.
+        REMOVE = 0x0000_0002;
+        /// `FAN_MARK_DONT_FOLLOW`: do not follow a final symbolic link.
+        DONT_FOLLOW = 0x0000_0004;
+        /// `FAN_MARK_ONLYDIR`: fail with `ENOTDIR` unless the path is a directory.
+        ONLYDIR = 0x0000_0008;
+        /// `FAN_MARK_MOUNT`: mark the mount that holds the path.
+        MOUNT = 0x0000_0010;
+        /// `FAN_MARK_IGNORED_MASK`: the mask lists events to ignore (the older form of
+        /// `IGNORE`).
+        IGNORED_MASK = 0x0000_0020;
+        /// `FAN_MARK_IGNORED_SURV_MODIFY`: the ignore mask survives a modification of
+        /// the file.
+        IGNORED_SURV_MODIFY = 0x0000_0040;
+        /// `FAN_MARK_FLUSH`: remove every mark of the kind given (inode, mount or file
+        /// system).
+        FLUSH = 0x0000_0080;
+        /// `FAN_MARK_FILESYSTEM` (Linux 4.20): mark the whole file system that holds the
+        /// path.
+        FILESYSTEM = 0x0000_0100;
+        /// `FAN_MARK_MNTNS` (Linux 6.15): mark the mount namespace of a namespace file.
+        MNTNS = 0x0000_0110;
+        /// `FAN_MARK_EVICTABLE` (Linux 5.19): an inode mark that does not keep its inode
+        /// in memory.
+        EVICTABLE = 0x0000_0200;
+        /// `FAN_MARK_IGNORE` (Linux 6.0): the mask lists events to ignore, `ONDIR` and
+        /// `EVENT_ON_CHILD` included.
+        IGNORE = 0x0000_0400;
+        /// `FAN_MARK_IGNORE_SURV`: `IGNORE | IGNORED_SURV_MODIFY`, which an ignore mark
+        /// on a directory, a mount or a file system needs.
+        IGNORE_SURV = 0x0000_0440;
+    }
+}
+
+mask_type! {
+    /// The fanotify event bits: what to mark for, and what happened in an event that
+    /// was read.
+    ///
+    /// The file-system events and their flags are the low 32 bits of the kernel's
+    /// 64-bit mask, and this type holds those; a mount-namespace event's type is above
+    /// them, in [`FanotifyEvent::raw_mask`](crate::FanotifyEvent::raw_mask).
+    ///
+    /// Entry events (`CREATE`, `DELETE`, `MOVED_FROM`, `MOVED_TO`, `RENAME`) and
+    /// `ATTRIB`, `DELETE_SELF`, `MOVE_SELF` need a group that reports file handles.
+    /// Events on directories come only with `ONDIR` in the mark's mask.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use inotify_raw::FanotifyMask;
+    ///
+    /// let mask = FanotifyMask::CREATE | FanotifyMask::DELETE | FanotifyMask::RENAME
+    ///     | FanotifyMask::ONDIR;
+    /// assert!(mask.contains(FanotifyMask::ONDIR));
+    /// assert!(!mask.intersects(FanotifyMask::MOVE));
+    /// ```
+    ///
+    /// # References
+    ///
+    /// [fanotify(7)](https://man7.org/linux/man-pages/man7/fanotify.7.html),
+    /// [fanotify_mark(2)](https://man7.org/linux/man-pages/man2/fanotify_mark.2.html)
+    FanotifyMask {
+        /// `FAN_ACCESS`: a file or directory was read.
+        ACCESS = 0x0000_0001;
+        /// `FAN_MODIFY`: a file was written.
+        MODIFY = 0x0000_0002;
+        /// `FAN_ATTRIB` (Linux 5.1): metadata changed.
+        ATTRIB = 0x0000_0004;
+        /// `FAN_CLOSE_WRITE`: a file opened for writing was closed.
+        CLOSE_WRITE = 0x0000_0008;
+        /// `FAN_CLOSE_NOWRITE`: a file or directory not opened for writing was closed.
+        CLOSE_NOWRITE = 0x0000_0010;
+        /// `FAN_OPEN`: a file or directory was opened.
+        OPEN = 0x0000_0020;
+        /// `FAN_MOVED_FROM` (Linux 5.1): an entry was moved out of a directory.
+        MOVED_FROM = 0x0000_0040;
+        /// `FAN_MOVED_TO` (Linux 5.1): an entry was moved into a directory.
+        MOVED_TO = 0x0000_0080;
+        /// `FAN_CREATE` (Linux 5.1): an entry was created in a directory.
+        CREATE = 0x0000_0100;
+        /// `FAN_DELETE` (Linux 5.1): an entry was deleted from a directory.
+        DELETE = 0x0000_0200;
+        /// `FAN_DELETE_SELF` (Linux 5.1): a marked file or directory was deleted.
+        DELETE_SELF = 0x0000_0400;
+        /// `FAN_MOVE_SELF` (Linux 5.1): a marked file or directory was moved.
+        MOVE_SELF = 0x0000_0800;
+        /// `FAN_OPEN_EXEC` (Linux 5.0): a file was opened to be executed.
+        OPEN_EXEC = 0x0000_1000;
+        /// `FAN_Q_OVERFLOW`: the queue overflowed and events were lost.
+        Q_OVERFLOW = 0x0000_4000;
+        /// `FAN_FS_ERROR` (Linux 5.16): the file system reported an error; the event has
+        /// an error record.
+        FS_ERROR = 0x0000_8000;
+        /// `FAN_OPEN_PERM`: permission to open is asked (content classes only).
+        OPEN_PERM = 0x0001_0000;
+        /// `FAN_ACCESS_PERM`: permission to read is asked (content classes only).
+        ACCESS_PERM = 0x0002_0000;
+        /// `FAN_OPEN_EXEC_PERM` (Linux 5.0): permission to open for execution is asked.
+        OPEN_EXEC_PERM = 0x0004_0000;
+        /// `FAN_EVENT_ON_CHILD`: an inode mark on a directory reports the events of its
+        /// direct children too.
+        EVENT_ON_CHILD = 0x0800_0000;
+        /// `FAN_RENAME` (Linux 5.17): an entry was renamed; the event names both ends.
+        RENAME = 0x1000_0000;
+        /// `FAN_ONDIR`: in a mark, report events on directories too; in an event, the
+        /// subject is a directory.
+        ONDIR = 0x4000_0000;
+        /// `FAN_CLOSE`: both close events.
+        CLOSE = 0x0000_0018;
+        /// `FAN_MOVE`: both move events.
+        MOVE = 0x0000_00c0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

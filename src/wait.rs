@@ -1,4 +1,5 @@
-//! [`EventWaiter`]: blocking reads of an [`Inotify`] with a block duration, on [`Epoll`].
+//! [`EventWaiter`]: blocking reads of an [`Inotify`] (or a [`Fanotify`]) with a block
+//! duration, on [`Epoll`].
 //!
 //! This is the engine of the Python package's `event_gen`, without allocation: wait up to
 //! one block duration for the instance to become readable, then read until the kernel
@@ -8,25 +9,28 @@ use core::time::Duration;
 
 use crate::epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};
 use crate::error::{Call, Error};
+use crate::fanotify::Fanotify;
+use crate::fd::AsDescriptor;
 use crate::inotify::Inotify;
-use crate::parse::{EventBuffer, Events};
+use crate::parse::{EventBuffer, Events, FanotifyEvents};
 use crate::sys::Errno;
 
 /// The Python package's default block duration: one second.
 pub const DEFAULT_BLOCK_DURATION: Duration = Duration::from_secs(1);
 
-/// How long a wait with no block duration sleeps between two checks that the inotify
-/// descriptor is still open: closing it does not wake epoll.
+/// How long a wait with no block duration sleeps between two checks that the
+/// instance's descriptor is still open: closing it does not wake epoll.
 const OPEN_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What the inotify instance is registered for, with token 0.
+/// What the instance is registered for, with token 0.
 const INTEREST: Readiness = Readiness::IN;
 
-/// What one call to [`EventWaiter::wait`] found.
+/// What one call to [`EventWaiter::wait`] found. `E` is a batch of events: [`Events`]
+/// from an [`Inotify`], [`FanotifyEvents`] from a [`Fanotify`].
 #[derive(Debug)]
-pub enum Wait<'b> {
+pub enum Wait<E> {
     /// A batch of events, read into the caller's buffer. More may follow in this cycle.
-    Events(Events<'b>),
+    Events(E),
     /// The cycle ended: every event queued has been read (the kernel said `EAGAIN`).
     Drained,
     /// The cycle ended: a whole block duration passed with no event.
@@ -35,7 +39,59 @@ pub enum Wait<'b> {
     Interrupted,
 }
 
-/// Waits for and reads the events of one [`Inotify`], one block duration at a time.
+/// What an [`EventWaiter`] waits on and reads: an [`Inotify`] or a [`Fanotify`]. Sealed:
+/// this crate's types are the only ones.
+pub trait EventSource<'b>: AsDescriptor + sealed::Sealed {
+    /// The events of one read, views into the buffer: [`Events`] or [`FanotifyEvents`].
+    type Events;
+
+    /// Makes reads fail with `EAGAIN` instead of blocking.
+    #[doc(hidden)]
+    fn make_nonblocking(&self) -> Result<(), Error>;
+
+    /// Reads the events waiting into `buffer`.
+    #[doc(hidden)]
+    fn read_events(&self, buffer: &'b mut [u8]) -> Result<Self::Events, Error>;
+
+    /// True for a read that returned nothing: end of file.
+    #[doc(hidden)]
+    fn is_end_of_file(events: &Self::Events) -> bool;
+}
+
+mod sealed {
+    /// Keeps [`EventSource`](super::EventSource) to this crate's types.
+    pub trait Sealed {}
+    impl Sealed for crate::inotify::Inotify {}
+    impl Sealed for crate::fanotify::Fanotify {}
+}
+
+/// Implements [`EventSource`] for a type with `set_nonblocking` and a `read_into` that
+/// returns `$events`.
+macro_rules! impl_event_source {
+    ($source:ident, $events:ident) => {
+        impl<'b> EventSource<'b> for $source {
+            type Events = $events<'b>;
+
+            fn make_nonblocking(&self) -> Result<(), Error> {
+                self.set_nonblocking(true)
+            }
+
+            fn read_events(&self, buffer: &'b mut [u8]) -> Result<$events<'b>, Error> {
+                self.read_into(buffer)
+            }
+
+            fn is_end_of_file(events: &$events<'b>) -> bool {
+                events.is_empty()
+            }
+        }
+    };
+}
+
+impl_event_source!(Inotify, Events);
+impl_event_source!(Fanotify, FanotifyEvents);
+
+/// Waits for and reads the events of one [`Inotify`] (or one [`Fanotify`]: an
+/// `EventWaiter<Fanotify>`), one block duration at a time.
 ///
 /// The instance is switched to non-blocking reads, so that a cycle can read until the
 /// queue is empty. Each call to [`wait`](EventWaiter::wait) returns one batch of events,
@@ -92,29 +148,30 @@ pub enum Wait<'b> {
 /// [read(2)](https://man7.org/linux/man-pages/man2/read.2.html),
 /// [inotify(7)](https://man7.org/linux/man-pages/man7/inotify.7.html)
 #[derive(Debug)]
-pub struct EventWaiter {
-    inotify: Inotify,
+pub struct EventWaiter<S = Inotify> {
+    source: S,
     epoll: Epoll,
     block_duration: Option<Duration>,
     on_interrupt: OnInterrupt,
     draining: bool,
 }
 
-impl EventWaiter {
-    /// Takes `inotify` and waits on it at most `block_duration` at a time (`None`: until
-    /// an event comes). Signals during the wait are retried.
+impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
+    /// Takes `source` (an [`Inotify`] or a [`Fanotify`]) and waits on it at most
+    /// `block_duration` at a time (`None`: until an event comes). Signals during the
+    /// wait are retried.
     ///
     /// # Errors
     ///
-    /// [`Error::Syscall`] from `fcntl` (making `inotify` non-blocking), from
+    /// [`Error::Syscall`] from `fcntl` (making `source` non-blocking), from
     /// `epoll_create1` (`EMFILE` when the process has no descriptor free, `ENFILE`), or
-    /// from `epoll_ctl`. `inotify` is dropped then.
-    pub fn new(inotify: Inotify, block_duration: Option<Duration>) -> Result<EventWaiter, Error> {
-        inotify.set_nonblocking(true)?;
+    /// from `epoll_ctl`. `source` is dropped then.
+    pub fn new(source: S, block_duration: Option<Duration>) -> Result<EventWaiter<S>, Error> {
+        source.make_nonblocking()?;
         let epoll = Epoll::new()?;
-        epoll.add(&inotify, INTEREST, 0)?;
+        epoll.add(&source, INTEREST, 0)?;
         Ok(EventWaiter {
-            inotify,
+            source,
             epoll,
             block_duration,
             on_interrupt: OnInterrupt::Retry,
@@ -122,15 +179,15 @@ impl EventWaiter {
         })
     }
 
-    /// The inotify instance, to add and remove watches. Reading from it, or making it
+    /// The instance, to add and remove watches or marks. Reading from it, or making it
     /// blocking, takes events from the waiter or stalls it.
-    pub fn inotify(&self) -> &Inotify {
-        &self.inotify
+    pub fn source(&self) -> &S {
+        &self.source
     }
 
-    /// Gives the inotify instance back (still non-blocking).
-    pub fn into_inotify(self) -> Inotify {
-        self.inotify
+    /// Gives the instance back (still non-blocking).
+    pub fn into_source(self) -> S {
+        self.source
     }
 
     /// The longest one wait blocks.
@@ -172,7 +229,7 @@ impl EventWaiter {
     pub fn wait<'b, const N: usize>(
         &mut self,
         buffer: &'b mut EventBuffer<N>,
-    ) -> Result<Wait<'b>, Error> {
+    ) -> Result<Wait<<S as EventSource<'b>>::Events>, Error> {
         while !self.draining {
             let mut ready = [EpollEvent::default()];
             let slice = self.block_duration.unwrap_or(OPEN_CHECK_INTERVAL);
@@ -188,9 +245,10 @@ impl EventWaiter {
                 Err(error) => return Err(error),
             }
         }
-        match self.inotify.read(buffer) {
-            Ok(events) if events.is_empty() => {
-                // End of file: only a descriptor that is not inotify (a pipe) gets here.
+        match self.source.read_events(buffer.as_mut_bytes()) {
+            Ok(events) if S::is_end_of_file(&events) => {
+                // End of file: only a descriptor that is neither inotify nor fanotify (a
+                // pipe) gets here.
                 self.draining = false;
                 Ok(Wait::Drained)
             }
@@ -203,13 +261,26 @@ impl EventWaiter {
         }
     }
 
-    /// Checks that the inotify descriptor is still registered under its number: when
+    /// Checks that the instance's descriptor is still registered under its number: when
     /// other code has closed it, epoll dropped it (`EBADF` for the number, or `ENOENT` or
     /// `EPERM` when the number names another file by now). Each is `EBADF` for the
     /// descriptor this waiter owns.
     fn check_open(&self) -> Result<(), Error> {
         self.epoll
-            .modify(&self.inotify, INTEREST, 0)
+            .modify(&self.source, INTEREST, 0)
             .map_err(|_| Error::syscall(Call::EpollCtl, Errno::EBADF))
+    }
+}
+
+impl EventWaiter<Inotify> {
+    /// The inotify instance: [`source`](EventWaiter::source).
+    pub fn inotify(&self) -> &Inotify {
+        &self.source
+    }
+
+    /// Gives the inotify instance back (still non-blocking):
+    /// [`into_source`](EventWaiter::into_source).
+    pub fn into_inotify(self) -> Inotify {
+        self.source
     }
 }

@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "path",
     "fd",
     "inotify",
+    "fanotify",
     "dir",
     "epoll",
     "raw",

@@ -1,7 +1,10 @@
-//! What every iteration over `Events` or `Dirents` keeps, whatever the bytes: shared by
-//! the fuzz targets of both parsers.
+//! What every iteration over `Events`, `Dirents` or `FanotifyEvents` keeps, whatever the
+//! bytes: shared by the fuzz targets of the parsers.
 
-use inotify_raw::{Dirent, Dirents, Event, Events, MalformedDirent, MalformedEvent};
+use inotify_raw::{
+    Dirent, Dirents, Event, Events, FanotifyEvent, FanotifyEvents, MalformedDirent, MalformedEvent,
+    MalformedFanotifyEvent,
+};
 
 /// What the checks need of a parser's public iterator.
 pub trait Parser<'a>: Iterator<Item = Result<Self::Record, Self::Malformed>> + Sized {
@@ -31,6 +34,7 @@ macro_rules! parser {
 }
 parser!(Events, Event, MalformedEvent);
 parser!(Dirents, Dirent, MalformedDirent);
+parser!(FanotifyEvents, FanotifyEvent, MalformedFanotifyEvent);
 
 /// True when `inner` lies inside `outer`.
 pub fn inside(outer: &[u8], inner: &[u8]) -> bool {

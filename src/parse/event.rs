@@ -251,7 +251,7 @@ impl fmt::Debug for Event<'_> {
 
 /// The bytes of `field` before its first NUL; all of it when it has none.
 #[inline(always)]
-fn up_to_first_nul(field: &[u8]) -> &[u8] {
+pub(super) fn up_to_first_nul(field: &[u8]) -> &[u8] {
     if field.is_empty() {
         field // no name: the event is about the watched object itself
     } else {

@@ -27,6 +27,10 @@ pub(crate) mod nr {
     pub(crate) const EXIT_GROUP: usize = 94;
     pub(crate) const CLOCK_GETTIME: usize = 113;
     pub(crate) const PRLIMIT64: usize = 261;
+    pub(crate) const FANOTIFY_INIT: usize = 262;
+    pub(crate) const FANOTIFY_MARK: usize = 263;
+    pub(crate) const NAME_TO_HANDLE_AT: usize = 264;
+    pub(crate) const OPEN_BY_HANDLE_AT: usize = 265;
     pub(crate) const STATX: usize = 291;
 }
 

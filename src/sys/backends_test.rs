@@ -2,7 +2,7 @@
 //! (`sys::asm`) and the `sc` crate (`sys::sc_backend`). They must agree on every number
 //! and give the same results, errors included, for the same calls.
 
-use super::{asm, sc_backend, EpollEvent, Errno, Statx, Timespec};
+use super::{asm, sc_backend, EpollEvent, Errno, FileHandleStorage, Statx, Timespec};
 use std::prelude::v1::*;
 
 /// Runs the same raw call through both backends.
@@ -46,6 +46,16 @@ fn numbers_agree() {
         (asm::nr::PRLIMIT64, sc_backend::nr::PRLIMIT64),
         (asm::nr::READLINKAT, sc_backend::nr::READLINKAT),
         (asm::nr::STATX, sc_backend::nr::STATX),
+        (asm::nr::FANOTIFY_INIT, sc_backend::nr::FANOTIFY_INIT),
+        (asm::nr::FANOTIFY_MARK, sc_backend::nr::FANOTIFY_MARK),
+        (
+            asm::nr::NAME_TO_HANDLE_AT,
+            sc_backend::nr::NAME_TO_HANDLE_AT,
+        ),
+        (
+            asm::nr::OPEN_BY_HANDLE_AT,
+            sc_backend::nr::OPEN_BY_HANDLE_AT,
+        ),
     ];
     for (ours, theirs) in pairs {
         assert_eq!(ours, theirs);
@@ -95,6 +105,22 @@ fn errors_agree() {
     assert_eq!(Errno::decode(ours), Err(Errno::EINVAL));
     assert_eq!(Errno::decode(ours), Errno::decode(theirs));
     close_both(init);
+
+    // fanotify: init flags no kernel knows, and a mark on no group (ENOSYS for both
+    // under qemu-user, which has no fanotify).
+    let (a, b) = both!(syscall2(asm::nr::FANOTIFY_INIT, u32::MAX as usize, 0));
+    assert!(a.is_err());
+    assert_eq!(a, b);
+    let (a, b) = both!(syscall5(
+        asm::nr::FANOTIFY_MARK,
+        -1isize as usize,
+        1,
+        0x100,
+        -100isize as usize,
+        missing.as_ptr() as usize
+    ));
+    assert!(a.is_err());
+    assert_eq!(a, b);
 }
 
 #[test]
@@ -157,6 +183,38 @@ fn results_agree() {
     }
     assert_eq!(ours.stx_ino, theirs.stx_ino);
     assert_eq!(ours.stx_size, theirs.stx_size);
+
+    // name_to_handle_at of the same file: the same handle and mount.
+    let mut handles = [[0u8; FileHandleStorage::LEN]; 2];
+    let mut mounts = [0i32; 4];
+    for handle in &mut handles {
+        handle[..4].copy_from_slice(&(super::MAX_HANDLE_SZ as u32).to_ne_bytes());
+    }
+    // SAFETY: NUL-terminated path; each handle has room for MAX_HANDLE_SZ bytes, each
+    // mount ID for 8.
+    let (a, b) = unsafe {
+        (
+            asm::syscall5(
+                asm::nr::NAME_TO_HANDLE_AT,
+                -100isize as usize,
+                path.as_ptr() as usize,
+                handles[0].as_mut_ptr() as usize,
+                mounts[..2].as_mut_ptr() as usize,
+                0x400,
+            ),
+            sc_backend::syscall5(
+                sc_backend::nr::NAME_TO_HANDLE_AT,
+                -100isize as usize,
+                path.as_ptr() as usize,
+                handles[1].as_mut_ptr() as usize,
+                mounts[2..].as_mut_ptr() as usize,
+                0x400,
+            ),
+        )
+    };
+    assert_eq!(Errno::decode(a), Errno::decode(b));
+    assert_eq!(mounts[0], mounts[2]);
+    assert_eq!(handles[0], handles[1]);
 
     // The monotonic clock never goes back between the two.
     let mut first = Timespec::default();

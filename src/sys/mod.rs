@@ -11,8 +11,10 @@
 //! the `sc` crate when the `sc` feature is on.
 
 mod errno;
+mod fanotify;
 
 pub use errno::Errno;
+pub(crate) use fanotify::*;
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("inotify-raw speaks to the Linux kernel: it builds for target_os = \"linux\" only");
@@ -151,7 +153,6 @@ pub(crate) const STATX_NLINK: u32 = 0x4;
 pub(crate) const AT_EMPTY_PATH: u32 = 0x1000;
 /// `O_PATH`: a descriptor that only names an object: it cannot be read, and opening and
 /// closing it raise no inotify event.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) const O_PATH: u32 = 0o10_000_000;
 
 /// `F_GETFL`: read a descriptor's status flags.

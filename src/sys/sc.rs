@@ -10,9 +10,9 @@ pub(crate) use sc::{syscall1, syscall2, syscall3, syscall4, syscall5, syscall6};
 /// Each constant is the number of the system call of the same name.
 pub(crate) mod nr {
     pub(crate) use sc::nr::{
-        CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FCNTL, GETDENTS64,
-        INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH, OPENAT, PRLIMIT64, READ, READLINKAT,
-        STATX, WRITE,
+        CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FANOTIFY_INIT,
+        FANOTIFY_MARK, FCNTL, GETDENTS64, INOTIFY_ADD_WATCH, INOTIFY_INIT1, INOTIFY_RM_WATCH,
+        NAME_TO_HANDLE_AT, OPENAT, OPEN_BY_HANDLE_AT, PRLIMIT64, READ, READLINKAT, STATX, WRITE,
     };
 }
 

@@ -26,7 +26,11 @@ pub(crate) mod nr {
     pub(crate) const EPOLL_PWAIT: usize = 281;
     pub(crate) const EPOLL_CREATE1: usize = 291;
     pub(crate) const INOTIFY_INIT1: usize = 294;
+    pub(crate) const FANOTIFY_INIT: usize = 300;
+    pub(crate) const FANOTIFY_MARK: usize = 301;
     pub(crate) const PRLIMIT64: usize = 302;
+    pub(crate) const NAME_TO_HANDLE_AT: usize = 303;
+    pub(crate) const OPEN_BY_HANDLE_AT: usize = 304;
     pub(crate) const STATX: usize = 332;
 }
 
