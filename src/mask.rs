@@ -279,6 +279,85 @@ macro_rules! mask_type {
         mask_operators!($name);
         mask_formatting!($name);
     };
+    // A mask type of its own names, each `prefix` and a constant's name (fanotify's).
+    (
+        $(#[$doc:meta])*
+        $name:ident prefix $prefix:literal {
+            $($(#[$cdoc:meta])* $konst:ident = $value:expr;)*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(u32);
+
+        impl $name {
+            $($(#[$cdoc])* pub const $konst: $name = $name($value);)*
+
+            /// Each constant's bits and its kernel name.
+            const NAMED: &'static [(u32, &'static str)] =
+                &[$(($value, concat!($prefix, stringify!($konst))),)*];
+
+            /// The set bits that no constant names.
+            pub const fn unknown_bits(self) -> u32 {
+                let mut known = 0;
+                let mut i = 0;
+                while i < Self::NAMED.len() {
+                    known |= Self::NAMED[i].0;
+                    i += 1;
+                }
+                self.0 & !known
+            }
+        }
+
+        mask_set_methods!($name);
+        mask_operators!($name);
+
+        impl fmt::Debug for $name {
+            /// The kernel names of the bits set, one bit each, unknown bits in hex.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "("))?;
+                write_single_bit_names(self.0, $name::NAMED, f)?;
+                f.write_str(")")
+            }
+        }
+
+        impl fmt::Display for $name {
+            /// The kernel names of the bits set, one bit each, unknown bits in hex.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_single_bit_names(self.0, $name::NAMED, f)
+            }
+        }
+    };
+}
+
+/// `bits` as the names of `named` that stand for one bit each (in their order), joined
+/// by ` | `, then what no such name covers in hex; `(empty)` for no bit.
+fn write_single_bit_names(
+    bits: u32,
+    named: &[(u32, &str)],
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    let mut covered = 0;
+    for &(bit, name) in named {
+        if bit.count_ones() == 1 && bits & bit != 0 && covered & bit == 0 {
+            if covered != 0 {
+                f.write_str(" | ")?;
+            }
+            f.write_str(name)?;
+            covered |= bit;
+        }
+    }
+    let rest = bits & !covered;
+    if rest != 0 {
+        if covered != 0 {
+            f.write_str(" | ")?;
+        }
+        write!(f, "{:#010x}", rest)?;
+    }
+    if bits == 0 {
+        f.write_str("(empty)")?;
+    }
+    Ok(())
 }
 
 /// The set methods of a mask type, `const` where std's would be.
@@ -623,7 +702,7 @@ mask_type! {
     ///
     /// [fanotify_init(2)](https://man7.org/linux/man-pages/man2/fanotify_init.2.html)
     #[doc(alias = "fanotify_init")]
-    FanotifyInitFlags {
+    FanotifyInitFlags prefix "FAN_" {
         /// `FAN_CLASS_NOTIF` (0, the default): notification only; the only class that
         /// can report file handles.
         CLASS_NOTIF = 0x0000_0000;
@@ -723,7 +802,7 @@ mask_type! {
     ///
     /// [fanotify_mark(2)](https://man7.org/linux/man-pages/man2/fanotify_mark.2.html)
     #[doc(alias = "fanotify_mark")]
-    FanotifyMarkFlags {
+    FanotifyMarkFlags prefix "FAN_MARK_" {
         /// `FAN_MARK_INODE` (0, the default): mark the file or directory itself.
         INODE = 0x0000_0000;
         /// `FAN_MARK_ADD`: add the mask's events to the mark.
@@ -789,7 +868,7 @@ mask_type! {
     ///
     /// [fanotify(7)](https://man7.org/linux/man-pages/man7/fanotify.7.html),
     /// [fanotify_mark(2)](https://man7.org/linux/man-pages/man2/fanotify_mark.2.html)
-    FanotifyMask {
+    FanotifyMask prefix "FAN_" {
         /// `FAN_ACCESS`: a file or directory was read.
         ACCESS = 0x0000_0001;
         /// `FAN_MODIFY`: a file was written.
@@ -866,5 +945,32 @@ mod tests {
             assert_eq!(named.bit.count_ones(), 1);
             assert_eq!(&named.kernel[3..], named.inotifywait);
         }
+    }
+
+    #[test]
+    fn fanotify_masks_print_their_own_kernel_names() {
+        use std::format;
+        let created = FanotifyMask::CREATE | FanotifyMask::ONDIR;
+        assert_eq!(format!("{}", created), "FAN_CREATE | FAN_ONDIR");
+        assert_eq!(
+            format!(
+                "{:?}",
+                FanotifyMarkFlags::ADD | FanotifyMarkFlags::FILESYSTEM
+            ),
+            "FanotifyMarkFlags(FAN_MARK_ADD | FAN_MARK_FILESYSTEM)"
+        );
+        assert_eq!(
+            format!("{}", FanotifyInitFlags::REPORT_DFID_NAME),
+            "FAN_REPORT_DIR_FID | FAN_REPORT_NAME"
+        );
+        assert_eq!(
+            format!("{}", FanotifyMask::from_bits_retain(1 << 31)),
+            "0x80000000"
+        );
+        assert_eq!(
+            FanotifyMask::from_bits_retain(1 << 31).unknown_bits(),
+            1 << 31
+        );
+        assert_eq!(format!("{}", FanotifyMask::empty()), "(empty)");
     }
 }
