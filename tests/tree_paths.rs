@@ -133,5 +133,12 @@ fn files_made_under_a_name_that_swaps_are_reported_where_they_were_made() {
         made.len(),
         &wrong[..wrong.len().min(5)]
     );
-    assert_eq!(found, made.len(), "each file made is reported once");
+    // A slow reader (qemu-user) can let the queue overflow: then events were lost, and
+    // the overflow is delivered; the paths that were delivered are still checked above.
+    let overflowed = reported
+        .iter()
+        .any(|e| e.mask.contains(EventMask::Q_OVERFLOW));
+    if !overflowed {
+        assert_eq!(found, made.len(), "each file made is reported once");
+    }
 }
