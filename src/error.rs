@@ -44,6 +44,8 @@ pub enum Call {
     NameToHandleAt,
     /// `open_by_handle_at`
     OpenByHandleAt,
+    /// `fstatfs`
+    Fstatfs,
 }
 
 impl Call {
@@ -60,6 +62,7 @@ impl Call {
             Call::Fcntl => "fcntl",
             Call::ClockGettime => "clock_gettime",
             Call::Open => "openat",
+            Call::Fstatfs => "fstatfs",
             Call::Getdents => "getdents64",
             Call::Statx => "statx",
             Call::Readlink => "readlinkat",

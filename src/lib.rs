@@ -167,8 +167,8 @@ mod adapter;
 
 #[cfg(feature = "std")]
 pub use adapter::{
-    FilterStop, Origin, TreeBuilder, TreeWatcher, WatchError, WatchEvent, WatchEventRef,
-    WatchEvents, Watcher,
+    FilterStop, FsBuilder, FsWatcher, Origin, TreeBuilder, TreeWatcher, WatchError, WatchEvent,
+    WatchEventRef, WatchEvents, Watcher,
 };
 pub use dir::{file_kind, Directory};
 pub use epoll::{Epoll, EpollEvent, OnInterrupt, Readiness};

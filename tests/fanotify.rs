@@ -11,87 +11,20 @@
 #![cfg(feature = "std")]
 
 mod common;
+mod fs_support;
 
 use std::ffi::OsStr;
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{rerun, Rerun, TempDir, EVENT_TIMEOUT, QUIET_TIMEOUT};
+use common::{rerun, Rerun, EVENT_TIMEOUT, QUIET_TIMEOUT};
+use fs_support::{skip, Tmpfs};
 use inotify_raw::{
     name_to_handle_at, open_by_handle_at, Epoll, EpollEvent, Errno, Error, EventBuffer,
     EventWaiter, Fanotify, FanotifyEvent, FanotifyInitFlags, FanotifyMarkFlags, FanotifyMask,
     InfoRecord, OnInterrupt, OwnedFileHandle, Readiness, Wait, MIN_FANOTIFY_BUFFER_LEN,
 };
-
-/// Set to `1` to make a skip (no fanotify, no right to mount) a failure.
-const REQUIRE: &str = "INOTIFY_RAW_REQUIRE_FANOTIFY";
-
-/// Says why the test cannot run here, and returns; or fails, when fanotify is required.
-fn skip(why: &str) {
-    if std::env::var_os(REQUIRE).map_or(false, |value| value == "1") {
-        panic!(
-            "{} is set, but fanotify cannot be tested here: {}",
-            REQUIRE, why
-        );
-    }
-    eprintln!("skipped: {}", why);
-}
-
-/// A tmpfs mounted on a fresh directory, unmounted on drop.
-struct Tmpfs {
-    mountpoint: PathBuf,
-    _dir: TempDir,
-}
-
-impl Tmpfs {
-    /// Mounts one, or says why it cannot (then the test skips).
-    fn mount() -> Option<Tmpfs> {
-        let dir = TempDir::new();
-        let mountpoint = dir.join("mnt");
-        std::fs::create_dir(&mountpoint).unwrap();
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=4m", "inotify-raw-fanotify"])
-            .arg(&mountpoint)
-            .output();
-        match output {
-            Ok(output) if output.status.success() => Some(Tmpfs {
-                mountpoint,
-                _dir: dir,
-            }),
-            Ok(output) => {
-                skip(&format!(
-                    "cannot mount a tmpfs (needs root): {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                ));
-                None
-            }
-            Err(error) => {
-                skip(&format!("cannot run mount: {}", error));
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        &self.mountpoint
-    }
-
-    fn join(&self, name: &str) -> PathBuf {
-        self.mountpoint.join(name)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazily: a descriptor still open on it (a failed test's) must not keep it.
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(&self.mountpoint)
-            .status();
-    }
-}
 
 /// The flags of a group that watches entries: directory handles with names, and the
 /// entry's own handle.

@@ -2,13 +2,16 @@
 
 mod barrier;
 mod event;
+mod fs;
 mod iter;
+mod nodes;
 mod reader;
 mod table;
 mod tree;
 mod watcher;
 
 pub use event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
+pub use fs::{FsBuilder, FsWatcher};
 pub use iter::WatchEvents;
 pub use tree::{TreeBuilder, TreeWatcher};
 pub use watcher::Watcher;

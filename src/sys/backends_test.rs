@@ -46,6 +46,7 @@ fn numbers_agree() {
         (asm::nr::PRLIMIT64, sc_backend::nr::PRLIMIT64),
         (asm::nr::READLINKAT, sc_backend::nr::READLINKAT),
         (asm::nr::STATX, sc_backend::nr::STATX),
+        (asm::nr::FSTATFS, sc_backend::nr::FSTATFS),
         (asm::nr::FANOTIFY_INIT, sc_backend::nr::FANOTIFY_INIT),
         (asm::nr::FANOTIFY_MARK, sc_backend::nr::FANOTIFY_MARK),
         (

@@ -252,6 +252,32 @@ pub(crate) fn open_by_handle_at(
     }))
 }
 
+#[cfg(feature = "std")]
+/// The `struct statfs` of `fstatfs(2)` on the 64-bit targets (x86_64, aarch64), of
+/// which only `f_fsid` is read: eight 8-byte words come before it.
+struct Statfs;
+
+#[cfg(feature = "std")]
+impl Statfs {
+    const LEN: usize = 120;
+    const FSID_AT: usize = 56;
+}
+
+#[cfg(feature = "std")]
+/// `fstatfs(2)`: the ID of the file system `fd` is on (`f_fsid`), as fanotify's info
+/// records give it.
+pub(crate) fn fsid_of(fd: RawFd) -> Result<[i32; 2], Errno> {
+    let mut statfs = [0u64; Statfs::LEN / 8];
+    // SAFETY: the kernel writes one `struct statfs` (LEN bytes) into `statfs`, which has
+    // room for it.
+    Errno::decode(unsafe {
+        backend::syscall2(nr::FSTATFS, fd_arg(fd), statfs.as_mut_ptr() as usize)
+    })?;
+    let word = statfs[Statfs::FSID_AT / 8].to_ne_bytes();
+    let half = |at: usize| i32::from_ne_bytes([word[at], word[at + 1], word[at + 2], word[at + 3]]);
+    Ok([half(0), half(4)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,9 @@ use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
-use super::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
 use crate::adapter::event::{Origin, RootError, WatchError};
+use crate::adapter::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
     open_path_following, open_path_only, stat_descriptor, stat_entry, stat_path, Directory,

@@ -12,7 +12,7 @@ use std::boxed::Box;
 use std::collections::HashMap;
 use std::vec::Vec;
 
-use super::nodes::{NodeId, Nodes, NO_NODE};
+use crate::adapter::nodes::{NodeId, Nodes, NO_NODE};
 
 /// Where a directory is in the delivered view, when that differs from the disk view.
 #[derive(Clone, Debug)]

@@ -8,9 +8,9 @@ use std::vec::Vec;
 
 use super::crawl::{Arrival, Opened};
 use super::delivered::{Arrived, Standing};
-use super::nodes::{NodeId, FLAG_LISTING, NO_NODE};
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
+use crate::adapter::nodes::{NodeId, FLAG_LISTING, NO_NODE};
 use crate::adapter::reader::RawEvent;
 use crate::dir::{stat_entry, Stat};
 use crate::mask::EventMask;

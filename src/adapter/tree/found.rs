@@ -7,7 +7,7 @@
 use std::boxed::Box;
 use std::vec::Vec;
 
-use super::nodes::{hash, IdTable, NO_NODE};
+use crate::adapter::nodes::{hash, IdTable, NO_NODE};
 
 /// Past this many bytes, a set keeps a table of where its names start.
 const SHORT: usize = 256;

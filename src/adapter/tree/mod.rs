@@ -8,7 +8,6 @@ mod crawl;
 mod delivered;
 mod follow;
 mod found;
-mod nodes;
 
 use std::boxed::Box;
 use std::collections::{HashMap, VecDeque};
@@ -24,11 +23,11 @@ use std::vec::Vec;
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Waiting};
 use self::found::FoundNames;
-use self::nodes::{NodeId, Nodes, NO_NODE};
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
 use super::watcher::{event_ref, push_name, PathParts};
+use crate::adapter::nodes::{NodeId, Nodes, NO_NODE};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
@@ -49,7 +48,7 @@ const SYNTHETIC_KEPT: usize = 1024;
 
 /// Decides which directories are not watched: `(path, name) -> exclude?`. `Send + Sync`
 /// so that the tree that owns it is.
-type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send + Sync>;
+pub(crate) type ExcludeFn = Box<dyn FnMut(&Path, &OsStr) -> bool + Send + Sync>;
 
 /// An event the tree makes itself: found by a listing, or a notice.
 #[derive(Clone, Copy, Debug)]

@@ -57,6 +57,9 @@ pub(crate) const FLAG_LISTING: u8 = 4;
 pub(crate) const FLAG_UNREPORTED: u8 = 8;
 /// The node is in the child index.
 const FLAG_INDEXED: u8 = 16;
+/// The caller's exclusion predicate matched the directory's name where it is: nothing
+/// below it is delivered (an [`FsWatcher`](crate::FsWatcher)'s node).
+pub(crate) const FLAG_EXCLUDED: u8 = 32;
 
 impl Node {
     /// The inode the node stands for.
@@ -174,6 +177,23 @@ impl Nodes {
 
     pub(crate) fn has_flag(&self, id: NodeId, flag: u8) -> bool {
         self.get(id).map_or(false, |node| node.flags & flag != 0)
+    }
+
+    /// Whether `id`, or a directory on its chain of parents, has `flag`.
+    pub(crate) fn flag_at_or_above(&self, id: NodeId, flag: u8) -> bool {
+        let mut at = id;
+        let mut steps = 0;
+        while let Some(node) = self.get(at) {
+            if node.flags & flag != 0 {
+                return true;
+            }
+            if node.parent == NO_NODE || steps > self.slots.len() {
+                return false;
+            }
+            at = node.parent;
+            steps += 1;
+        }
+        false
     }
 
     /// The node's name: its last path component (a root: its whole path).
@@ -438,7 +458,10 @@ impl Nodes {
         if node.wd != NO_WD {
             self.wd_remove(id);
         }
-        self.count_flags(node.flags & (FLAG_LISTING | FLAG_UNREPORTED), false);
+        self.count_flags(
+            node.flags & (FLAG_LISTING | FLAG_UNREPORTED | FLAG_EXCLUDED),
+            false,
+        );
         self.slots[id as usize].flags = FLAG_FREE;
         self.free.push(id);
         self.maybe_compact();

@@ -1,0 +1,337 @@
+//! [`Dirs`]: what an [`FsWatcher`](crate::FsWatcher) knows of the directories below its
+//! roots. Each directory it has met is a node (parent, name) found by its file handle, so
+//! a path is a chain of cached parents and a rename is O(1) for everything below it. A
+//! handle never met is resolved once through the root's mount; handles found outside
+//! every root are kept in a bounded set, so events there cost one lookup.
+
+use std::boxed::Box;
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::format;
+use std::fs::File;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::vec::Vec;
+
+use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
+use crate::adapter::tree::ExcludeFn;
+use crate::fanotify::{name_to_handle_at, open_by_handle_at};
+use crate::fd::AsDescriptor;
+use crate::parse::FileHandle;
+
+/// How many handles known to lie outside the roots are kept before the set starts over.
+const OUTSIDE_KEPT: usize = 16 * 1024;
+
+/// Where a directory's handle leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Place {
+    /// The node of a directory below a root (or a root).
+    Inside(NodeId),
+    /// Outside every root, or gone before it could be resolved: its events are dropped.
+    Outside,
+}
+
+/// One root: the node at the top of its tree, and what resolves handles on its file
+/// system.
+pub(super) struct Root {
+    pub(super) node: NodeId,
+    /// The path as the caller gave it: event paths start with it.
+    pub(super) given: PathBuf,
+    /// The ID of its mount: a resolved path is walked up only within it.
+    mount_id: i32,
+    /// A descriptor of a directory on the root's file system, opened for reading (as
+    /// `open_by_handle_at` needs; an `O_PATH` one is refused): what handles are opened
+    /// through. The first root on a file system opens it before the file system is
+    /// marked, so its opening is never an event; the others share it.
+    pub(super) mount: File,
+    pub(super) fsid: [i32; 2],
+    /// Its handle key (see [`key_into`]).
+    key: Box<[u8]>,
+}
+
+/// The directories met so far, by handle.
+pub(super) struct Dirs {
+    nodes: Nodes,
+    by_key: HashMap<Box<[u8]>, NodeId>,
+    /// Each node's key, by node.
+    keys: Vec<Option<Box<[u8]>>>,
+    outside: HashSet<Box<[u8]>>,
+    pub(super) roots: Vec<Root>,
+    exclude: Option<ExcludeFn>,
+    /// A parent's path, for the exclusion predicate.
+    scratch: Vec<u8>,
+}
+
+/// Writes the key of a handle into `out` (cleared first): the file system's ID, then
+/// the whole `struct file_handle` (its length, type and bytes), as `open_by_handle_at`
+/// takes it.
+pub(super) fn key_into(out: &mut Vec<u8>, fsid: [i32; 2], handle: FileHandle<'_>) {
+    out.clear();
+    out.extend_from_slice(&fsid[0].to_ne_bytes());
+    out.extend_from_slice(&fsid[1].to_ne_bytes());
+    out.extend_from_slice(handle.as_struct_bytes());
+}
+
+/// The file system ID a key starts with.
+fn fsid_of_key(key: &[u8]) -> Option<[i32; 2]> {
+    let word = |at: usize| {
+        key.get(at..at + 4)
+            .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+            .map(i32::from_ne_bytes)
+    };
+    Some([word(0)?, word(4)?])
+}
+
+/// The handle a key holds after its file system ID.
+fn handle_of_key(key: &[u8]) -> Option<FileHandle<'_>> {
+    FileHandle::split_first(key.get(8..)?)
+}
+
+impl Dirs {
+    pub(super) fn new(exclude: Option<ExcludeFn>) -> Dirs {
+        Dirs {
+            nodes: Nodes::default(),
+            by_key: HashMap::new(),
+            keys: Vec::new(),
+            outside: HashSet::new(),
+            roots: Vec::new(),
+            exclude,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Adds a root: `given` (the caller's path), on the mount `mount_id`, opened as
+    /// `mount`, whose handle has the key `key`.
+    pub(super) fn add_root(
+        &mut self,
+        given: PathBuf,
+        mount_id: i32,
+        mount: File,
+        fsid: [i32; 2],
+        key: &[u8],
+    ) {
+        let node = self.nodes.add_root(&given, 0);
+        self.remember(node, key);
+        // What was outside the other roots may be inside this one.
+        self.outside.clear();
+        self.roots.push(Root {
+            node,
+            given,
+            mount_id,
+            mount,
+            fsid,
+            key: key.into(),
+        });
+    }
+
+    /// Removes the root at `index`, and every node below it.
+    pub(super) fn remove_root(&mut self, index: usize) -> Root {
+        let root = self.roots.remove(index);
+        self.remove_node(root.node);
+        root
+    }
+
+    /// The index of the root whose handle key is `key`.
+    pub(super) fn root_with_key(&self, key: &[u8]) -> Option<usize> {
+        self.roots.iter().position(|root| &root.key[..] == key)
+    }
+
+    /// The index of the root whose node is `id`.
+    pub(super) fn root_index(&self, id: NodeId) -> Option<usize> {
+        self.roots.iter().position(|root| root.node == id)
+    }
+
+    /// Forgets every directory but the roots: after an overflow, renames may have been
+    /// lost, so every handle is resolved afresh.
+    pub(super) fn forget_all(&mut self) {
+        self.nodes = Nodes::default();
+        self.by_key.clear();
+        self.keys.clear();
+        self.outside.clear();
+        for at in 0..self.roots.len() {
+            let node = self.nodes.add_root(&self.roots[at].given, 0);
+            self.roots[at].node = node;
+            let key = self.roots[at].key.clone();
+            self.remember(node, &key);
+        }
+    }
+
+    /// Where the directory whose key is `key` is: known, known to be outside, or
+    /// resolved now through its root's mount.
+    pub(super) fn place_of(&mut self, key: &[u8]) -> Place {
+        if let Some(&id) = self.by_key.get(key) {
+            return Place::Inside(id);
+        }
+        if self.outside.contains(key) {
+            return Place::Outside;
+        }
+        match self.resolve(key) {
+            Some(id) => Place::Inside(id),
+            None => {
+                if self.outside.len() >= OUTSIDE_KEPT {
+                    self.outside.clear();
+                }
+                self.outside.insert(key.into());
+                Place::Outside
+            }
+        }
+    }
+
+    /// The node of `key`, if it is known.
+    pub(super) fn known(&self, key: &[u8]) -> Option<NodeId> {
+        self.by_key.get(key).copied()
+    }
+
+    /// Writes the path of `id` into `out`; false when it is not below a root now (moved
+    /// out) or is excluded or below an excluded directory.
+    pub(super) fn delivered_path(&mut self, id: NodeId, out: &mut Vec<u8>) -> bool {
+        !self.nodes.flag_at_or_above(id, FLAG_EXCLUDED) && self.nodes.path_into(id, out)
+    }
+
+    /// The parent and name of `id`, unless it is a root.
+    pub(super) fn parent_and_name(&self, id: NodeId) -> Option<(NodeId, &[u8])> {
+        let node = self.nodes.get(id)?;
+        if node.is_root() || node.parent == NO_NODE {
+            return None;
+        }
+        Some((node.parent, self.nodes.name(id)))
+    }
+
+    /// Whether `name` under the directory `parent` is excluded by the caller.
+    pub(super) fn excludes(&mut self, parent: NodeId, name: &[u8]) -> bool {
+        let exclude = match self.exclude.as_mut() {
+            Some(exclude) => exclude,
+            None => return false,
+        };
+        if !self.nodes.path_into(parent, &mut self.scratch) {
+            return false;
+        }
+        exclude(
+            Path::new(OsStr::from_bytes(&self.scratch)),
+            OsStr::from_bytes(name),
+        )
+    }
+
+    /// Whether the node `id` is excluded by its own name.
+    pub(super) fn is_excluded(&self, id: NodeId) -> bool {
+        self.nodes.has_flag(id, FLAG_EXCLUDED)
+    }
+
+    /// Records that the directory `key` is `name` under `parent` (a node inside), as a
+    /// creation or a rename says: a known node moves there (O(1) for all below it), an
+    /// unknown one is added. Another node in that place (a directory the rename
+    /// replaced) is removed.
+    pub(super) fn place(&mut self, key: &[u8], parent: NodeId, name: &[u8]) -> NodeId {
+        let known = self.known(key);
+        if let Some(other) = self.nodes.child(parent, name) {
+            if Some(other) != known {
+                self.remove_node(other);
+            }
+        }
+        let id = match known {
+            Some(id) if self.nodes.get(id).map_or(false, |node| node.is_root()) => return id,
+            Some(id) => {
+                self.nodes.rename(id, parent, name);
+                id
+            }
+            None => {
+                let id = self.nodes.add_child(parent, name, 0);
+                self.remember(id, key);
+                id
+            }
+        };
+        let excluded = self.excludes(parent, name);
+        self.nodes.set_flag(id, FLAG_EXCLUDED, excluded);
+        id
+    }
+
+    /// Forgets the handles found outside: a directory that came in from outside may hold
+    /// some of them.
+    pub(super) fn forget_outside(&mut self) {
+        self.outside.clear();
+    }
+
+    /// Records that the directory `key` left the roots: its node (if known) keeps what
+    /// is below it, but has no path until a rename brings it back.
+    pub(super) fn moved_out(&mut self, key: &[u8]) {
+        if let Some(id) = self.known(key) {
+            self.nodes.orphan(id);
+        }
+    }
+
+    /// Forgets the directory `key` and what is below it: it was deleted.
+    pub(super) fn deleted(&mut self, key: &[u8]) {
+        if let Some(id) = self.known(key) {
+            if self.root_index(id).is_none() {
+                self.remove_node(id);
+            }
+        }
+    }
+
+    fn remember(&mut self, id: NodeId, key: &[u8]) {
+        let key: Box<[u8]> = key.into();
+        let at = id as usize;
+        if self.keys.len() <= at {
+            self.keys.resize(at + 1, None);
+        }
+        self.keys[at] = Some(key.clone());
+        self.by_key.insert(key, id);
+    }
+
+    fn remove_node(&mut self, id: NodeId) {
+        let mut gone = Vec::new();
+        self.nodes
+            .remove_subtree(id, true, |node, _| gone.push(node));
+        for node in gone {
+            if let Some(key) = self.keys.get_mut(node as usize).and_then(Option::take) {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+
+    /// Resolves a handle never met: opens it through the mount of a root on its file
+    /// system and reads its path from `/proc/self/fd`. The directories on that path,
+    /// from the deepest up, are looked up by handle until one is known: the directory
+    /// (and each unknown one on the way) is placed below it, where the cache has it,
+    /// which may be behind the disk. `None` when no known directory is above it on the
+    /// root's mount (it lies outside every root), or it is gone.
+    fn resolve(&mut self, key: &[u8]) -> Option<NodeId> {
+        let fsid = fsid_of_key(key)?;
+        let handle = handle_of_key(key)?;
+        let root = self.roots.iter().find(|root| root.fsid == fsid)?;
+        let mount_id = root.mount_id;
+        let opened = open_by_handle_at(&root.mount, handle).ok()?;
+        let link = format!("/proc/self/fd/{}", opened.as_descriptor().as_raw());
+        let path = std::fs::read_link(link).ok()?;
+        drop(opened);
+        let path = path.into_os_string().into_vec();
+        // The directories below the deepest known one, deepest first, with their keys.
+        let mut unknown: Vec<(usize, Vec<u8>)> = std::vec![(path.len(), key.to_vec())];
+        let mut end = path.len();
+        let anchor = loop {
+            end = path[..end].iter().rposition(|&byte| byte == b'/')?;
+            let prefix = if end == 0 { &b"/"[..] } else { &path[..end] };
+            let handle = name_to_handle_at(OsStr::from_bytes(prefix)).ok()?;
+            if handle.mount_id() != mount_id {
+                return None;
+            }
+            let mut step = Vec::new();
+            key_into(&mut step, fsid, handle.as_handle());
+            if let Some(&id) = self.by_key.get(&step[..]) {
+                break id;
+            }
+            if end == 0 {
+                return None;
+            }
+            unknown.push((end, step));
+        };
+        let mut at = anchor;
+        let mut start = end + 1;
+        for (end, step) in unknown.iter().rev() {
+            let name = path.get(start..*end)?;
+            at = self.place(step, at, name);
+            start = end + 1;
+        }
+        Some(at)
+    }
+}
