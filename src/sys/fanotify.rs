@@ -252,18 +252,18 @@ pub(crate) fn open_by_handle_at(
     }))
 }
 
-#[cfg(feature = "std")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 /// The `struct statfs` of `fstatfs(2)` on the 64-bit targets (x86_64, aarch64), of
 /// which only `f_fsid` is read: eight 8-byte words come before it.
 struct Statfs;
 
-#[cfg(feature = "std")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl Statfs {
     const LEN: usize = 120;
     const FSID_AT: usize = 56;
 }
 
-#[cfg(feature = "std")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 /// `fstatfs(2)`: the ID of the file system `fd` is on (`f_fsid`), as fanotify's info
 /// records give it.
 pub(crate) fn fsid_of(fd: RawFd) -> Result<[i32; 2], Errno> {
