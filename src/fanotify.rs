@@ -234,6 +234,31 @@ impl Fanotify {
         read_at_least(&self.fd, buffer, MIN_FANOTIFY_BUFFER_LEN).map(FanotifyEvents::new)
     }
 
+    /// Reads the events queued (the group is non-blocking and does not report file
+    /// handles) and keeps the first descriptor they carry, closing the others. Such a
+    /// descriptor is opened by the kernel so that it causes no event, not even when it
+    /// is closed.
+    #[allow(unsafe_code)]
+    pub(crate) fn take_event_descriptor(&self) -> Result<Option<OwnedDescriptor>, Error> {
+        let mut buffer = EventBuffer::<MIN_FANOTIFY_BUFFER_LEN>::new();
+        let mut kept = None;
+        for event in self.read(&mut buffer)? {
+            let fd = match event {
+                Ok(event) => event.fd(),
+                Err(_) => break,
+            };
+            if fd >= 0 {
+                // SAFETY: the kernel opened `fd` in this process for this event, which
+                // was read once, here: nothing else owns it, and it is adopted once.
+                let owned = unsafe { OwnedDescriptor::from_raw(fd) };
+                if kept.is_none() {
+                    kept = Some(owned);
+                }
+            }
+        }
+        Ok(kept)
+    }
+
     nonblocking_methods!();
 }
 

@@ -7,7 +7,7 @@ mod fs_support;
 
 use std::path::Path;
 
-use common::EVENT_TIMEOUT;
+use common::{rerun, Rerun, EVENT_TIMEOUT};
 use fs_support::{skip, Tmpfs};
 use inotify_raw::{Errno, FsWatcher, WatchError, WatchEvent, WatchMask};
 
@@ -188,4 +188,222 @@ fn deletes_and_the_roots_end() {
         described(&ends, &root),
         ["IN_DELETE_SELF|IN_ISDIR ", "IN_IGNORED "]
     );
+}
+
+#[test]
+fn a_new_file_is_created_opened_changed_and_closed_in_that_order() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::ALL_EVENTS) {
+        Some(watched) => watched,
+        None => return,
+    };
+    // One process: fanotify merges these into one queued event, which is split again.
+    std::fs::write(tmpfs.join("f"), b"x").unwrap();
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE f",
+            "IN_OPEN f",
+            "IN_MODIFY f",
+            "IN_CLOSE_WRITE f"
+        ]
+    );
+}
+
+#[test]
+fn only_the_mask_is_delivered() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CLOSE_WRITE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    sh(
+        tmpfs.path(),
+        "mkdir d && echo x > d/f && mv d e && cat e/f >/dev/null && rm -r e",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(described(&events, tmpfs.path()), ["IN_CLOSE_WRITE d/f"]);
+}
+
+#[test]
+fn nothing_below_an_excluded_name_and_its_renames_are_moves_out_and_in() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("lib/stuff/inner")).unwrap();
+    let mut watcher = FsWatcher::builder()
+        .mask(WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE | WatchMask::CLOSE_WRITE)
+        .exclude(|_, name| name == ".git")
+        .watch([tmpfs.path()])
+        .unwrap();
+    sh(
+        tmpfs.path(),
+        "mkdir -p .git/objects && echo x > .git/objects/o && mv lib/stuff lib/.git \
+         && echo y > lib/.git/inner/early && mv lib/.git lib/stuff && echo z > lib/stuff/inner/late \
+         && rm -r .git",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE|IN_ISDIR .git",
+            "IN_MOVED_FROM|IN_ISDIR lib/stuff",
+            "IN_MOVED_TO|IN_ISDIR lib/stuff",
+            "IN_CREATE lib/stuff/inner/late",
+            "IN_CLOSE_WRITE lib/stuff/inner/late",
+            "IN_DELETE|IN_ISDIR .git",
+        ]
+    );
+    let (from, to) = (&events[1], &events[2]);
+    assert_ne!(
+        from.cookie, to.cookie,
+        "a move to an excluded name is unpaired"
+    );
+}
+
+#[test]
+fn roots_added_and_removed() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let (one, two) = (tmpfs.join("one"), tmpfs.join("two"));
+    std::fs::create_dir(&one).unwrap();
+    std::fs::create_dir(&two).unwrap();
+    let mut watcher = watch(&[&one], WatchMask::CREATE);
+    watcher.add_root(&two).unwrap();
+    assert_eq!(watcher.roots(), [one.clone(), two.clone()]);
+    sh(tmpfs.path(), "touch one/a two/b outside");
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    assert_eq!(paths, [one.join("a"), two.join("b")]);
+    assert!(watcher.remove_root(&one).unwrap());
+    assert!(!watcher.remove_root(&one).unwrap());
+    sh(tmpfs.path(), "touch one/c two/d");
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    assert_eq!(paths, [two.join("d")]);
+    assert!(watcher.remove_root(&two).unwrap());
+    assert!(matches!(watcher.next_event(), Err(WatchError::Ended)));
+}
+
+#[test]
+fn thousands_of_changes_are_all_in_hand_at_the_barrier() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::DELETE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    let root = tmpfs.path().to_path_buf();
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                for i in 0..1000 {
+                    let dir = root.join(format!("w{}-{}", writer, i % 10));
+                    let _ = std::fs::create_dir(&dir);
+                    std::fs::write(dir.join(format!("f{}", i)), b"").unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    watcher.sync(EVENT_TIMEOUT).unwrap();
+    let mut files = 0;
+    while let Some(event) = watcher.try_next_event().unwrap() {
+        if !event.mask.contains(inotify_raw::EventMask::ISDIR) {
+            assert!(event.path.exists(), "{}", event.path.display());
+            files += 1;
+        }
+    }
+    assert_eq!(files, 3000);
+}
+
+#[test]
+fn an_overflow_is_delivered_once_and_paths_are_resolved_afresh() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::MOVE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    sh(tmpfs.path(), "mkdir -p a/b");
+    assert_eq!(synced(&mut watcher).len(), 2, "a and a/b are known");
+    // The queue holds 16,384 events: fill it, then rename, so the rename is lost.
+    let many = tmpfs.join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..17_000 {
+        std::fs::File::create(many.join(i.to_string())).unwrap();
+    }
+    std::fs::rename(tmpfs.join("a"), tmpfs.join("z")).unwrap();
+    std::fs::File::create(tmpfs.join("z/b/late")).unwrap();
+    let events = synced(&mut watcher);
+    let overflows = events
+        .iter()
+        .filter(|event| event.mask.contains(inotify_raw::EventMask::Q_OVERFLOW))
+        .count();
+    assert_eq!(overflows, 1);
+    std::fs::File::create(tmpfs.join("z/b/later")).unwrap();
+    let events = synced(&mut watcher);
+    assert_eq!(described(&events, tmpfs.path()), ["IN_CREATE z/b/later"]);
+}
+
+/// Set for the helper test that runs as user nobody.
+const HELPER: &str = "INOTIFY_RAW_FS_WATCHER_HELPER";
+
+/// Run by `without_cap_sys_admin_the_error_says_what_to_do` as nobody; does nothing
+/// otherwise.
+#[test]
+fn unprivileged_helper() {
+    if std::env::var_os(HELPER).is_none() {
+        return;
+    }
+    let outcome = match FsWatcher::new("/tmp") {
+        Ok(_) => "watching".to_string(),
+        Err(error) => format!(
+            "{:?}|{:?}|{}",
+            Errno::from_error(&error),
+            error.kind(),
+            error
+        ),
+    };
+    println!("helper-result: {}", outcome);
+}
+
+#[test]
+fn without_cap_sys_admin_the_error_says_what_to_do() {
+    if tmpfs().is_none() {
+        return;
+    }
+    let line = match rerun(
+        "unprivileged_helper",
+        (HELPER, std::ffi::OsStr::new("1")),
+        Rerun::AsNobody,
+    ) {
+        Some(line) => line,
+        None => return skip("cannot run a helper as user nobody"),
+    };
+    assert!(
+        line.starts_with("Some(EPERM)|PermissionDenied|"),
+        "{}",
+        line
+    );
+    assert!(line.contains("CAP_SYS_ADMIN"), "{}", line);
+    assert!(line.contains("TreeWatcher"), "{}", line);
+    let mut sentences: Vec<&str> = line.split("; ").collect();
+    let said = sentences.len();
+    sentences.sort_unstable();
+    sentences.dedup();
+    assert_eq!(sentences.len(), said, "each sentence once: {}", line);
+}
+
+#[test]
+fn a_file_system_without_file_handles_is_named_with_the_reason() {
+    if tmpfs().is_none() {
+        return;
+    }
+    let error = FsWatcher::new("/proc").unwrap_err();
+    let text = error.to_string();
+    assert!(text.starts_with("/proc: "), "{}", text);
+    assert!(text.contains("no file handles"), "{}", text);
+    assert!(text.contains("TreeWatcher"), "{}", text);
 }

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fmt;
 use std::format;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -186,12 +186,7 @@ impl FsBuilder {
         P: AsRef<Path>,
     {
         let flags = FanotifyInitFlags::REPORT_DFID_NAME_TARGET;
-        let fanotify = Fanotify::init(flags).map_err(|error| match error.errno() {
-            Some(Errno::EPERM) => {
-                io::Error::new(io::ErrorKind::PermissionDenied, NeedsAdmin(error))
-            }
-            _ => io::Error::from(error),
-        })?;
+        let fanotify = Fanotify::init(flags).map_err(|error| needs_admin(None, error))?;
         let mask = EventMask::from_bits_retain(self.mask.bits()) & EventMask::ALL_EVENTS;
         let mut watcher = FsWatcher {
             waiter: EventWaiter::new(fanotify, Some(DEFAULT_BLOCK_DURATION))?,
@@ -229,23 +224,22 @@ impl fmt::Debug for FsBuilder {
     }
 }
 
-/// `EPERM` from `fanotify_init`, as an [`FsWatcher`] says it.
-#[derive(Debug)]
-struct NeedsAdmin(Error);
-
-impl fmt::Display for NeedsAdmin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "FsWatcher: {}; TreeWatcher takes the same builder and gives the same events: \
-             on this error (io::ErrorKind::PermissionDenied), build a TreeWatcher instead",
-            self.0
-        )
+/// `error` as an `io::Error`, named with `root`; `EPERM` says how to fall back.
+fn needs_admin(root: Option<&Path>, error: Error) -> io::Error {
+    match (root, error.errno()) {
+        (root, Some(Errno::EPERM)) => RootError::FanotifyDenied {
+            root: root.map(Path::to_path_buf),
+            error,
+        }
+        .into(),
+        (Some(root), _) => PathError {
+            path: root.to_path_buf(),
+            source: error,
+        }
+        .into(),
+        (None, _) => error.into(),
     }
 }
-
-/// No `source()`: the message shows the kernel's error already.
-impl std::error::Error for NeedsAdmin {}
 
 /// The fanotify events to mark for the inotify events of `mask`.
 fn fanotify_mask(mask: EventMask) -> FanotifyMask {
@@ -309,10 +303,7 @@ impl FsWatcher {
             .map_err(|errno| named(Error::syscall(Call::Fstatfs, errno)))?;
         let mount = match self.dirs.roots.iter().find(|root| root.fsid == fsid) {
             Some(root) => root.mount.try_clone()?,
-            None => OpenOptions::new()
-                .read(true)
-                .custom_flags(crate::sys::O_DIRECTORY as i32)
-                .open(given)?,
+            None => unnoticed_descriptor(given).map_err(named)?,
         };
         let handle = name_to_handle_at(given).map_err(named)?;
         let mut key = Vec::new();
@@ -328,7 +319,7 @@ impl FsWatcher {
                     self.marked,
                     given,
                 )
-                .map_err(named)?;
+                .map_err(|error| needs_admin(Some(given), error))?;
         }
         self.dirs
             .add_root(given.to_path_buf(), handle.mount_id(), mount, fsid, &key);
@@ -806,6 +797,33 @@ impl AsFd for FsWatcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.waiter.source().as_fd()
     }
+}
+
+/// A descriptor of the directory `root`, open for reading, whose closing is never an
+/// event: the watcher's own descriptors must never come back as events, also when a
+/// child forked meanwhile closes the last copy late (at its `exec`), after the
+/// watcher that opened it is gone.
+///
+/// fanotify opens the descriptor that an event carries (in a group that does not report
+/// file handles) so that it causes no event; one such event is made by opening `root`
+/// once, before the file system is marked, in a group of its own.
+fn unnoticed_descriptor(root: &Path) -> Result<File, Error> {
+    let group = Fanotify::init(FanotifyInitFlags::NONBLOCK)?;
+    group.mark(
+        FanotifyMarkFlags::ADD,
+        FanotifyMask::OPEN | FanotifyMask::ONDIR,
+        root,
+    )?;
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(crate::sys::O_DIRECTORY as i32)
+        .open(root)
+        .map_err(|error| io_to_error(&error, Call::Open))?;
+    drop(opened);
+    let owned = group
+        .take_event_descriptor()?
+        .ok_or_else(|| Error::syscall(Call::Read, Errno::ENODATA))?;
+    Ok(File::from(std::os::unix::io::OwnedFd::from(owned)))
 }
 
 /// An `io::Error` of opening a root, as the crate's error of `call`.
