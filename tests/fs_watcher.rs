@@ -407,3 +407,78 @@ fn a_file_system_without_file_handles_is_named_with_the_reason() {
     assert!(text.contains("no file handles"), "{}", text);
     assert!(text.contains("TreeWatcher"), "{}", text);
 }
+
+#[test]
+fn resolving_directories_it_never_met_makes_no_event() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::ALL_EVENTS);
+    std::fs::write(tmpfs.join("a/b/f"), b"x").unwrap();
+    std::fs::write(tmpfs.join("a/g"), b"x").unwrap();
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE a/b/f",
+            "IN_OPEN a/b/f",
+            "IN_MODIFY a/b/f",
+            "IN_CLOSE_WRITE a/b/f",
+            "IN_CREATE a/g",
+            "IN_OPEN a/g",
+            "IN_MODIFY a/g",
+            "IN_CLOSE_WRITE a/g"
+        ]
+    );
+}
+
+#[test]
+fn roots_on_two_file_systems_and_a_bind_mount() {
+    let (first, second) = match (tmpfs(), tmpfs()) {
+        (Some(first), Some(second)) => (first, second),
+        _ => return,
+    };
+    std::fs::create_dir_all(second.join("deep/inner/x")).unwrap();
+    // A bind mount of a directory of the second file system, inside the first.
+    let bound = first.join("bound");
+    std::fs::create_dir(&bound).unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["--bind"])
+        .arg(second.join("deep/inner"))
+        .arg(&bound)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _unbind = Unmount(bound.clone());
+    let mask = WatchMask::CREATE;
+    let mut watcher = watch(&[bound.as_path(), first.path(), second.path()], mask);
+    std::fs::write(bound.join("x/via-bind"), b"").unwrap();
+    std::fs::write(first.join("on-first"), b"").unwrap();
+    std::fs::write(second.join("deep/on-second"), b"").unwrap();
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    // A file system's event is named once, below the root that holds it most closely
+    // on the mount it was resolved through: the bind mount's root names its own.
+    assert_eq!(
+        paths,
+        [
+            bound.join("x/via-bind"),
+            first.join("on-first"),
+            second.join("deep/on-second")
+        ]
+    );
+}
+
+/// Unmounts a path on drop.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}

@@ -39,10 +39,9 @@ pub(super) struct Root {
     pub(super) given: PathBuf,
     /// The ID of its mount: a resolved path is walked up only within it.
     mount_id: i32,
-    /// A descriptor of a directory on the root's file system, opened for reading (as
-    /// `open_by_handle_at` needs; an `O_PATH` one is refused): what handles are opened
-    /// through. The first root on a file system opens it before the file system is
-    /// marked, so its opening is never an event; the others share it.
+    /// The root, opened for reading (as `open_by_handle_at` needs; an `O_PATH`
+    /// descriptor is refused): what handles are opened through, on the root's own mount.
+    /// Its opening and closing are never events.
     pub(super) mount: File,
     pub(super) fsid: [i32; 2],
     /// Its handle key (see [`key_into`]).
@@ -297,8 +296,20 @@ impl Dirs {
     /// root's mount (it lies outside every root), or it is gone.
     fn resolve(&mut self, key: &[u8]) -> Option<NodeId> {
         let fsid = fsid_of_key(key)?;
+        for at in 0..self.roots.len() {
+            if self.roots[at].fsid == fsid {
+                if let Some(id) = self.resolve_through(at, fsid, key) {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
+
+    /// [`resolve`](Self::resolve) through the mount of the root at `root`.
+    fn resolve_through(&mut self, root: usize, fsid: [i32; 2], key: &[u8]) -> Option<NodeId> {
         let handle = handle_of_key(key)?;
-        let root = self.roots.iter().find(|root| root.fsid == fsid)?;
+        let root = &self.roots[root];
         let mount_id = root.mount_id;
         let opened = open_by_handle_at(&root.mount, handle).ok()?;
         let link = format!("/proc/self/fd/{}", opened.as_descriptor().as_raw());

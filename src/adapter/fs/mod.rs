@@ -301,10 +301,9 @@ impl FsWatcher {
             .map_err(|error| RootError::of_root(given, io_to_error(&error, Call::Open)))?;
         let fsid = crate::sys::fsid_of(opened.as_raw_fd())
             .map_err(|errno| named(Error::syscall(Call::Fstatfs, errno)))?;
-        let mount = match self.dirs.roots.iter().find(|root| root.fsid == fsid) {
-            Some(root) => root.mount.try_clone()?,
-            None => unnoticed_descriptor(given).map_err(named)?,
-        };
+        let marked = self.dirs.roots.iter().any(|root| root.fsid == fsid);
+        let group = self.waiter.source();
+        let mount = unnoticed_descriptor(given, marked.then_some(group)).map_err(named)?;
         let handle = name_to_handle_at(given).map_err(named)?;
         let mut key = Vec::new();
         key_into(&mut key, fsid, handle.as_handle());
@@ -806,20 +805,30 @@ impl AsFd for FsWatcher {
 ///
 /// fanotify opens the descriptor that an event carries (in a group that does not report
 /// file handles) so that it causes no event; one such event is made by opening `root`
-/// once, before the file system is marked, in a group of its own.
-fn unnoticed_descriptor(root: &Path) -> Result<File, Error> {
+/// once, in a group of its own. When `watching` (the watcher's group) already marks
+/// `root`'s file system, it ignores that opening, by an ignore mark on `root` for as
+/// long as it lasts.
+fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File, Error> {
     let group = Fanotify::init(FanotifyInitFlags::NONBLOCK)?;
     group.mark(
         FanotifyMarkFlags::ADD,
         FanotifyMask::OPEN | FanotifyMask::ONDIR,
         root,
     )?;
+    let noise = FanotifyMask::OPEN | FanotifyMask::CLOSE_NOWRITE | FanotifyMask::ONDIR;
+    let ignore = FanotifyMarkFlags::IGNORED_MASK | FanotifyMarkFlags::IGNORED_SURV_MODIFY;
+    if let Some(watching) = watching {
+        watching.mark(FanotifyMarkFlags::ADD | ignore, noise, root)?;
+    }
     let opened = OpenOptions::new()
         .read(true)
         .custom_flags(crate::sys::O_DIRECTORY as i32)
         .open(root)
-        .map_err(|error| io_to_error(&error, Call::Open))?;
+        .map_err(|error| io_to_error(&error, Call::Open));
     drop(opened);
+    if let Some(watching) = watching {
+        watching.mark(FanotifyMarkFlags::REMOVE | ignore, noise, root)?;
+    }
     let owned = group
         .take_event_descriptor()?
         .ok_or_else(|| Error::syscall(Call::Read, Errno::ENODATA))?;
