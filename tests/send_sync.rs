@@ -24,9 +24,11 @@ fn core_types_with_a_descriptor_are_send_and_sync() {
 #[cfg(feature = "std")]
 #[test]
 fn watchers_are_send_and_sync() {
-    use inotify_raw::{TreeBuilder, TreeWatcher, Watcher};
+    use inotify_raw::{FsBuilder, FsWatcher, TreeBuilder, TreeWatcher, Watcher};
     assert_send_sync::<Watcher>();
     assert_send_sync::<TreeWatcher>();
-    // It holds the exclude predicate a tree keeps.
+    assert_send_sync::<FsWatcher>();
+    // They hold the exclude predicate a tree keeps.
     assert_send_sync::<TreeBuilder>();
+    assert_send_sync::<FsBuilder>();
 }
