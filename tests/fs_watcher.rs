@@ -482,3 +482,58 @@ impl Drop for Unmount {
             .status();
     }
 }
+
+#[test]
+fn a_directory_never_met_is_named_where_it_was_when_renamed_later() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("old/inner")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::CREATE | WatchMask::MOVE);
+    sh(
+        tmpfs.path(),
+        "touch old/inner/f && mv old new && touch new/inner/g",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE old/inner/f",
+            "IN_MOVED_FROM|IN_ISDIR old",
+            "IN_MOVED_TO|IN_ISDIR new",
+            "IN_CREATE new/inner/g",
+        ]
+    );
+}
+
+#[test]
+fn a_directory_never_met_and_deleted_before_it_is_read_is_named() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/x")).unwrap();
+    std::fs::create_dir_all(tmpfs.join("b")).unwrap();
+    std::fs::create_dir_all(tmpfs.join("old/inner")).unwrap();
+    let mask = WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE;
+    let mut watcher = watch(&[tmpfs.path()], mask);
+    sh(
+        tmpfs.path(),
+        "touch a/x/f && mv a/x b/x && touch b/x/g && touch old/inner/f && rm -r old",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE a/x/f",
+            "IN_MOVED_FROM|IN_ISDIR a/x",
+            "IN_MOVED_TO|IN_ISDIR b/x",
+            "IN_CREATE b/x/g",
+            "IN_CREATE old/inner/f",
+            "IN_DELETE old/inner/f",
+            "IN_DELETE|IN_ISDIR old/inner",
+            "IN_DELETE|IN_ISDIR old",
+        ]
+    );
+}

@@ -13,11 +13,15 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
+use super::later::Later;
 use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
 use crate::adapter::tree::ExcludeFn;
 use crate::fanotify::{name_to_handle_at, open_by_handle_at};
 use crate::fd::AsDescriptor;
 use crate::parse::FileHandle;
+
+/// How many directories up a handle never met is followed through the queue and the disk.
+const MAX_DEPTH: usize = 256;
 
 /// How many handles known to lie outside the roots are kept before the set starts over.
 const OUTSIDE_KEPT: usize = 16 * 1024;
@@ -157,14 +161,37 @@ impl Dirs {
 
     /// Where the directory whose key is `key` is: known, known to be outside, or
     /// resolved now through its root's mount.
-    pub(super) fn place_of(&mut self, key: &[u8]) -> Place {
+    ///
+    /// A directory never met is placed where it was when the event being taken was
+    /// queued: where `later` says it was before a rename or deletion still to be taken,
+    /// else where the disk has it (each unknown directory on its path likewise).
+    pub(super) fn place_of(&mut self, key: &[u8], later: &Later) -> Place {
+        self.place_within(key, later, MAX_DEPTH)
+    }
+
+    /// Whether `key` is known, or known to be outside: [`place_of`](Self::place_of)
+    /// makes no system call for it.
+    pub(super) fn is_cached(&self, key: &[u8]) -> bool {
+        self.by_key.contains_key(key) || self.outside.contains(key)
+    }
+
+    /// [`place_of`](Self::place_of), following at most `depth` directories up.
+    fn place_within(&mut self, key: &[u8], later: &Later, depth: usize) -> Place {
         if let Some(&id) = self.by_key.get(key) {
             return Place::Inside(id);
         }
         if self.outside.contains(key) {
             return Place::Outside;
         }
-        match self.resolve(key) {
+        let placed = match (later.first(key), depth) {
+            (_, 0) => None,
+            (Some((dir, name)), _) => match self.place_within(dir, later, depth - 1) {
+                Place::Inside(parent) => Some(self.place(key, parent, name)),
+                Place::Outside => None,
+            },
+            (None, _) => self.resolve(key, later, depth),
+        };
+        match placed {
             Some(id) => Place::Inside(id),
             None => {
                 if self.outside.len() >= OUTSIDE_KEPT {
@@ -294,11 +321,11 @@ impl Dirs {
     /// (and each unknown one on the way) is placed below it, where the cache has it,
     /// which may be behind the disk. `None` when no known directory is above it on the
     /// root's mount (it lies outside every root), or it is gone.
-    fn resolve(&mut self, key: &[u8]) -> Option<NodeId> {
+    fn resolve(&mut self, key: &[u8], later: &Later, depth: usize) -> Option<NodeId> {
         let fsid = fsid_of_key(key)?;
         for at in 0..self.roots.len() {
             if self.roots[at].fsid == fsid {
-                if let Some(id) = self.resolve_through(at, fsid, key) {
+                if let Some(id) = self.resolve_through(at, fsid, key, later, depth) {
                     return Some(id);
                 }
             }
@@ -307,7 +334,14 @@ impl Dirs {
     }
 
     /// [`resolve`](Self::resolve) through the mount of the root at `root`.
-    fn resolve_through(&mut self, root: usize, fsid: [i32; 2], key: &[u8]) -> Option<NodeId> {
+    fn resolve_through(
+        &mut self,
+        root: usize,
+        fsid: [i32; 2],
+        key: &[u8],
+        later: &Later,
+        depth: usize,
+    ) -> Option<NodeId> {
         let handle = handle_of_key(key)?;
         let root = &self.roots[root];
         let mount_id = root.mount_id;
@@ -340,7 +374,15 @@ impl Dirs {
         let mut start = end + 1;
         for (end, step) in unknown.iter().rev() {
             let name = path.get(start..*end)?;
-            at = self.place(step, at, name);
+            at = if later.first(step).is_some() {
+                // Renamed or deleted since: it was elsewhere when the event was queued.
+                match self.place_within(step, later, depth - 1) {
+                    Place::Inside(id) => id,
+                    Place::Outside => return None,
+                }
+            } else {
+                self.place(step, at, name)
+            };
             start = end + 1;
         }
         Some(at)

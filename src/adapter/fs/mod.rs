@@ -2,6 +2,7 @@
 //! system, with the events and the contract of [`TreeWatcher`](crate::TreeWatcher).
 
 mod dirs;
+mod later;
 mod taken;
 
 use std::boxed::Box;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use self::dirs::{key_into, Dirs, Place};
+use self::later::Later;
 use self::taken::{Entry, Taken, DELIVERED_ORDER};
 use super::barrier::MarkerNames;
 use super::event::{FilterStop, Origin, RootError, WatchError, WatchEvent, WatchEventRef};
@@ -111,6 +113,14 @@ pub struct FsWatcher {
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
+    /// Events read ahead (to resolve a directory never met), taken before the batch.
+    ahead: Vec<u8>,
+    ahead_pos: usize,
+    /// How many events have been taken, and the place of the last one read ahead.
+    taken_seq: u64,
+    ahead_seq: u64,
+    /// The renames and deletions of directories among the events read ahead.
+    later: Later,
     dirs: Dirs,
     /// The caller's mask, as inotify bits, and as the fanotify bits marked.
     mask: EventMask,
@@ -194,6 +204,11 @@ impl FsBuilder {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
+            ahead: Vec::new(),
+            ahead_pos: 0,
+            taken_seq: 0,
+            ahead_seq: 0,
+            later: Later::default(),
             dirs: Dirs::new(self.exclude),
             mask,
             marked: fanotify_mask(mask),
@@ -434,7 +449,7 @@ impl FsWatcher {
             self.synced = false;
             self.overflowed = false;
             while !self.synced && !self.overflowed {
-                if self.batch_pos < self.batch_len {
+                if self.has_unread() {
                     self.take_next()?;
                     continue;
                 }
@@ -474,7 +489,7 @@ impl FsWatcher {
             if self.dirs.roots.is_empty() {
                 return Err(WatchError::Ended);
             }
-            if self.batch_pos < self.batch_len {
+            if self.has_unread() {
                 self.take_next()?;
                 continue;
             }
@@ -531,41 +546,123 @@ impl FsWatcher {
         self.batch_pos = 0;
     }
 
-    /// Parses the event at the batch position and takes it: its events join `pending`
-    /// and the cache follows it. A malformed buffer drops the rest of the batch.
+    /// Whether events read are still to be taken.
+    fn has_unread(&self) -> bool {
+        self.ahead_pos < self.ahead.len() || self.batch_pos < self.batch_len
+    }
+
+    /// Parses the next event read (ahead, else in the batch) and takes it: its events
+    /// join `pending` and the cache follows it. Malformed bytes drop the rest of what
+    /// was read with them.
     fn take_next(&mut self) -> Result<(), WatchError> {
-        let bytes = self
-            .buffer
-            .as_bytes()
-            .get(self.batch_pos..self.batch_len)
-            .unwrap_or(&[]);
+        let from_ahead = self.ahead_pos < self.ahead.len();
+        let bytes = if from_ahead {
+            &self.ahead[self.ahead_pos..]
+        } else {
+            self.buffer
+                .as_bytes()
+                .get(self.batch_pos..self.batch_len)
+                .unwrap_or(&[])
+        };
         let mut taken = core::mem::take(&mut self.taken);
-        match FanotifyEvents::new(bytes).next() {
+        let parsed = match FanotifyEvents::new(bytes).next() {
             Some(Ok(event)) => {
-                self.batch_pos += event.span_len();
                 taken.copy_from(&event);
+                Ok(Some(event.span_len()))
             }
-            Some(Err(error)) => {
-                self.batch_pos = self.batch_len;
-                self.taken = taken;
-                return Err(WatchError::Io(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    error.to_string(),
-                )));
+            Some(Err(error)) => Err(WatchError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                error.to_string(),
+            ))),
+            None => Ok(None),
+        };
+        let used = match parsed {
+            Ok(Some(len)) => len,
+            _ => bytes.len(),
+        };
+        if from_ahead {
+            self.ahead_pos += used;
+            if self.ahead_pos == self.ahead.len() {
+                self.ahead.clear();
+                self.ahead_pos = 0;
             }
-            None => {
-                self.batch_pos = self.batch_len;
-                self.taken = taken;
+        } else {
+            self.batch_pos += used;
+        }
+        let followed = match parsed {
+            Ok(Some(_)) => {
+                self.taken_seq += 1;
+                self.take(&taken)
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        self.taken = taken;
+        followed
+    }
+
+    /// Reads every event queued now, behind those read already, noting the renames
+    /// and deletions of directories among them: a directory never met is then resolved
+    /// where it was when the event being taken was queued.
+    fn read_ahead(&mut self) -> Result<(), WatchError> {
+        if self.ahead_pos == self.ahead.len() {
+            self.ahead_seq = self.taken_seq;
+        }
+        let rest = self.batch_pos..self.batch_len;
+        self.batch_pos = 0;
+        self.batch_len = 0;
+        if let Some(rest) = self.buffer.as_bytes().get(rest) {
+            let rest = rest.to_vec();
+            self.keep_ahead(&rest);
+        }
+        loop {
+            let len = match self.waiter.source().read(&mut self.buffer) {
+                Ok(events) => events.remainder().len(),
+                Err(error) if error.is_would_block() => return Ok(()),
+                Err(error) => return Err(error.into()),
+            };
+            if len == 0 {
                 return Ok(());
             }
+            let read = self.buffer.as_bytes()[..len].to_vec();
+            self.keep_ahead(&read);
         }
-        self.take(&taken);
-        self.taken = taken;
-        Ok(())
+    }
+
+    /// Appends `bytes` (whole events) to the events read ahead, noting where each
+    /// directory renamed or deleted among them was.
+    fn keep_ahead(&mut self, bytes: &[u8]) {
+        let mut scan = Taken::default();
+        for event in FanotifyEvents::new(bytes).flatten() {
+            self.ahead_seq += 1;
+            scan.copy_from(&event);
+            if !scan.mask.contains(FanotifyMask::ONDIR) {
+                continue;
+            }
+            let (child, was) = match (scan.child(), scan.renamed_from(), scan.entry()) {
+                (Some(child), Some(old), _) if scan.mask.contains(FanotifyMask::RENAME) => {
+                    (child, old)
+                }
+                (Some(child), _, Some(entry)) if scan.mask.contains(FanotifyMask::DELETE) => {
+                    (child, entry)
+                }
+                _ => continue,
+            };
+            self.later.note(self.ahead_seq, child, &was.dir, &was.name);
+        }
+        self.ahead.extend_from_slice(bytes);
+    }
+
+    /// Where the directory `key` is, reading ahead first when it was never met.
+    fn place_of(&mut self, key: &[u8]) -> Result<Place, WatchError> {
+        if !self.dirs.is_cached(key) {
+            self.read_ahead()?;
+        }
+        Ok(self.dirs.place_of(key, &self.later))
     }
 
     /// Follows one kernel event and queues what it says for the caller.
-    fn take(&mut self, taken: &Taken) {
+    fn take(&mut self, taken: &Taken) -> Result<(), WatchError> {
         let isdir = if taken.mask.contains(FanotifyMask::ONDIR) {
             EventMask::ISDIR
         } else {
@@ -575,13 +672,16 @@ impl FsWatcher {
             self.queue(EventMask::Q_OVERFLOW, 0, None, None);
             self.dirs.forget_all();
             self.overflowed = true;
-            return;
+            return Ok(());
+        }
+        if let (Some(child), false) = (taken.child(), isdir.is_empty()) {
+            self.later.taken(self.taken_seq, child);
         }
         if taken.mask.contains(FanotifyMask::RENAME) {
             if let (Some(old), Some(new)) = (taken.renamed_from(), taken.renamed_to()) {
-                self.renamed(old, new, taken.child(), isdir);
+                self.renamed(old, new, taken.child(), isdir)?;
             }
-            return;
+            return Ok(());
         }
         if taken
             .mask
@@ -596,7 +696,7 @@ impl FsWatcher {
         }
         let entry = match taken.entry() {
             Some(entry) => entry,
-            None => return, // a file's own event: no directory names it
+            None => return Ok(()), // a file's own event: no directory names it
         };
         if self.markers.is_marker(&entry.name) {
             if taken.mask.contains(FanotifyMask::CREATE)
@@ -604,15 +704,15 @@ impl FsWatcher {
             {
                 self.synced = true;
             }
-            return;
+            return Ok(());
         }
-        let dir = match self.dirs.place_of(&entry.dir) {
+        let dir = match self.place_of(&entry.dir)? {
             Place::Inside(dir) => dir,
-            Place::Outside => return,
+            Place::Outside => return Ok(()),
         };
         if entry.name == b"." {
             self.dir_itself(dir, taken.mask, isdir);
-            return;
+            return Ok(());
         }
         for &(fan, inotify) in DELIVERED_ORDER.iter() {
             if !taken.mask.contains(fan) {
@@ -630,6 +730,7 @@ impl FsWatcher {
                 }
             }
         }
+        Ok(())
     }
 
     /// The root at `at` was deleted (or moved away): `IN_DELETE_SELF` (or
@@ -670,12 +771,18 @@ impl FsWatcher {
 
     /// A rename: `IN_MOVED_FROM` where the entry was and `IN_MOVED_TO` where it is, for
     /// the halves inside the roots, with one cookie; then the cache follows a directory.
-    fn renamed(&mut self, old: &Entry, new: &Entry, child: Option<&[u8]>, isdir: EventMask) {
+    fn renamed(
+        &mut self,
+        old: &Entry,
+        new: &Entry,
+        child: Option<&[u8]>,
+        isdir: EventMask,
+    ) -> Result<(), WatchError> {
         if self.markers.is_marker(&old.name) || self.markers.is_marker(&new.name) {
-            return;
+            return Ok(());
         }
-        let from = self.dirs.place_of(&old.dir);
-        let to = self.dirs.place_of(&new.dir);
+        let from = self.place_of(&old.dir)?;
+        let to = self.place_of(&new.dir)?;
         let known = child.and_then(|child| self.dirs.known(child));
         let excluded_from = match (from, known) {
             _ if isdir.is_empty() => false,
@@ -707,7 +814,7 @@ impl FsWatcher {
         }
         let child = match child {
             Some(child) if !isdir.is_empty() => child,
-            _ => return,
+            _ => return Ok(()),
         };
         match to {
             Place::Inside(dir) => {
@@ -718,6 +825,7 @@ impl FsWatcher {
             }
             Place::Outside => self.dirs.moved_out(child),
         }
+        Ok(())
     }
 
     /// Queues an event for the caller, with the path `dir` has now (and `name`), when
