@@ -9,7 +9,6 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::string::String;
 use std::vec::Vec;
 
 use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
@@ -17,7 +16,8 @@ use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
-    open_path_following, open_path_only, stat_descriptor, stat_entry, stat_path, Directory,
+    open_path_following, open_path_only, proc_fd_path, stat_descriptor, stat_entry, stat_path,
+    Directory,
 };
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
@@ -1210,11 +1210,6 @@ fn errno_of(error: &Error) -> Errno {
         Error::PathTooLong { .. } => Errno::ENAMETOOLONG,
         _ => error.errno().unwrap_or(Errno::EIO),
     }
-}
-
-/// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
-fn proc_fd_path(fd: &OwnedDescriptor) -> String {
-    std::format!("/proc/self/fd/{}", fd.as_raw())
 }
 
 /// The error of a limit (the watch limit, the descriptor limit) hit at `path`.

@@ -23,11 +23,13 @@ use std::vec::Vec;
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Waiting};
 use self::found::FoundNames;
+use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
 use super::watcher::{event_ref, push_name, PathParts};
 use crate::adapter::nodes::{NodeId, Nodes, NO_NODE};
+use crate::dir::{open_path_following, proc_fd_path};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
@@ -499,12 +501,23 @@ impl TreeWatcher {
     /// the order of the calls that caused them), and removes it. Events about these
     /// files are never delivered, by any watcher of this process.
     ///
+    /// A root counts only while its path names the very directory the tree watches
+    /// there. One deleted, moved away or replaced (`rm -rf root && mkdir root`) whose end
+    /// has not been read yet is passed over, for the next root; when none is left at its
+    /// path, the file goes into a directory of the tree's own, as
+    /// [`Watcher::sync`](super::Watcher::sync) does (made under `TMPDIR` at the first
+    /// such call, removed on drop). Either way the barrier holds: the events up to each
+    /// such root's end are in hand, and its final `IN_IGNORED` is handed out by the
+    /// following reads, after which a tree with no root left ends
+    /// ([`WatchError::Ended`]).
+    ///
     /// A loop driven by readiness (epoll, tokio) must drain with `try_next_event` after
     /// a `sync`: the events it read ahead no longer make the descriptor readable.
     ///
     /// # Errors
-    /// [`WatchError::Io`]: no root could take the marker file (read-only, no
-    /// permission: the message names each root and why), its event did not come within
+    /// [`WatchError::Io`]: no root at its path could take the marker file (read-only, no
+    /// permission: the message names each root and why), the tree's own directory could
+    /// not be made (`TMPDIR` not writable), the marker's event did not come within
     /// `timeout` ([`io::ErrorKind::TimedOut`]), or reading or following failed.
     /// [`WatchError::Ended`] when no root is left.
     ///
@@ -531,12 +544,55 @@ impl TreeWatcher {
         if self.roots.is_empty() {
             return Err(WatchError::Ended);
         }
-        let mut roots = Vec::with_capacity(self.roots.len());
-        for &root in &self.roots {
-            roots.push(PathBuf::from(OsStr::from_bytes(self.nodes.name(root))));
+        let places = self.marker_places();
+        if places.is_empty() {
+            return self.reader.sync_in_own_dir(timeout);
         }
-        self.reader
-            .sync(roots.iter().map(PathBuf::as_path), timeout)
+        self.reader.sync(&places, timeout)
+    }
+
+    /// The roots whose path still names the directory the tree watches there, in the
+    /// order they were added, as places for a `sync` marker: each through a descriptor
+    /// of that directory where `/proc` can name one, so that the marker goes into the
+    /// directory checked, whatever happens to the path meanwhile.
+    fn marker_places(&self) -> Vec<MarkerPlace> {
+        let mut places = Vec::new();
+        for &root in &self.roots {
+            let path = self.nodes.name(root);
+            let label = Path::new(OsStr::from_bytes(path));
+            if !self.proc_fd {
+                if self.is_watched_dir(path) {
+                    places.push(MarkerPlace::at(label));
+                }
+                continue;
+            }
+            // Gone, or not a directory any more: not a place.
+            if let Ok(named) = open_path_following(path) {
+                if self.is_watched_dir(proc_fd_path(&named).as_bytes()) {
+                    places.push(MarkerPlace::named(label, named));
+                }
+            }
+        }
+        places
+    }
+
+    /// Whether the directory at `path` is one the tree watches. Adding `IN_CREATE` to a
+    /// watch that has it (every watch of the tree has) changes nothing and gives its
+    /// watch descriptor; a directory the tree does not watch gets a new watch, removed at
+    /// once (its `IN_IGNORED` names no node, so it is dropped).
+    fn is_watched_dir(&self, path: &[u8]) -> bool {
+        let inotify = self.reader.inotify();
+        let mask = WatchMask::CREATE | WatchMask::MASK_ADD | WatchMask::ONLYDIR;
+        match inotify.add_watch(path, mask) {
+            Ok(wd) if self.nodes.by_wd(wd).is_some() => true,
+            Ok(wd) => {
+                if !self.reader.is_own_dir_watch(wd) {
+                    let _ = inotify.rm_watch(wd);
+                }
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
