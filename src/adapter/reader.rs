@@ -297,7 +297,7 @@ impl Reader {
                 }
                 Err(error) => break Err(error),
             };
-            match self.keep_batch(len, marker.name()) {
+            match self.keep_batch(len, marker.name(), |_, _, _| false) {
                 Ok(Kept::Marker) => break Ok(()),
                 // The marker's event may have been lost with the rest: make another.
                 Ok(Kept::Overflow) => match self.markers.create_in(places) {
@@ -378,9 +378,44 @@ impl Reader {
         }
     }
 
+    /// Reads what is queued now, without waiting, and keeps it, in order, to hand out
+    /// after what is kept already; but for the events `dropped(wd, mask, name)` takes
+    /// out, and those about sync markers.
+    pub(crate) fn read_ahead<F>(&mut self, mut dropped: F) -> Result<(), WatchError>
+    where
+        F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
+    {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
+        self.keep_unread_batch();
+        loop {
+            let read = match self.waiter.inotify().read(&mut self.buffer) {
+                Ok(events) => Ok(events.remainder().len()),
+                Err(error) => Err(error),
+            };
+            let len = match read {
+                Ok(0) => return Ok(()),
+                Ok(len) => len,
+                Err(error) if error.is_would_block() => return Ok(()),
+                Err(error) => return Err(self.failed(error)),
+            };
+            self.keep_batch(len, &[], &mut dropped)?;
+        }
+    }
+
     /// Appends the `len` bytes of events just read to the backlog, but for those about
-    /// sync markers; says whether the marker `marker` was among them.
-    fn keep_batch(&mut self, len: usize, marker: &[u8]) -> Result<Kept, WatchError> {
+    /// sync markers and those `dropped` takes out; says whether the marker `marker` was
+    /// among them.
+    fn keep_batch<F>(
+        &mut self,
+        len: usize,
+        marker: &[u8],
+        mut dropped: F,
+    ) -> Result<Kept, WatchError>
+    where
+        F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
+    {
         let bytes = self.buffer.as_bytes().get(..len).unwrap_or(&[]);
         let mut kept = Kept::Events;
         let mut at = 0;
@@ -394,6 +429,9 @@ impl Reader {
                     kept = Kept::Marker;
                     self.barrier_at = Some(self.backlog.len());
                 }
+                continue;
+            }
+            if dropped(event.wd(), event.mask(), name) {
                 continue;
             }
             if event.mask().contains(EventMask::Q_OVERFLOW) && !matches!(kept, Kept::Marker) {

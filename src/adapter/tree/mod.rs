@@ -1,13 +1,14 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
 //! below the roots is watched, new ones as they appear, moved ones follow. This file holds
 //! the type, its builder and its read loop; below it, `nodes` keeps a node per directory,
-//! `crawl` walks and lists, `found` keeps what a listing found, and `follow` checks each
-//! kernel event against the disk.
+//! `crawl` walks and lists, `found` keeps what a listing found, `own` counts the closes
+//! of the tree's own listings, and `follow` checks each kernel event against the disk.
 
 mod crawl;
 mod delivered;
 mod follow;
 mod found;
+mod own;
 
 use std::boxed::Box;
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +24,7 @@ use std::vec::Vec;
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Waiting};
 use self::found::FoundNames;
+use self::own::OwnListings;
 use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
@@ -95,8 +97,12 @@ struct Synthetic {
 ///   directory left before the tree read it.
 /// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
 ///   lists with the noisy event bits off, and drops what its own listing of a new
-///   directory raises). A directory's own copy of an event that its parent reports with
-///   a name is dropped; the self-only events (`IN_DELETE_SELF`, `IN_MOVE_SELF`) are kept.
+///   directory raises). That holds for a listing's close that comes late, too: a child
+///   process forked meanwhile by another thread holds the listing's descriptor until
+///   its `exec` (or its exit), and the kernel reports the close only then; the tree
+///   counts each close of its own still to come, and drops it whenever it comes. A
+///   directory's own copy of an event that its parent reports with a name is dropped;
+///   the self-only events (`IN_DELETE_SELF`, `IN_MOVE_SELF`) are kept.
 /// - **Overflow**: `IN_Q_OVERFLOW` is delivered once; the tree then walks its roots again
 ///   (quietly), so the watches match the directories on disk, and reports directories
 ///   that appeared meanwhile, with what they hold, as found by a scan.
@@ -145,6 +151,8 @@ pub struct TreeWatcher {
     echoes: VecDeque<(NodeId, FoundNames, u64)>,
     /// Kernel events read so far.
     events_read: u64,
+    /// The closes of the tree's own listings still to be read (see `own.rs`).
+    own: OwnListings,
     /// Directories taken out of their place, waiting to turn up again.
     orphans: Vec<Orphan>,
     /// Changes of entries in directories whose place on disk is unknown, to follow once
@@ -277,6 +285,7 @@ impl TreeBuilder {
             found: HashMap::new(),
             echoes: VecDeque::new(),
             events_read: 0,
+            own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
             orphans: Vec::new(),
             held: Vec::new(),
             delivered: Delivered::default(),
@@ -420,7 +429,12 @@ impl TreeWatcher {
     /// The watch of the directory at `path` (a root, or a path below one), from the
     /// tree's own map of names.
     pub fn wd_of<P: AsRef<Path>>(&self, path: P) -> Option<WatchDescriptor> {
-        let path = path.as_ref();
+        let id = self.node_at(path.as_ref())?;
+        self.nodes.get(id)?.wd()
+    }
+
+    /// The node of the directory at `path` (a root, or a path below one).
+    fn node_at(&self, path: &Path) -> Option<NodeId> {
         self.roots.iter().find_map(|&root| {
             let root_path = Path::new(OsStr::from_bytes(self.nodes.name(root)));
             let rest = path.strip_prefix(root_path).ok()?;
@@ -428,7 +442,7 @@ impl TreeWatcher {
             for component in rest.components() {
                 at = self.nodes.child(at, component.as_os_str().as_bytes())?;
             }
-            self.nodes.get(at)?.wd()
+            Some(at)
         })
     }
 
@@ -478,7 +492,11 @@ impl TreeWatcher {
 
     /// The next event already queued, without blocking; `None` means nothing more now.
     /// For a loop driven by readiness: tokio's `AsyncFd` or mio on this tree's
-    /// descriptor; drain with this until `None`, then wait for readiness again.
+    /// descriptor; drain with this until `None`, then wait for readiness again. Drain
+    /// before the first wait too, and after [`add_root`](Self::add_root) or
+    /// [`sync`](Self::sync): they may have read events ahead (the crawl of a large tree
+    /// reads the queue as it goes, so that its own listings cannot fill it), and events
+    /// already read no longer make the descriptor readable.
     ///
     /// # Errors
     /// As for [`next_event`](Self::next_event).
@@ -600,6 +618,7 @@ impl TreeWatcher {
             let mut gone = Vec::new();
             self.nodes.remove_subtree(root, true, |id, _| gone.push(id));
             gone.sort_unstable();
+            self.own.removed(&gone);
             self.delivered.removed(&gone);
         }
         loop {
