@@ -523,7 +523,7 @@ impl TreeWatcher {
     /// there. One deleted, moved away or replaced (`rm -rf root && mkdir root`) whose end
     /// has not been read yet is passed over, for the next root; when none is left at its
     /// path, the file goes into a directory of the tree's own, as
-    /// [`Watcher::sync`](super::Watcher::sync) does (made under `TMPDIR` at the first
+    /// [`Watcher::sync`](crate::Watcher::sync) does (made under `TMPDIR` at the first
     /// such call, removed on drop). Either way the barrier holds: the events up to each
     /// such root's end are in hand, and its final `IN_IGNORED` is handed out by the
     /// following reads, after which a tree with no root left ends
