@@ -238,6 +238,7 @@ impl Fanotify {
     /// handles) and keeps the first descriptor they carry, closing the others. Such a
     /// descriptor is opened by the kernel so that it causes no event, not even when it
     /// is closed.
+    #[cfg(feature = "std")]
     #[allow(unsafe_code)]
     pub(crate) fn take_event_descriptor(&self) -> Result<Option<OwnedDescriptor>, Error> {
         let mut buffer = EventBuffer::<MIN_FANOTIFY_BUFFER_LEN>::new();
