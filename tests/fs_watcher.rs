@@ -537,3 +537,60 @@ fn a_directory_never_met_and_deleted_before_it_is_read_is_named() {
         ]
     );
 }
+
+#[test]
+fn opening_a_root_makes_no_event_even_with_children_forked_meanwhile() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forking = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::os::unix::process::CommandExt;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut command = std::process::Command::new("true");
+                // SAFETY: the child only sleeps (nanosleep, async-signal-safe) before
+                // its exec: it holds copies of the parent's descriptors meanwhile.
+                unsafe {
+                    command.pre_exec(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(3));
+                        Ok(())
+                    });
+                }
+                let _ = common::spawn_past_exec(&mut command).wait();
+            }
+        })
+    };
+    let mut leaked = Vec::new();
+    for round in 0..300 {
+        let root = tmpfs.join(&format!("round{}", round));
+        std::fs::create_dir(&root).unwrap();
+        // A watcher of the same root before this one: its opening's close must not come
+        // late, from a child, to the next.
+        drop(watch(&[&root], WatchMask::CREATE));
+        let mut watcher = watch(&[&root], WatchMask::ALL_EVENTS);
+        let second = tmpfs.join(&format!("second{}", round));
+        std::fs::create_dir(&second).unwrap();
+        watcher.add_root(&second).unwrap();
+        std::fs::write(root.join("f"), b"x").unwrap();
+        let events = synced(&mut watcher);
+        leaked.extend(
+            events
+                .iter()
+                .filter(|event| event.mask.contains(inotify_raw::EventMask::ISDIR))
+                .map(|event| {
+                    format!(
+                        "round {}: {:?} {}",
+                        round,
+                        event.mask,
+                        event.path().display()
+                    )
+                }),
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    forking.join().unwrap();
+    assert!(leaked.is_empty(), "{:#?}", leaked);
+}

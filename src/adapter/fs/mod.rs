@@ -30,7 +30,8 @@ use super::reader::{RawEvent, READ_LEN};
 use super::tree::ExcludeFn;
 use super::watcher::{event_ref, push_name};
 use crate::error::{Call, Error, PathError};
-use crate::fanotify::{name_to_handle_at, Fanotify};
+use crate::fanotify::{adopt_descriptors, name_to_handle_at, Fanotify};
+use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, FanotifyInitFlags, FanotifyMarkFlags, FanotifyMask, WatchMask};
 use crate::parse::{EventBuffer, FanotifyEvents, WatchDescriptor};
 use crate::sys::Errno;
@@ -44,6 +45,9 @@ const FOLLOW: FanotifyMask = FanotifyMask::CREATE
     .union(FanotifyMask::DELETE_SELF)
     .union(FanotifyMask::MOVE_SELF)
     .union(FanotifyMask::ONDIR);
+
+/// How long a root's opening may wait for a forked child to close its copy.
+const LAST_CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// The events an [`FsWatcher`] has no watch for: its `wd` is always -1.
 const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
@@ -917,13 +921,9 @@ impl AsFd for FsWatcher {
 /// `root`'s file system, it ignores that opening, by an ignore mark on `root` for as
 /// long as it lasts.
 fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File, Error> {
-    let group = Fanotify::init(FanotifyInitFlags::NONBLOCK)?;
-    group.mark(
-        FanotifyMarkFlags::ADD,
-        FanotifyMask::OPEN | FanotifyMask::ONDIR,
-        root,
-    )?;
+    let group = Fanotify::init(FanotifyInitFlags::empty())?;
     let noise = FanotifyMask::OPEN | FanotifyMask::CLOSE_NOWRITE | FanotifyMask::ONDIR;
+    group.mark(FanotifyMarkFlags::ADD, noise, root)?;
     let ignore = FanotifyMarkFlags::IGNORED_MASK | FanotifyMarkFlags::IGNORED_SURV_MODIFY;
     if let Some(watching) = watching {
         watching.mark(FanotifyMarkFlags::ADD | ignore, noise, root)?;
@@ -934,13 +934,35 @@ fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File
         .open(root)
         .map_err(|error| io_to_error(&error, Call::Open));
     drop(opened);
+    let kept = last_close_seen(group);
     if let Some(watching) = watching {
         watching.mark(FanotifyMarkFlags::REMOVE | ignore, noise, root)?;
     }
-    let owned = group
-        .take_event_descriptor()?
-        .ok_or_else(|| Error::syscall(Call::Read, Errno::ENODATA))?;
+    let owned = kept?.ok_or_else(|| Error::syscall(Call::Read, Errno::ENODATA))?;
     Ok(File::from(std::os::unix::io::OwnedFd::from(owned)))
+}
+
+/// Reads `group`'s events until the opening's last close is among them (a child forked
+/// meanwhile by another thread closes its copy only at its `exec`: the file system is
+/// not marked, nor the ignore mark lifted, before that, so the close can never reach
+/// the watcher), for at most [`LAST_CLOSE_WAIT`]; keeps the first descriptor they carry.
+fn last_close_seen(group: Fanotify) -> Result<Option<OwnedDescriptor>, Error> {
+    let deadline = Instant::now() + LAST_CLOSE_WAIT;
+    let mut waiter = EventWaiter::new(group, Some(LAST_CLOSE_WAIT))?;
+    let mut buffer = EventBuffer::<{ crate::parse::MIN_FANOTIFY_BUFFER_LEN }>::new();
+    let mut kept = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(kept);
+        }
+        waiter.set_block_duration(Some(left));
+        if let Wait::Events(events) = waiter.wait(&mut buffer)? {
+            if adopt_descriptors(events, &mut kept) {
+                return Ok(kept);
+            }
+        }
+    }
 }
 
 /// An `io::Error` of opening a root, as the crate's error of `call`.
