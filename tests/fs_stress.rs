@@ -89,3 +89,29 @@ fn what_is_made_in_a_directory_before_it_moves_in_is_not_reported() {
         ["IN_MOVED_TO|IN_ISDIR x", "IN_CREATE x/g"]
     );
 }
+
+/// The kernel merges a directory's deletion into its creation while that is still
+/// queued, when one process made both (so not through `sh`): the events inside it,
+/// queued between the two, come after the merged event.
+#[test]
+fn a_directory_made_and_deleted_before_its_creation_is_read_keeps_the_events_inside_it() {
+    let mask = WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE;
+    let (_tmpfs, root, mut watcher) = match prepared("true", mask) {
+        Some(prepared) => prepared,
+        None => return,
+    };
+    std::fs::create_dir(root.join("d")).unwrap();
+    std::fs::File::create(root.join("d/f")).unwrap();
+    std::fs::rename(root.join("d/f"), root.join("g")).unwrap();
+    std::fs::remove_dir(root.join("d")).unwrap();
+    assert_eq!(
+        described(&synced(&mut watcher), &root),
+        [
+            "IN_CREATE|IN_ISDIR d",
+            "IN_DELETE|IN_ISDIR d",
+            "IN_CREATE d/f",
+            "IN_MOVED_FROM d/f",
+            "IN_MOVED_TO g",
+        ]
+    );
+}
