@@ -65,7 +65,10 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// - **Merged events**: fanotify merges events of one process on one entry that are still
 ///   queued; they are split again, in the order `IN_CREATE`, `IN_OPEN`, `IN_ACCESS`,
 ///   `IN_MODIFY`, `IN_ATTRIB`, `IN_CLOSE_WRITE`, `IN_CLOSE_NOWRITE`, `IN_MOVE_SELF`,
-///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event.
+///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event. They take the
+///   place of the first: a directory made and deleted by one process before the watcher
+///   read its creation is reported made and deleted before the events inside it (which
+///   keep its path).
 /// - **One file system per root**: a file system mounted below a root is not seen; add
 ///   it as a root of its own. `wd` is -1 in every event: there are no watches.
 /// - A file's own events that name no directory (its `IN_DELETE_SELF`) are not
@@ -121,6 +124,9 @@ pub struct FsWatcher {
     ahead_seq: u64,
     /// The renames and deletions of directories among the events read ahead.
     later: Later,
+    /// Directories whose deletion the kernel merged into their creation, forgotten once
+    /// the events read ahead (those inside them among them) are taken.
+    deleted_ahead: Vec<Box<[u8]>>,
     dirs: Dirs,
     /// The caller's mask, as inotify bits, and as the fanotify bits marked.
     mask: EventMask,
@@ -209,6 +215,7 @@ impl FsBuilder {
             taken_seq: 0,
             ahead_seq: 0,
             later: Later::default(),
+            deleted_ahead: Vec::new(),
             dirs: Dirs::new(self.exclude),
             mask,
             marked: fanotify_mask(mask),
@@ -592,7 +599,13 @@ impl FsWatcher {
         let followed = match parsed {
             Ok(Some(_)) => {
                 self.taken_seq += 1;
-                self.take(&taken)
+                let followed = self.take(&taken);
+                if self.ahead_pos == self.ahead.len() {
+                    for key in core::mem::take(&mut self.deleted_ahead) {
+                        self.dirs.deleted(&key);
+                    }
+                }
+                followed
             }
             Ok(None) => Ok(()),
             Err(error) => Err(error),
@@ -725,7 +738,11 @@ impl FsWatcher {
             }
             self.queue(inotify | isdir, 0, Some(dir), Some(&entry.name));
             if let (Some(child), true) = (taken.child(), !isdir.is_empty()) {
-                if fan == FanotifyMask::DELETE {
+                if fan == FanotifyMask::DELETE && taken.mask.contains(FanotifyMask::CREATE) {
+                    // Merged into its creation: the events inside it are queued behind.
+                    self.read_ahead()?;
+                    self.deleted_ahead.push(child.into());
+                } else if fan == FanotifyMask::DELETE {
                     self.dirs.deleted(child);
                 }
             }
