@@ -761,7 +761,7 @@ impl FsWatcher {
         } else {
             EventMask::MOVE_SELF
         };
-        self.queue(end | EventMask::ISDIR, 0, Some(node), None);
+        self.queue(end, 0, Some(node), None);
         self.queue(EventMask::IGNORED, 0, Some(node), None);
         self.end_root(at);
     }
@@ -775,12 +775,14 @@ impl FsWatcher {
             if !mask.contains(fan) {
                 continue;
             }
+            // inotify gives a directory's own events no IN_ISDIR.
             let self_only = inotify.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF);
             match self.dirs.parent_and_name(dir) {
                 Some((parent, name)) if !self_only && root.is_none() => {
                     let name = name.to_vec();
                     self.queue(inotify | isdir, 0, Some(parent), Some(&name));
                 }
+                _ if self_only => self.queue(inotify, 0, Some(dir), None),
                 _ => self.queue(inotify | isdir, 0, Some(dir), None),
             }
         }
