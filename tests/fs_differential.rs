@@ -490,3 +490,28 @@ fn a_directory_s_own_events_have_no_isdir_bit() {
         ["IN_MOVE_SELF f", "IN_DELETE_SELF d", "IN_DELETE|IN_ISDIR d"]
     );
 }
+
+#[test]
+fn only_a_directory_moved_within_reports_its_own_move() {
+    let mask = WatchMask::MOVE | WatchMask::MOVE_SELF;
+    let (_tmpfs, root, mut watcher) = match fs_watched(mask, "mkdir away/x") {
+        Some(watched) => watched,
+        None => return,
+    };
+    fs_support::sh(&root, "mv ../away/x x");
+    let arrived = fs_support::synced(&mut watcher);
+    assert_eq!(
+        fs_support::described(&arrived, &root),
+        ["IN_MOVED_TO|IN_ISDIR x"]
+    );
+    fs_support::sh(&root, "mv x y && mv y ../away/z");
+    assert_eq!(
+        fs_support::described(&fs_support::synced(&mut watcher), &root),
+        [
+            "IN_MOVED_FROM|IN_ISDIR x",
+            "IN_MOVED_TO|IN_ISDIR y",
+            "IN_MOVE_SELF y",
+            "IN_MOVED_FROM|IN_ISDIR y",
+        ]
+    );
+}
