@@ -775,6 +775,9 @@ impl FsWatcher {
             if !mask.contains(fan) {
                 continue;
             }
+            if inotify == EventMask::MOVE_SELF && root.is_none() {
+                continue; // made by `renamed`, where the move is known
+            }
             // inotify gives a directory's own events no IN_ISDIR.
             let self_only = inotify.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF);
             match self.dirs.parent_and_name(dir) {
@@ -835,11 +838,19 @@ impl FsWatcher {
             Some(child) if !isdir.is_empty() => child,
             _ => return Ok(()),
         };
+        // inotify's IN_MOVE_SELF comes from the directory's own watch: only one that was
+        // in the tree before the move has it (the kernel's own is not delivered).
+        let was_in_tree = match from {
+            Place::Inside(dir) => !excluded_from && self.dirs.delivered_path(dir, &mut self.path),
+            Place::Outside => false,
+        };
         match to {
             Place::Inside(dir) => {
-                self.dirs.place(child, dir, &new.name);
+                let id = self.dirs.place(child, dir, &new.name);
                 if from == Place::Outside {
                     self.dirs.forget_outside();
+                } else if was_in_tree {
+                    self.queue(EventMask::MOVE_SELF, 0, Some(id), None);
                 }
             }
             Place::Outside => self.dirs.moved_out(child),
