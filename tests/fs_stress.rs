@@ -8,7 +8,7 @@
 //! the three checks always fail the test.
 //!
 //! Knobs: `FS_STRESS_SEEDS` (comma-separated), `FS_STRESS_WORKERS` (default 3),
-//! `FS_STRESS_OPERATIONS` (per worker, default 1000), `FS_STRESS_LOG` (a file for every
+//! `FS_STRESS_OPERATIONS` (per worker, default 2000), `FS_STRESS_LOG` (a file for every
 //! operation and event of a failed round), `FS_STRESS_TRACE_NAMES`.
 #![cfg(feature = "std")]
 
@@ -32,8 +32,8 @@ fn random_operations_racing_the_reader_give_paths_as_of_each_event() {
         arrival_alone: true,
     };
     let workers = settings.number("WORKERS", 3);
-    let operations = settings.number("OPERATIONS", 1000);
-    for seed in settings.seeds(&[1, 2, 3, 0x5eed]) {
+    let operations = settings.number("OPERATIONS", 2000);
+    for seed in settings.seeds(&[1, 2, 3, 4, 5, 0x5eed]) {
         let tmpfs = match fs_watcher_tmpfs() {
             Some(tmpfs) => tmpfs,
             None => return,

@@ -67,7 +67,7 @@ impl Model {
     }
 
     /// Takes `path` and everything below it out; returns them, relative to `path`.
-    fn take(&mut self, path: &Path) -> Vec<(PathBuf, bool)> {
+    pub fn take(&mut self, path: &Path) -> Vec<(PathBuf, bool)> {
         let below: Vec<PathBuf> = self
             .0
             .range(path.to_path_buf()..)
@@ -385,17 +385,25 @@ impl Stressed for FsWatcher {
 
 /// The tree the delivered events describe, applied in order.
 #[derive(Default)]
-struct Replay {
-    model: Model,
+pub struct Replay {
+    pub model: Model,
     moves: HashMap<u32, Vec<(PathBuf, bool)>>,
     overflowed: bool,
 }
 
 impl Replay {
+    /// A replay that starts from `model`.
+    pub fn on(model: Model) -> Replay {
+        Replay {
+            model,
+            ..Replay::default()
+        }
+    }
+
     /// Applies one event at `path` (relative to the root). `arrived_with`: what a
     /// directory moved in held, for a watcher that reports its arrival alone (a reader
     /// would list it); `None` where the watcher reports it, by scan events.
-    fn take(
+    pub fn take(
         &mut self,
         event: &WatchEvent,
         path: &Path,
@@ -431,7 +439,7 @@ impl Replay {
 }
 
 /// Every directory and file below `root`, relative to it.
-fn disk_model(root: &Path) -> Model {
+pub fn disk_model(root: &Path) -> Model {
     let mut model = Model::default();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -658,10 +666,7 @@ pub fn stress_round<W: Stressed>(
         names: BTreeSet::new(),
     };
     check_paths(truth, &events, &mut findings);
-    let mut replay = Replay {
-        model,
-        ..Replay::default()
-    };
+    let mut replay = Replay::on(model);
     let arrived_with = settings.arrival_alone.then_some(&truth.arrived_with);
     for (event, path) in &events {
         replay.take(event, path, arrived_with);
