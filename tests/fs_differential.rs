@@ -49,7 +49,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use fs_support::{fs_watcher_tmpfs, Tmpfs};
+use fs_support::{fs_watcher_tmpfs, root_watched, Tmpfs};
 use inotify_raw::{EventMask, FsWatcher, Origin, TreeWatcher, WatchEvent, WatchMask};
 use stress_support::{disk_model, Model, Replay, Rng, Settings, World};
 
@@ -636,19 +636,10 @@ fn a_seeded_random_sequence() {
 
 // What this test found, each alone, as `TreeWatcher` (and inotify) give it.
 
-/// A watcher of a fresh `root` on a tmpfs, with `setup` run in it first.
-fn fs_watched(mask: WatchMask, setup: &str) -> Option<(Tmpfs, PathBuf, FsWatcher)> {
-    let tmpfs = fs_watcher_tmpfs()?;
-    fs_support::sh(tmpfs.path(), &format!("mkdir root away && {}", setup));
-    let root = tmpfs.join("root");
-    let watcher = fs_support::watch(&[&root], mask);
-    Some((tmpfs, root, watcher))
-}
-
 #[test]
 fn a_directory_s_own_events_have_no_isdir_bit() {
     let mask = WatchMask::DELETE | WatchMask::DELETE_SELF | WatchMask::MOVE_SELF;
-    let (_tmpfs, root, mut watcher) = match fs_watched(mask, "mkdir root/d root/e") {
+    let (_tmpfs, root, mut watcher) = match root_watched(mask, "mkdir root/d root/e") {
         Some(watched) => watched,
         None => return,
     };
@@ -662,7 +653,7 @@ fn a_directory_s_own_events_have_no_isdir_bit() {
 #[test]
 fn only_a_directory_moved_within_reports_its_own_move() {
     let mask = WatchMask::MOVE | WatchMask::MOVE_SELF;
-    let (_tmpfs, root, mut watcher) = match fs_watched(mask, "mkdir away/x") {
+    let (_tmpfs, root, mut watcher) = match root_watched(mask, "mkdir away/x") {
         Some(watched) => watched,
         None => return,
     };

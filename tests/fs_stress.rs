@@ -16,10 +16,9 @@ mod common;
 mod fs_support;
 mod stress_support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use fs_support::{described, fs_watcher_tmpfs, sh, synced, watch, Tmpfs};
+use fs_support::{described, fs_watcher_tmpfs, root_watched, sh, synced};
 use inotify_raw::{FsWatcher, WatchMask};
 use stress_support::{stress_round, Settings};
 
@@ -62,22 +61,13 @@ fn random_operations_racing_the_reader_give_paths_as_of_each_event() {
 
 // What the stress test found, each alone.
 
-/// A tmpfs with `root` (and `away` beside it) made by `setup`, and a watcher of `root`.
-fn prepared(setup: &str, mask: WatchMask) -> Option<(Tmpfs, PathBuf, FsWatcher)> {
-    let tmpfs = fs_watcher_tmpfs()?;
-    sh(tmpfs.path(), &format!("mkdir root away && {}", setup));
-    let root = tmpfs.join("root");
-    let watcher = watch(&[&root], mask);
-    Some((tmpfs, root, watcher))
-}
-
 /// A directory made outside the roots and moved in before its events were read: what was
 /// made in it before is not reported (it is not where the events say).
 #[test]
 fn what_is_made_in_a_directory_before_it_moves_in_is_not_reported() {
     let mask = WatchMask::CREATE | WatchMask::MOVE;
-    let (_tmpfs, root, mut watcher) = match prepared("true", mask) {
-        Some(prepared) => prepared,
+    let (_tmpfs, root, mut watcher) = match root_watched(mask, "true") {
+        Some(watched) => watched,
         None => return,
     };
     sh(
@@ -96,8 +86,8 @@ fn what_is_made_in_a_directory_before_it_moves_in_is_not_reported() {
 #[test]
 fn a_directory_made_and_deleted_before_its_creation_is_read_keeps_the_events_inside_it() {
     let mask = WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE;
-    let (_tmpfs, root, mut watcher) = match prepared("true", mask) {
-        Some(prepared) => prepared,
+    let (_tmpfs, root, mut watcher) = match root_watched(mask, "true") {
+        Some(watched) => watched,
         None => return,
     };
     std::fs::create_dir(root.join("d")).unwrap();

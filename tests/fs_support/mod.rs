@@ -51,6 +51,16 @@ pub fn watch<P: AsRef<Path>>(roots: &[P], mask: WatchMask) -> FsWatcher {
         .unwrap_or_else(|error| panic!("FsWatcher: {}", error))
 }
 
+/// A tmpfs with `root` and `away` (beside it), `setup` run in the tmpfs with `sh`, and
+/// a watcher of `root` for `mask`; `None` where fanotify cannot run here.
+pub fn root_watched(mask: WatchMask, setup: &str) -> Option<(Tmpfs, PathBuf, FsWatcher)> {
+    let tmpfs = fs_watcher_tmpfs()?;
+    sh(tmpfs.path(), &format!("mkdir root away && {}", setup));
+    let root = tmpfs.join("root");
+    let watcher = watch(&[&root], mask);
+    Some((tmpfs, root, watcher))
+}
+
 /// Every event up to a barrier.
 pub fn synced(watcher: &mut FsWatcher) -> Vec<WatchEvent> {
     watcher.sync(EVENT_TIMEOUT).expect("sync");
