@@ -69,7 +69,10 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// - **Merged events**: fanotify merges events of one process on one entry that are still
 ///   queued; they are split again, in the order `IN_CREATE`, `IN_OPEN`, `IN_ACCESS`,
 ///   `IN_MODIFY`, `IN_ATTRIB`, `IN_CLOSE_WRITE`, `IN_CLOSE_NOWRITE`, `IN_MOVE_SELF`,
-///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event.
+///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event. They take the
+///   place of the first: a directory made and deleted by one process before the watcher
+///   read its creation is reported made and deleted before the events inside it (which
+///   keep its path).
 /// - **One file system per root**: a file system mounted below a root is not seen; add
 ///   it as a root of its own. `wd` is -1 in every event: there are no watches.
 /// - A file's own events that name no directory (its `IN_DELETE_SELF`) are not
@@ -125,6 +128,9 @@ pub struct FsWatcher {
     ahead_seq: u64,
     /// The renames and deletions of directories among the events read ahead.
     later: Later,
+    /// Directories whose deletion the kernel merged into their creation, forgotten once
+    /// the events read ahead (those inside them among them) are taken.
+    deleted_ahead: Vec<Box<[u8]>>,
     dirs: Dirs,
     /// The caller's mask, as inotify bits, and as the fanotify bits marked.
     mask: EventMask,
@@ -213,6 +219,7 @@ impl FsBuilder {
             taken_seq: 0,
             ahead_seq: 0,
             later: Later::default(),
+            deleted_ahead: Vec::new(),
             dirs: Dirs::new(self.exclude),
             mask,
             marked: fanotify_mask(mask),
@@ -596,7 +603,13 @@ impl FsWatcher {
         let followed = match parsed {
             Ok(Some(_)) => {
                 self.taken_seq += 1;
-                self.take(&taken)
+                let followed = self.take(&taken);
+                if self.ahead_pos == self.ahead.len() {
+                    for key in core::mem::take(&mut self.deleted_ahead) {
+                        self.dirs.deleted(&key);
+                    }
+                }
+                followed
             }
             Ok(None) => Ok(()),
             Err(error) => Err(error),
@@ -729,7 +742,11 @@ impl FsWatcher {
             }
             self.queue(inotify | isdir, 0, Some(dir), Some(&entry.name));
             if let (Some(child), true) = (taken.child(), !isdir.is_empty()) {
-                if fan == FanotifyMask::DELETE {
+                if fan == FanotifyMask::DELETE && taken.mask.contains(FanotifyMask::CREATE) {
+                    // Merged into its creation: the events inside it are queued behind.
+                    self.read_ahead()?;
+                    self.deleted_ahead.push(child.into());
+                } else if fan == FanotifyMask::DELETE {
                     self.dirs.deleted(child);
                 }
             }
@@ -748,7 +765,7 @@ impl FsWatcher {
         } else {
             EventMask::MOVE_SELF
         };
-        self.queue(end | EventMask::ISDIR, 0, Some(node), None);
+        self.queue(end, 0, Some(node), None);
         self.queue(EventMask::IGNORED, 0, Some(node), None);
         self.end_root(at);
     }
@@ -762,12 +779,17 @@ impl FsWatcher {
             if !mask.contains(fan) {
                 continue;
             }
+            if inotify == EventMask::MOVE_SELF && root.is_none() {
+                continue; // made by `renamed`, where the move is known
+            }
+            // inotify gives a directory's own events no IN_ISDIR.
             let self_only = inotify.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF);
             match self.dirs.parent_and_name(dir) {
                 Some((parent, name)) if !self_only && root.is_none() => {
                     let name = name.to_vec();
                     self.queue(inotify | isdir, 0, Some(parent), Some(&name));
                 }
+                _ if self_only => self.queue(inotify, 0, Some(dir), None),
                 _ => self.queue(inotify | isdir, 0, Some(dir), None),
             }
         }
@@ -820,11 +842,19 @@ impl FsWatcher {
             Some(child) if !isdir.is_empty() => child,
             _ => return Ok(()),
         };
+        // inotify's IN_MOVE_SELF comes from the directory's own watch: only one that was
+        // in the tree before the move has it (the kernel's own is not delivered).
+        let was_in_tree = match from {
+            Place::Inside(dir) => !excluded_from && self.dirs.delivered_path(dir, &mut self.path),
+            Place::Outside => false,
+        };
         match to {
             Place::Inside(dir) => {
-                self.dirs.place(child, dir, &new.name);
+                let id = self.dirs.place(child, dir, &new.name);
                 if from == Place::Outside {
                     self.dirs.forget_outside();
+                } else if was_in_tree {
+                    self.queue(EventMask::MOVE_SELF, 0, Some(id), None);
                 }
             }
             Place::Outside => self.dirs.moved_out(child),
