@@ -46,6 +46,11 @@ const FOLLOW: FanotifyMask = FanotifyMask::CREATE
     .union(FanotifyMask::MOVE_SELF)
     .union(FanotifyMask::ONDIR);
 
+/// The most bytes of events read ahead: 4 MiB, about 60,000 events. Writers faster
+/// than the reader cannot make it grow without bound; a rename queued past it is not
+/// seen ahead, and a directory it moves is placed where the disk has it.
+const MAX_AHEAD: usize = 64 * READ_LEN;
+
 /// How long a root's opening may wait for a forked child to close its copy.
 const LAST_CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -618,7 +623,8 @@ impl FsWatcher {
         followed
     }
 
-    /// Reads every event queued now, behind those read already, noting the renames
+    /// Reads the events queued now (up to [`MAX_AHEAD`] bytes ahead), behind those read
+    /// already, noting the renames
     /// and deletions of directories among them: a directory never met is then resolved
     /// where it was when the event being taken was queued.
     fn read_ahead(&mut self) -> Result<(), WatchError> {
@@ -632,7 +638,7 @@ impl FsWatcher {
             let rest = rest.to_vec();
             self.keep_ahead(&rest);
         }
-        loop {
+        while self.ahead.len() - self.ahead_pos < MAX_AHEAD {
             let len = match self.waiter.source().read(&mut self.buffer) {
                 Ok(events) => events.remainder().len(),
                 Err(error) if error.is_would_block() => return Ok(()),
@@ -644,6 +650,7 @@ impl FsWatcher {
             let read = self.buffer.as_bytes()[..len].to_vec();
             self.keep_ahead(&read);
         }
+        Ok(())
     }
 
     /// Appends `bytes` (whole events) to the events read ahead, noting where each
