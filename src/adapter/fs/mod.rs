@@ -85,10 +85,11 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 ///
 /// **Paths.** Each directory met is cached by its file handle as (parent, name), so a
 /// path is a chain of cached parents and a rename updates everything below it in O(1).
-/// A directory never met is resolved once, with `open_by_handle_at` through the root's
-/// mount and `/proc/self/fd`; one that is gone by then (deleted before its events were
-/// read) cannot be named, and its events are dropped. Events outside the roots are
-/// dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
+/// A directory never met (there before the watch) is resolved once, with
+/// `open_by_handle_at` through the root's mount and `/proc/self/fd`, and put back where
+/// it was when its event was queued: the queued events are read ahead, and a rename or
+/// deletion of it (or of a directory above it) among them says where it was. Events
+/// outside the roots are dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
 /// once) every handle is resolved afresh.
 ///
 /// **Exclusion.** `exclude(parent, name)` leaves a directory's subtree out: nothing below
