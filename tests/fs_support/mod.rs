@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use inotify_raw::{Errno, FsWatcher};
+
 use super::common::TempDir;
 
 /// Set to `1` to make a skip (no fanotify, no right to mount) a failure.
@@ -54,6 +56,26 @@ impl Tmpfs {
                 skip(&format!("cannot run mount: {}", error));
                 None
             }
+        }
+    }
+
+    /// Mounts one where an `FsWatcher` can watch it, or says why not (then the test
+    /// skips): no right to mount, or no fanotify (`EPERM` without `CAP_SYS_ADMIN`,
+    /// `ENOSYS` under qemu-user).
+    pub fn for_fs_watcher() -> Option<Tmpfs> {
+        let tmpfs = Tmpfs::mount()?;
+        match FsWatcher::new(tmpfs.path()) {
+            Ok(_) => Some(tmpfs),
+            Err(error)
+                if matches!(
+                    Errno::from_error(&error),
+                    Some(Errno::EPERM) | Some(Errno::ENOSYS)
+                ) =>
+            {
+                skip(&format!("fanotify is not permitted here: {}", error));
+                None
+            }
+            Err(error) => panic!("FsWatcher on {}: {}", tmpfs.path().display(), error),
         }
     }
 
