@@ -17,7 +17,7 @@ pub struct Case<'a> {
     /// More operations, once the program has printed what the first says.
     pub then: Option<(Until<'a>, &'a str)>,
     pub until: Option<Until<'a>>,
-    /// Ready at this many watches and marks (for `-q`, which says nothing), not at
+    /// Ready at this many watches and file-system marks (for `-q`, which says nothing), not at
     /// "Watches established.".
     pub quiet_watches: Option<usize>,
     pub env: Vec<(&'a str, &'a str)>,

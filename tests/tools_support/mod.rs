@@ -131,7 +131,7 @@ pub struct Run<'a> {
     /// it, the run waits for the program to exit.
     pub until: Option<Until<'a>>,
     /// Ready when the program prints this on standard error; with `None`, when it has
-    /// `watches` inotify watches and fanotify marks.
+    /// `watches` inotify watches and fanotify file-system marks.
     pub ready_line: Option<&'a str>,
     pub watches: usize,
     /// Extra environment.
@@ -180,8 +180,8 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// Ready once it has this many inotify watches and fanotify marks (for `-q`, which
-    /// prints no setup message).
+    /// Ready once it has this many inotify watches and fanotify file-system marks (for
+    /// `-q`, which prints no setup message).
     pub fn ready_at_watches(mut self, watches: usize) -> Self {
         self.ready_line = None;
         self.watches = watches;
@@ -268,7 +268,7 @@ impl<'a> Run<'a> {
                 }
             }
             None if self.watches > 0 => {
-                while watch_count(child.id()) + mark_count(child.id()) < self.watches {
+                while watch_count(child.id()) + filesystem_mark_count(child.id()) < self.watches {
                     assert!(
                         Instant::now() < deadline,
                         "{:?} {:?} never had {} watches",
@@ -431,7 +431,8 @@ fn wait_exit(child: &mut Child, deadline: Instant) -> Option<i32> {
 }
 
 /// Starts the example `name` with `args` in `dir`, and returns how many inotify watches
-/// and fanotify marks it has once it has said "Watches established."; then stops it.
+/// and fanotify file-system marks it has once it has said "Watches established."; then
+/// stops it.
 pub fn watches_once_established(name: &str, args: &[&str], dir: &Path) -> (usize, usize) {
     let mut command = command(Tool::Ours, name);
     command
@@ -450,7 +451,10 @@ pub fn watches_once_established(name: &str, args: &[&str], dir: &Path) -> (usize
             break;
         }
     }
-    (watch_count(child.0.id()), mark_count(child.0.id()))
+    (
+        watch_count(child.0.id()),
+        filesystem_mark_count(child.0.id()),
+    )
 }
 
 /// How many inotify watches process `pid` has (lines of `/proc/PID/fdinfo`).
@@ -458,13 +462,11 @@ pub fn watch_count(pid: u32) -> usize {
     fdinfo_lines(pid, |line| line.starts_with("inotify wd:"))
 }
 
-/// How many fanotify marks process `pid` has: the lines of `/proc/PID/fdinfo` that
-/// start with `fanotify ` (`ino:`, `mnt_id:` or `sdev:`), but for each group's own
-/// (`flags:`).
-pub fn mark_count(pid: u32) -> usize {
-    fdinfo_lines(pid, |line| {
-        line.starts_with("fanotify ") && !line.starts_with("fanotify flags:")
-    })
+/// How many fanotify file-system marks process `pid` has (lines of `/proc/PID/fdinfo`;
+/// not its inode marks, such as the one `FsWatcher` makes for a moment while it adds a
+/// root).
+pub fn filesystem_mark_count(pid: u32) -> usize {
+    fdinfo_lines(pid, |line| line.starts_with("fanotify sdev:"))
 }
 
 /// How many lines of `/proc/PID/fdinfo/*` are `counted`.
