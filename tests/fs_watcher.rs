@@ -11,25 +11,6 @@ use common::{rerun, Rerun, EVENT_TIMEOUT};
 use fs_support::{skip, Tmpfs};
 use inotify_raw::{Errno, FsWatcher, WatchError, WatchEvent, WatchMask};
 
-/// A tmpfs of the test's own, or `None` where fanotify cannot run here (the test
-/// skips, and says why).
-fn tmpfs() -> Option<Tmpfs> {
-    let tmpfs = Tmpfs::mount()?;
-    match FsWatcher::new(tmpfs.path()) {
-        Ok(_) => Some(tmpfs),
-        Err(error)
-            if matches!(
-                Errno::from_error(&error),
-                Some(Errno::EPERM) | Some(Errno::ENOSYS)
-            ) =>
-        {
-            skip(&format!("fanotify is not permitted here: {}", error));
-            None
-        }
-        Err(error) => panic!("FsWatcher on {}: {}", tmpfs.path().display(), error),
-    }
-}
-
 /// A watcher of `roots` for `mask`.
 fn watch<P: AsRef<Path>>(roots: &[P], mask: WatchMask) -> FsWatcher {
     FsWatcher::builder()
@@ -40,7 +21,7 @@ fn watch<P: AsRef<Path>>(roots: &[P], mask: WatchMask) -> FsWatcher {
 
 /// A tmpfs and a watcher of all of it, or `None` where fanotify cannot run here.
 fn watched(mask: WatchMask) -> Option<(Tmpfs, FsWatcher)> {
-    let tmpfs = tmpfs()?;
+    let tmpfs = Tmpfs::for_fs_watcher()?;
     let watcher = watch(&[tmpfs.path()], mask);
     Some((tmpfs, watcher))
 }
@@ -98,7 +79,7 @@ fn mkdir_p_and_a_file_give_four_creations() {
 
 #[test]
 fn moves_within_into_and_out_of_the_root() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -151,7 +132,7 @@ fn a_rename_of_a_directory_renames_what_is_queued_below_it() {
 
 #[test]
 fn deletes_and_the_roots_end() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -226,7 +207,7 @@ fn only_the_mask_is_delivered() {
 
 #[test]
 fn nothing_below_an_excluded_name_and_its_renames_are_moves_out_and_in() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -263,7 +244,7 @@ fn nothing_below_an_excluded_name_and_its_renames_are_moves_out_and_in() {
 
 #[test]
 fn roots_added_and_removed() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -371,7 +352,7 @@ fn unprivileged_helper() {
 
 #[test]
 fn without_cap_sys_admin_the_error_says_what_to_do() {
-    if tmpfs().is_none() {
+    if Tmpfs::for_fs_watcher().is_none() {
         return;
     }
     let line = match rerun(
@@ -398,7 +379,7 @@ fn without_cap_sys_admin_the_error_says_what_to_do() {
 
 #[test]
 fn a_file_system_without_file_handles_is_named_with_the_reason() {
-    if tmpfs().is_none() {
+    if Tmpfs::for_fs_watcher().is_none() {
         return;
     }
     let error = FsWatcher::new("/proc").unwrap_err();
@@ -410,7 +391,7 @@ fn a_file_system_without_file_handles_is_named_with_the_reason() {
 
 #[test]
 fn resolving_directories_it_never_met_makes_no_event() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -436,7 +417,7 @@ fn resolving_directories_it_never_met_makes_no_event() {
 
 #[test]
 fn roots_on_two_file_systems_and_a_bind_mount() {
-    let (first, second) = match (tmpfs(), tmpfs()) {
+    let (first, second) = match (Tmpfs::for_fs_watcher(), Tmpfs::for_fs_watcher()) {
         (Some(first), Some(second)) => (first, second),
         _ => return,
     };
@@ -485,7 +466,7 @@ impl Drop for Unmount {
 
 #[test]
 fn a_directory_never_met_is_named_where_it_was_when_renamed_later() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
@@ -509,7 +490,7 @@ fn a_directory_never_met_is_named_where_it_was_when_renamed_later() {
 
 #[test]
 fn a_directory_never_met_and_deleted_before_it_is_read_is_named() {
-    let tmpfs = match tmpfs() {
+    let tmpfs = match Tmpfs::for_fs_watcher() {
         Some(tmpfs) => tmpfs,
         None => return,
     };
