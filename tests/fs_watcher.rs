@@ -530,3 +530,36 @@ fn opening_a_root_makes_no_event_even_with_children_forked_meanwhile() {
     forking.join().unwrap();
     assert!(leaked.is_empty(), "{:#?}", leaked);
 }
+
+#[test]
+fn exclude_is_asked_with_the_directorys_own_path_as_a_tree_asks() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut watcher = FsWatcher::builder()
+        .mask(WatchMask::CREATE)
+        .exclude({
+            let asked = asked.clone();
+            move |path, name| {
+                asked
+                    .lock()
+                    .unwrap()
+                    .push((path.to_path_buf(), name.to_os_string()));
+                false
+            }
+        })
+        .watch([tmpfs.path()])
+        .unwrap();
+    sh(tmpfs.path(), "mkdir -p a/b");
+    synced(&mut watcher);
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        [
+            (tmpfs.join("a"), "a".into()),
+            (tmpfs.join("a/b"), "b".into())
+        ]
+    );
+}

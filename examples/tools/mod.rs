@@ -985,7 +985,7 @@ pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> Tr
         .mask(tree_mask(events))
         .keep_going_at_watch_limit(true);
     match tree_exclusion(list, filter) {
-        // TreeWatcher asks with the directory's own path.
+        // Both trees ask with the directory's own path.
         Some(excluded) => builder.exclude(move |path: &Path, _name: &OsStr| excluded(path)),
         None => builder,
     }
@@ -995,10 +995,7 @@ pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> Tr
 pub fn fs_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> FsBuilder {
     let builder = FsWatcher::builder().mask(tree_mask(events));
     match tree_exclusion(list, filter) {
-        // FsWatcher asks with the parent's path and the directory's name.
-        Some(excluded) => {
-            builder.exclude(move |parent: &Path, name: &OsStr| excluded(&parent.join(name)))
-        }
+        Some(excluded) => builder.exclude(move |path: &Path, _name: &OsStr| excluded(path)),
         None => builder,
     }
 }

@@ -16,6 +16,7 @@ use std::vec::Vec;
 use super::later::Later;
 use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
 use crate::adapter::tree::ExcludeFn;
+use crate::adapter::watcher::push_name;
 use crate::fanotify::{name_to_handle_at, open_by_handle_at};
 use crate::fd::AsDescriptor;
 use crate::parse::FileHandle;
@@ -232,6 +233,7 @@ impl Dirs {
         if !self.nodes.path_into(parent, &mut self.scratch) {
             return false;
         }
+        push_name(&mut self.scratch, Some(name));
         exclude(
             Path::new(OsStr::from_bytes(&self.scratch)),
             OsStr::from_bytes(name),

@@ -92,7 +92,7 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// outside the roots are dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
 /// once) every handle is resolved afresh.
 ///
-/// **Exclusion.** `exclude(parent, name)` leaves a directory's subtree out: nothing below
+/// **Exclusion.** `exclude(path, name)` leaves a directory's subtree out: nothing below
 /// it is delivered, at the cost of a check of cached flags. The excluded directory itself
 /// is reported as a file is (its creation and deletion); a rename to or from an excluded
 /// name is a move out of or into the tree.
@@ -185,9 +185,10 @@ impl FsBuilder {
         self
     }
 
-    /// Leaves out every directory for which `exclude(parent_path, name)` is true, and
-    /// everything below it. It is asked once per directory met, and again when one is
-    /// renamed.
+    /// Leaves out every directory for which `exclude(path, name)` is true, and
+    /// everything below it, as [`TreeBuilder::exclude`](crate::TreeBuilder::exclude)
+    /// does: asked for every directory but the roots, with its full path and its name,
+    /// when it is first met and when it is renamed.
     pub fn exclude<F>(mut self, exclude: F) -> FsBuilder
     where
         F: FnMut(&Path, &OsStr) -> bool + Send + Sync + 'static,
