@@ -563,3 +563,25 @@ fn exclude_is_asked_with_the_directorys_own_path_as_a_tree_asks() {
         ]
     );
 }
+
+#[test]
+fn a_root_inside_another_is_refused_as_a_tree_refuses_it() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::CREATE);
+    for inside in [tmpfs.join("a/b"), tmpfs.path().to_path_buf()] {
+        let error = watcher.add_root(&inside).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists, "{}", error);
+        assert!(
+            error
+                .to_string()
+                .contains("a root cannot be inside another"),
+            "{}",
+            error
+        );
+    }
+    assert_eq!(watcher.roots(), [tmpfs.path().to_path_buf()]);
+}

@@ -252,6 +252,9 @@ impl From<WatchError> for io::Error {
 pub(crate) enum RootError {
     /// The root is not a directory.
     NotADirectory(PathBuf),
+    /// The root is already watched, as part of the tree below another root (or as a
+    /// root itself).
+    InsideAnother(PathBuf),
     /// fanotify refused an [`FsWatcher`](crate::FsWatcher) its group, or the mark of
     /// `root`'s file system (`EPERM`: no `CAP_SYS_ADMIN`).
     FanotifyDenied { root: Option<PathBuf>, error: Error },
@@ -310,6 +313,7 @@ impl RootError {
     fn errno(&self) -> Option<Errno> {
         match self {
             RootError::NotADirectory(_) => Some(Errno::ENOTDIR),
+            RootError::InsideAnother(_) => Some(Errno::EEXIST),
             RootError::FanotifyDenied { error, .. } => error.errno(),
             RootError::Below { error, .. } => Errno::from_error(error),
         }
@@ -327,6 +331,12 @@ impl fmt::Display for RootError {
                     ": {}: the root of a tree must be a directory, and this one is not (a \
                      file, or a link to one): give a directory, or watch a file with Watcher",
                     Errno::ENOTDIR
+                )
+            }
+            RootError::InsideAnother(root) => {
+                write_path(f, root.as_os_str().as_bytes())?;
+                f.write_str(
+                    ": already watched as part of the tree: a root cannot be inside another",
                 )
             }
             RootError::FanotifyDenied { root, error } => {
@@ -359,6 +369,7 @@ impl From<RootError> for io::Error {
     fn from(error: RootError) -> io::Error {
         let kind = match &error {
             RootError::NotADirectory(_) => Errno::ENOTDIR.kind(),
+            RootError::InsideAnother(_) => io::ErrorKind::AlreadyExists,
             RootError::FanotifyDenied { .. } => io::ErrorKind::PermissionDenied,
             RootError::Below { error, .. } => error.kind(),
         };

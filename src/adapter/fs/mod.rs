@@ -316,8 +316,9 @@ impl FsWatcher {
     /// it already is.
     ///
     /// # Errors
-    /// A root that does not exist or is not a directory, or whose file system cannot be
-    /// marked (no file handles; the error names the root and says why).
+    /// A root that does not exist or is not a directory, that lies inside another root
+    /// ([`io::ErrorKind::AlreadyExists`]), or whose file system cannot be marked (no file
+    /// handles; the error names the root and says why).
     pub fn add_root<P: AsRef<Path>>(&mut self, root: P) -> io::Result<()> {
         let given = root.as_ref();
         let named = |error: Error| -> io::Error {
@@ -340,8 +341,8 @@ impl FsWatcher {
         let handle = name_to_handle_at(given).map_err(named)?;
         let mut key = Vec::new();
         key_into(&mut key, fsid, handle.as_handle());
-        if self.dirs.known(&key).is_some() {
-            return Ok(());
+        if let Place::Inside(_) = self.place_of(&key)? {
+            return Err(RootError::InsideAnother(given.to_path_buf()).into());
         }
         if !self.dirs.roots.iter().any(|root| root.fsid == fsid) {
             self.waiter

@@ -103,13 +103,7 @@ impl TreeWatcher {
                 .reader
                 .inotify()
                 .add_watch(root, self.full_mask() - WatchMask::DONT_FOLLOW);
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                std::format!(
-                    "{}: already watched as part of the tree: a root cannot be inside another",
-                    root.display()
-                ),
-            ));
+            return Err(RootError::InsideAnother(root.to_path_buf()).into());
         }
         let stat = stat_path(bytes, true).map_err(path_error)?;
         let id = self.nodes.add_root(root, stat.ino);
