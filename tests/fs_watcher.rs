@@ -585,3 +585,42 @@ fn a_root_inside_another_is_refused_as_a_tree_refuses_it() {
     }
     assert_eq!(watcher.roots(), [tmpfs.path().to_path_buf()]);
 }
+
+#[test]
+fn a_directory_never_met_renamed_while_it_is_resolved_keeps_its_path_as_of_the_event() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let mut wrong = Vec::new();
+    for round in 0..150 {
+        let root = tmpfs.join(&format!("r{}", round));
+        std::fs::create_dir_all(root.join("a/b/c")).unwrap();
+        let mut watcher = watch(&[&root], WatchMask::CREATE);
+        watcher.set_block_duration(Some(std::time::Duration::from_millis(1)));
+        let writer = {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                std::fs::rename(root.join("a/b"), root.join("x")).unwrap();
+                std::fs::write(root.join("x/c/f"), b"").unwrap();
+                for _ in 0..round % 7 {
+                    std::thread::yield_now();
+                }
+                std::fs::rename(root.join("x/c"), root.join("a/d")).unwrap();
+            })
+        };
+        // Read while the writer runs: the first event meets `c`, never met before.
+        let mut made = None;
+        while made.is_none() {
+            if let Some(event) = watcher.next_event().unwrap() {
+                made = Some(event.path.to_path_buf());
+            }
+        }
+        writer.join().unwrap();
+        let made = made.unwrap();
+        if made != root.join("x/c/f") {
+            wrong.push(made);
+        }
+    }
+    assert!(wrong.is_empty(), "{:#?}", wrong);
+}

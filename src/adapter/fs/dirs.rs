@@ -273,6 +273,22 @@ impl Dirs {
         id
     }
 
+    /// Puts the directory `key`, if it is known, back where `later` says it was before
+    /// its next rename or deletion: for one placed from the disk, which a rename made
+    /// meanwhile may have put ahead of the events.
+    pub(super) fn put_back(&mut self, key: &[u8], later: &Later) {
+        let (dir, name) = match (self.known(key), later.first(key)) {
+            (Some(_), Some(was)) => was,
+            _ => return,
+        };
+        match self.place_within(dir, later, MAX_DEPTH) {
+            Place::Inside(parent) => {
+                self.place(key, parent, name);
+            }
+            Place::Outside => self.moved_out(key),
+        }
+    }
+
     /// Forgets the handles found outside: a directory that came in from outside may hold
     /// some of them.
     pub(super) fn forget_outside(&mut self) {

@@ -24,17 +24,21 @@ pub(super) struct Later {
 
 impl Later {
     /// Notes that event `seq` renamed or deleted the directory `child`, which was `name`
-    /// in the directory `dir`.
-    pub(super) fn note(&mut self, seq: u64, child: &[u8], dir: &[u8], name: &[u8]) {
+    /// in the directory `dir`. Says whether it is the first such event of `child` ahead.
+    pub(super) fn note(&mut self, seq: u64, child: &[u8], dir: &[u8], name: &[u8]) -> bool {
         let was = Was {
             seq,
             dir: dir.into(),
             name: name.into(),
         };
         match self.by_key.get_mut(child) {
-            Some(queue) => queue.push_back(was),
+            Some(queue) => {
+                queue.push_back(was);
+                false
+            }
             None => {
                 self.by_key.insert(child.into(), VecDeque::from([was]));
+                true
             }
         }
     }

@@ -134,6 +134,9 @@ pub struct FsWatcher {
     ahead_seq: u64,
     /// The renames and deletions of directories among the events read ahead.
     later: Later,
+    /// While a directory never met is being resolved: the directories whose first
+    /// rename or deletion ahead was read meanwhile.
+    renamed_first: Option<Vec<Box<[u8]>>>,
     /// Directories whose deletion the kernel merged into their creation, forgotten once
     /// the events read ahead (those inside them among them) are taken.
     deleted_ahead: Vec<Box<[u8]>>,
@@ -226,6 +229,7 @@ impl FsBuilder {
             taken_seq: 0,
             ahead_seq: 0,
             later: Later::default(),
+            renamed_first: None,
             deleted_ahead: Vec::new(),
             dirs: Dirs::new(self.exclude),
             mask,
@@ -675,16 +679,29 @@ impl FsWatcher {
                 }
                 _ => continue,
             };
-            self.later.note(self.ahead_seq, child, &was.dir, &was.name);
+            let first = self.later.note(self.ahead_seq, child, &was.dir, &was.name);
+            if let (true, Some(renamed_first)) = (first, self.renamed_first.as_mut()) {
+                renamed_first.push(child.into());
+            }
         }
         self.ahead.extend_from_slice(bytes);
     }
 
-    /// Where the directory `key` is, reading ahead first when it was never met.
+    /// Where the directory `key` is. One never met is resolved with every queued event
+    /// read ahead first; the events queued while it was resolved from the disk are read
+    /// too, and a directory one of them renames first is put back where it was.
     fn place_of(&mut self, key: &[u8]) -> Result<Place, WatchError> {
-        if !self.dirs.is_cached(key) {
-            self.read_ahead()?;
+        if self.dirs.is_cached(key) {
+            return Ok(self.dirs.place_of(key, &self.later));
         }
+        self.read_ahead()?;
+        self.dirs.place_of(key, &self.later);
+        self.renamed_first = Some(Vec::new());
+        let read = self.read_ahead();
+        for moved in self.renamed_first.take().unwrap_or_default() {
+            self.dirs.put_back(&moved, &self.later);
+        }
+        read?;
         Ok(self.dirs.place_of(key, &self.later))
     }
 
