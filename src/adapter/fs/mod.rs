@@ -12,6 +12,7 @@ use std::fmt;
 use std::format;
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -332,12 +333,11 @@ impl FsWatcher {
             }
             .into()
         };
-        let opened = OpenOptions::new()
-            .read(true)
-            .custom_flags((crate::sys::O_PATH | crate::sys::O_DIRECTORY) as i32)
-            .open(given)
-            .map_err(|error| RootError::of_root(given, io_to_error(&error, Call::Open)))?;
-        let fsid = crate::sys::fsid_of(opened.as_raw_fd())
+        // `O_PATH`, so no event: the crate's own call (std drops `O_PATH` from the
+        // custom flags on musl, where it is part of `O_ACCMODE`).
+        let named_only = crate::dir::open_path_following(given.as_os_str().as_bytes())
+            .map_err(|error| RootError::of_root(given, error))?;
+        let fsid = crate::sys::fsid_of(named_only.as_raw())
             .map_err(|errno| named(Error::syscall(Call::Fstatfs, errno)))?;
         let marked = self.dirs.roots.iter().any(|root| root.fsid == fsid);
         let group = self.waiter.source();
