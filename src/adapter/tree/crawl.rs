@@ -698,6 +698,10 @@ impl TreeWatcher {
                 }
                 self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
+                // The events read already put it here (its rename was read when the
+                // path of `dir` no longer named `dir`, so only the disk view lagged): the
+                // caller knows it here, and is told nothing more.
+                let told = self.delivered.agree_again(&self.nodes, owner);
                 self.set_ino(owner, ino);
                 self.placed(owner)?;
                 if self.nodes.get(owner).is_none() {
@@ -706,7 +710,7 @@ impl TreeWatcher {
                 // Found by a listing, no event says it came: the delivered view learns
                 // it from a found event, and if the caller did not know it, is told what
                 // it holds then. A kernel event's arrival is applied with the event.
-                if found {
+                if found && !told {
                     self.report_found(dir, name)?;
                 }
                 // A listing of it that could not be made is made now.
