@@ -44,7 +44,10 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
         .unwrap()
         .success()
     {
-        assert!(std::time::Instant::now() < deadline, "umount: busy for a minute");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "umount: busy for a minute"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut terminal = None;
@@ -98,7 +101,10 @@ fn an_unmounted_root_ends_and_the_other_goes_on() {
         .unwrap()
         .success()
     {
-        assert!(std::time::Instant::now() < deadline, "umount: busy for a minute");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "umount: busy for a minute"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Read until the root's end: before it, a sync would make its marker at the root's
