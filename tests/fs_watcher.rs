@@ -133,8 +133,10 @@ fn a_new_file_is_created_opened_changed_and_closed_in_that_order() {
         None => return,
     };
     // One process: fanotify merges these into one queued event, which is split again.
+    let forks = fs_support::forks_held();
     std::fs::write(tmpfs.join("f"), b"x").unwrap();
     let events = synced(&mut watcher);
+    drop(forks);
     assert_eq!(
         described(&events, tmpfs.path()),
         [
@@ -352,9 +354,11 @@ fn resolving_directories_it_never_met_makes_no_event() {
     };
     std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
     let mut watcher = watch(&[tmpfs.path()], WatchMask::ALL_EVENTS);
+    let forks = fs_support::forks_held();
     std::fs::write(tmpfs.join("a/b/f"), b"x").unwrap();
     std::fs::write(tmpfs.join("a/g"), b"x").unwrap();
     let events = synced(&mut watcher);
+    drop(forks);
     assert_eq!(
         described(&events, tmpfs.path()),
         [
@@ -495,7 +499,11 @@ fn opening_a_root_makes_no_event_even_with_children_forked_meanwhile() {
                         Ok(())
                     });
                 }
-                let _ = common::spawn_past_exec(&mut command).wait();
+                // Until its exec, the child would also hold other tests' files.
+                let forks = fs_support::forks_held();
+                let mut child = common::spawn_past_exec(&mut command);
+                drop(forks);
+                let _ = child.wait();
             }
         })
     };

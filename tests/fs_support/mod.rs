@@ -85,6 +85,7 @@ pub fn described(events: &[WatchEvent], root: &Path) -> Vec<String> {
 
 /// Runs `script` with `sh -c` in `dir`; fails the test when it fails.
 pub fn sh(dir: &Path, script: &str) {
+    let _forks = forks_held();
     let status = Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -92,6 +93,18 @@ pub fn sh(dir: &Path, script: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "{}", script);
+}
+
+/// Held while this process starts a program here, and by a test that a child forked
+/// meanwhile would disturb: a child holds copies of the process's descriptors until its
+/// `exec`, so a file the test closes is reported closed only then.
+static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`FORKS`], held until the guard is dropped.
+pub fn forks_held() -> std::sync::MutexGuard<'static, ()> {
+    FORKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A tmpfs mounted on a fresh directory, unmounted on drop.
@@ -106,6 +119,7 @@ impl Tmpfs {
         let dir = TempDir::new();
         let mountpoint = dir.join("mnt");
         std::fs::create_dir(&mountpoint).unwrap();
+        let _forks = forks_held();
         let output = Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64m", "inotify-raw-fanotify"])
             .arg(&mountpoint)
@@ -141,6 +155,7 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         // Lazily: a descriptor still open on it (a failed test's) must not keep it.
+        let _forks = forks_held();
         let _ = Command::new("umount")
             .arg("-l")
             .arg(&self.mountpoint)
