@@ -14,6 +14,31 @@ pub type Result<T> = std::result::Result<T, Box<dyn Error>>;
 // ---------------------------------------------------------------------------------------
 // Command lines
 
+/// Runs a program's subcommand: `commands(name, args)` runs it, or says `None` to an
+/// unknown name. `help` prints `usage`; an error is printed after the program's name,
+/// and the process exits with 1.
+pub fn run_command(
+    program: &str,
+    options: &[&str],
+    usage: &'static str,
+    commands: impl FnOnce(&str, &Args) -> Option<Result<()>>,
+) {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().and_then(|c| c.into_string().ok());
+    let result = Args::parse(args, options, usage).and_then(|rest| match command.as_deref() {
+        Some("-h" | "--help" | "help") => {
+            println!("{usage}");
+            Ok(())
+        }
+        Some(name) => commands(name, &rest).unwrap_or_else(|| Err(usage.into())),
+        None => Err(usage.into()),
+    });
+    if let Err(error) = result {
+        eprintln!("{program}: {error}");
+        std::process::exit(1);
+    }
+}
+
 /// The arguments after the subcommand: positional ones, `--name value` (or
 /// `--name=value`) options of a given set, and the `--hold` flag.
 pub struct Args {
@@ -198,9 +223,7 @@ pub fn fs_type(path: &Path) -> Result<String> {
         };
         // Blanks and other bytes in mount points are escaped as \040 and such: such a
         // mount point matches no path here, which only makes a shorter prefix win.
-        if path.starts_with(mount_point)
-            && best.map_or(true, |(len, _)| mount_point.len() >= len)
-        {
+        if path.starts_with(mount_point) && best.is_none_or(|(len, _)| mount_point.len() >= len) {
             best = Some((mount_point.len(), fs_type));
         }
     }
@@ -326,8 +349,20 @@ mod tests {
         assert_eq!(
             names,
             [
-                "r", "r/d0", "r/d1", "r/d2", "r/d0/d0", "r/d0/d1", "r/d0/d2", "r/d1/d0",
-                "r/d1/d1", "r/d1/d2", "r/d2/d0", "r/d2/d1", "r/d2/d2", "r/d0/d0/d0"
+                "r",
+                "r/d0",
+                "r/d1",
+                "r/d2",
+                "r/d0/d0",
+                "r/d0/d1",
+                "r/d0/d2",
+                "r/d1/d0",
+                "r/d1/d1",
+                "r/d1/d2",
+                "r/d2/d0",
+                "r/d2/d1",
+                "r/d2/d2",
+                "r/d0/d0/d0"
             ]
         );
     }

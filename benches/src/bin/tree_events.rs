@@ -41,8 +41,8 @@ use inotify_raw::{
     EventMask, FsWatcher, Limits, TreeWatcher, WatchError, WatchEventRef, WatchMask, Watcher,
 };
 use inotify_raw_benches::{
-    loadavg, make_tree, median, thousands, tree_dir, tree_path, vm_hwm_kb, wait_for_idle, Args,
-    Result,
+    loadavg, make_tree, median, run_command, thousands, tree_dir, tree_path, vm_hwm_kb,
+    wait_for_idle, Args, Result,
 };
 
 const USAGE: &str = "\
@@ -82,21 +82,16 @@ const QUIET: Duration = Duration::from_millis(300);
 const RESULT: &str = "result ";
 
 fn main() {
-    let mut args = std::env::args_os().skip(1);
-    let command = args.next().and_then(|c| c.into_string().ok());
-    let result = Args::parse(args, OPTIONS, USAGE).and_then(|rest| match command.as_deref() {
-        Some("run") => cmd_run(&rest),
-        Some("measure") => cmd_measure(&rest),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(USAGE.into()),
-    });
-    if let Err(error) = result {
-        eprintln!("tree_events: {error}");
-        std::process::exit(1);
-    }
+    run_command(
+        "tree_events",
+        OPTIONS,
+        USAGE,
+        |command, args| match command {
+            "run" => Some(cmd_run(args)),
+            "measure" => Some(cmd_measure(args)),
+            _ => None,
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -250,7 +245,7 @@ fn cycle(dir: &Path, writer: usize, number: usize) -> bool {
 fn stride(dirs: usize) -> usize {
     [7919, 7907, 7901, 7883]
         .into_iter()
-        .find(|p| dirs % p != 0)
+        .find(|&p| !dirs.is_multiple_of(p))
         .unwrap_or(1)
 }
 
@@ -551,7 +546,8 @@ fn print_table(plan: &Plan, trees: &[(String, Vec<Vec<Sample>>)]) {
             };
             let all = &samples[i];
             let sum = |f: &dyn Fn(&Sample) -> u64| all.iter().map(f).sum::<u64>();
-            let mb = |f: fn(&Sample) -> u64| median(all.iter().map(|s| f(s) as f64).collect()) / 1024.0;
+            let mb =
+                |f: fn(&Sample) -> u64| median(all.iter().map(|s| f(s) as f64).collect()) / 1024.0;
             println!(
                 "| {fs_type} | {} | {:.3} M{} | {:.3} M{} | {} / {} | {}, {}, {} | {:.3} M{} | \
                  {:.1} → {:.1} |",
@@ -605,7 +601,11 @@ fn print_notes(plan: &Plan, trees: &[(String, Vec<Vec<Sample>>)]) {
             let received = |p: fn(&Sample) -> Pass| {
                 let got: u64 = all.iter().map(|s| p(s).counts.writers).sum();
                 let expected: u64 = all.iter().map(|s| p(s).expected).sum();
-                format!("{} / {}", thousands(got as usize), thousands(expected as usize))
+                format!(
+                    "{} / {}",
+                    thousands(got as usize),
+                    thousands(expected as usize)
+                )
             };
             println!(
                 "- {fs_type}, {}: writers' events received, cold {}, drain {}; other events \

@@ -18,7 +18,7 @@
 //!   `watch(DIR, RecursiveMode::Recursive)` (which returns once the walk is done).
 //! - `fs DIR [--hold]`: the same for `FsWatcher::new(DIR)` (mask `ALL_EVENTS`); instead
 //!   of watches it counts fanotify marks (one).
-//! - `run [--dirs 20000,100000] [--fanout 10] [--runs 3] [--base /tmp,/mnt/tmpfs]
+//! - `run [--dirs 100000,1000000] [--fanout 10] [--runs 3] [--base /tmp,/mnt/tmpfs]
 //!   [--tools inotifywait,notify,ours,fs,example] [--syscalls auto|perf|strace|none]`:
 //!   the driver. It makes the trees under each base directory (one per file system to
 //!   compare), then for each base, tree and tool, each as a child process that is killed
@@ -59,7 +59,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use inotify_raw_benches::{
-    cpu_ticks, fs_type, loadavg, make_tree, median, thousands, tree_path,
+    cpu_ticks, fs_type, loadavg, make_tree, median, run_command, thousands, tree_path,
     unreclaimable_slab_kb, vm_hwm_kb, wait_for_idle, Args, Result, SETTLE_MAX,
 };
 
@@ -83,7 +83,7 @@ const OPTIONS: &[&str] = &[
 ];
 
 /// Defaults of `run`.
-const DEFAULT_DIRS: &[usize] = &[20_000, 100_000];
+const DEFAULT_DIRS: &[usize] = &[100_000, 1_000_000];
 const DEFAULT_FANOUT: usize = 10;
 const DEFAULT_RUNS: usize = 5;
 
@@ -111,25 +111,23 @@ const SLAB_GOAL: f64 = 1.0;
 const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn main() {
-    let mut args = std::env::args_os().skip(1);
-    let command = args.next().and_then(|c| c.into_string().ok());
-    let rest = Args::parse(args, OPTIONS, USAGE);
-    let result = rest.and_then(|rest| match command.as_deref() {
-        Some("make") => cmd_make(&rest),
-        Some("ours") => cmd_ours(&rest),
-        Some("notify") => cmd_notify(&rest),
-        Some("fs") => cmd_fs(&rest),
-        Some("run") => cmd_run(&rest),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(USAGE.into()),
-    });
-    if let Err(error) = result {
-        eprintln!("tree_setup: {error}");
-        std::process::exit(1);
-    }
+    run_command(
+        "tree_setup",
+        OPTIONS,
+        USAGE,
+        |command, args| match command {
+            "make" => Some(cmd_make(args)),
+            "ours" => Some(time_setup(args, |dir| {
+                Ok(inotify_raw::TreeWatcher::new(dir)?)
+            })),
+            "notify" => Some(time_setup(args, watch_with_notify)),
+            "fs" => Some(time_setup(args, |dir| {
+                Ok(inotify_raw::FsWatcher::new(dir)?)
+            })),
+            "run" => Some(cmd_run(args)),
+            _ => None,
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -153,33 +151,22 @@ fn cmd_make(args: &Args) -> Result<()> {
 // ---------------------------------------------------------------------------------------
 // ours, notify, fs
 
-fn cmd_ours(args: &Args) -> Result<()> {
+/// Sets a watcher up on the one directory of `args` with `watch`, timed, and reports
+/// (see [`report_ready`]).
+fn time_setup<W>(args: &Args, watch: impl FnOnce(&Path) -> Result<W>) -> Result<()> {
     let dir = args.dir()?;
     let start = Instant::now();
-    let watcher = inotify_raw::TreeWatcher::new(&dir)?;
+    let watcher = watch(&dir)?;
     report_ready(start.elapsed(), args.hold)?;
     drop(watcher);
     Ok(())
 }
 
-fn cmd_notify(args: &Args) -> Result<()> {
+fn watch_with_notify(dir: &Path) -> Result<notify::RecommendedWatcher> {
     use notify::Watcher as _;
-    let dir = args.dir()?;
-    let start = Instant::now();
     let mut watcher = notify::recommended_watcher(|_: notify::Result<notify::Event>| {})?;
-    watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
-    report_ready(start.elapsed(), args.hold)?;
-    drop(watcher);
-    Ok(())
-}
-
-fn cmd_fs(args: &Args) -> Result<()> {
-    let dir = args.dir()?;
-    let start = Instant::now();
-    let watcher = inotify_raw::FsWatcher::new(&dir)?;
-    report_ready(start.elapsed(), args.hold)?;
-    drop(watcher);
-    Ok(())
+    watcher.watch(dir, notify::RecursiveMode::Recursive)?;
+    Ok(watcher)
 }
 
 /// Prints the ready line (the first write after the setup: a strace trace is cut
