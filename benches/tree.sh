@@ -30,7 +30,8 @@
 # ext4) are kept for the next run; remove them by hand.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")"
+self=$(realpath "${BASH_SOURCE[0]}")
+cd "$(dirname "$self")"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/target-bench}
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -39,7 +40,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 # Into a mount namespace of our own, once, before anything else.
 if [ -z "${INOTIFY_RAW_BENCH_NAMESPACE:-}" ]; then
-  INOTIFY_RAW_BENCH_NAMESPACE=1 exec unshare --mount --propagation private bash "$0" "$@"
+  INOTIFY_RAW_BENCH_NAMESPACE=1 exec unshare --mount --propagation private bash "$self" "$@"
 fi
 
 what=both

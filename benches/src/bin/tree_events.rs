@@ -21,13 +21,16 @@
 //!
 //! For each pass: events per second (the writers' events received, over the time from
 //! the writers' start to the last of them), the events received against the 7 per cycle
-//! expected, other events, and queue overflows. And the child's peak RSS, once the
-//! watcher is set up and at the end (when its events have touched every directory).
+//! expected, other events, queue overflows, and the reading thread's CPU time per event
+//! (which the machine's other work does not change much, where the rates depend on how
+//! the CPUs are shared). And the child's peak RSS, once the watcher is set up and at
+//! the end (when its events have touched every directory).
 //!
 //! `tree_events run [--dirs 100000] [--fanout 10] [--base /tmp,/mnt/tmpfs]
-//! [--readers tree,fs] [--writers 2] [--cycles 200000] [--runs 3]` makes the trees if
-//! need be, runs every reader `--runs` times (the readers in turns, each round starting
-//! with the next), and prints a Markdown table of the medians.
+//! [--readers tree,fs] [--writers 2,4] [--cycles 200000] [--runs 3]` makes the trees if
+//! need be, and for each base and writer count runs every reader `--runs` times (the
+//! readers in turns, each round starting with the next); then it prints a Markdown
+//! table of the medians.
 
 use std::fs;
 use std::hint::black_box;
@@ -47,7 +50,7 @@ use inotify_raw_benches::{
 
 const USAGE: &str = "\
 usage: tree_events run [--dirs N] [--fanout F] [--base DIR,DIR...] [--readers tree,fs,watcher]
-                       [--writers W] [--cycles N] [--runs R]
+                       [--writers W,W...] [--cycles N] [--runs R]
        tree_events measure --reader tree|fs|watcher --dirs N [--fanout F] [--writers W]
                        [--cycles N] DIR";
 
@@ -65,7 +68,7 @@ const OPTIONS: &[&str] = &[
 /// Defaults of `run`.
 const DEFAULT_DIRS: usize = 100_000;
 const DEFAULT_FANOUT: usize = 10;
-const DEFAULT_WRITERS: usize = 2;
+const DEFAULT_WRITERS: &[usize] = &[2, 4];
 const DEFAULT_CYCLES: usize = 200_000;
 const DEFAULT_RUNS: usize = 3;
 
@@ -205,12 +208,14 @@ impl Reader {
     }
 
     /// Reads until no event of the writers came for `QUIET` once `done` says they are
-    /// finished: what it counted, and when the writers' last event came (since `start`).
+    /// finished: what it counted, when the writers' last event came (since `start`), and
+    /// the CPU time this thread spent meanwhile.
     fn read_until_quiet(
         &mut self,
         start: Instant,
         done: &dyn Fn() -> bool,
-    ) -> Result<(Counts, Duration)> {
+    ) -> Result<(Counts, Duration, Duration)> {
+        let cpu_start = thread_cpu_time()?;
         let mut counts = Counts::default();
         let mut last = Duration::ZERO;
         let mut quiet_since = Instant::now();
@@ -221,10 +226,24 @@ impl Reader {
                 last = start.elapsed();
                 quiet_since = Instant::now();
             } else if quiet_since.elapsed() > QUIET && done() {
-                return Ok((counts, last));
+                let cpu = thread_cpu_time()?.saturating_sub(cpu_start);
+                return Ok((counts, last, cpu));
             }
         }
     }
+}
+
+/// The CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_time() -> io::Result<Duration> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the call to fill.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -259,13 +278,16 @@ struct Work {
 }
 
 impl Work {
-    /// Runs `cycles` cycles from `writers` threads, cycle k in directory
-    /// `(k * stride + offset) % dirs`: the threads, which return their failures.
-    fn spawn(&self, cycles: usize, offset: usize) -> Vec<thread::JoinHandle<usize>> {
+    /// Runs `cycles` cycles from `writers` threads (named `writer`, for profilers),
+    /// cycle k in directory `(k * stride + offset) % dirs`: the threads, which return
+    /// their failures.
+    fn spawn(&self, cycles: usize, offset: usize) -> io::Result<Vec<thread::JoinHandle<usize>>> {
         (0..self.writers)
             .map(|writer| {
                 let work = self.clone();
-                thread::spawn(move || work.write(writer, cycles, offset))
+                thread::Builder::new()
+                    .name("writer".to_owned())
+                    .spawn(move || work.write(writer, cycles, offset))
             })
             .collect()
     }
@@ -292,6 +314,8 @@ struct Pass {
     expected: u64,
     seconds: f64,
     failed: usize,
+    /// The reader's CPU time (its thread's), in seconds.
+    cpu: f64,
 }
 
 impl Pass {
@@ -299,12 +323,17 @@ impl Pass {
         self.counts.writers as f64 / self.seconds
     }
 
-    /// As the child prints it: `name=writers,other,overflows,expected,seconds,failed`.
+    /// The reader's CPU time per event received, in µs.
+    fn cpu_per_event(&self) -> f64 {
+        self.cpu * 1e6 / (self.counts.writers + self.counts.other).max(1) as f64
+    }
+
+    /// As the child prints it: `name=writers,other,overflows,expected,seconds,failed,cpu`.
     fn format(&self, name: &str) -> String {
         let c = self.counts;
         format!(
-            "{name}={},{},{},{},{},{}",
-            c.writers, c.other, c.overflows, self.expected, self.seconds, self.failed
+            "{name}={},{},{},{},{},{},{}",
+            c.writers, c.other, c.overflows, self.expected, self.seconds, self.failed, self.cpu
         )
     }
 
@@ -320,6 +349,7 @@ impl Pass {
             expected: number(3)?,
             seconds: fields.get(4)?.parse().ok()?,
             failed: number(5)? as usize,
+            cpu: fields.get(6)?.parse().ok()?,
         })
     }
 }
@@ -330,7 +360,7 @@ fn cmd_measure(args: &Args) -> Result<()> {
         root: args.dir()?,
         dirs: args.number("--dirs", None)?,
         fanout: args.number("--fanout", Some(DEFAULT_FANOUT))?,
-        writers: args.number("--writers", Some(DEFAULT_WRITERS))?,
+        writers: args.number("--writers", Some(DEFAULT_WRITERS[0]))?,
     };
     let cycles = args.number("--cycles", Some(DEFAULT_CYCLES))?;
     let mut reader = Reader::new(kind, &work.root, work.dirs, work.fanout)?;
@@ -353,9 +383,9 @@ fn cmd_measure(args: &Args) -> Result<()> {
 /// `cycles` cycles from the writers while the reader reads.
 fn live_pass(reader: &mut Reader, work: &Work, cycles: usize, offset: usize) -> Result<Pass> {
     let start = Instant::now();
-    let writers = work.spawn(cycles, offset);
+    let writers = work.spawn(cycles, offset)?;
     let done = || writers.iter().all(|w| w.is_finished());
-    let (counts, last) = reader.read_until_quiet(start, &done)?;
+    let (counts, last, cpu) = reader.read_until_quiet(start, &done)?;
     let mut failed = 0;
     for writer in writers {
         failed += writer.join().map_err(|_| "a writer panicked")?;
@@ -365,6 +395,7 @@ fn live_pass(reader: &mut Reader, work: &Work, cycles: usize, offset: usize) -> 
         expected: cycles as u64 * EVENTS_PER_CYCLE,
         seconds: last.as_secs_f64(),
         failed,
+        cpu: cpu.as_secs_f64(),
     })
 }
 
@@ -380,7 +411,8 @@ fn drain_pass(reader: &mut Reader, work: &Work) -> Result<Pass> {
     for fill in 0..DRAIN_FILLS {
         pass.failed += alone.write(0, cycles, 2 + fill);
         let start = Instant::now();
-        let (counts, last) = reader.read_until_quiet(start, &|| true)?;
+        let (counts, last, cpu) = reader.read_until_quiet(start, &|| true)?;
+        pass.cpu += cpu.as_secs_f64();
         pass.counts.writers += counts.writers;
         pass.counts.other += counts.other;
         pass.counts.overflows += counts.overflows;
@@ -432,9 +464,17 @@ struct Plan {
     readers: Vec<Kind>,
     dirs: usize,
     fanout: usize,
-    writers: usize,
+    /// The writer counts to run with, each in turn.
+    writers: Vec<usize>,
     cycles: usize,
     runs: usize,
+}
+
+/// One file system and writer count, and the samples of each reader of the plan.
+struct Setting {
+    fs_type: String,
+    writers: usize,
+    samples: Vec<Vec<Sample>>,
 }
 
 fn cmd_run(args: &Args) -> Result<()> {
@@ -446,21 +486,27 @@ fn cmd_run(args: &Args) -> Result<()> {
             .collect::<Result<_>>()?,
         dirs: args.number("--dirs", Some(DEFAULT_DIRS))?,
         fanout: args.number("--fanout", Some(DEFAULT_FANOUT))?,
-        writers: args.number("--writers", Some(DEFAULT_WRITERS))?,
+        writers: args.numbers("--writers", DEFAULT_WRITERS)?,
         cycles: args.number("--cycles", Some(DEFAULT_CYCLES))?,
         runs: args.number("--runs", Some(DEFAULT_RUNS))?,
     };
     let started = Instant::now();
     let load_before = loadavg();
-    let mut trees = Vec::new();
+    let mut settings = Vec::new();
     for base in args.words("--base", &["/tmp"]) {
         let root = tree_path(Path::new(&base), plan.dirs, plan.fanout);
         make_tree(&root, plan.dirs, plan.fanout)?;
         let fs_type = inotify_raw_benches::fs_type(&root)?;
-        let samples = measure_tree(&plan, &root, &fs_type)?;
-        trees.push((fs_type, samples));
+        for &writers in &plan.writers {
+            let samples = measure_setting(&plan, &root, &fs_type, writers)?;
+            settings.push(Setting {
+                fs_type: fs_type.clone(),
+                writers,
+                samples,
+            });
+        }
     }
-    print_table(&plan, &trees);
+    print_table(&plan, &settings);
     println!(
         "\nWhole run: {:.0} s; load average before: {load_before}; after: {}.",
         started.elapsed().as_secs_f64(),
@@ -469,8 +515,14 @@ fn cmd_run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Every reader, `runs` times in turns, on the tree at `root`: the samples by reader.
-fn measure_tree(plan: &Plan, root: &Path, fs_type: &str) -> Result<Vec<Vec<Sample>>> {
+/// Every reader, `runs` times in turns, on the tree at `root` with `writers` writers:
+/// the samples by reader.
+fn measure_setting(
+    plan: &Plan,
+    root: &Path,
+    fs_type: &str,
+    writers: usize,
+) -> Result<Vec<Vec<Sample>>> {
     let mut samples: Vec<Vec<Sample>> = plan.readers.iter().map(|_| Vec::new()).collect();
     for round in 0..plan.runs {
         for k in 0..plan.readers.len() {
@@ -478,16 +530,17 @@ fn measure_tree(plan: &Plan, root: &Path, fs_type: &str) -> Result<Vec<Vec<Sampl
             if !wait_for_idle() {
                 eprintln!("(CPUs still busy after waiting)");
             }
-            let sample = run_child(plan, plan.readers[i], root)?;
+            let sample = run_child(plan, plan.readers[i], root, writers)?;
             eprintln!(
-                "{fs_type}, round {}/{}: {}: cold {:.2} M/s, live {:.2} M/s ({} overflows), \
-                 drain {:.2} M/s, peak RSS {:.1} MB",
+                "{fs_type}, {writers} writers, round {}/{}: {}: cold {:.2} M/s, live {:.2} M/s \
+                 ({} overflows, {:.2} µs CPU per event), drain {:.2} M/s, peak RSS {:.1} MB",
                 round + 1,
                 plan.runs,
                 plan.readers[i].short(),
                 sample.cold.rate() / 1e6,
                 sample.live.rate() / 1e6,
                 sample.live.counts.overflows,
+                sample.live.cpu_per_event(),
                 sample.drain.rate() / 1e6,
                 sample.rss_end as f64 / 1024.0
             );
@@ -498,13 +551,13 @@ fn measure_tree(plan: &Plan, root: &Path, fs_type: &str) -> Result<Vec<Vec<Sampl
 }
 
 /// Runs `tree_events measure` for one reader and reads its result line.
-fn run_child(plan: &Plan, kind: Kind, root: &Path) -> Result<Sample> {
+fn run_child(plan: &Plan, kind: Kind, root: &Path, writers: usize) -> Result<Sample> {
     let mut child = Command::new(std::env::current_exe()?)
         .arg("measure")
         .args(["--reader", kind.short()])
         .args(["--dirs", &plan.dirs.to_string()])
         .args(["--fanout", &plan.fanout.to_string()])
-        .args(["--writers", &plan.writers.to_string()])
+        .args(["--writers", &writers.to_string()])
         .args(["--cycles", &plan.cycles.to_string()])
         .arg(root)
         .stdin(Stdio::null())
@@ -526,70 +579,82 @@ fn run_child(plan: &Plan, kind: Kind, root: &Path) -> Result<Sample> {
     }
 }
 
-fn print_table(plan: &Plan, trees: &[(String, Vec<Vec<Sample>>)]) {
+fn print_table(plan: &Plan, settings: &[Setting]) {
     println!();
     println!(
-        "| file system | reader | cold: events/s | live: events/s | live: received / \
-         expected | overflows (cold, live, drain) | drain: events/s | peak RSS set up → \
-         end (MB) |"
+        "| file system | writers | reader | cold: events/s | live: events/s | live: received \
+         / expected | overflows (cold, live, drain) | drain: events/s | reader CPU per event, \
+         µs (cold, live, drain) | peak RSS set up → end (MB) |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let tree_at = plan.readers.iter().position(|&k| k == Kind::Tree);
-    for (fs_type, samples) in trees {
-        let rates = |i: usize, pass: fn(&Sample) -> Pass| {
-            median(samples[i].iter().map(|s| pass(s).rate()).collect())
-        };
+    for setting in settings {
         for (i, kind) in plan.readers.iter().enumerate() {
-            let ratio = |pass: fn(&Sample) -> Pass| match tree_at {
-                Some(at) if at != i => format!(" ({:.2}x)", rates(i, pass) / rates(at, pass)),
-                _ => String::new(),
-            };
-            let all = &samples[i];
-            let sum = |f: &dyn Fn(&Sample) -> u64| all.iter().map(f).sum::<u64>();
-            let mb =
-                |f: fn(&Sample) -> u64| median(all.iter().map(|s| f(s) as f64).collect()) / 1024.0;
-            println!(
-                "| {fs_type} | {} | {:.3} M{} | {:.3} M{} | {} / {} | {}, {}, {} | {:.3} M{} | \
-                 {:.1} → {:.1} |",
-                kind.label(),
-                rates(i, |s| s.cold) / 1e6,
-                ratio(|s| s.cold),
-                rates(i, |s| s.live) / 1e6,
-                ratio(|s| s.live),
-                thousands(sum(&|s| s.live.counts.writers) as usize),
-                thousands(sum(&|s| s.live.expected) as usize),
-                sum(&|s| s.cold.counts.overflows),
-                sum(&|s| s.live.counts.overflows),
-                sum(&|s| s.drain.counts.overflows),
-                rates(i, |s| s.drain) / 1e6,
-                ratio(|s| s.drain),
-                mb(|s| s.rss_setup),
-                mb(|s| s.rss_end),
-            );
+            print_row(setting, i, *kind, tree_at);
         }
     }
-    print_notes(plan, trees);
+    print_notes(plan, settings);
 }
 
-fn print_notes(plan: &Plan, trees: &[(String, Vec<Vec<Sample>>)]) {
-    let (dirs, writers, cycles, runs) = (plan.dirs, plan.writers, plan.cycles, plan.runs);
+/// The table's row of reader `i` (of kind `kind`) in one setting, with ratios to the
+/// reader at `tree_at`.
+fn print_row(setting: &Setting, i: usize, kind: Kind, tree_at: Option<usize>) {
+    let samples = &setting.samples;
+    let all = &samples[i];
+    let of = |at: usize, f: &dyn Fn(&Sample) -> f64| median(samples[at].iter().map(f).collect());
+    let rate = |at: usize, pass: fn(&Sample) -> Pass| of(at, &|s| pass(s).rate());
+    let ratio = |pass: fn(&Sample) -> Pass| match tree_at {
+        Some(at) if at != i => format!(" ({:.2}x)", rate(i, pass) / rate(at, pass)),
+        _ => String::new(),
+    };
+    let cpu = |pass: fn(&Sample) -> Pass| of(i, &|s| pass(s).cpu_per_event());
+    let sum = |f: &dyn Fn(&Sample) -> u64| all.iter().map(f).sum::<u64>();
+    let overflows = |pass: fn(&Sample) -> Pass| sum(&|s| pass(s).counts.overflows);
+    println!(
+        "| {} | {} | {} | {:.3} M{} | {:.3} M{} | {} / {} | {}, {}, {} | {:.3} M{} | \
+         {:.2}, {:.2}, {:.2} | {:.1} → {:.1} |",
+        setting.fs_type,
+        setting.writers,
+        kind.label(),
+        rate(i, |s| s.cold) / 1e6,
+        ratio(|s| s.cold),
+        rate(i, |s| s.live) / 1e6,
+        ratio(|s| s.live),
+        thousands(sum(&|s| s.live.counts.writers) as usize),
+        thousands(sum(&|s| s.live.expected) as usize),
+        overflows(|s| s.cold),
+        overflows(|s| s.live),
+        overflows(|s| s.drain),
+        rate(i, |s| s.drain) / 1e6,
+        ratio(|s| s.drain),
+        cpu(|s| s.cold),
+        cpu(|s| s.live),
+        cpu(|s| s.drain),
+        of(i, &|s| s.rss_setup as f64) / 1024.0,
+        of(i, &|s| s.rss_end as f64) / 1024.0,
+    );
+}
+
+fn print_notes(plan: &Plan, settings: &[Setting]) {
+    let (dirs, cycles, runs) = (plan.dirs, plan.cycles, plan.runs);
     println!();
     println!(
         "{} directories (fanout {}, one file each); every reader with `ALL_EVENTS` and \
          the borrowed `next_event()` (full paths built), in a process of its own, {runs} \
-         runs, medians (counts summed over the runs). The writers: {writers} threads, each \
-         cycle creating a file and writing a byte, renaming it, deleting it (7 events). \
-         cold: one cycle in every directory, with a fresh watcher; live: then {} cycles \
-         spread over the tree; drain: {DRAIN_FILLS} times, cycles up to 90% of inotify's \
-         queue written while nothing reads, then only the reading timed. Events/s: the \
-         writers' events received over the time from the writers' start to the last of \
-         them. In parentheses: the ratio to TreeWatcher's.",
+         runs, medians (counts summed over the runs). The writers: threads, each cycle \
+         creating a file and writing a byte, renaming it, deleting it (7 events). cold: one \
+         cycle in every directory, with a fresh watcher; live: then {} cycles spread over \
+         the tree; drain: {DRAIN_FILLS} times, cycles up to 90% of inotify's queue written \
+         while nothing reads, then only the reading timed. Events/s: the writers' events \
+         received over the time from the writers' start to the last of them. In \
+         parentheses: the ratio to TreeWatcher's. Reader CPU: the reading thread's CPU time \
+         (CLOCK_THREAD_CPUTIME_ID) over the events it received.",
         thousands(dirs),
         plan.fanout,
         thousands(cycles)
     );
-    for (fs_type, samples) in trees {
-        for (kind, all) in plan.readers.iter().zip(samples) {
+    for setting in settings {
+        for (kind, all) in plan.readers.iter().zip(&setting.samples) {
             let other: u64 = all
                 .iter()
                 .map(|s| s.cold.counts.other + s.live.counts.other + s.drain.counts.other)
@@ -608,8 +673,10 @@ fn print_notes(plan: &Plan, trees: &[(String, Vec<Vec<Sample>>)]) {
                 )
             };
             println!(
-                "- {fs_type}, {}: writers' events received, cold {}, drain {}; other events \
-                 {other}; failed writer cycles {failed}.",
+                "- {}, {} writers, {}: writers' events received, cold {}, drain {}; other \
+                 events {other}; failed writer cycles {failed}.",
+                setting.fs_type,
+                setting.writers,
                 kind.short(),
                 received(|s| s.cold),
                 received(|s| s.drain),

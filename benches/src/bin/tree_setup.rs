@@ -1157,7 +1157,7 @@ fn print_tree_notes(tree: &TreeResult, plan: &Plan) {
         names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let shown: Vec<String> = names
             .iter()
-            .filter(|(_, &n)| in_all || per_dir(n) >= 0.01)
+            .filter(|(_, &n)| if in_all { n > 0 } else { per_dir(n) >= 0.01 })
             .map(|(name, &n)| match in_all {
                 true => format!("`{name}` {n}"),
                 false => format!("`{name}` {:.2}", per_dir(n)),
@@ -1212,8 +1212,10 @@ fn print_goals(results: &[TreeResult], plan: &Plan) {
     let growth: Vec<String> = fs
         .iter()
         .map(|(tree, f)| {
-            let mb = f.slab_mb.map_or("–".to_owned(), |mb| format!("{mb:.2} MB"));
-            format!("{} dirs on {}: {mb}", thousands(tree.dirs), tree.fs_type)
+            let kb = f
+                .slab_mb
+                .map_or("–".to_owned(), |mb| format!("{:.0} kB", mb * 1024.0));
+            format!("{} dirs on {}: {kb}", thousands(tree.dirs), tree.fs_type)
         })
         .collect();
     println!(
