@@ -1,9 +1,11 @@
 //! `inotifywait` on this crate: the options, output and exit codes of inotify-tools'
 //! `inotifywait` 3.22, so that a script can call this one in its place; with `-r`, the
-//! crate's `TreeWatcher`, which is right where inotifywait is not (see `--help`).
+//! crate's `TreeWatcher`, which is right where inotifywait is not (see `--help`); with
+//! `-S` (or `-F -r`), its `FsWatcher`: the same lines, from one fanotify mark.
 //!
 //! ```sh
 //! cargo run --example inotifywait -- -m -r DIR
+//! cargo run --example inotifywait -- -m -S DIR
 //! cargo install --path . --example inotifywait
 //! ```
 
@@ -17,11 +19,11 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use std::time::{Duration, Instant};
 
-use inotify_raw::{EventMask, Inotify, WatchMask, Watcher};
+use inotify_raw::{EventMask, WatchMask, Watcher};
 
 use tools::{
-    show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, Watches, EXIT_FAILURE,
-    EXIT_SUCCESS,
+    show, Backend, Filter, Getopt, LongOpt, Next, Opt, PathList, Recursion, ToolEvent, Watches,
+    EXIT_FAILURE, EXIT_SUCCESS,
 };
 
 const SHORT: &str = "mrhcdsPqt:fo:e:IFS";
@@ -60,6 +62,9 @@ struct Options {
     quiet: u32,
     timeout: u32,
     recursive: bool,
+    /// `-S`: a tree of each directory given, with fanotify.
+    filesystem: bool,
+    /// `-F` or `-S`, and no `-I` after them.
     fanotify: bool,
     csv: bool,
     daemon: bool,
@@ -106,9 +111,12 @@ fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
             'm' => o.monitor = true,
             'q' => o.quiet += 1,
             'r' => o.recursive = true,
-            // fanotify: inotify-tools 3.22 as Debian builds it takes the options and
-            // ignores them; so does this one, which is inotify only.
-            'I' | 'F' | 'S' => o.fanotify = key != 'I' && o.fanotify,
+            'I' => o.fanotify = false,
+            'F' => o.fanotify = true,
+            'S' => {
+                o.filesystem = true;
+                o.fanotify = true;
+            }
             'c' => o.csv = true,
             'd' => {
                 o.daemon = true;
@@ -199,6 +207,12 @@ fn parse_options() -> Result<(Options, Vec<OsString>), i32> {
     Ok((o, operands))
 }
 
+impl Options {
+    fn recursion(&self) -> Recursion {
+        Recursion::from_options(self.recursive, self.filesystem, self.fanotify)
+    }
+}
+
 /// Where errors go: standard error, or the system log with `-s`/`-d`.
 struct Errors {
     syslog: bool,
@@ -226,17 +240,12 @@ fn run() -> i32 {
         Err(code) => return code,
     };
 
-    // The instance first, as inotifywait does. With -r it watches the files given, and
-    // the tree makes its own: check that one can be had too.
-    let watcher = match Watcher::new() {
+    // The instance first, as inotifywait does. With a tree it watches the files given,
+    // and the tree needs its own (inotify or fanotify): checked here too.
+    let watcher = match tools::new_watcher(o.recursion()) {
         Ok(watcher) => watcher,
-        Err(error) => return tools::init_failed(&error),
+        Err(code) => return code,
     };
-    if o.recursive {
-        if let Err(error) = Inotify::new() {
-            return tools::init_failed(&error.into());
-        }
-    }
 
     let filter = match tools::compile_filter(
         o.exclude.as_deref(),
@@ -310,11 +319,13 @@ fn run() -> i32 {
     let errors = Errors { syslog: o.syslog };
 
     if o.quiet == 0 {
-        if o.recursive {
-            errors.say("Setting up watches.  Beware: since -r was given, this may take a while!");
+        errors.say(if o.filesystem {
+            "Setting up filesystem watches."
+        } else if o.recursive {
+            "Setting up watches.  Beware: since -r was given, this may take a while!"
         } else {
-            errors.say("Setting up watches.");
-        }
+            "Setting up watches."
+        });
     }
 
     let mut watches = match set_up(
@@ -399,9 +410,9 @@ fn open_outfile(path: &OsStr) -> io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Watches every path of the list as inotifywait does: with `-r`, each directory as a
-/// tree and each file on its own. Says what the tree's setup left to say; `Err` with the
-/// exit code when the setup fails (a path that cannot be watched, the watch limit).
+/// Watches every path of the list as inotifywait does: with `-r` or `-S`, each directory
+/// as a tree and each file on its own. Says what the tree's setup left to say; `Err` with
+/// the exit code when the setup fails (a path that cannot be watched, the watch limit).
 fn set_up(
     watcher: Watcher,
     o: &Options,
@@ -412,10 +423,20 @@ fn set_up(
     errors: &Errors,
 ) -> Result<Watches, i32> {
     let say = |lines: &[String]| errors.say_lines(lines);
-    let mut watches = tools::start_watches(watcher, o.recursive, orig_events, list, filter, &say)?;
+    let mut watches =
+        tools::start_watches(watcher, o.recursion(), orig_events, list, filter, &say)?;
+    let failed = if o.filesystem {
+        "Couldn't add filesystem watch"
+    } else {
+        "Couldn't watch"
+    };
     for path in &list.watch {
         if let Err(error) = watches.add(path, events) {
-            say(&tools::watch_failed_lines("Couldn't watch", path, &error));
+            let mut lines = tools::watch_failed_lines(failed, path, &error);
+            if o.recursion() == Recursion::Tree(Backend::Fanotify) {
+                lines.extend(tools::fanotify_advice(&error));
+            }
+            say(&lines);
             return Err(EXIT_FAILURE);
         }
     }
@@ -530,6 +551,9 @@ Options:
 \t-P|--no-dereference
 \t              \tDo not follow symlinks.
 \t-r|--recursive\tWatch directories recursively.
+\t-I|--inotify\tWatch with inotify.
+\t-F|--fanotify\tWatch with fanotify.
+\t-S|--filesystem\tWatch entire filesystem with fanotify.
 \t--fromfile <file>
 \t              \tRead files to watch from <file> or `-' for stdin.
 \t-o|--outfile <file>
@@ -566,6 +590,20 @@ With -r, this {name} watches with inotify-raw's TreeWatcher:
 \t  when they drop every event below it, not only the printing;
 \t- a directory that cannot be read is named on stderr, and the
 \t  watch limit says how to raise it.
+
+With -S DIR, or -F with -r, this {name} watches each directory given
+with inotify-raw's FsWatcher, one fanotify mark per file system, so
+\"Watches established.\" comes at once, whatever the tree holds:
+\t- it prints the same lines as -r DIR for the same operations, but
+\t  that a directory moved in is its MOVED_TO line alone (-r adds
+\t  what it holds, as CREATE lines), and an event repeated on one
+\t  entry before it is read is printed once;
+\t- only what happens below DIR is printed, with paths as -r prints
+\t  them (inotify-tools' -S prints the whole file system): to watch
+\t  a whole file system, give its mount point;
+\t- a file given is watched on its own, as with -r;
+\t- it needs CAP_SYS_ADMIN (root) and Linux 5.17; -r needs neither;
+\t- -F without -r or -S watches with inotify: the lines are the same.
 
 Exit status:
 \t0  -  An event you asked to watch for was received.

@@ -17,11 +17,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use inotify_raw::{raw, BorrowedDescriptor, Inotify, WatchError, WatchMask, Watcher};
+use inotify_raw::{raw, BorrowedDescriptor, WatchError, WatchMask, Watcher};
 
 use tools::{
-    show, Filter, Getopt, LongOpt, Next, Opt, PathList, ToolEvent, WatchKey, Watches, EXIT_FAILURE,
-    EXIT_SUCCESS,
+    show, Filter, Getopt, LongOpt, Next, Opt, PathList, Recursion, ToolEvent, WatchKey, Watches,
+    EXIT_FAILURE, EXIT_SUCCESS,
 };
 
 const SHORT: &str = "hrPa:d:zve:t:IFS";
@@ -86,6 +86,15 @@ struct Options {
     excludei: Option<OsString>,
     include: Option<OsString>,
     includei: Option<OsString>,
+}
+
+impl Options {
+    /// How directories are watched: with `-r`, as trees with inotify. (`-I`, `-F` and
+    /// `-S` are taken and ignored, as Debian's inotify-tools 3.22 does: the counts are
+    /// per inotify watch.)
+    fn recursion(&self) -> Recursion {
+        Recursion::from_options(self.recursive, false, false)
+    }
 }
 
 /// A sort key as inotifywatch reads it: `total` or one event; `None` after its message.
@@ -363,15 +372,10 @@ fn run() -> i32 {
         Ok(filter) => filter,
         Err(()) => return EXIT_FAILURE,
     };
-    let watcher = match Watcher::new() {
+    let watcher = match tools::new_watcher(o.recursion()) {
         Ok(watcher) => watcher,
-        Err(error) => return tools::init_failed(&error),
+        Err(code) => return code,
     };
-    if o.recursive {
-        if let Err(error) = Inotify::new() {
-            return tools::init_failed(&error.into());
-        }
-    }
     let events = if o.events == 0 {
         tools::ALL_EVENTS
     } else {
@@ -473,7 +477,8 @@ fn set_up(
     mask: u32,
     filter: Option<&Filter>,
 ) -> Result<Watches, i32> {
-    let mut watches = tools::start_watches(watcher, o.recursive, events, list, filter, &say_lines)?;
+    let mut watches =
+        tools::start_watches(watcher, o.recursion(), events, list, filter, &say_lines)?;
     for path in &list.watch {
         if o.recursive && o.verbose > 0 {
             eprintln!("Setting up watch(es) on {}", show(path));

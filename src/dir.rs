@@ -346,6 +346,12 @@ pub(crate) fn at_any_length<T>(
     )
 }
 
+/// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
+#[cfg(feature = "std")]
+pub(crate) fn proc_fd_path(fd: &OwnedDescriptor) -> std::string::String {
+    std::format!("/proc/self/fd/{}", fd.as_raw())
+}
+
 /// A descriptor that names the directory at `path` (relative to `dir`, or to the
 /// current directory), not following a final symbolic link, without opening it for
 /// reading: `O_PATH`, so no inotify event is raised.

@@ -239,6 +239,37 @@ impl Fanotify {
 
 impl_descriptor_traits!(Fanotify);
 
+/// Adopts the descriptors that `events` (read, once, from a group that does not report
+/// file handles) carry: the first is kept in `kept` (unless it holds one), the others
+/// are closed. Such a descriptor is opened by the kernel so that it causes no event, not
+/// even when it is closed. Says whether a `FAN_CLOSE_NOWRITE` was among the events.
+#[cfg(feature = "std")]
+#[allow(unsafe_code)]
+pub(crate) fn adopt_descriptors(
+    events: FanotifyEvents<'_>,
+    kept: &mut Option<OwnedDescriptor>,
+) -> bool {
+    let mut closed = false;
+    for event in events {
+        let event = match event {
+            Ok(event) => event,
+            Err(_) => break,
+        };
+        closed |= event.mask().contains(FanotifyMask::CLOSE_NOWRITE);
+        let fd = event.fd();
+        if fd >= 0 {
+            // SAFETY: the kernel opened `fd` in this process for this event, which was
+            // read once, by the caller, and handed here: nothing else owns it, and it is
+            // adopted once.
+            let owned = unsafe { OwnedDescriptor::from_raw(fd) };
+            if kept.is_none() {
+                *kept = Some(owned);
+            }
+        }
+    }
+    closed
+}
+
 /// A compile-time check that an `EventBuffer<N>` holds any fanotify event.
 struct RoomForAnyFanotifyEvent<const N: usize>;
 

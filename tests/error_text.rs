@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use common::{rerun, Rerun, TempDir};
 use inotify_raw::{
     raw, wait_for_path, AsDescriptor, Call, Directory, Dirents, Epoll, Errno, Error, EventMask,
-    Events, Inotify, OnInterrupt, PathError, PathWaiter, Presence, TreeWatcher, WatchError,
-    WatchMask, Watcher,
+    Events, FsWatcher, Inotify, OnInterrupt, PathError, PathWaiter, Presence, TreeWatcher,
+    WatchError, WatchMask, Watcher,
 };
 
 /// The clauses of a printed error: its lines, cut at each `: ` and `; `, trimmed, less
@@ -302,6 +302,12 @@ fn the_other_errors_are_explained_once() {
     };
     assert!(matches!(ended, WatchError::Ended), "{}", ended);
     printed_once(ended);
+
+    // FsWatcher's roots: missing, a file, a file system with no file handles (or, where
+    // there is no fanotify, the error that says so).
+    printed_once(FsWatcher::new(dir.join("missing")).unwrap_err());
+    printed_once(FsWatcher::new(dir.join("new")).unwrap_err());
+    printed_once(FsWatcher::new("/proc").unwrap_err());
 }
 
 /// Set in the helper's environment: the directory it works in.

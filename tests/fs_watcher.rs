@@ -5,76 +5,15 @@
 mod common;
 mod fs_support;
 
-use std::path::Path;
-
-use common::EVENT_TIMEOUT;
-use fs_support::{skip, Tmpfs};
+use common::{rerun, Rerun, EVENT_TIMEOUT};
+use fs_support::{described, fs_watcher_tmpfs as tmpfs, sh, skip, synced, watch, Tmpfs};
 use inotify_raw::{Errno, FsWatcher, WatchError, WatchEvent, WatchMask};
-
-/// A tmpfs of the test's own, or `None` where fanotify cannot run here (the test
-/// skips, and says why).
-fn tmpfs() -> Option<Tmpfs> {
-    let tmpfs = Tmpfs::mount()?;
-    match FsWatcher::new(tmpfs.path()) {
-        Ok(_) => Some(tmpfs),
-        Err(error)
-            if matches!(
-                Errno::from_error(&error),
-                Some(Errno::EPERM) | Some(Errno::ENOSYS)
-            ) =>
-        {
-            skip(&format!("fanotify is not permitted here: {}", error));
-            None
-        }
-        Err(error) => panic!("FsWatcher on {}: {}", tmpfs.path().display(), error),
-    }
-}
-
-/// A watcher of `roots` for `mask`.
-fn watch<P: AsRef<Path>>(roots: &[P], mask: WatchMask) -> FsWatcher {
-    FsWatcher::builder()
-        .mask(mask)
-        .watch(roots)
-        .unwrap_or_else(|error| panic!("FsWatcher: {}", error))
-}
 
 /// A tmpfs and a watcher of all of it, or `None` where fanotify cannot run here.
 fn watched(mask: WatchMask) -> Option<(Tmpfs, FsWatcher)> {
     let tmpfs = tmpfs()?;
     let watcher = watch(&[tmpfs.path()], mask);
     Some((tmpfs, watcher))
-}
-
-/// Every event up to a barrier.
-fn synced(watcher: &mut FsWatcher) -> Vec<WatchEvent> {
-    watcher.sync(EVENT_TIMEOUT).expect("sync");
-    let mut events = Vec::new();
-    while let Some(event) = watcher.try_next_event().expect("try_next_event") {
-        events.push(event.to_owned_event());
-    }
-    events
-}
-
-/// The events as `(mask names, path below root)`.
-fn described(events: &[WatchEvent], root: &Path) -> Vec<String> {
-    events
-        .iter()
-        .map(|event| {
-            let path = event.path();
-            let below = path.strip_prefix(root).unwrap_or(&path);
-            format!("{} {}", event.type_names().join("|"), below.display())
-        })
-        .collect()
-}
-
-fn sh(root: &Path, script: &str) {
-    let status = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(root)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{}", script);
 }
 
 #[test]
@@ -168,9 +107,9 @@ fn deletes_and_the_roots_end() {
             "IN_CREATE|IN_ISDIR a/b",
             "IN_CREATE a/b/f",
             "IN_DELETE a/b/f",
-            "IN_DELETE_SELF|IN_ISDIR a/b",
+            "IN_DELETE_SELF a/b",
             "IN_DELETE|IN_ISDIR a/b",
-            "IN_DELETE_SELF|IN_ISDIR a",
+            "IN_DELETE_SELF a",
             "IN_DELETE|IN_ISDIR a",
         ]
     );
@@ -184,8 +123,512 @@ fn deletes_and_the_roots_end() {
             Err(error) => panic!("{}", error),
         }
     }
+    assert_eq!(described(&ends, &root), ["IN_DELETE_SELF ", "IN_IGNORED "]);
+}
+
+#[test]
+fn a_new_file_is_created_opened_changed_and_closed_in_that_order() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::ALL_EVENTS) {
+        Some(watched) => watched,
+        None => return,
+    };
+    // One process: fanotify merges these into one queued event, which is split again.
+    let forks = fs_support::forks_held();
+    std::fs::write(tmpfs.join("f"), b"x").unwrap();
+    let events = synced(&mut watcher);
+    drop(forks);
     assert_eq!(
-        described(&ends, &root),
-        ["IN_DELETE_SELF|IN_ISDIR ", "IN_IGNORED "]
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE f",
+            "IN_OPEN f",
+            "IN_MODIFY f",
+            "IN_CLOSE_WRITE f"
+        ]
     );
+}
+
+#[test]
+fn only_the_mask_is_delivered() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CLOSE_WRITE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    sh(
+        tmpfs.path(),
+        "mkdir d && echo x > d/f && mv d e && cat e/f >/dev/null && rm -r e",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(described(&events, tmpfs.path()), ["IN_CLOSE_WRITE d/f"]);
+}
+
+#[test]
+fn nothing_below_an_excluded_name_and_its_renames_are_moves_out_and_in() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("lib/stuff/inner")).unwrap();
+    let mut watcher = FsWatcher::builder()
+        .mask(WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE | WatchMask::CLOSE_WRITE)
+        .exclude(|_, name| name == ".git")
+        .watch([tmpfs.path()])
+        .unwrap();
+    sh(
+        tmpfs.path(),
+        "mkdir -p .git/objects && echo x > .git/objects/o && mv lib/stuff lib/.git \
+         && echo y > lib/.git/inner/early && mv lib/.git lib/stuff && echo z > lib/stuff/inner/late \
+         && rm -r .git",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE|IN_ISDIR .git",
+            "IN_MOVED_FROM|IN_ISDIR lib/stuff",
+            "IN_MOVED_TO|IN_ISDIR lib/stuff",
+            "IN_CREATE lib/stuff/inner/late",
+            "IN_CLOSE_WRITE lib/stuff/inner/late",
+            "IN_DELETE|IN_ISDIR .git",
+        ]
+    );
+    let (from, to) = (&events[1], &events[2]);
+    assert_ne!(
+        from.cookie, to.cookie,
+        "a move to an excluded name is unpaired"
+    );
+}
+
+#[test]
+fn roots_added_and_removed() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let (one, two) = (tmpfs.join("one"), tmpfs.join("two"));
+    std::fs::create_dir(&one).unwrap();
+    std::fs::create_dir(&two).unwrap();
+    let mut watcher = watch(&[&one], WatchMask::CREATE);
+    watcher.add_root(&two).unwrap();
+    assert_eq!(watcher.roots(), [one.clone(), two.clone()]);
+    sh(tmpfs.path(), "touch one/a two/b outside");
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    assert_eq!(paths, [one.join("a"), two.join("b")]);
+    assert!(watcher.remove_root(&one).unwrap());
+    assert!(!watcher.remove_root(&one).unwrap());
+    sh(tmpfs.path(), "touch one/c two/d");
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    assert_eq!(paths, [two.join("d")]);
+    assert!(watcher.remove_root(&two).unwrap());
+    assert!(matches!(watcher.next_event(), Err(WatchError::Ended)));
+}
+
+#[test]
+fn thousands_of_changes_are_all_in_hand_at_the_barrier() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::DELETE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    let root = tmpfs.path().to_path_buf();
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                for i in 0..1000 {
+                    let dir = root.join(format!("w{}-{}", writer, i % 10));
+                    let _ = std::fs::create_dir(&dir);
+                    std::fs::write(dir.join(format!("f{}", i)), b"").unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    watcher.sync(EVENT_TIMEOUT).unwrap();
+    let mut files = 0;
+    while let Some(event) = watcher.try_next_event().unwrap() {
+        if !event.mask.contains(inotify_raw::EventMask::ISDIR) {
+            assert!(event.path.exists(), "{}", event.path.display());
+            files += 1;
+        }
+    }
+    assert_eq!(files, 3000);
+}
+
+#[test]
+fn an_overflow_is_delivered_once_and_paths_are_resolved_afresh() {
+    let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::MOVE) {
+        Some(watched) => watched,
+        None => return,
+    };
+    sh(tmpfs.path(), "mkdir -p a/b");
+    assert_eq!(synced(&mut watcher).len(), 2, "a and a/b are known");
+    // The queue holds 16,384 events: fill it, then rename, so the rename is lost.
+    let many = tmpfs.join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..17_000 {
+        std::fs::File::create(many.join(i.to_string())).unwrap();
+    }
+    std::fs::rename(tmpfs.join("a"), tmpfs.join("z")).unwrap();
+    std::fs::File::create(tmpfs.join("z/b/late")).unwrap();
+    let events = synced(&mut watcher);
+    let overflows = events
+        .iter()
+        .filter(|event| event.mask.contains(inotify_raw::EventMask::Q_OVERFLOW))
+        .count();
+    assert_eq!(overflows, 1);
+    std::fs::File::create(tmpfs.join("z/b/later")).unwrap();
+    let events = synced(&mut watcher);
+    assert_eq!(described(&events, tmpfs.path()), ["IN_CREATE z/b/later"]);
+}
+
+/// Set for the helper test that runs as user nobody.
+const HELPER: &str = "INOTIFY_RAW_FS_WATCHER_HELPER";
+
+/// Run by `without_cap_sys_admin_the_error_says_what_to_do` as nobody; does nothing
+/// otherwise.
+#[test]
+fn unprivileged_helper() {
+    if std::env::var_os(HELPER).is_none() {
+        return;
+    }
+    let outcome = match FsWatcher::new("/tmp") {
+        Ok(_) => "watching".to_string(),
+        Err(error) => format!(
+            "{:?}|{:?}|{}",
+            Errno::from_error(&error),
+            error.kind(),
+            error
+        ),
+    };
+    println!("helper-result: {}", outcome);
+}
+
+#[test]
+fn without_cap_sys_admin_the_error_says_what_to_do() {
+    if tmpfs().is_none() {
+        return;
+    }
+    let line = match rerun(
+        "unprivileged_helper",
+        (HELPER, std::ffi::OsStr::new("1")),
+        Rerun::AsNobody,
+    ) {
+        Some(line) => line,
+        None => return skip("cannot run a helper as user nobody"),
+    };
+    assert!(
+        line.starts_with("Some(EPERM)|PermissionDenied|"),
+        "{}",
+        line
+    );
+    assert!(line.contains("CAP_SYS_ADMIN"), "{}", line);
+    assert!(line.contains("TreeWatcher"), "{}", line);
+    let mut sentences: Vec<&str> = line.split("; ").collect();
+    let said = sentences.len();
+    sentences.sort_unstable();
+    sentences.dedup();
+    assert_eq!(sentences.len(), said, "each sentence once: {}", line);
+}
+
+#[test]
+fn a_file_system_without_file_handles_is_named_with_the_reason() {
+    if tmpfs().is_none() {
+        return;
+    }
+    let error = FsWatcher::new("/proc").unwrap_err();
+    let text = error.to_string();
+    assert!(text.starts_with("/proc: "), "{}", text);
+    assert!(text.contains("no file handles"), "{}", text);
+    assert!(text.contains("TreeWatcher"), "{}", text);
+}
+
+#[test]
+fn resolving_directories_it_never_met_makes_no_event() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::ALL_EVENTS);
+    let forks = fs_support::forks_held();
+    std::fs::write(tmpfs.join("a/b/f"), b"x").unwrap();
+    std::fs::write(tmpfs.join("a/g"), b"x").unwrap();
+    let events = synced(&mut watcher);
+    drop(forks);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE a/b/f",
+            "IN_OPEN a/b/f",
+            "IN_MODIFY a/b/f",
+            "IN_CLOSE_WRITE a/b/f",
+            "IN_CREATE a/g",
+            "IN_OPEN a/g",
+            "IN_MODIFY a/g",
+            "IN_CLOSE_WRITE a/g"
+        ]
+    );
+}
+
+#[test]
+fn roots_on_two_file_systems_and_a_bind_mount() {
+    let (first, second) = match (tmpfs(), tmpfs()) {
+        (Some(first), Some(second)) => (first, second),
+        _ => return,
+    };
+    std::fs::create_dir_all(second.join("deep/inner/x")).unwrap();
+    // A bind mount of a directory of the second file system, inside the first.
+    let bound = first.join("bound");
+    std::fs::create_dir(&bound).unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["--bind"])
+        .arg(second.join("deep/inner"))
+        .arg(&bound)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _unbind = Unmount(bound.clone());
+    let mask = WatchMask::CREATE;
+    let mut watcher = watch(&[bound.as_path(), first.path(), second.path()], mask);
+    std::fs::write(bound.join("x/via-bind"), b"").unwrap();
+    std::fs::write(first.join("on-first"), b"").unwrap();
+    std::fs::write(second.join("deep/on-second"), b"").unwrap();
+    let events = synced(&mut watcher);
+    let paths: Vec<_> = events.iter().map(WatchEvent::path).collect();
+    // A file system's event is named once, below the root that holds it most closely
+    // on the mount it was resolved through: the bind mount's root names its own.
+    assert_eq!(
+        paths,
+        [
+            bound.join("x/via-bind"),
+            first.join("on-first"),
+            second.join("deep/on-second")
+        ]
+    );
+}
+
+/// Unmounts a path on drop.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_directory_never_met_is_named_where_it_was_when_renamed_later() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("old/inner")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::CREATE | WatchMask::MOVE);
+    sh(
+        tmpfs.path(),
+        "touch old/inner/f && mv old new && touch new/inner/g",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE old/inner/f",
+            "IN_MOVED_FROM|IN_ISDIR old",
+            "IN_MOVED_TO|IN_ISDIR new",
+            "IN_CREATE new/inner/g",
+        ]
+    );
+}
+
+#[test]
+fn a_directory_never_met_and_deleted_before_it_is_read_is_named() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/x")).unwrap();
+    std::fs::create_dir_all(tmpfs.join("b")).unwrap();
+    std::fs::create_dir_all(tmpfs.join("old/inner")).unwrap();
+    let mask = WatchMask::CREATE | WatchMask::DELETE | WatchMask::MOVE;
+    let mut watcher = watch(&[tmpfs.path()], mask);
+    sh(
+        tmpfs.path(),
+        "touch a/x/f && mv a/x b/x && touch b/x/g && touch old/inner/f && rm -r old",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, tmpfs.path()),
+        [
+            "IN_CREATE a/x/f",
+            "IN_MOVED_FROM|IN_ISDIR a/x",
+            "IN_MOVED_TO|IN_ISDIR b/x",
+            "IN_CREATE b/x/g",
+            "IN_CREATE old/inner/f",
+            "IN_DELETE old/inner/f",
+            "IN_DELETE|IN_ISDIR old/inner",
+            "IN_DELETE|IN_ISDIR old",
+        ]
+    );
+}
+
+#[test]
+fn opening_a_root_makes_no_event_even_with_children_forked_meanwhile() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forking = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::os::unix::process::CommandExt;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut command = std::process::Command::new("true");
+                // SAFETY: the child only sleeps (nanosleep, async-signal-safe) before
+                // its exec: it holds copies of the parent's descriptors meanwhile.
+                unsafe {
+                    command.pre_exec(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(3));
+                        Ok(())
+                    });
+                }
+                // Until its exec, the child would also hold other tests' files.
+                let forks = fs_support::forks_held();
+                let mut child = common::spawn_past_exec(&mut command);
+                drop(forks);
+                let _ = child.wait();
+            }
+        })
+    };
+    let mut leaked = Vec::new();
+    for round in 0..300 {
+        let root = tmpfs.join(&format!("round{}", round));
+        std::fs::create_dir(&root).unwrap();
+        // A watcher of the same root before this one: its opening's close must not come
+        // late, from a child, to the next.
+        drop(watch(&[&root], WatchMask::CREATE));
+        let mut watcher = watch(&[&root], WatchMask::ALL_EVENTS);
+        let second = tmpfs.join(&format!("second{}", round));
+        std::fs::create_dir(&second).unwrap();
+        watcher.add_root(&second).unwrap();
+        std::fs::write(root.join("f"), b"x").unwrap();
+        let events = synced(&mut watcher);
+        leaked.extend(
+            events
+                .iter()
+                .filter(|event| event.mask.contains(inotify_raw::EventMask::ISDIR))
+                .map(|event| {
+                    format!(
+                        "round {}: {:?} {}",
+                        round,
+                        event.mask,
+                        event.path().display()
+                    )
+                }),
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    forking.join().unwrap();
+    assert!(leaked.is_empty(), "{:#?}", leaked);
+}
+
+#[test]
+fn exclude_is_asked_with_the_directorys_own_path_as_a_tree_asks() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut watcher = FsWatcher::builder()
+        .mask(WatchMask::CREATE)
+        .exclude({
+            let asked = asked.clone();
+            move |path, name| {
+                asked
+                    .lock()
+                    .unwrap()
+                    .push((path.to_path_buf(), name.to_os_string()));
+                false
+            }
+        })
+        .watch([tmpfs.path()])
+        .unwrap();
+    sh(tmpfs.path(), "mkdir -p a/b");
+    synced(&mut watcher);
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        [
+            (tmpfs.join("a"), "a".into()),
+            (tmpfs.join("a/b"), "b".into())
+        ]
+    );
+}
+
+#[test]
+fn a_root_inside_another_is_refused_as_a_tree_refuses_it() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
+    let mut watcher = watch(&[tmpfs.path()], WatchMask::CREATE);
+    for inside in [tmpfs.join("a/b"), tmpfs.path().to_path_buf()] {
+        let error = watcher.add_root(&inside).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists, "{}", error);
+        assert!(
+            error
+                .to_string()
+                .contains("a root cannot be inside another"),
+            "{}",
+            error
+        );
+    }
+    assert_eq!(watcher.roots(), [tmpfs.path().to_path_buf()]);
+}
+
+#[test]
+fn a_directory_never_met_renamed_while_it_is_resolved_keeps_its_path_as_of_the_event() {
+    let tmpfs = match tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    let mut wrong = Vec::new();
+    for round in 0..150 {
+        let root = tmpfs.join(&format!("r{}", round));
+        std::fs::create_dir_all(root.join("a/b/c")).unwrap();
+        let mut watcher = watch(&[&root], WatchMask::CREATE);
+        watcher.set_block_duration(Some(std::time::Duration::from_millis(1)));
+        let writer = {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                std::fs::rename(root.join("a/b"), root.join("x")).unwrap();
+                std::fs::write(root.join("x/c/f"), b"").unwrap();
+                for _ in 0..round % 7 {
+                    std::thread::yield_now();
+                }
+                std::fs::rename(root.join("x/c"), root.join("a/d")).unwrap();
+            })
+        };
+        // Read while the writer runs: the first event meets `c`, never met before.
+        let mut made = None;
+        while made.is_none() {
+            if let Some(event) = watcher.next_event().unwrap() {
+                made = Some(event.path.to_path_buf());
+            }
+        }
+        writer.join().unwrap();
+        let made = made.unwrap();
+        if made != root.join("x/c/f") {
+            wrong.push(made);
+        }
+    }
+    assert!(wrong.is_empty(), "{:#?}", wrong);
 }

@@ -11,126 +11,27 @@ mod tools_support;
 use std::path::Path;
 
 use common::TempDir;
-use tools_support::{has_line_with, watch_count, Outcome, Run, Tool, Until};
+use tools_support::{has_line_with, run_script, Case, Outcome, Run, Tool};
 
 const NAME: &str = "inotifywait";
 
 /// A fresh directory, prepared by `setup` (shell commands run in it).
 fn prepared(setup: &str) -> TempDir {
     let dir = TempDir::new();
-    if !setup.is_empty() {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(setup)
-            .current_dir(dir.path())
-            .status()
-            .unwrap();
-        assert!(status.success(), "setup failed: {}", setup);
-    }
+    run_script(dir.path(), setup);
     dir
 }
 
-/// Puts lines in an order of its own.
-type Reorder<'a> = &'a dyn Fn(&mut Vec<String>);
-
-/// One scenario: arguments, what the directory holds first, the operations, and when
-/// the output is complete (for `-m`; otherwise the program's exit).
-struct Case<'a> {
-    args: &'a [&'a str],
-    setup: &'a str,
-    script: &'a str,
-    until: Option<Until<'a>>,
-    quiet_watches: Option<usize>,
-    env: Vec<(&'a str, &'a str)>,
-    stdin: Option<&'a [u8]>,
-    /// Lines of inotifywait's output that the example leaves out on purpose.
-    real_extra: Option<&'a dyn Fn(&str) -> bool>,
-    /// Puts both programs' standard output in an order that does not depend on how
-    /// events of two inotify instances interleave.
-    normalize: Option<Reorder<'a>>,
-}
-
-impl<'a> Case<'a> {
-    fn new(args: &'a [&'a str]) -> Case<'a> {
-        Case {
-            args,
-            setup: "",
-            script: "",
-            until: None,
-            quiet_watches: None,
-            env: Vec::new(),
-            stdin: None,
-            real_extra: None,
-            normalize: None,
-        }
-    }
-    fn normalize(mut self, normalize: Reorder<'a>) -> Self {
-        self.normalize = Some(normalize);
-        self
-    }
-    fn real_extra(mut self, extra: &'a dyn Fn(&str) -> bool) -> Self {
-        self.real_extra = Some(extra);
-        self
-    }
-    fn setup(mut self, setup: &'a str) -> Self {
-        self.setup = setup;
-        self
-    }
-    fn script(mut self, script: &'a str) -> Self {
-        self.script = script;
-        self
-    }
-    fn until(mut self, until: Until<'a>) -> Self {
-        self.until = Some(until);
-        self
-    }
-    fn quiet(mut self, watches: usize) -> Self {
-        self.quiet_watches = Some(watches);
-        self
-    }
-    fn env(mut self, key: &'a str, value: &'a str) -> Self {
-        self.env.push((key, value));
-        self
-    }
-    fn stdin(mut self, input: &'a [u8]) -> Self {
-        self.stdin = Some(input);
-        self
-    }
-
-    /// Runs `tool` on the case in a fresh directory.
-    fn run_one(&self, tool: Tool, dir: &Path) -> Outcome {
-        let mut run = Run::new(tool, NAME, self.args, dir).script(self.script);
-        if let Some(until) = self.until {
-            run = run.until(until);
-        }
-        if let Some(watches) = self.quiet_watches {
-            run = run.ready_at_watches(watches);
-        }
-        for &(key, value) in &self.env {
-            run = run.env(key, value);
-        }
-        if let Some(input) = self.stdin {
-            run = run.stdin(input);
-        }
-        run.go()
-    }
-
+impl Case<'_> {
     /// Runs the example and, when installed, inotifywait, and asserts that they agree;
     /// returns the example's outcome and the directory it ran in.
     fn compare(&self) -> (Outcome, TempDir) {
-        let ours_dir = prepared(self.setup);
-        let mut ours = self.run_one(Tool::Ours, ours_dir.path());
-        if let Some(normalize) = self.normalize {
-            normalize(&mut ours.stdout);
-        }
+        let (ours, ours_dir) = self.ours();
         if tools_support::has_real(NAME) {
-            let real_dir = prepared(self.setup);
-            let mut real = self.run_one(Tool::Real, real_dir.path());
+            let real_dir = TempDir::new();
+            let mut real = self.run(Tool::Real, NAME, &[], real_dir.path());
             if let Some(extra) = self.real_extra {
                 real.stdout.retain(|line| !extra(line));
-            }
-            if let Some(normalize) = self.normalize {
-                normalize(&mut real.stdout);
             }
             assert_eq!(
                 ours, real,
@@ -143,8 +44,8 @@ impl<'a> Case<'a> {
 
     /// Runs the example only.
     fn ours(&self) -> (Outcome, TempDir) {
-        let dir = prepared(self.setup);
-        (self.run_one(Tool::Ours, dir.path()), dir)
+        let dir = TempDir::new();
+        (self.run(Tool::Ours, NAME, &[], dir.path()), dir)
     }
 }
 
@@ -801,27 +702,12 @@ fn recursive_exclusions_stop_the_watching() {
     );
     // Watched once set up: ., keep and keep/sub; not skip, skip/sub, skip/sub/deeper.
     let dir = prepared("mkdir -p keep/sub skip/sub/deeper");
-    let mut command = tools_support::command(Tool::Ours, NAME);
-    command
-        .args(["-m", "-r", "--exclude", "skip", "."])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let mut child = common::spawn_past_exec(&mut command);
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-        assert!(n > 0, "no \"Watches established.\"");
-        if line.trim_end() == "Watches established." {
-            break;
-        }
-    }
-    let watches = watch_count(child.id());
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert_eq!(watches, 3);
+    let watched = tools_support::watches_once_established(
+        NAME,
+        &["-m", "-r", "--exclude", "skip", "."],
+        dir.path(),
+    );
+    assert_eq!(watched, (3, 0));
 }
 
 /// `--exclude` keeps a directory unwatched only when it drops every event below it: a

@@ -8,6 +8,7 @@
 #![cfg(feature = "std")]
 
 mod common;
+mod fs_support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -452,6 +453,48 @@ fn tree_next_event_allocates_nothing() {
     let mut tree = TreeWatcher::with_mask([top.path()], WatchMask::MODIFY).unwrap();
     tree.set_block_duration(Some(Duration::from_millis(10)));
     next_event_allocates_nothing!(tree, &dir);
+}
+
+/// `FsWatcher`'s borrowing read, in directories it has met: events with their full
+/// paths built from its cache, no allocation. One write, then its event read (fanotify
+/// merges a file's queued modifications into one event).
+#[test]
+#[cfg_attr(miri, ignore)]
+fn fs_watcher_next_event_allocates_nothing() {
+    let tmpfs = match fs_support::fs_watcher_tmpfs() {
+        Some(tmpfs) => tmpfs,
+        None => return,
+    };
+    std::fs::create_dir_all(tmpfs.join("a/b")).unwrap();
+    let dir = tmpfs.join("a/b");
+    let mut watcher = fs_support::watch(&[tmpfs.path()], WatchMask::MODIFY);
+    let mut files = [
+        File::create(dir.join("a")).unwrap(),
+        File::create(dir.join("b")).unwrap(),
+    ];
+    let wanted = [dir.join("a"), dir.join("b")];
+    // The first event of each meets the directories: the cache grows then.
+    for file in files.iter_mut() {
+        file.write_all(b"x").unwrap();
+        while watcher.next_event().unwrap().is_none() {}
+    }
+    let mut calls = 0;
+    let mut mismatched = 0;
+    for i in 0..EVENTS {
+        assert_eq!(files[i % 2].write(b"x").unwrap(), 1);
+        let (ok, counted) = count_allocator_calls(|| loop {
+            match watcher.next_event() {
+                Ok(Some(event)) => {
+                    break event.mask == EventMask::MODIFY && event.path == wanted[i % 2];
+                }
+                Ok(None) => continue,
+                Err(_) => break false,
+            }
+        });
+        calls += counted;
+        mismatched += usize::from(!ok);
+    }
+    assert_eq!((calls, mismatched), (0, 0));
 }
 
 /// Waiting for a path: found at once, made by another thread during the wait (through a

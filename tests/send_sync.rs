@@ -4,7 +4,8 @@
 //! into `anyhow::Error`, and what a watcher kept in an `Arc` needs.
 
 use inotify_raw::{
-    BorrowedDescriptor, Directory, Epoll, EventWaiter, Inotify, OwnedDescriptor, PathWaiter,
+    BorrowedDescriptor, Directory, Epoll, EventWaiter, Fanotify, Inotify, OwnedDescriptor,
+    PathWaiter,
 };
 
 /// Compiles only for a `T` that is `Send + Sync`.
@@ -15,6 +16,8 @@ fn core_types_with_a_descriptor_are_send_and_sync() {
     assert_send_sync::<Inotify>();
     assert_send_sync::<Epoll>();
     assert_send_sync::<EventWaiter>();
+    assert_send_sync::<Fanotify>();
+    assert_send_sync::<EventWaiter<Fanotify>>();
     assert_send_sync::<Directory>();
     assert_send_sync::<OwnedDescriptor>();
     assert_send_sync::<BorrowedDescriptor<'static>>();
@@ -24,9 +27,11 @@ fn core_types_with_a_descriptor_are_send_and_sync() {
 #[cfg(feature = "std")]
 #[test]
 fn watchers_are_send_and_sync() {
-    use inotify_raw::{TreeBuilder, TreeWatcher, Watcher};
+    use inotify_raw::{FsBuilder, FsWatcher, TreeBuilder, TreeWatcher, Watcher};
     assert_send_sync::<Watcher>();
     assert_send_sync::<TreeWatcher>();
-    // It holds the exclude predicate a tree keeps.
+    assert_send_sync::<FsWatcher>();
+    // They hold the exclude predicate a tree keeps.
     assert_send_sync::<TreeBuilder>();
+    assert_send_sync::<FsBuilder>();
 }

@@ -13,6 +13,8 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::TempDir;
@@ -371,7 +373,9 @@ fn renames_read_after_a_rename_above_them_end_up_under_their_real_paths() {
 #[cfg_attr(miri, ignore)]
 fn a_tree_of_20000_directories_starts_and_recrawls_with_no_event_and_no_overflow() {
     let dir = TempDir::new();
-    tree_support::make_tree(dir.path(), 19_999, 10);
+    // Two per directory: 10,000 of them are listed, and the close of each comes twice
+    // (its own watch, its parent's), more than the kernel queues by default.
+    tree_support::make_tree(dir.path(), 19_999, 2);
     let flood = dir.join("flood");
     fs::create_dir(&flood).unwrap();
     let mut tree = quick_tree(&[dir.path()], WatchMask::ALL_EVENTS);
@@ -752,4 +756,81 @@ fn the_loop_can_add_roots_between_events() {
         }
     }
     assert!(seen_b);
+}
+
+/// Runs `true` again and again on a thread of its own until stopped: every run forks
+/// this process, and the child holds a copy of each descriptor open at that moment
+/// until its `exec` closes it.
+struct Forker {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl Forker {
+    fn start() -> Forker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut runs = 0;
+            while !stopped.load(Ordering::Relaxed) {
+                let mut child = common::spawn_past_exec(&mut std::process::Command::new("true"));
+                assert!(child.wait().unwrap().success(), "true failed");
+                runs += 1;
+            }
+            runs
+        });
+        Forker { stop, thread }
+    }
+
+    /// Stops, once every child has exited (and so closed what it held): how many ran.
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the forking thread")
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn listings_make_no_event_even_when_a_forked_child_closes_them_late() {
+    // Before the tree counted its listings' closes, 6 to 27 of them came through in
+    // 60 rounds.
+    const ROUNDS: usize = 60;
+    let dir = TempDir::new();
+    tree_support::make_tree(dir.path(), 300, 3);
+    // The test opens no directory itself: any of these is the tree's own.
+    let is_listing = |e: &WatchEvent| {
+        e.mask
+            .intersects(EventMask::OPEN | EventMask::ACCESS | EventMask::CLOSE_NOWRITE)
+            && (e.mask.contains(EventMask::ISDIR) || e.name.is_empty())
+    };
+    let (mut leaks, mut forks) = (Vec::new(), 0);
+    for round in 0..ROUNDS {
+        let forker = Forker::start();
+        // Listed by the crawl.
+        let mut tree = TreeWatcher::new(dir.path()).unwrap();
+        // Listed by scans, as their creation is read.
+        let new = dir.join(format!("new{}", round));
+        fs::create_dir(&new).unwrap();
+        tree_support::make_tree(&new, 30, 3);
+        let mut events = synced(&mut tree);
+        forks += forker.stop();
+        events.extend(synced(&mut tree));
+        leaks.extend(events.into_iter().filter(is_listing));
+        drop(tree);
+        fs::remove_dir_all(&new).unwrap();
+    }
+    assert!(
+        forks >= ROUNDS,
+        "only {} children in {} rounds",
+        forks,
+        ROUNDS
+    );
+    assert!(
+        leaks.is_empty(),
+        "{} events of the tree's own listings in {} rounds ({} children), e.g. {:#?}",
+        leaks.len(),
+        ROUNDS,
+        forks,
+        &leaks[..leaks.len().min(4)]
+    );
 }

@@ -142,3 +142,73 @@ fn files_made_under_a_name_that_swaps_are_reported_where_they_were_made() {
         assert_eq!(found, made.len(), "each file made is reported once");
     }
 }
+
+/// `mv a/c a/d && mv a z`, the reads racing the renames: each round either reads a few
+/// events between the two renames, or reads with `next_event` in this thread while
+/// another thread renames. The four moves are all there is: `z/d` came by them, so no
+/// event of the tree's own may report it again (a creation of it would break replay).
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_renamed_then_moved_with_its_parent_is_reported_by_the_moves_alone() {
+    let expected: Vec<(EventMask, PathBuf)> = [
+        (EventMask::MOVED_FROM, "a/c"),
+        (EventMask::MOVED_TO, "a/d"),
+        (EventMask::MOVED_FROM, "a"),
+        (EventMask::MOVED_TO, "z"),
+    ]
+    .iter()
+    .map(|&(mask, path)| (mask | EventMask::ISDIR, PathBuf::from(path)))
+    .collect();
+    let mut wrong = Vec::new();
+    for round in 0..60 {
+        let dir = TempDir::new();
+        let root = dir.path().to_path_buf();
+        fs::create_dir_all(root.join("a/c")).unwrap();
+        let mask = WatchMask::CREATE | WatchMask::MOVED_FROM | WatchMask::MOVED_TO;
+        let mut tree = TreeWatcher::with_mask([&root], mask).unwrap();
+        tree.set_block_duration(Some(Duration::from_millis(1)));
+        let mut events = Vec::new();
+        let reads_between = round % 6;
+        if reads_between < 5 {
+            fs::rename(root.join("a/c"), root.join("a/d")).unwrap();
+            for _ in 0..reads_between {
+                if let Some(event) = tree.try_next_event().unwrap() {
+                    events.push(event.to_owned_event());
+                }
+            }
+            fs::rename(root.join("a"), root.join("z")).unwrap();
+        } else {
+            let renamer = {
+                let root = root.clone();
+                thread::spawn(move || {
+                    fs::rename(root.join("a/c"), root.join("a/d")).unwrap();
+                    fs::rename(root.join("a"), root.join("z")).unwrap();
+                })
+            };
+            while !renamer.is_finished() {
+                if let Some(event) = tree.next_event().unwrap() {
+                    events.push(event.to_owned_event());
+                }
+            }
+            renamer.join().unwrap();
+        }
+        events.extend(drain(&mut tree, false));
+        let seen: Vec<(EventMask, PathBuf)> = events
+            .iter()
+            .map(|e| (e.mask, e.path().strip_prefix(&root).unwrap().to_path_buf()))
+            .collect();
+        if seen != expected {
+            let origins: Vec<String> = events
+                .iter()
+                .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+                .collect();
+            wrong.push((round, origins));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of 60 rounds wrong: {:#?}",
+        wrong.len(),
+        wrong
+    );
+}

@@ -34,11 +34,22 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
     watcher
         .add_watch(&mountpoint, WatchMask::ALL_EVENTS)
         .unwrap();
-    let unmounted = std::process::Command::new("umount")
+    // A child forked meanwhile by another test holds copies of the tree's listing
+    // descriptors until its `exec`: the mount is busy until then.
+    let deadline = std::time::Instant::now() + tree_support::DEADLINE;
+    while !std::process::Command::new("umount")
         .arg(&mountpoint)
+        .stderr(std::process::Stdio::null())
         .status()
-        .unwrap();
-    assert!(unmounted.success());
+        .unwrap()
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "umount: busy for a minute"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut terminal = None;
     for item in watcher
         .events()
@@ -80,11 +91,22 @@ fn an_unmounted_root_ends_and_the_other_goes_on() {
     let mut tree = TreeWatcher::with_roots([&mountpoint, &other]).unwrap();
     tree.set_block_duration(Some(Duration::from_millis(20)));
     assert_eq!(tree.watch_count(), 4);
-    let unmounted = std::process::Command::new("umount")
+    // A child forked meanwhile by another test holds copies of the tree's listing
+    // descriptors until its `exec`: the mount is busy until then.
+    let deadline = std::time::Instant::now() + tree_support::DEADLINE;
+    while !std::process::Command::new("umount")
         .arg(&mountpoint)
+        .stderr(std::process::Stdio::null())
         .status()
-        .unwrap();
-    assert!(unmounted.success());
+        .unwrap()
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "umount: busy for a minute"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Read until the root's end: before it, a sync would make its marker at the root's
     // path, in the directory below the mount, which no watch sees.
     let deadline = std::time::Instant::now() + tree_support::DEADLINE;

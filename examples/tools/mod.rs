@@ -11,7 +11,7 @@ mod watches;
 
 // Each example names a part of these.
 #[allow(unused_imports)]
-pub use watches::{Next, Notice, ToolEvent, WatchKey, Watches};
+pub use watches::{Next, Notice, ToolEvent, TreeSource, WatchKey, Watches};
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io::{self, Read};
@@ -19,7 +19,7 @@ use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
-use inotify_raw::{Errno, EventMask, TreeBuilder, TreeWatcher, WatchMask};
+use inotify_raw::{Errno, EventMask, FsBuilder, FsWatcher, TreeBuilder, TreeWatcher, WatchMask};
 
 pub const EXIT_SUCCESS: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
@@ -55,34 +55,125 @@ pub fn error_message(error: &io::Error) -> String {
     }
 }
 
-/// `Couldn't initialize inotify: ...`, with advice for `EMFILE`; the exit code.
-pub fn init_failed(error: &io::Error) -> i32 {
-    eprintln!("Couldn't initialize inotify: {}", error_message(error));
-    if errno_of(error) == Some(Errno::EMFILE) {
-        eprintln!("Try increasing the value of /proc/sys/fs/inotify/max_user_instances");
+/// The kernel interface a tool watches with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Inotify,
+    Fanotify,
+}
+
+/// `Couldn't initialize inotify: ...` (or fanotify), with inotify-tools' advice for
+/// `EMFILE` and, for fanotify, `EPERM`, then what this one adds; the exit code.
+pub fn init_failed(backend: Backend, error: &io::Error) -> i32 {
+    let (name, instances) = match backend {
+        Backend::Inotify => ("inotify", "instances"),
+        Backend::Fanotify => ("fanotify", "groups"),
+    };
+    let errno = errno_of(error);
+    eprintln!("Couldn't initialize {}: {}", name, error_message(error));
+    match (backend, errno) {
+        (_, Some(Errno::EMFILE)) => eprintln!(
+            "Try increasing the value of /proc/sys/fs/{}/max_user_{}",
+            name, instances
+        ),
+        (Backend::Fanotify, Some(Errno::EPERM)) => {
+            for line in fanotify_advice(error) {
+                eprintln!("{}", line);
+            }
+        }
+        // The crate's message: which kernel is needed, or why there is no fanotify.
+        (Backend::Fanotify, Some(_)) => eprintln!("({})", error),
+        _ => {}
     }
     EXIT_FAILURE
 }
 
-/// The watches of a run, with no path yet: with `recursive`, a tree for the events of
+/// What to do when fanotify refused a group or a mark: for want of `CAP_SYS_ADMIN`
+/// (`EPERM`: inotify-tools' line, and this one's advice), or on a file system without
+/// file handles (`EOPNOTSUPP`); nothing for other errors.
+pub fn fanotify_advice(error: &io::Error) -> Vec<String> {
+    let lines: &[&str] = match errno_of(error) {
+        Some(Errno::EPERM) => &[
+            "fanotify watch requires admin privileges",
+            "(-S and -F watch with fanotify, which needs CAP_SYS_ADMIN: run as root; \
+             -r watches the same directories with inotify, unprivileged.)",
+        ],
+        Some(Errno::EOPNOTSUPP) => &[
+            "(This file system has no file handles, which fanotify needs: \
+             -r watches it with inotify.)",
+        ],
+        _ => &[],
+    };
+    lines.iter().map(|line| line.to_string()).collect()
+}
+
+/// How the tools watch a directory given: on its own, or as a tree, with inotify
+/// (`TreeWatcher`) or with fanotify (`FsWatcher`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recursion {
+    Off,
+    Tree(Backend),
+}
+
+impl Recursion {
+    /// From the command line: `-r` (`recursive`), `-S` (`filesystem`), and whether
+    /// fanotify was asked for last (`-F` or `-S`, not undone by a later `-I`). A tree
+    /// of each directory given either way; fanotify alone, without a tree, changes
+    /// nothing (a directory's own events are the same with inotify).
+    pub fn from_options(recursive: bool, filesystem: bool, fanotify: bool) -> Recursion {
+        match (recursive || filesystem, fanotify) {
+            (false, _) => Recursion::Off,
+            (true, false) => Recursion::Tree(Backend::Inotify),
+            (true, true) => Recursion::Tree(Backend::Fanotify),
+        }
+    }
+}
+
+/// The plain watcher of a run, after checking that the tree's watcher can be had too
+/// (it is made once the options are all read); `Err` with the exit code, said.
+pub fn new_watcher(recursion: Recursion) -> Result<inotify_raw::Watcher, i32> {
+    let watcher =
+        inotify_raw::Watcher::new().map_err(|error| init_failed(Backend::Inotify, &error))?;
+    let no_roots: [&Path; 0] = [];
+    match recursion {
+        Recursion::Off => {}
+        Recursion::Tree(Backend::Inotify) => {
+            inotify_raw::Inotify::new()
+                .map_err(|error| init_failed(Backend::Inotify, &error.into()))?;
+        }
+        Recursion::Tree(Backend::Fanotify) => {
+            FsWatcher::builder()
+                .watch(no_roots)
+                .map_err(|error| init_failed(Backend::Fanotify, &error))?;
+        }
+    }
+    Ok(watcher)
+}
+
+/// The watches of a run, with no path yet: with `recursion`, a tree for the events of
 /// `events`, kept out of what the list's `@` entries and `filter` exclude. An error is
 /// said (through `say`); `Err` with the exit code.
 pub fn start_watches(
     watcher: inotify_raw::Watcher,
-    recursive: bool,
+    recursion: Recursion,
     events: u32,
     list: &PathList,
     filter: Option<&Filter>,
     say: &dyn Fn(&[String]),
 ) -> Result<Watches, i32> {
-    let tree = if recursive {
-        let no_roots: [&Path; 0] = [];
-        match tree_builder(events, list, filter).watch(no_roots) {
-            Ok(tree) => Some(tree),
-            Err(error) => return Err(init_failed(&error)),
-        }
-    } else {
-        None
+    let no_roots: [&Path; 0] = [];
+    let tree = match recursion {
+        Recursion::Off => None,
+        Recursion::Tree(Backend::Inotify) => Some(TreeSource::Inotify(
+            tree_builder(events, list, filter)
+                .watch(no_roots)
+                .map_err(|error| init_failed(Backend::Inotify, &error))?,
+        )),
+        Recursion::Tree(Backend::Fanotify) => Some(TreeSource::Fanotify(
+            fs_builder(events, list, filter)
+                .watch(no_roots)
+                .map_err(|error| init_failed(Backend::Fanotify, &error))?,
+        )),
     };
     let oneshot = events & WatchMask::ONESHOT.bits() != 0;
     Watches::new(watcher, tree, oneshot).map_err(|error| {
@@ -888,26 +979,52 @@ pub fn daemonize() -> io::Result<()> {
 // The tree
 
 /// A tree for `-r`: delivering the events of `events`, going on at the watch limit (the
-/// tools say so), and keeping out the directories that an `@` exclusion names, or below
-/// which `--exclude`/`--excludei` drops every event (inotify-tools watches them and
-/// prints nothing from them). `--include` cannot keep a directory out: something below
-/// it may match.
+/// tools say so), and keeping out what [`tree_exclusion`] says.
 pub fn tree_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> TreeBuilder {
+    let builder = TreeWatcher::builder()
+        .mask(tree_mask(events))
+        .keep_going_at_watch_limit(true);
+    match tree_exclusion(list, filter) {
+        // Both trees ask with the directory's own path.
+        Some(excluded) => builder.exclude(move |path: &Path, _name: &OsStr| excluded(path)),
+        None => builder,
+    }
+}
+
+/// A tree for `-S` (or `-F -r`): as [`tree_builder`]'s, with fanotify.
+pub fn fs_builder(events: u32, list: &PathList, filter: Option<&Filter>) -> FsBuilder {
+    let builder = FsWatcher::builder().mask(tree_mask(events));
+    match tree_exclusion(list, filter) {
+        Some(excluded) => builder.exclude(move |path: &Path, _name: &OsStr| excluded(path)),
+        None => builder,
+    }
+}
+
+/// The events a tree delivers: the inotify events of `events`, without the flags.
+fn tree_mask(events: u32) -> WatchMask {
+    WatchMask::from_bits_retain(events) & WatchMask::ALL_EVENTS
+}
+
+/// Whether a tree keeps the directory at a path out: when an `@` exclusion names it,
+/// or when `--exclude`/`--excludei` drops every event below it (inotify-tools watches
+/// it and prints nothing from it). `--include` cannot keep a directory out: something
+/// below it may match. `None` when nothing is kept out.
+fn tree_exclusion(
+    list: &PathList,
+    filter: Option<&Filter>,
+) -> Option<impl Fn(&Path) -> bool + Send + Sync + 'static> {
     let exclusions = PathList {
         watch: Vec::new(),
         exclude: list.exclude.clone(),
     };
     let prune = filter.and_then(Filter::drops_all_below);
-    let mut builder = TreeWatcher::builder()
-        .mask(WatchMask::from_bits_retain(events) & WatchMask::ALL_EVENTS)
-        .keep_going_at_watch_limit(true);
-    if !exclusions.exclude.is_empty() || prune.is_some() {
-        builder = builder.exclude(move |path: &Path, _name: &OsStr| {
-            let path = path.as_os_str().as_bytes();
-            exclusions.is_excluded(path) || prune.as_ref().map_or(false, |prune| prune(path))
-        });
+    if exclusions.exclude.is_empty() && prune.is_none() {
+        return None;
     }
-    builder
+    Some(move |path: &Path| {
+        let path = path.as_os_str().as_bytes();
+        exclusions.is_excluded(path) || prune.as_ref().map_or(false, |prune| prune(path))
+    })
 }
 
 /// inotify-tools' two lines for the watch limit (`what` could not be watched), and one

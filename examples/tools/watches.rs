@@ -1,17 +1,19 @@
-//! What the tools watch, as inotify-tools watches it: a watch per path given; with `-r`,
-//! a tree for each directory given and a plain watch for each file given (inotify-tools
-//! watches a file given with `-r` as if `-r` had not been given). One loop reads both.
+//! What the tools watch, as inotify-tools watches it: a watch per path given; with `-r`
+//! (or `-S`), a tree for each directory given and a plain watch for each file given
+//! (inotify-tools watches a file given with `-r` as if `-r` had not been given). One loop
+//! reads both.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::io::AsFd;
+use std::os::unix::io::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use inotify_raw::{
-    Epoll, EpollEvent, Errno, EventMask, OnInterrupt, Origin, Readiness, TreeWatcher, WatchError,
-    WatchMask, Watcher,
+    Epoll, EpollEvent, Errno, EventMask, FsWatcher, OnInterrupt, Origin, Readiness, TreeWatcher,
+    WatchError, WatchEventRef, WatchMask, Watcher,
 };
 
 use super::{dir_name, errno_of, strerror, watch_limit_lines, watch_name};
@@ -78,15 +80,61 @@ pub enum Next {
     Notice(Notice),
 }
 
+/// The watcher of the trees: inotify's (`-r`) or fanotify's (`-S`, `-F -r`). They take
+/// the same roots and give the same events.
+pub enum TreeSource {
+    Inotify(TreeWatcher),
+    Fanotify(FsWatcher),
+}
+
+impl TreeSource {
+    fn add_root(&mut self, path: &OsStr) -> io::Result<()> {
+        match self {
+            TreeSource::Inotify(tree) => tree.add_root(path),
+            TreeSource::Fanotify(fs) => fs.add_root(path),
+        }
+    }
+
+    fn try_next_event(&mut self) -> Result<Option<WatchEventRef<'_>>, WatchError> {
+        match self {
+            TreeSource::Inotify(tree) => tree.try_next_event(),
+            TreeSource::Fanotify(fs) => fs.try_next_event(),
+        }
+    }
+
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            TreeSource::Inotify(tree) => tree.as_fd(),
+            TreeSource::Fanotify(fs) => fs.as_fd(),
+        }
+    }
+
+    /// The inotify tree, which has watches to count and list.
+    fn inotify(&mut self) -> Option<&mut TreeWatcher> {
+        match self {
+            TreeSource::Inotify(tree) => Some(tree),
+            TreeSource::Fanotify(_) => None,
+        }
+    }
+}
+
 /// The tree of `-r` and what goes with it.
 struct Tree {
-    watcher: TreeWatcher,
+    watcher: TreeSource,
     echoes: ScanEchoes,
     /// No root is left: nothing more can come from it.
     ended: bool,
     /// With `-e oneshot`, the watches that have had their one event. The kernel ends a
     /// plain watch after it; the tree's watches follow the tree, so it is done here.
-    fired: Option<HashSet<i32>>,
+    fired: Option<HashSet<Fired>>,
+}
+
+/// What `-e oneshot` allows one event: a watch of an inotify tree, or a directory of a
+/// fanotify tree, which has no watches.
+#[derive(PartialEq, Eq, Hash)]
+enum Fired {
+    Watch(i32),
+    Dir(PathBuf),
 }
 
 /// The watches of one run of a tool.
@@ -111,7 +159,7 @@ impl Watches {
     ///
     /// # Errors
     /// From `epoll_create1` or `epoll_ctl`.
-    pub fn new(plain: Watcher, tree: Option<TreeWatcher>, oneshot: bool) -> io::Result<Watches> {
+    pub fn new(plain: Watcher, tree: Option<TreeSource>, oneshot: bool) -> io::Result<Watches> {
         let epoll = Epoll::new()?;
         epoll.add(&plain.as_fd(), Readiness::IN, PLAIN)?;
         if let Some(tree) = &tree {
@@ -131,14 +179,14 @@ impl Watches {
         })
     }
 
-    /// Watches `path`: with `-r`, as a root of the tree if it is a directory, else (a
+    /// Watches `path`: with a tree, as a root of it if it is a directory, else (a
     /// file, or a link to one) with `mask`, as inotify-tools does; without, with `mask`.
     /// A directory inside a root given before is watched already.
     ///
     /// # Errors
     /// As the watch or the root failed (the errno tells which: `ENOENT`, `ENOSPC` ...).
     pub fn add(&mut self, path: &[u8], mask: u32) -> io::Result<()> {
-        let os = std::ffi::OsStr::from_bytes(path);
+        let os = OsStr::from_bytes(path);
         if let Some(tree) = self.tree.as_mut() {
             match tree.watcher.add_root(os) {
                 Ok(()) => return Ok(()),
@@ -156,24 +204,25 @@ impl Watches {
         Ok(())
     }
 
-    /// How many watches there are.
-    pub fn count(&self) -> usize {
+    /// How many inotify watches there are.
+    pub fn count(&mut self) -> usize {
         self.names.len()
             + self
                 .tree
-                .as_ref()
-                .map_or(0, |tree| tree.watcher.watch_count())
+                .as_mut()
+                .and_then(|tree| tree.watcher.inotify())
+                .map_or(0, |tree| tree.watch_count())
     }
 
-    /// Every watch and its name (`%w`).
+    /// Every inotify watch and its name (`%w`).
     pub fn list(&mut self) -> Vec<(WatchKey, Vec<u8>)> {
         let mut list: Vec<(WatchKey, Vec<u8>)> = self
             .names
             .iter()
             .map(|(&wd, name)| (WatchKey { in_tree: false, wd }, name.clone()))
             .collect();
-        if let Some(tree) = self.tree.as_mut() {
-            list.extend(tree.watcher.watches().into_iter().map(|(wd, path)| {
+        if let Some(tree) = self.tree.as_mut().and_then(|tree| tree.watcher.inotify()) {
+            list.extend(tree.watches().into_iter().map(|(wd, path)| {
                 let key = WatchKey {
                     in_tree: true,
                     wd: wd.raw(),
@@ -265,6 +314,7 @@ impl Watches {
             Some(tree) if !tree.ended => tree,
             _ => return Ok(None),
         };
+        let fires_per_dir = tree.watcher.inotify().is_none();
         loop {
             let got = match tree.watcher.try_next_event() {
                 Ok(Some(got)) => got,
@@ -296,7 +346,12 @@ impl Watches {
                         continue;
                     }
                     if let Some(fired) = tree.fired.as_mut() {
-                        if !fired.insert(got.wd.raw()) {
+                        let key = if fires_per_dir {
+                            Fired::Dir(got.watch_path.to_path_buf())
+                        } else {
+                            Fired::Watch(got.wd.raw())
+                        };
+                        if !fired.insert(key) {
                             continue;
                         }
                     }

@@ -252,6 +252,12 @@ impl From<WatchError> for io::Error {
 pub(crate) enum RootError {
     /// The root is not a directory.
     NotADirectory(PathBuf),
+    /// The root is already watched, as part of the tree below another root (or as a
+    /// root itself).
+    InsideAnother(PathBuf),
+    /// fanotify refused an [`FsWatcher`](crate::FsWatcher) its group, or the mark of
+    /// `root`'s file system (`EPERM`: no `CAP_SYS_ADMIN`).
+    FanotifyDenied { root: Option<PathBuf>, error: Error },
     /// Watching a directory below the root failed: `error` names that directory.
     Below {
         /// The root, as given.
@@ -307,6 +313,8 @@ impl RootError {
     fn errno(&self) -> Option<Errno> {
         match self {
             RootError::NotADirectory(_) => Some(Errno::ENOTDIR),
+            RootError::InsideAnother(_) => Some(Errno::EEXIST),
+            RootError::FanotifyDenied { error, .. } => error.errno(),
             RootError::Below { error, .. } => Errno::from_error(error),
         }
     }
@@ -325,6 +333,26 @@ impl fmt::Display for RootError {
                     Errno::ENOTDIR
                 )
             }
+            RootError::InsideAnother(root) => {
+                write_path(f, root.as_os_str().as_bytes())?;
+                f.write_str(
+                    ": already watched as part of the tree: a root cannot be inside another",
+                )
+            }
+            RootError::FanotifyDenied { root, error } => {
+                f.write_str("FsWatcher")?;
+                if let Some(root) = root {
+                    f.write_str(" of ")?;
+                    write_path(f, root.as_os_str().as_bytes())?;
+                }
+                write!(
+                    f,
+                    ": {}; TreeWatcher takes the same builder, needs no privilege and gives \
+                     the same events: on this error (io::ErrorKind::PermissionDenied), build a \
+                     TreeWatcher instead",
+                    error
+                )
+            }
             RootError::Below { root, error } => {
                 f.write_str("watching the tree at ")?;
                 write_path(f, root.as_os_str().as_bytes())?;
@@ -341,6 +369,8 @@ impl From<RootError> for io::Error {
     fn from(error: RootError) -> io::Error {
         let kind = match &error {
             RootError::NotADirectory(_) => Errno::ENOTDIR.kind(),
+            RootError::InsideAnother(_) => io::ErrorKind::AlreadyExists,
+            RootError::FanotifyDenied { .. } => io::ErrorKind::PermissionDenied,
             RootError::Below { error, .. } => error.kind(),
         };
         io::Error::new(kind, error)

@@ -5,15 +5,15 @@
 
 use std::boxed::Box;
 use std::io;
-use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-use super::barrier::MarkerNames;
+use super::barrier::{MarkerDir, MarkerNames, MarkerPlace};
 use super::event::WatchError;
+use crate::error::PathError;
 use crate::inotify::Inotify;
-use crate::mask::EventMask;
+use crate::mask::{EventMask, WatchMask};
 use crate::parse::{EventBuffer, Events, WatchDescriptor};
 use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 
@@ -92,6 +92,9 @@ pub(crate) struct Reader {
     /// Where in `backlog` the last sync's marker was: [`Step::Synced`] is said there.
     barrier_at: Option<usize>,
     markers: MarkerNames,
+    /// A directory of the reader's own for markers, for a watcher with no other place
+    /// for them, and its watch; made at the first [`sync_in_own_dir`](Reader::sync_in_own_dir).
+    own_dir: Option<(MarkerDir, WatchDescriptor)>,
     /// The `EBADF` that ended the stream: other code closed the descriptor. Every later
     /// call returns it again, and the number (which may name another file by now) is
     /// not touched.
@@ -110,12 +113,14 @@ impl Reader {
             backlog_pos: 0,
             barrier_at: None,
             markers: MarkerNames::new(),
+            own_dir: None,
             closed: None,
         })
     }
 
-    pub(crate) fn markers(&self) -> &MarkerNames {
-        &self.markers
+    /// Whether `wd` is the watch of the reader's own marker directory.
+    pub(crate) fn is_own_dir_watch(&self, wd: WatchDescriptor) -> bool {
+        self.own_dir.as_ref().map_or(false, |(_, own)| *own == wd)
     }
 
     pub(crate) fn inotify(&self) -> &Inotify {
@@ -262,19 +267,20 @@ impl Reader {
     }
 
     /// Reads every event queued before a marker file that it makes in the first of
-    /// `dirs` it can (a directory this instance watches for `IN_CREATE`), and keeps
+    /// `places` it can (directories this instance watches for `IN_CREATE`), and keeps
     /// them, in order, to hand out before anything read later. The marker's own events
     /// are never handed out; reading reaches the marker's place with [`Step::Synced`].
     ///
     /// Errors: no marker could be made (the error says where and why), its event did not
     /// come back within `timeout`, or reading failed.
-    pub(crate) fn sync<'a, I>(&mut self, dirs: I, timeout: Duration) -> Result<(), WatchError>
-    where
-        I: IntoIterator<Item = &'a Path> + Clone,
-    {
+    pub(crate) fn sync(
+        &mut self,
+        places: &[MarkerPlace],
+        timeout: Duration,
+    ) -> Result<(), WatchError> {
         let deadline = Instant::now() + timeout;
         self.keep_unread_batch();
-        let mut marker = self.markers.create(dirs.clone())?;
+        let mut marker = self.markers.create_in(places)?;
         let saved_duration = self.waiter.block_duration();
         let result = loop {
             let len = match self.read_before(deadline) {
@@ -291,10 +297,10 @@ impl Reader {
                 }
                 Err(error) => break Err(error),
             };
-            match self.keep_batch(len, marker.name()) {
+            match self.keep_batch(len, marker.name(), |_, _, _| false) {
                 Ok(Kept::Marker) => break Ok(()),
                 // The marker's event may have been lost with the rest: make another.
-                Ok(Kept::Overflow) => match self.markers.create(dirs.clone()) {
+                Ok(Kept::Overflow) => match self.markers.create_in(places) {
                     Ok(again) => marker = again,
                     Err(error) => break Err(error.into()),
                 },
@@ -304,6 +310,35 @@ impl Reader {
         };
         self.waiter.set_block_duration(saved_duration);
         result
+    }
+
+    /// [`sync`](Reader::sync) with the marker in a directory of the reader's own, made
+    /// at the first call in the temporary directory (`TMPDIR`, else `/tmp`), watched for
+    /// `IN_CREATE`, and removed on drop.
+    ///
+    /// Errors: as for `sync`, or the directory or its watch could not be made.
+    pub(crate) fn sync_in_own_dir(&mut self, timeout: Duration) -> Result<(), WatchError> {
+        let (dir, wd) = match self.own_dir.take() {
+            Some(own) => own,
+            None => self.make_own_dir()?,
+        };
+        let place = MarkerPlace::at(dir.path());
+        self.own_dir = Some((dir, wd));
+        self.sync(core::slice::from_ref(&place), timeout)
+    }
+
+    /// Makes the reader's own marker directory and watches it.
+    fn make_own_dir(&self) -> io::Result<(MarkerDir, WatchDescriptor)> {
+        let dir = MarkerDir::create(&self.markers)?;
+        let mask = WatchMask::CREATE | WatchMask::ONLYDIR;
+        match self.inotify().add_watch(dir.path(), mask) {
+            Ok(wd) => Ok((dir, wd)),
+            Err(source) => Err(PathError {
+                path: dir.path().to_path_buf(),
+                source,
+            }
+            .into()),
+        }
     }
 
     /// Moves what is left of the current batch to the front of the backlog.
@@ -343,9 +378,44 @@ impl Reader {
         }
     }
 
+    /// Reads what is queued now, without waiting, and keeps it, in order, to hand out
+    /// after what is kept already; but for the events `dropped(wd, mask, name)` takes
+    /// out, and those about sync markers.
+    pub(crate) fn read_ahead<F>(&mut self, mut dropped: F) -> Result<(), WatchError>
+    where
+        F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
+    {
+        if let Some(error) = self.closed {
+            return Err(error.into());
+        }
+        self.keep_unread_batch();
+        loop {
+            let read = match self.waiter.inotify().read(&mut self.buffer) {
+                Ok(events) => Ok(events.remainder().len()),
+                Err(error) => Err(error),
+            };
+            let len = match read {
+                Ok(0) => return Ok(()),
+                Ok(len) => len,
+                Err(error) if error.is_would_block() => return Ok(()),
+                Err(error) => return Err(self.failed(error)),
+            };
+            self.keep_batch(len, &[], &mut dropped)?;
+        }
+    }
+
     /// Appends the `len` bytes of events just read to the backlog, but for those about
-    /// sync markers; says whether the marker `marker` was among them.
-    fn keep_batch(&mut self, len: usize, marker: &[u8]) -> Result<Kept, WatchError> {
+    /// sync markers and those `dropped` takes out; says whether the marker `marker` was
+    /// among them.
+    fn keep_batch<F>(
+        &mut self,
+        len: usize,
+        marker: &[u8],
+        mut dropped: F,
+    ) -> Result<Kept, WatchError>
+    where
+        F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
+    {
         let bytes = self.buffer.as_bytes().get(..len).unwrap_or(&[]);
         let mut kept = Kept::Events;
         let mut at = 0;
@@ -359,6 +429,9 @@ impl Reader {
                     kept = Kept::Marker;
                     self.barrier_at = Some(self.backlog.len());
                 }
+                continue;
+            }
+            if dropped(event.wd(), event.mask(), name) {
                 continue;
             }
             if event.mask().contains(EventMask::Q_OVERFLOW) && !matches!(kept, Kept::Marker) {

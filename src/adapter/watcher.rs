@@ -11,7 +11,6 @@ use std::path::Path;
 use std::time::Duration;
 use std::vec::Vec;
 
-use super::barrier::MarkerDir;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
@@ -40,9 +39,6 @@ pub struct Watcher {
     last_filter_stop: Option<FilterStop>,
     /// The last event's path, reused.
     path: Vec<u8>,
-    /// The directory of this watcher's own that `sync` makes its markers in, and its
-    /// watch; made at the first `sync`.
-    marker_dir: Option<(MarkerDir, WatchDescriptor)>,
 }
 
 impl Watcher {
@@ -54,7 +50,6 @@ impl Watcher {
             ignored_pending: None,
             last_filter_stop: None,
             path: Vec::with_capacity(crate::sys::PATH_MAX),
-            marker_dir: None,
         })
     }
 
@@ -262,22 +257,7 @@ impl Watcher {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn sync(&mut self, timeout: Duration) -> Result<(), WatchError> {
-        if self.marker_dir.is_none() {
-            let dir = MarkerDir::create(self.reader.markers())?;
-            let wd = self
-                .reader
-                .inotify()
-                .add_watch(dir.path(), WatchMask::CREATE | WatchMask::ONLYDIR)
-                .map_err(|source| {
-                    io::Error::from(PathError {
-                        path: dir.path().to_path_buf(),
-                        source,
-                    })
-                })?;
-            self.marker_dir = Some((dir, wd));
-        }
-        let dirs = self.marker_dir.iter().map(|(dir, _)| dir.path());
-        self.reader.sync(dirs, timeout)
+        self.reader.sync_in_own_dir(timeout)
     }
 
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {

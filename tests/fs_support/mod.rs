@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::common::TempDir;
+use inotify_raw::{Errno, FsWatcher, WatchEvent, WatchMask};
+
+use super::common::{TempDir, EVENT_TIMEOUT};
 
 /// Set to `1` to make a skip (no fanotify, no right to mount) a failure.
 pub const REQUIRE: &str = "INOTIFY_RAW_REQUIRE_FANOTIFY";
@@ -22,6 +24,89 @@ pub fn skip(why: &str) {
     eprintln!("skipped: {}", why);
 }
 
+/// A tmpfs of the test's own that an `FsWatcher` can watch, or `None` where fanotify
+/// cannot run here (the test skips, and says why).
+pub fn fs_watcher_tmpfs() -> Option<Tmpfs> {
+    let tmpfs = Tmpfs::mount()?;
+    match FsWatcher::new(tmpfs.path()) {
+        Ok(_) => Some(tmpfs),
+        Err(error)
+            if matches!(
+                Errno::from_error(&error),
+                Some(Errno::EPERM) | Some(Errno::ENOSYS)
+            ) =>
+        {
+            skip(&format!("fanotify is not permitted here: {}", error));
+            None
+        }
+        Err(error) => panic!("FsWatcher on {}: {}", tmpfs.path().display(), error),
+    }
+}
+
+/// A watcher of `roots` for `mask`.
+pub fn watch<P: AsRef<Path>>(roots: &[P], mask: WatchMask) -> FsWatcher {
+    FsWatcher::builder()
+        .mask(mask)
+        .watch(roots)
+        .unwrap_or_else(|error| panic!("FsWatcher: {}", error))
+}
+
+/// A tmpfs with `root` and `away` (beside it), `setup` run in the tmpfs with `sh`, and
+/// a watcher of `root` for `mask`; `None` where fanotify cannot run here.
+pub fn root_watched(mask: WatchMask, setup: &str) -> Option<(Tmpfs, PathBuf, FsWatcher)> {
+    let tmpfs = fs_watcher_tmpfs()?;
+    sh(tmpfs.path(), &format!("mkdir root away && {}", setup));
+    let root = tmpfs.join("root");
+    let watcher = watch(&[&root], mask);
+    Some((tmpfs, root, watcher))
+}
+
+/// Every event up to a barrier.
+pub fn synced(watcher: &mut FsWatcher) -> Vec<WatchEvent> {
+    watcher.sync(EVENT_TIMEOUT).expect("sync");
+    let mut events = Vec::new();
+    while let Some(event) = watcher.try_next_event().expect("try_next_event") {
+        events.push(event.to_owned_event());
+    }
+    events
+}
+
+/// The events as `(mask names, path below root)`.
+pub fn described(events: &[WatchEvent], root: &Path) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| {
+            let path = event.path();
+            let below = path.strip_prefix(root).unwrap_or(&path);
+            format!("{} {}", event.type_names().join("|"), below.display())
+        })
+        .collect()
+}
+
+/// Runs `script` with `sh -c` in `dir`; fails the test when it fails.
+pub fn sh(dir: &Path, script: &str) {
+    let _forks = forks_held();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", script);
+}
+
+/// Held while this process starts a program here, and by a test that a child forked
+/// meanwhile would disturb: a child holds copies of the process's descriptors until its
+/// `exec`, so a file the test closes is reported closed only then.
+static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`FORKS`], held until the guard is dropped.
+pub fn forks_held() -> std::sync::MutexGuard<'static, ()> {
+    FORKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A tmpfs mounted on a fresh directory, unmounted on drop.
 pub struct Tmpfs {
     mountpoint: PathBuf,
@@ -34,6 +119,7 @@ impl Tmpfs {
         let dir = TempDir::new();
         let mountpoint = dir.join("mnt");
         std::fs::create_dir(&mountpoint).unwrap();
+        let _forks = forks_held();
         let output = Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=64m", "inotify-raw-fanotify"])
             .arg(&mountpoint)
@@ -69,6 +155,7 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         // Lazily: a descriptor still open on it (a failed test's) must not keep it.
+        let _forks = forks_held();
         let _ = Command::new("umount")
             .arg("-l")
             .arg(&self.mountpoint)

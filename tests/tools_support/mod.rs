@@ -4,6 +4,12 @@
 
 #![allow(dead_code)]
 
+mod case;
+
+// The inotifywatch tests name none of it.
+#[allow(unused_imports)]
+pub use case::Case;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -118,11 +124,14 @@ pub struct Run<'a> {
     pub dir: &'a Path,
     /// Shell commands, run in `dir` once the program is ready.
     pub script: &'a str,
+    /// Once the program has printed what the first says, after the script, more shell
+    /// commands (for what must follow events the program has read).
+    pub then: Option<(Until<'a>, &'a str)>,
     /// True when the program is done: the test stops it then (monitor mode). Without
     /// it, the run waits for the program to exit.
     pub until: Option<Until<'a>>,
     /// Ready when the program prints this on standard error; with `None`, when it has
-    /// `watches` inotify watches.
+    /// `watches` inotify watches and fanotify file-system marks.
     pub ready_line: Option<&'a str>,
     pub watches: usize,
     /// Extra environment.
@@ -141,6 +150,7 @@ impl<'a> Run<'a> {
             args: args.iter().map(|a| a.to_string()).collect(),
             dir,
             script: "",
+            then: None,
             until: None,
             ready_line: Some(if name == "inotifywatch" {
                 "Finished establishing watches, now collecting statistics."
@@ -159,12 +169,19 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Runs `script` too, once the program has printed what `printed` waits for.
+    pub fn then(mut self, printed: Until<'a>, script: &'a str) -> Self {
+        self.then = Some((printed, script));
+        self
+    }
+
     pub fn until(mut self, until: Until<'a>) -> Self {
         self.until = Some(until);
         self
     }
 
-    /// Ready once it has this many watches (for `-q`, which prints no setup message).
+    /// Ready once it has this many inotify watches and fanotify file-system marks (for
+    /// `-q`, which prints no setup message).
     pub fn ready_at_watches(mut self, watches: usize) -> Self {
         self.ready_line = None;
         self.watches = watches;
@@ -236,13 +253,11 @@ impl<'a> Run<'a> {
         match self.ready_line {
             Some(ready) => {
                 while !got.stderr.iter().any(|l: &String| l == ready) {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match receiver.recv_timeout(left) {
-                        Ok(line) => got.take(line),
-                        Err(_) => panic!(
+                    if !got.receive(&receiver, deadline) {
+                        panic!(
                             "{:?} {:?} never printed {:?}: {:?}",
                             self.tool, self.args, ready, got.stderr
-                        ),
+                        );
                     }
                     if !got.out_open && !got.err_open {
                         panic!(
@@ -253,7 +268,7 @@ impl<'a> Run<'a> {
                 }
             }
             None if self.watches > 0 => {
-                while watch_count(child.id()) < self.watches {
+                while watch_count(child.id()) + filesystem_mark_count(child.id()) < self.watches {
                     assert!(
                         Instant::now() < deadline,
                         "{:?} {:?} never had {} watches",
@@ -273,14 +288,18 @@ impl<'a> Run<'a> {
             None => {}
         }
 
-        if !self.script.is_empty() {
-            let status = Command::new("sh")
-                .arg("-c")
-                .arg(self.script)
-                .current_dir(self.dir)
-                .status()
-                .unwrap();
-            assert!(status.success(), "the script failed: {}", self.script);
+        run_script(self.dir, self.script);
+        if let Some((printed, script)) = self.then {
+            while !printed(&got.stdout) {
+                if !got.receive(&receiver, deadline) {
+                    panic!(
+                        "{:?} {:?}: ended, or never printed what the second script waits \
+                         for; so far {:?} {:?}",
+                        self.tool, self.args, got.stdout, got.stderr
+                    );
+                }
+            }
+            run_script(self.dir, script);
         }
         if let Some(signal) = self.signal_after {
             let status = Command::new("kill")
@@ -303,13 +322,11 @@ impl<'a> Run<'a> {
                 code = wait_exit(child, deadline);
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match receiver.recv_timeout(left) {
-                Ok(line) => got.take(line),
-                Err(_) => panic!(
+            if !got.receive(&receiver, deadline) {
+                panic!(
                     "{:?} {:?}: no end within {:?}; so far {:?} {:?}",
                     self.tool, self.args, RUN_DEADLINE, got.stdout, got.stderr
-                ),
+                );
             }
         }
         let program = example_binary(self.name).display().to_string();
@@ -338,7 +355,34 @@ struct Collected {
     err_open: bool,
 }
 
+/// Runs shell commands in `dir`, if there are any; they must succeed.
+pub fn run_script(dir: &Path, script: &str) {
+    if script.is_empty() {
+        return;
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the script failed: {}", script);
+}
+
 impl Collected {
+    /// Takes the next line or end of output; false when none came before `deadline`, or
+    /// none can come (both outputs have ended).
+    fn receive(&mut self, receiver: &mpsc::Receiver<Line>, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match receiver.recv_timeout(left) {
+            Ok(line) => {
+                self.take(line);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     fn take(&mut self, line: Line) {
         match line {
             Line::Out(text) => self.stdout.push(text),
@@ -386,8 +430,47 @@ fn wait_exit(child: &mut Child, deadline: Instant) -> Option<i32> {
     }
 }
 
+/// Starts the example `name` with `args` in `dir`, and returns how many inotify watches
+/// and fanotify file-system marks it has once it has said "Watches established."; then
+/// stops it.
+pub fn watches_once_established(name: &str, args: &[&str], dir: &Path) -> (usize, usize) {
+    let mut command = command(Tool::Ours, name);
+    command
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = Reaped(crate::common::spawn_past_exec(&mut command));
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(n > 0, "{} {:?}: no \"Watches established.\"", name, args);
+        if line.trim_end() == "Watches established." {
+            break;
+        }
+    }
+    (
+        watch_count(child.0.id()),
+        filesystem_mark_count(child.0.id()),
+    )
+}
+
 /// How many inotify watches process `pid` has (lines of `/proc/PID/fdinfo`).
 pub fn watch_count(pid: u32) -> usize {
+    fdinfo_lines(pid, |line| line.starts_with("inotify wd:"))
+}
+
+/// How many fanotify file-system marks process `pid` has (lines of `/proc/PID/fdinfo`;
+/// not its inode marks, such as the one `FsWatcher` makes for a moment while it adds a
+/// root).
+pub fn filesystem_mark_count(pid: u32) -> usize {
+    fdinfo_lines(pid, |line| line.starts_with("fanotify sdev:"))
+}
+
+/// How many lines of `/proc/PID/fdinfo/*` are `counted`.
+fn fdinfo_lines(pid: u32, counted: fn(&str) -> bool) -> usize {
     let entries = match std::fs::read_dir(format!("/proc/{}/fdinfo", pid)) {
         Ok(entries) => entries,
         Err(_) => return 0,
@@ -398,7 +481,7 @@ pub fn watch_count(pid: u32) -> usize {
             std::fs::read_to_string(entry.path())
                 .unwrap_or_default()
                 .lines()
-                .filter(|line| line.starts_with("inotify wd:"))
+                .filter(|line| counted(line))
                 .count()
         })
         .sum()

@@ -5,7 +5,7 @@
 //! check in a fresh directory of that tmpfs, prints one line per check and then
 //!
 //! ```text
-//! inotify-raw kernel checks: 11 passed, 0 failed, 0 skipped (Linux 6.1.0-57-cloud-arm64, aarch64, 2.95 s after boot)
+//! inotify-raw kernel checks: 12 passed, 0 failed, 0 skipped (Linux 6.1.0-57-cloud-arm64, aarch64, 2.95 s after boot)
 //! ```
 //!
 //! and powers the machine off. A check that would skip counts as failed there: an
@@ -46,6 +46,7 @@ const CHECKS: &[Check] = &[
     Check::new("nolibc-watch", nolibc::prints_inotifywait_lines),
     Check::new("nolibc-wait", nolibc::waits_for_a_path),
     Check::new("fanotify", fanotify::filesystem_mark_reports_mkdir),
+    Check::new("fs-watcher", tree::fs_watcher_follows_a_move),
 ];
 
 /// Where the no-libc binary is in the initramfs.

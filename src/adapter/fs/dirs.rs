@@ -13,11 +13,16 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::vec::Vec;
 
+use super::later::Later;
 use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
 use crate::adapter::tree::ExcludeFn;
+use crate::adapter::watcher::push_name;
 use crate::fanotify::{name_to_handle_at, open_by_handle_at};
 use crate::fd::AsDescriptor;
 use crate::parse::FileHandle;
+
+/// How many directories up a handle never met is followed through the queue and the disk.
+const MAX_DEPTH: usize = 256;
 
 /// How many handles known to lie outside the roots are kept before the set starts over.
 const OUTSIDE_KEPT: usize = 16 * 1024;
@@ -39,10 +44,9 @@ pub(super) struct Root {
     pub(super) given: PathBuf,
     /// The ID of its mount: a resolved path is walked up only within it.
     mount_id: i32,
-    /// A descriptor of a directory on the root's file system, opened for reading (as
-    /// `open_by_handle_at` needs; an `O_PATH` one is refused): what handles are opened
-    /// through. The first root on a file system opens it before the file system is
-    /// marked, so its opening is never an event; the others share it.
+    /// The root, opened for reading (as `open_by_handle_at` needs; an `O_PATH`
+    /// descriptor is refused): what handles are opened through, on the root's own mount.
+    /// Its opening and closing are never events.
     pub(super) mount: File,
     pub(super) fsid: [i32; 2],
     /// Its handle key (see [`key_into`]).
@@ -158,14 +162,37 @@ impl Dirs {
 
     /// Where the directory whose key is `key` is: known, known to be outside, or
     /// resolved now through its root's mount.
-    pub(super) fn place_of(&mut self, key: &[u8]) -> Place {
+    ///
+    /// A directory never met is placed where it was when the event being taken was
+    /// queued: where `later` says it was before a rename or deletion still to be taken,
+    /// else where the disk has it (each unknown directory on its path likewise).
+    pub(super) fn place_of(&mut self, key: &[u8], later: &Later) -> Place {
+        self.place_within(key, later, MAX_DEPTH)
+    }
+
+    /// Whether `key` is known, or known to be outside: [`place_of`](Self::place_of)
+    /// makes no system call for it.
+    pub(super) fn is_cached(&self, key: &[u8]) -> bool {
+        self.by_key.contains_key(key) || self.outside.contains(key)
+    }
+
+    /// [`place_of`](Self::place_of), following at most `depth` directories up.
+    fn place_within(&mut self, key: &[u8], later: &Later, depth: usize) -> Place {
         if let Some(&id) = self.by_key.get(key) {
             return Place::Inside(id);
         }
         if self.outside.contains(key) {
             return Place::Outside;
         }
-        match self.resolve(key) {
+        let placed = match (later.first(key), depth) {
+            (_, 0) => None,
+            (Some((dir, name)), _) => match self.place_within(dir, later, depth - 1) {
+                Place::Inside(parent) => Some(self.place(key, parent, name)),
+                Place::Outside => None,
+            },
+            (None, _) => self.resolve(key, later, depth),
+        };
+        match placed {
             Some(id) => Place::Inside(id),
             None => {
                 if self.outside.len() >= OUTSIDE_KEPT {
@@ -206,6 +233,7 @@ impl Dirs {
         if !self.nodes.path_into(parent, &mut self.scratch) {
             return false;
         }
+        push_name(&mut self.scratch, Some(name));
         exclude(
             Path::new(OsStr::from_bytes(&self.scratch)),
             OsStr::from_bytes(name),
@@ -243,6 +271,22 @@ impl Dirs {
         let excluded = self.excludes(parent, name);
         self.nodes.set_flag(id, FLAG_EXCLUDED, excluded);
         id
+    }
+
+    /// Puts the directory `key`, if it is known, back where `later` says it was before
+    /// its next rename or deletion: for one placed from the disk, which a rename made
+    /// meanwhile may have put ahead of the events.
+    pub(super) fn put_back(&mut self, key: &[u8], later: &Later) {
+        let (dir, name) = match (self.known(key), later.first(key)) {
+            (Some(_), Some(was)) => was,
+            _ => return,
+        };
+        match self.place_within(dir, later, MAX_DEPTH) {
+            Place::Inside(parent) => {
+                self.place(key, parent, name);
+            }
+            Place::Outside => self.moved_out(key),
+        }
     }
 
     /// Forgets the handles found outside: a directory that came in from outside may hold
@@ -295,10 +339,29 @@ impl Dirs {
     /// (and each unknown one on the way) is placed below it, where the cache has it,
     /// which may be behind the disk. `None` when no known directory is above it on the
     /// root's mount (it lies outside every root), or it is gone.
-    fn resolve(&mut self, key: &[u8]) -> Option<NodeId> {
+    fn resolve(&mut self, key: &[u8], later: &Later, depth: usize) -> Option<NodeId> {
         let fsid = fsid_of_key(key)?;
+        for at in 0..self.roots.len() {
+            if self.roots[at].fsid == fsid {
+                if let Some(id) = self.resolve_through(at, fsid, key, later, depth) {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
+
+    /// [`resolve`](Self::resolve) through the mount of the root at `root`.
+    fn resolve_through(
+        &mut self,
+        root: usize,
+        fsid: [i32; 2],
+        key: &[u8],
+        later: &Later,
+        depth: usize,
+    ) -> Option<NodeId> {
         let handle = handle_of_key(key)?;
-        let root = self.roots.iter().find(|root| root.fsid == fsid)?;
+        let root = &self.roots[root];
         let mount_id = root.mount_id;
         let opened = open_by_handle_at(&root.mount, handle).ok()?;
         let link = format!("/proc/self/fd/{}", opened.as_descriptor().as_raw());
@@ -329,7 +392,15 @@ impl Dirs {
         let mut start = end + 1;
         for (end, step) in unknown.iter().rev() {
             let name = path.get(start..*end)?;
-            at = self.place(step, at, name);
+            at = if later.first(step).is_some() {
+                // Renamed or deleted since: it was elsewhere when the event was queued.
+                match self.place_within(step, later, depth - 1) {
+                    Place::Inside(id) => id,
+                    Place::Outside => return None,
+                }
+            } else {
+                self.place(step, at, name)
+            };
             start = end + 1;
         }
         Some(at)

@@ -2,6 +2,7 @@
 //! system, with the events and the contract of [`TreeWatcher`](crate::TreeWatcher).
 
 mod dirs;
+mod later;
 mod taken;
 
 use std::boxed::Box;
@@ -9,8 +10,9 @@ use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fmt;
 use std::format;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use self::dirs::{key_into, Dirs, Place};
+use self::later::Later;
 use self::taken::{Entry, Taken, DELIVERED_ORDER};
 use super::barrier::MarkerNames;
 use super::event::{FilterStop, Origin, RootError, WatchError, WatchEvent, WatchEventRef};
@@ -28,7 +31,8 @@ use super::reader::{RawEvent, READ_LEN};
 use super::tree::ExcludeFn;
 use super::watcher::{event_ref, push_name};
 use crate::error::{Call, Error, PathError};
-use crate::fanotify::{name_to_handle_at, Fanotify};
+use crate::fanotify::{adopt_descriptors, name_to_handle_at, Fanotify};
+use crate::fd::OwnedDescriptor;
 use crate::mask::{EventMask, FanotifyInitFlags, FanotifyMarkFlags, FanotifyMask, WatchMask};
 use crate::parse::{EventBuffer, FanotifyEvents, WatchDescriptor};
 use crate::sys::Errno;
@@ -42,6 +46,14 @@ const FOLLOW: FanotifyMask = FanotifyMask::CREATE
     .union(FanotifyMask::DELETE_SELF)
     .union(FanotifyMask::MOVE_SELF)
     .union(FanotifyMask::ONDIR);
+
+/// The most bytes of events read ahead: 4 MiB, about 60,000 events. Writers faster
+/// than the reader cannot make it grow without bound; a rename queued past it is not
+/// seen ahead, and a directory it moves is placed where the disk has it.
+const MAX_AHEAD: usize = 64 * READ_LEN;
+
+/// How long a root's opening may wait for a forked child to close its copy.
+const LAST_CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// The events an [`FsWatcher`] has no watch for: its `wd` is always -1.
 const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
@@ -63,7 +75,10 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// - **Merged events**: fanotify merges events of one process on one entry that are still
 ///   queued; they are split again, in the order `IN_CREATE`, `IN_OPEN`, `IN_ACCESS`,
 ///   `IN_MODIFY`, `IN_ATTRIB`, `IN_CLOSE_WRITE`, `IN_CLOSE_NOWRITE`, `IN_MOVE_SELF`,
-///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event.
+///   `IN_DELETE`, `IN_DELETE_SELF`, but repeats of one kind are one event. They take the
+///   place of the first: a directory made and deleted by one process before the watcher
+///   read its creation is reported made and deleted before the events inside it (which
+///   keep its path).
 /// - **One file system per root**: a file system mounted below a root is not seen; add
 ///   it as a root of its own. `wd` is -1 in every event: there are no watches.
 /// - A file's own events that name no directory (its `IN_DELETE_SELF`) are not
@@ -71,13 +86,14 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 ///
 /// **Paths.** Each directory met is cached by its file handle as (parent, name), so a
 /// path is a chain of cached parents and a rename updates everything below it in O(1).
-/// A directory never met is resolved once, with `open_by_handle_at` through the root's
-/// mount and `/proc/self/fd`; one that is gone by then (deleted before its events were
-/// read) cannot be named, and its events are dropped. Events outside the roots are
-/// dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
+/// A directory never met (there before the watch) is resolved once, with
+/// `open_by_handle_at` through the root's mount and `/proc/self/fd`, and put back where
+/// it was when its event was queued: the queued events are read ahead, and a rename or
+/// deletion of it (or of a directory above it) among them says where it was. Events
+/// outside the roots are dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
 /// once) every handle is resolved afresh.
 ///
-/// **Exclusion.** `exclude(parent, name)` leaves a directory's subtree out: nothing below
+/// **Exclusion.** `exclude(path, name)` leaves a directory's subtree out: nothing below
 /// it is delivered, at the cost of a check of cached flags. The excluded directory itself
 /// is reported as a file is (its creation and deletion); a rename to or from an excluded
 /// name is a move out of or into the tree.
@@ -111,6 +127,20 @@ pub struct FsWatcher {
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
     batch_pos: usize,
+    /// Events read ahead (to resolve a directory never met), taken before the batch.
+    ahead: Vec<u8>,
+    ahead_pos: usize,
+    /// How many events have been taken, and the place of the last one read ahead.
+    taken_seq: u64,
+    ahead_seq: u64,
+    /// The renames and deletions of directories among the events read ahead.
+    later: Later,
+    /// While a directory never met is being resolved: the directories whose first
+    /// rename or deletion ahead was read meanwhile.
+    renamed_first: Option<Vec<Box<[u8]>>>,
+    /// Directories whose deletion the kernel merged into their creation, forgotten once
+    /// the events read ahead (those inside them among them) are taken.
+    deleted_ahead: Vec<Box<[u8]>>,
     dirs: Dirs,
     /// The caller's mask, as inotify bits, and as the fanotify bits marked.
     mask: EventMask,
@@ -159,9 +189,10 @@ impl FsBuilder {
         self
     }
 
-    /// Leaves out every directory for which `exclude(parent_path, name)` is true, and
-    /// everything below it. It is asked once per directory met, and again when one is
-    /// renamed.
+    /// Leaves out every directory for which `exclude(path, name)` is true, and
+    /// everything below it, as [`TreeBuilder::exclude`](crate::TreeBuilder::exclude)
+    /// does: asked for every directory but the roots, with its full path and its name,
+    /// when it is first met and when it is renamed.
     pub fn exclude<F>(mut self, exclude: F) -> FsBuilder
     where
         F: FnMut(&Path, &OsStr) -> bool + Send + Sync + 'static,
@@ -186,12 +217,7 @@ impl FsBuilder {
         P: AsRef<Path>,
     {
         let flags = FanotifyInitFlags::REPORT_DFID_NAME_TARGET;
-        let fanotify = Fanotify::init(flags).map_err(|error| match error.errno() {
-            Some(Errno::EPERM) => {
-                io::Error::new(io::ErrorKind::PermissionDenied, NeedsAdmin(error))
-            }
-            _ => io::Error::from(error),
-        })?;
+        let fanotify = Fanotify::init(flags).map_err(|error| needs_admin(None, error))?;
         let mask = EventMask::from_bits_retain(self.mask.bits()) & EventMask::ALL_EVENTS;
         let mut watcher = FsWatcher {
             waiter: EventWaiter::new(fanotify, Some(DEFAULT_BLOCK_DURATION))?,
@@ -199,6 +225,13 @@ impl FsBuilder {
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
             batch_pos: 0,
+            ahead: Vec::new(),
+            ahead_pos: 0,
+            taken_seq: 0,
+            ahead_seq: 0,
+            later: Later::default(),
+            renamed_first: None,
+            deleted_ahead: Vec::new(),
             dirs: Dirs::new(self.exclude),
             mask,
             marked: fanotify_mask(mask),
@@ -229,23 +262,22 @@ impl fmt::Debug for FsBuilder {
     }
 }
 
-/// `EPERM` from `fanotify_init`, as an [`FsWatcher`] says it.
-#[derive(Debug)]
-struct NeedsAdmin(Error);
-
-impl fmt::Display for NeedsAdmin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "FsWatcher: {}; TreeWatcher takes the same builder and gives the same events: \
-             on this error (io::ErrorKind::PermissionDenied), build a TreeWatcher instead",
-            self.0
-        )
+/// `error` as an `io::Error`, named with `root`; `EPERM` says how to fall back.
+fn needs_admin(root: Option<&Path>, error: Error) -> io::Error {
+    match (root, error.errno()) {
+        (root, Some(Errno::EPERM)) => RootError::FanotifyDenied {
+            root: root.map(Path::to_path_buf),
+            error,
+        }
+        .into(),
+        (Some(root), _) => PathError {
+            path: root.to_path_buf(),
+            source: error,
+        }
+        .into(),
+        (None, _) => error.into(),
     }
 }
-
-/// No `source()`: the message shows the kernel's error already.
-impl std::error::Error for NeedsAdmin {}
 
 /// The fanotify events to mark for the inotify events of `mask`.
 fn fanotify_mask(mask: EventMask) -> FanotifyMask {
@@ -289,8 +321,9 @@ impl FsWatcher {
     /// it already is.
     ///
     /// # Errors
-    /// A root that does not exist or is not a directory, or whose file system cannot be
-    /// marked (no file handles; the error names the root and says why).
+    /// A root that does not exist or is not a directory, that lies inside another root
+    /// ([`io::ErrorKind::AlreadyExists`]), or whose file system cannot be marked (no file
+    /// handles; the error names the root and says why).
     pub fn add_root<P: AsRef<Path>>(&mut self, root: P) -> io::Result<()> {
         let given = root.as_ref();
         let named = |error: Error| -> io::Error {
@@ -300,25 +333,20 @@ impl FsWatcher {
             }
             .into()
         };
-        let opened = OpenOptions::new()
-            .read(true)
-            .custom_flags((crate::sys::O_PATH | crate::sys::O_DIRECTORY) as i32)
-            .open(given)
-            .map_err(|error| RootError::of_root(given, io_to_error(&error, Call::Open)))?;
-        let fsid = crate::sys::fsid_of(opened.as_raw_fd())
+        // `O_PATH`, so no event: the crate's own call (std drops `O_PATH` from the
+        // custom flags on musl, where it is part of `O_ACCMODE`).
+        let named_only = crate::dir::open_path_following(given.as_os_str().as_bytes())
+            .map_err(|error| RootError::of_root(given, error))?;
+        let fsid = crate::sys::fsid_of(named_only.as_raw())
             .map_err(|errno| named(Error::syscall(Call::Fstatfs, errno)))?;
-        let mount = match self.dirs.roots.iter().find(|root| root.fsid == fsid) {
-            Some(root) => root.mount.try_clone()?,
-            None => OpenOptions::new()
-                .read(true)
-                .custom_flags(crate::sys::O_DIRECTORY as i32)
-                .open(given)?,
-        };
+        let marked = self.dirs.roots.iter().any(|root| root.fsid == fsid);
+        let group = self.waiter.source();
+        let mount = unnoticed_descriptor(given, marked.then_some(group)).map_err(named)?;
         let handle = name_to_handle_at(given).map_err(named)?;
         let mut key = Vec::new();
         key_into(&mut key, fsid, handle.as_handle());
-        if self.dirs.known(&key).is_some() {
-            return Ok(());
+        if let Place::Inside(_) = self.place_of(&key)? {
+            return Err(RootError::InsideAnother(given.to_path_buf()).into());
         }
         if !self.dirs.roots.iter().any(|root| root.fsid == fsid) {
             self.waiter
@@ -328,7 +356,7 @@ impl FsWatcher {
                     self.marked,
                     given,
                 )
-                .map_err(named)?;
+                .map_err(|error| needs_admin(Some(given), error))?;
         }
         self.dirs
             .add_root(given.to_path_buf(), handle.mount_id(), mount, fsid, &key);
@@ -444,7 +472,7 @@ impl FsWatcher {
             self.synced = false;
             self.overflowed = false;
             while !self.synced && !self.overflowed {
-                if self.batch_pos < self.batch_len {
+                if self.has_unread() {
                     self.take_next()?;
                     continue;
                 }
@@ -484,7 +512,7 @@ impl FsWatcher {
             if self.dirs.roots.is_empty() {
                 return Err(WatchError::Ended);
             }
-            if self.batch_pos < self.batch_len {
+            if self.has_unread() {
                 self.take_next()?;
                 continue;
             }
@@ -541,41 +569,144 @@ impl FsWatcher {
         self.batch_pos = 0;
     }
 
-    /// Parses the event at the batch position and takes it: its events join `pending`
-    /// and the cache follows it. A malformed buffer drops the rest of the batch.
+    /// Whether events read are still to be taken.
+    fn has_unread(&self) -> bool {
+        self.ahead_pos < self.ahead.len() || self.batch_pos < self.batch_len
+    }
+
+    /// Parses the next event read (ahead, else in the batch) and takes it: its events
+    /// join `pending` and the cache follows it. Malformed bytes drop the rest of what
+    /// was read with them.
     fn take_next(&mut self) -> Result<(), WatchError> {
-        let bytes = self
-            .buffer
-            .as_bytes()
-            .get(self.batch_pos..self.batch_len)
-            .unwrap_or(&[]);
+        let from_ahead = self.ahead_pos < self.ahead.len();
+        let bytes = if from_ahead {
+            &self.ahead[self.ahead_pos..]
+        } else {
+            self.buffer
+                .as_bytes()
+                .get(self.batch_pos..self.batch_len)
+                .unwrap_or(&[])
+        };
         let mut taken = core::mem::take(&mut self.taken);
-        match FanotifyEvents::new(bytes).next() {
+        let parsed = match FanotifyEvents::new(bytes).next() {
             Some(Ok(event)) => {
-                self.batch_pos += event.span_len();
                 taken.copy_from(&event);
+                Ok(Some(event.span_len()))
             }
-            Some(Err(error)) => {
-                self.batch_pos = self.batch_len;
-                self.taken = taken;
-                return Err(WatchError::Io(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    error.to_string(),
-                )));
+            Some(Err(error)) => Err(WatchError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                error.to_string(),
+            ))),
+            None => Ok(None),
+        };
+        let used = match parsed {
+            Ok(Some(len)) => len,
+            _ => bytes.len(),
+        };
+        if from_ahead {
+            self.ahead_pos += used;
+            if self.ahead_pos == self.ahead.len() {
+                self.ahead.clear();
+                self.ahead_pos = 0;
             }
-            None => {
-                self.batch_pos = self.batch_len;
-                self.taken = taken;
+        } else {
+            self.batch_pos += used;
+        }
+        let followed = match parsed {
+            Ok(Some(_)) => {
+                self.taken_seq += 1;
+                let followed = self.take(&taken);
+                if self.ahead_pos == self.ahead.len() {
+                    for key in core::mem::take(&mut self.deleted_ahead) {
+                        self.dirs.deleted(&key);
+                    }
+                }
+                followed
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        self.taken = taken;
+        followed
+    }
+
+    /// Reads the events queued now (up to [`MAX_AHEAD`] bytes ahead), behind those read
+    /// already, noting the renames
+    /// and deletions of directories among them: a directory never met is then resolved
+    /// where it was when the event being taken was queued.
+    fn read_ahead(&mut self) -> Result<(), WatchError> {
+        if self.ahead_pos == self.ahead.len() {
+            self.ahead_seq = self.taken_seq;
+        }
+        let rest = self.batch_pos..self.batch_len;
+        self.batch_pos = 0;
+        self.batch_len = 0;
+        if let Some(rest) = self.buffer.as_bytes().get(rest) {
+            let rest = rest.to_vec();
+            self.keep_ahead(&rest);
+        }
+        while self.ahead.len() - self.ahead_pos < MAX_AHEAD {
+            let len = match self.waiter.source().read(&mut self.buffer) {
+                Ok(events) => events.remainder().len(),
+                Err(error) if error.is_would_block() => return Ok(()),
+                Err(error) => return Err(error.into()),
+            };
+            if len == 0 {
                 return Ok(());
             }
+            let read = self.buffer.as_bytes()[..len].to_vec();
+            self.keep_ahead(&read);
         }
-        self.take(&taken);
-        self.taken = taken;
         Ok(())
     }
 
+    /// Appends `bytes` (whole events) to the events read ahead, noting where each
+    /// directory renamed or deleted among them was.
+    fn keep_ahead(&mut self, bytes: &[u8]) {
+        let mut scan = Taken::default();
+        for event in FanotifyEvents::new(bytes).flatten() {
+            self.ahead_seq += 1;
+            scan.copy_from(&event);
+            if !scan.mask.contains(FanotifyMask::ONDIR) {
+                continue;
+            }
+            let (child, was) = match (scan.child(), scan.renamed_from(), scan.entry()) {
+                (Some(child), Some(old), _) if scan.mask.contains(FanotifyMask::RENAME) => {
+                    (child, old)
+                }
+                (Some(child), _, Some(entry)) if scan.mask.contains(FanotifyMask::DELETE) => {
+                    (child, entry)
+                }
+                _ => continue,
+            };
+            let first = self.later.note(self.ahead_seq, child, &was.dir, &was.name);
+            if let (true, Some(renamed_first)) = (first, self.renamed_first.as_mut()) {
+                renamed_first.push(child.into());
+            }
+        }
+        self.ahead.extend_from_slice(bytes);
+    }
+
+    /// Where the directory `key` is. One never met is resolved with every queued event
+    /// read ahead first; the events queued while it was resolved from the disk are read
+    /// too, and a directory one of them renames first is put back where it was.
+    fn place_of(&mut self, key: &[u8]) -> Result<Place, WatchError> {
+        if self.dirs.is_cached(key) {
+            return Ok(self.dirs.place_of(key, &self.later));
+        }
+        self.read_ahead()?;
+        self.dirs.place_of(key, &self.later);
+        self.renamed_first = Some(Vec::new());
+        let read = self.read_ahead();
+        for moved in self.renamed_first.take().unwrap_or_default() {
+            self.dirs.put_back(&moved, &self.later);
+        }
+        read?;
+        Ok(self.dirs.place_of(key, &self.later))
+    }
+
     /// Follows one kernel event and queues what it says for the caller.
-    fn take(&mut self, taken: &Taken) {
+    fn take(&mut self, taken: &Taken) -> Result<(), WatchError> {
         let isdir = if taken.mask.contains(FanotifyMask::ONDIR) {
             EventMask::ISDIR
         } else {
@@ -585,13 +716,16 @@ impl FsWatcher {
             self.queue(EventMask::Q_OVERFLOW, 0, None, None);
             self.dirs.forget_all();
             self.overflowed = true;
-            return;
+            return Ok(());
+        }
+        if let (Some(child), false) = (taken.child(), isdir.is_empty()) {
+            self.later.taken(self.taken_seq, child);
         }
         if taken.mask.contains(FanotifyMask::RENAME) {
             if let (Some(old), Some(new)) = (taken.renamed_from(), taken.renamed_to()) {
-                self.renamed(old, new, taken.child(), isdir);
+                self.renamed(old, new, taken.child(), isdir)?;
             }
-            return;
+            return Ok(());
         }
         if taken
             .mask
@@ -606,7 +740,7 @@ impl FsWatcher {
         }
         let entry = match taken.entry() {
             Some(entry) => entry,
-            None => return, // a file's own event: no directory names it
+            None => return Ok(()), // a file's own event: no directory names it
         };
         if self.markers.is_marker(&entry.name) {
             if taken.mask.contains(FanotifyMask::CREATE)
@@ -614,15 +748,15 @@ impl FsWatcher {
             {
                 self.synced = true;
             }
-            return;
+            return Ok(());
         }
-        let dir = match self.dirs.place_of(&entry.dir) {
+        let dir = match self.place_of(&entry.dir)? {
             Place::Inside(dir) => dir,
-            Place::Outside => return,
+            Place::Outside => return Ok(()),
         };
         if entry.name == b"." {
             self.dir_itself(dir, taken.mask, isdir);
-            return;
+            return Ok(());
         }
         for &(fan, inotify) in DELIVERED_ORDER.iter() {
             if !taken.mask.contains(fan) {
@@ -635,11 +769,16 @@ impl FsWatcher {
             }
             self.queue(inotify | isdir, 0, Some(dir), Some(&entry.name));
             if let (Some(child), true) = (taken.child(), !isdir.is_empty()) {
-                if fan == FanotifyMask::DELETE {
+                if fan == FanotifyMask::DELETE && taken.mask.contains(FanotifyMask::CREATE) {
+                    // Merged into its creation: the events inside it are queued behind.
+                    self.read_ahead()?;
+                    self.deleted_ahead.push(child.into());
+                } else if fan == FanotifyMask::DELETE {
                     self.dirs.deleted(child);
                 }
             }
         }
+        Ok(())
     }
 
     /// The root at `at` was deleted (or moved away): `IN_DELETE_SELF` (or
@@ -653,7 +792,7 @@ impl FsWatcher {
         } else {
             EventMask::MOVE_SELF
         };
-        self.queue(end | EventMask::ISDIR, 0, Some(node), None);
+        self.queue(end, 0, Some(node), None);
         self.queue(EventMask::IGNORED, 0, Some(node), None);
         self.end_root(at);
     }
@@ -667,12 +806,17 @@ impl FsWatcher {
             if !mask.contains(fan) {
                 continue;
             }
+            if inotify == EventMask::MOVE_SELF && root.is_none() {
+                continue; // made by `renamed`, where the move is known
+            }
+            // inotify gives a directory's own events no IN_ISDIR.
             let self_only = inotify.intersects(EventMask::DELETE_SELF | EventMask::MOVE_SELF);
             match self.dirs.parent_and_name(dir) {
                 Some((parent, name)) if !self_only && root.is_none() => {
                     let name = name.to_vec();
                     self.queue(inotify | isdir, 0, Some(parent), Some(&name));
                 }
+                _ if self_only => self.queue(inotify, 0, Some(dir), None),
                 _ => self.queue(inotify | isdir, 0, Some(dir), None),
             }
         }
@@ -680,12 +824,18 @@ impl FsWatcher {
 
     /// A rename: `IN_MOVED_FROM` where the entry was and `IN_MOVED_TO` where it is, for
     /// the halves inside the roots, with one cookie; then the cache follows a directory.
-    fn renamed(&mut self, old: &Entry, new: &Entry, child: Option<&[u8]>, isdir: EventMask) {
+    fn renamed(
+        &mut self,
+        old: &Entry,
+        new: &Entry,
+        child: Option<&[u8]>,
+        isdir: EventMask,
+    ) -> Result<(), WatchError> {
         if self.markers.is_marker(&old.name) || self.markers.is_marker(&new.name) {
-            return;
+            return Ok(());
         }
-        let from = self.dirs.place_of(&old.dir);
-        let to = self.dirs.place_of(&new.dir);
+        let from = self.place_of(&old.dir)?;
+        let to = self.place_of(&new.dir)?;
         let known = child.and_then(|child| self.dirs.known(child));
         let excluded_from = match (from, known) {
             _ if isdir.is_empty() => false,
@@ -717,17 +867,26 @@ impl FsWatcher {
         }
         let child = match child {
             Some(child) if !isdir.is_empty() => child,
-            _ => return,
+            _ => return Ok(()),
+        };
+        // inotify's IN_MOVE_SELF comes from the directory's own watch: only one that was
+        // in the tree before the move has it (the kernel's own is not delivered).
+        let was_in_tree = match from {
+            Place::Inside(dir) => !excluded_from && self.dirs.delivered_path(dir, &mut self.path),
+            Place::Outside => false,
         };
         match to {
             Place::Inside(dir) => {
-                self.dirs.place(child, dir, &new.name);
+                let id = self.dirs.place(child, dir, &new.name);
                 if from == Place::Outside {
                     self.dirs.forget_outside();
+                } else if was_in_tree {
+                    self.queue(EventMask::MOVE_SELF, 0, Some(id), None);
                 }
             }
             Place::Outside => self.dirs.moved_out(child),
         }
+        Ok(())
     }
 
     /// Queues an event for the caller, with the path `dir` has now (and `name`), when
@@ -805,6 +964,61 @@ impl AsRawFd for FsWatcher {
 impl AsFd for FsWatcher {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.waiter.source().as_fd()
+    }
+}
+
+/// A descriptor of the directory `root`, open for reading, whose closing is never an
+/// event: the watcher's own descriptors must never come back as events, also when a
+/// child forked meanwhile closes the last copy late (at its `exec`), after the
+/// watcher that opened it is gone.
+///
+/// fanotify opens the descriptor that an event carries (in a group that does not report
+/// file handles) so that it causes no event; one such event is made by opening `root`
+/// once, in a group of its own. When `watching` (the watcher's group) already marks
+/// `root`'s file system, it ignores that opening, by an ignore mark on `root` for as
+/// long as it lasts.
+fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File, Error> {
+    let group = Fanotify::init(FanotifyInitFlags::empty())?;
+    let noise = FanotifyMask::OPEN | FanotifyMask::CLOSE_NOWRITE | FanotifyMask::ONDIR;
+    group.mark(FanotifyMarkFlags::ADD, noise, root)?;
+    let ignore = FanotifyMarkFlags::IGNORED_MASK | FanotifyMarkFlags::IGNORED_SURV_MODIFY;
+    if let Some(watching) = watching {
+        watching.mark(FanotifyMarkFlags::ADD | ignore, noise, root)?;
+    }
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(crate::sys::O_DIRECTORY as i32)
+        .open(root)
+        .map_err(|error| io_to_error(&error, Call::Open));
+    drop(opened);
+    let kept = last_close_seen(group);
+    if let Some(watching) = watching {
+        watching.mark(FanotifyMarkFlags::REMOVE | ignore, noise, root)?;
+    }
+    let owned = kept?.ok_or_else(|| Error::syscall(Call::Read, Errno::ENODATA))?;
+    Ok(File::from(std::os::unix::io::OwnedFd::from(owned)))
+}
+
+/// Reads `group`'s events until the opening's last close is among them (a child forked
+/// meanwhile by another thread closes its copy only at its `exec`: the file system is
+/// not marked, nor the ignore mark lifted, before that, so the close can never reach
+/// the watcher), for at most [`LAST_CLOSE_WAIT`]; keeps the first descriptor they carry.
+fn last_close_seen(group: Fanotify) -> Result<Option<OwnedDescriptor>, Error> {
+    let deadline = Instant::now() + LAST_CLOSE_WAIT;
+    let mut waiter = EventWaiter::new(group, Some(LAST_CLOSE_WAIT))?;
+    let mut buffer = EventBuffer::<{ crate::parse::MIN_FANOTIFY_BUFFER_LEN }>::new();
+    let mut kept = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(kept);
+        }
+        waiter.set_block_duration(Some(left));
+        if let Wait::Events(events) = waiter.wait(&mut buffer)? {
+            if adopt_descriptors(events, &mut kept) {
+                return Ok(kept);
+            }
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::string::String;
 use std::vec::Vec;
 
 use super::{FoundNames, Synthetic, TreeWatcher, FOLLOW, LISTING_NOISE};
@@ -17,7 +16,8 @@ use crate::adapter::event::{Origin, RootError, WatchError};
 use crate::adapter::nodes::{IdRuns, NodeId, FLAG_LISTING, FLAG_UNREPORTED, NO_NODE};
 use crate::adapter::watcher::push_name;
 use crate::dir::{
-    open_path_following, open_path_only, stat_descriptor, stat_entry, stat_path, Directory,
+    open_path_following, open_path_only, proc_fd_path, stat_descriptor, stat_entry, stat_path,
+    Directory,
 };
 use crate::error::{Error, PathError};
 use crate::fd::OwnedDescriptor;
@@ -62,9 +62,11 @@ impl TreeWatcher {
     }
 
     /// The mask while the tree lists a directory or its children: no bit that listing
-    /// raises.
+    /// raises within the tree's own calls. `IN_CLOSE_NOWRITE` stays when the caller
+    /// takes it: a listing's close may come late, from a forked child, and is counted
+    /// off when it comes (see `own.rs`).
     fn quiet_mask(&self) -> WatchMask {
-        self.full_mask() - LISTING_NOISE
+        self.full_mask() - (LISTING_NOISE - WatchMask::CLOSE_NOWRITE)
     }
 
     /// The mask while the tree scans a new directory: quiet, plus `IN_CLOSE_NOWRITE`,
@@ -101,13 +103,7 @@ impl TreeWatcher {
                 .reader
                 .inotify()
                 .add_watch(root, self.full_mask() - WatchMask::DONT_FOLLOW);
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                std::format!(
-                    "{}: already watched as part of the tree: a root cannot be inside another",
-                    root.display()
-                ),
-            ));
+            return Err(RootError::InsideAnother(root.to_path_buf()).into());
         }
         let stat = stat_path(bytes, true).map_err(path_error)?;
         let id = self.nodes.add_root(root, stat.ino);
@@ -158,6 +154,7 @@ impl TreeWatcher {
                     next_upgrade.push(id);
                 }
                 self.list_existing(id, nlink, &mut next)?;
+                self.drain_own_closes()?;
             }
             if quiet != full {
                 for id in upgrade.into_ids() {
@@ -325,7 +322,11 @@ impl TreeWatcher {
                 if !self.keep_going_at_watch_limit {
                     return Err(limit_error(path, error));
                 }
-                self.unwatched += count_directories(path);
+                let (count, listed_top) = count_directories(path);
+                self.unwatched += count;
+                if listed_top {
+                    self.listed_unwatched(path);
+                }
                 Ok(Watched::AtLimit)
             }
             Err(error) if self.at_descriptor_limit(&error, path, near)? => Ok(Watched::AtLimit),
@@ -459,6 +460,38 @@ impl TreeWatcher {
         });
     }
 
+    /// Records that the tree listed the directory at `path` without watching it: its
+    /// parent's watch reports the close.
+    fn listed_unwatched(&mut self, path: &[u8]) {
+        let path = Path::new(OsStr::from_bytes(path));
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            if let Some(parent) = self.node_at(parent) {
+                self.own.opened_unwatched(parent, name.as_bytes());
+            }
+        }
+    }
+
+    /// When a crawl has listed enough directories since the queue was last read, reads
+    /// it now (the closes of those listings fill it, two each): the tree's own closes
+    /// are counted off and dropped, everything else is kept, in order, for the reads to
+    /// come.
+    fn drain_own_closes(&mut self) -> Result<(), WatchError> {
+        if !self.own.drain_due() {
+            return Ok(());
+        }
+        let (nodes, own) = (&self.nodes, &mut self.own);
+        self.reader
+            .read_ahead(|wd, mask, name| match nodes.by_wd(wd) {
+                // A scan's listing ends with that close: left to `follow`.
+                Some(dir) if !(name.is_empty() && nodes.has_flag(dir, FLAG_LISTING)) => {
+                    own.take(nodes, dir, name, mask)
+                }
+                _ => false,
+            })?;
+        self.own.drained();
+        Ok(())
+    }
+
     /// Watches `id` again with `mask` (replacing its mask), by path.
     fn rewatch(&mut self, id: NodeId, mask: WatchMask) {
         let expected = match self.nodes.get(id).and_then(|node| node.wd()) {
@@ -497,6 +530,7 @@ impl TreeWatcher {
             Ok(dir) => dir,
             Err(error) => return self.not_opened(id, &error),
         };
+        self.own.opened(id);
         let wanted = if nlink >= 2 { Some(nlink - 2) } else { None };
         let mut subdirectories = 0;
         let mut listing = core::mem::take(&mut self.listing);
@@ -664,6 +698,10 @@ impl TreeWatcher {
                 }
                 self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
+                // The events read already put it here (its rename was read when the
+                // path of `dir` no longer named `dir`, so only the disk view lagged): the
+                // caller knows it here, and is told nothing more.
+                let told = self.delivered.agree_again(&self.nodes, owner);
                 self.set_ino(owner, ino);
                 self.placed(owner)?;
                 if self.nodes.get(owner).is_none() {
@@ -672,7 +710,7 @@ impl TreeWatcher {
                 // Found by a listing, no event says it came: the delivered view learns
                 // it from a found event, and if the caller did not know it, is told what
                 // it holds then. A kernel event's arrival is applied with the event.
-                if found {
+                if found && !told {
                     self.report_found(dir, name)?;
                 }
                 // A listing of it that could not be made is made now.
@@ -878,6 +916,7 @@ impl TreeWatcher {
                 return Ok(subdirectories);
             }
         };
+        self.own.opened(id);
         if let Listing::Marked { .. } = listing {
             self.nodes.set_flag(id, FLAG_LISTING, true);
         }
@@ -1038,6 +1077,7 @@ impl TreeWatcher {
                     }
                 };
                 let listed = self.list_dir(*id, &fd, Listing::Quiet, false)?;
+                self.drain_own_closes()?;
                 let (kept, new) = self.reconcile_children(*id, &fd, listed, known.clone(), true)?;
                 next.extend(kept);
                 for (id, own) in new {
@@ -1212,11 +1252,6 @@ fn errno_of(error: &Error) -> Errno {
     }
 }
 
-/// `/proc/self/fd/N` for an open descriptor: the path that names exactly its object.
-fn proc_fd_path(fd: &OwnedDescriptor) -> String {
-    std::format!("/proc/self/fd/{}", fd.as_raw())
-}
-
 /// The error of a limit (the watch limit, the descriptor limit) hit at `path`.
 fn limit_error(path: &[u8], source: Error) -> WatchError {
     io::Error::from(PathError {
@@ -1227,9 +1262,11 @@ fn limit_error(path: &[u8], source: Error) -> WatchError {
 }
 
 /// How many directories there are at and below `path` (symbolic links not followed),
-/// for the count of what the watch limit left out.
-fn count_directories(path: &[u8]) -> u64 {
+/// for the count of what the watch limit left out; and whether `path` itself was
+/// opened to list it (its parent's watch reports that).
+fn count_directories(path: &[u8]) -> (u64, bool) {
     let mut count = 0;
+    let mut listed_top = false;
     let mut stack = std::vec![PathBuf::from(OsStr::from_bytes(path))];
     let mut listing = std::vec![0u8; LISTING_LEN];
     while let Some(dir_path) = stack.pop() {
@@ -1238,6 +1275,7 @@ fn count_directories(path: &[u8]) -> u64 {
             Ok(dir) => dir,
             Err(_) => continue,
         };
+        listed_top |= count == 1;
         while let Ok(entries) = dir.read(&mut listing) {
             if entries.is_empty() {
                 break;
@@ -1253,5 +1291,5 @@ fn count_directories(path: &[u8]) -> u64 {
             }
         }
     }
-    count
+    (count, listed_top)
 }

@@ -100,8 +100,9 @@ impl Delivered {
         self.apart.insert(id, Place::Unreported);
     }
 
-    /// Forgets `id` here when both views agree on its place again.
-    fn agree_again(&mut self, nodes: &Nodes, id: NodeId) {
+    /// Forgets `id` here when both views agree on its place again. Returns whether they
+    /// do.
+    pub(super) fn agree_again(&mut self, nodes: &Nodes, id: NodeId) -> bool {
         let same = match (self.apart.get(&id), nodes.get(id)) {
             (Some(Place::At { parent, name }), Some(node)) => {
                 node.parent == *parent && nodes.name(id) == &name[..]
@@ -112,6 +113,7 @@ impl Delivered {
             self.apart.remove(&id);
             self.give_back_room();
         }
+        same
     }
 
     /// Frees the map's room once it is empty again (a scan of a big directory moved in

@@ -119,6 +119,7 @@ impl TreeWatcher {
         event: &RawEvent,
     ) -> Result<Option<(NodeId, bool)>, WatchError> {
         if event.mask.contains(EventMask::Q_OVERFLOW) {
+            self.own.clear();
             self.held.clear();
             self.waiting.clear();
             self.delivered.clear();
@@ -160,6 +161,7 @@ impl TreeWatcher {
         if mask.contains(EventMask::UNMOUNT) {
             return true;
         }
+        let own = self.own.take(&self.nodes, dir, b"", mask);
         if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
             // The end of the tree's own listing. An entry can be listed a moment before
             // the kernel queues its creation: what was found stays a duplicate for a
@@ -171,7 +173,7 @@ impl TreeWatcher {
             }
             return false;
         }
-        if !is_root && mask.intersects(REPORTED_BY_PARENT) {
+        if own || (!is_root && mask.intersects(REPORTED_BY_PARENT)) {
             return false;
         }
         if is_root && mask.contains(EventMask::MOVE_SELF) {
@@ -201,7 +203,10 @@ impl TreeWatcher {
         } else {
             None
         };
-        if noise && child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING)) {
+        if noise
+            && (child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING))
+                || self.own.take(&self.nodes, dir, name, mask))
+        {
             return Ok(false); // the tree's own listing of that directory
         }
         // What a listing found is reported once: the first kernel report of it before
@@ -740,6 +745,7 @@ impl TreeWatcher {
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
         echoes.retain(|(dir, _, _)| !is_gone(dir));
+        self.own.removed(&gone);
         self.delivered.removed(&gone);
         self.waiting.retain(|waiting| !is_gone(&waiting.dir));
         self.held.retain(|held| !is_gone(&held.dir));

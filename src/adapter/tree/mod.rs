@@ -1,13 +1,14 @@
 //! [`TreeWatcher`]: the Python package's `InotifyTree` and `InotifyTrees`: every directory
 //! below the roots is watched, new ones as they appear, moved ones follow. This file holds
 //! the type, its builder and its read loop; below it, `nodes` keeps a node per directory,
-//! `crawl` walks and lists, `found` keeps what a listing found, and `follow` checks each
-//! kernel event against the disk.
+//! `crawl` walks and lists, `found` keeps what a listing found, `own` counts the closes
+//! of the tree's own listings, and `follow` checks each kernel event against the disk.
 
 mod crawl;
 mod delivered;
 mod follow;
 mod found;
+mod own;
 
 use std::boxed::Box;
 use std::collections::{HashMap, VecDeque};
@@ -23,11 +24,14 @@ use std::vec::Vec;
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Waiting};
 use self::found::FoundNames;
+use self::own::OwnListings;
+use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
 use super::reader::{RawEvent, Reader, Step};
 use super::watcher::{event_ref, push_name, PathParts};
 use crate::adapter::nodes::{NodeId, Nodes, NO_NODE};
+use crate::dir::{open_path_following, proc_fd_path};
 use crate::mask::{EventMask, WatchMask};
 use crate::parse::WatchDescriptor;
 
@@ -93,8 +97,12 @@ struct Synthetic {
 ///   directory left before the tree read it.
 /// - **Quiet**: the tree's own listings never reach you and never fill the queue (it
 ///   lists with the noisy event bits off, and drops what its own listing of a new
-///   directory raises). A directory's own copy of an event that its parent reports with
-///   a name is dropped; the self-only events (`IN_DELETE_SELF`, `IN_MOVE_SELF`) are kept.
+///   directory raises). That holds for a listing's close that comes late, too: a child
+///   process forked meanwhile by another thread holds the listing's descriptor until
+///   its `exec` (or its exit), and the kernel reports the close only then; the tree
+///   counts each close of its own still to come, and drops it whenever it comes. A
+///   directory's own copy of an event that its parent reports with a name is dropped;
+///   the self-only events (`IN_DELETE_SELF`, `IN_MOVE_SELF`) are kept.
 /// - **Overflow**: `IN_Q_OVERFLOW` is delivered once; the tree then walks its roots again
 ///   (quietly), so the watches match the directories on disk, and reports directories
 ///   that appeared meanwhile, with what they hold, as found by a scan.
@@ -143,6 +151,8 @@ pub struct TreeWatcher {
     echoes: VecDeque<(NodeId, FoundNames, u64)>,
     /// Kernel events read so far.
     events_read: u64,
+    /// The closes of the tree's own listings still to be read (see `own.rs`).
+    own: OwnListings,
     /// Directories taken out of their place, waiting to turn up again.
     orphans: Vec<Orphan>,
     /// Changes of entries in directories whose place on disk is unknown, to follow once
@@ -275,6 +285,7 @@ impl TreeBuilder {
             found: HashMap::new(),
             echoes: VecDeque::new(),
             events_read: 0,
+            own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
             orphans: Vec::new(),
             held: Vec::new(),
             delivered: Delivered::default(),
@@ -418,7 +429,12 @@ impl TreeWatcher {
     /// The watch of the directory at `path` (a root, or a path below one), from the
     /// tree's own map of names.
     pub fn wd_of<P: AsRef<Path>>(&self, path: P) -> Option<WatchDescriptor> {
-        let path = path.as_ref();
+        let id = self.node_at(path.as_ref())?;
+        self.nodes.get(id)?.wd()
+    }
+
+    /// The node of the directory at `path` (a root, or a path below one).
+    fn node_at(&self, path: &Path) -> Option<NodeId> {
         self.roots.iter().find_map(|&root| {
             let root_path = Path::new(OsStr::from_bytes(self.nodes.name(root)));
             let rest = path.strip_prefix(root_path).ok()?;
@@ -426,7 +442,7 @@ impl TreeWatcher {
             for component in rest.components() {
                 at = self.nodes.child(at, component.as_os_str().as_bytes())?;
             }
-            self.nodes.get(at)?.wd()
+            Some(at)
         })
     }
 
@@ -476,7 +492,11 @@ impl TreeWatcher {
 
     /// The next event already queued, without blocking; `None` means nothing more now.
     /// For a loop driven by readiness: tokio's `AsyncFd` or mio on this tree's
-    /// descriptor; drain with this until `None`, then wait for readiness again.
+    /// descriptor; drain with this until `None`, then wait for readiness again. Drain
+    /// before the first wait too, and after [`add_root`](Self::add_root) or
+    /// [`sync`](Self::sync): they may have read events ahead (the crawl of a large tree
+    /// reads the queue as it goes, so that its own listings cannot fill it), and events
+    /// already read no longer make the descriptor readable.
     ///
     /// # Errors
     /// As for [`next_event`](Self::next_event).
@@ -499,12 +519,23 @@ impl TreeWatcher {
     /// the order of the calls that caused them), and removes it. Events about these
     /// files are never delivered, by any watcher of this process.
     ///
+    /// A root counts only while its path names the very directory the tree watches
+    /// there. One deleted, moved away or replaced (`rm -rf root && mkdir root`) whose end
+    /// has not been read yet is passed over, for the next root; when none is left at its
+    /// path, the file goes into a directory of the tree's own, as
+    /// [`Watcher::sync`](crate::Watcher::sync) does (made under `TMPDIR` at the first
+    /// such call, removed on drop). Either way the barrier holds: the events up to each
+    /// such root's end are in hand, and its final `IN_IGNORED` is handed out by the
+    /// following reads, after which a tree with no root left ends
+    /// ([`WatchError::Ended`]).
+    ///
     /// A loop driven by readiness (epoll, tokio) must drain with `try_next_event` after
     /// a `sync`: the events it read ahead no longer make the descriptor readable.
     ///
     /// # Errors
-    /// [`WatchError::Io`]: no root could take the marker file (read-only, no
-    /// permission: the message names each root and why), its event did not come within
+    /// [`WatchError::Io`]: no root at its path could take the marker file (read-only, no
+    /// permission: the message names each root and why), the tree's own directory could
+    /// not be made (`TMPDIR` not writable), the marker's event did not come within
     /// `timeout` ([`io::ErrorKind::TimedOut`]), or reading or following failed.
     /// [`WatchError::Ended`] when no root is left.
     ///
@@ -531,12 +562,55 @@ impl TreeWatcher {
         if self.roots.is_empty() {
             return Err(WatchError::Ended);
         }
-        let mut roots = Vec::with_capacity(self.roots.len());
-        for &root in &self.roots {
-            roots.push(PathBuf::from(OsStr::from_bytes(self.nodes.name(root))));
+        let places = self.marker_places();
+        if places.is_empty() {
+            return self.reader.sync_in_own_dir(timeout);
         }
-        self.reader
-            .sync(roots.iter().map(PathBuf::as_path), timeout)
+        self.reader.sync(&places, timeout)
+    }
+
+    /// The roots whose path still names the directory the tree watches there, in the
+    /// order they were added, as places for a `sync` marker: each through a descriptor
+    /// of that directory where `/proc` can name one, so that the marker goes into the
+    /// directory checked, whatever happens to the path meanwhile.
+    fn marker_places(&self) -> Vec<MarkerPlace> {
+        let mut places = Vec::new();
+        for &root in &self.roots {
+            let path = self.nodes.name(root);
+            let label = Path::new(OsStr::from_bytes(path));
+            if !self.proc_fd {
+                if self.is_watched_dir(path) {
+                    places.push(MarkerPlace::at(label));
+                }
+                continue;
+            }
+            // Gone, or not a directory any more: not a place.
+            if let Ok(named) = open_path_following(path) {
+                if self.is_watched_dir(proc_fd_path(&named).as_bytes()) {
+                    places.push(MarkerPlace::named(label, named));
+                }
+            }
+        }
+        places
+    }
+
+    /// Whether the directory at `path` is one the tree watches. Adding `IN_CREATE` to a
+    /// watch that has it (every watch of the tree has) changes nothing and gives its
+    /// watch descriptor; a directory the tree does not watch gets a new watch, removed at
+    /// once (its `IN_IGNORED` names no node, so it is dropped).
+    fn is_watched_dir(&self, path: &[u8]) -> bool {
+        let inotify = self.reader.inotify();
+        let mask = WatchMask::CREATE | WatchMask::MASK_ADD | WatchMask::ONLYDIR;
+        match inotify.add_watch(path, mask) {
+            Ok(wd) if self.nodes.by_wd(wd).is_some() => true,
+            Ok(wd) => {
+                if !self.reader.is_own_dir_watch(wd) {
+                    let _ = inotify.rm_watch(wd);
+                }
+                false
+            }
+            Err(_) => false,
+        }
     }
 
     fn next_step(&mut self, block: bool) -> Result<Option<WatchEventRef<'_>>, WatchError> {
@@ -544,6 +618,7 @@ impl TreeWatcher {
             let mut gone = Vec::new();
             self.nodes.remove_subtree(root, true, |id, _| gone.push(id));
             gone.sort_unstable();
+            self.own.removed(&gone);
             self.delivered.removed(&gone);
         }
         loop {
