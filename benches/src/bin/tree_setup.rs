@@ -1,6 +1,7 @@
-//! Setup cost of watching a whole directory tree: inotify-raw's `TreeWatcher` against the
-//! `notify` crate (version 8, its inotify backend, `RecursiveMode::Recursive`) and
-//! `inotifywait -r` (inotify-tools), on the same trees, in one run; and the crate's
+//! Setup cost of watching a whole directory tree: inotify-raw's `TreeWatcher` and
+//! `FsWatcher` (one fanotify file-system mark) against the `notify` crate (version 8, its
+//! inotify backend, `RecursiveMode::Recursive`) and `inotifywait -r` (inotify-tools), on
+//! the same trees, on one or more file systems, in one run; and the crate's
 //! `examples/inotifywait.rs -r -m` beside inotifywait's, timed the same way (from spawning
 //! it until "Watches established." appears on its stderr).
 //!
@@ -10,15 +11,19 @@
 //!   one small file `f` in each. The root's `f`, written last, records N and F: when it is
 //!   there and matches, the tree is complete and nothing is done.
 //! - `ours DIR [--hold]`: `TreeWatcher::new(DIR)` (mask `ALL_EVENTS`); prints
-//!   `setup_s <seconds>` as soon as it returns, then `watches <count>` (read from the
-//!   kernel's `/proc/self/fdinfo`) and exits. With `--hold`, it prints only the first line
-//!   and then waits for its stdin to close.
+//!   `setup_s <seconds>` as soon as it returns, then `watches and marks <count>` (read
+//!   from the kernel's `/proc/self/fdinfo`) and exits. With `--hold`, it prints only the
+//!   first line and then waits for its stdin to close.
 //! - `notify DIR [--hold]`: the same for `notify::recommended_watcher` and
 //!   `watch(DIR, RecursiveMode::Recursive)` (which returns once the walk is done).
-//! - `run [--dirs 20000,100000] [--fanout 10] [--runs 3] [--base /tmp]
-//!   [--syscalls auto|perf|strace|none]`: the driver. It makes the trees under the base
-//!   directory, then for each tree and tool, each as a child process that is killed as
-//!   soon as it is ready (`ours --hold`, `notify --hold`, `inotifywait -r -m DIR`):
+//! - `fs DIR [--hold]`: the same for `FsWatcher::new(DIR)` (mask `ALL_EVENTS`); instead
+//!   of watches it counts fanotify marks (one).
+//! - `run [--dirs 100000,1000000] [--fanout 10] [--runs 3] [--base /tmp,/mnt/tmpfs]
+//!   [--tools inotifywait,notify,ours,fs,example] [--syscalls auto|perf|strace|none]`:
+//!   the driver. It makes the trees under each base directory (one per file system to
+//!   compare), then for each base, tree and tool, each as a child process that is killed
+//!   as soon as it is ready (`ours --hold`, `notify --hold`, `fs --hold`,
+//!   `inotifywait -r -m DIR`):
 //!   - one untimed warm-up run of every tool, so that all are measured with the tree in
 //!     the page and dentry caches (dropping the caches is not possible here);
 //!   - `--runs` timed rounds, the tools in turn (each round starting with the next tool).
@@ -30,8 +35,9 @@
 //!     it until "Watches established." appears on its stderr. Peak RSS: `VmHWM` from
 //!     `/proc/<pid>/status`, read once the child is ready and before it is killed. The
 //!     kernel's cost: how much `SUnreclaim` in `/proc/meminfo` grew from just before the
-//!     spawn until the child was ready, per watch. The watches each child holds are
-//!     counted from `/proc/<pid>/fdinfo`, as a check;
+//!     spawn until the child was ready (while it lives), in all and per watch. The
+//!     watches (or fanotify marks) each child holds are counted from
+//!     `/proc/<pid>/fdinfo`, as a check;
 //!   - one more run that counts the syscalls of all its threads, divided by the number of
 //!     directories: under `strace -f`, from `execve` up to the write of the ready line
 //!     (`setup_s ...` on stdout, or "Watches established." on stderr); or under
@@ -44,42 +50,48 @@
 //!   ratio to `inotifywait -r`'s, and the syscalls each tool makes per directory, by name.
 
 use std::collections::HashMap;
-use std::error::Error;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-type Result<T> = std::result::Result<T, Box<dyn Error>>;
+use inotify_raw_benches::{
+    cpu_ticks, fs_type, loadavg, make_tree, median, run_command, thousands, tree_path,
+    unreclaimable_slab_kb, vm_hwm_kb, wait_for_idle, Args, Result, SETTLE_MAX,
+};
 
 const USAGE: &str = "\
 usage: tree_setup make DIR --dirs N [--fanout F]
        tree_setup ours DIR [--hold]
        tree_setup notify DIR [--hold]
-       tree_setup run [--dirs N,N...] [--fanout F] [--runs R] [--base DIR]
+       tree_setup fs DIR [--hold]
+       tree_setup run [--dirs N,N...] [--fanout F] [--runs R] [--base DIR,DIR...]
+                      [--tools inotifywait,notify,ours,fs,example]
                       [--syscalls auto|perf|strace|none]";
 
+/// The options the subcommands take.
+const OPTIONS: &[&str] = &[
+    "--dirs",
+    "--fanout",
+    "--runs",
+    "--base",
+    "--tools",
+    "--syscalls",
+];
+
 /// Defaults of `run`.
-const DEFAULT_DIRS: &[usize] = &[20_000, 100_000];
+const DEFAULT_DIRS: &[usize] = &[100_000, 1_000_000];
 const DEFAULT_FANOUT: usize = 10;
 const DEFAULT_RUNS: usize = 5;
 
-/// The file in each directory of a tree, and what the ones below the root hold.
-const FILE_NAME: &str = "f";
-const FILE_CONTENT: &[u8] = b"0123456789abcdef\n";
-
-/// The line `ours` and `notify` print as soon as their watches are set up, and the one
+/// The line `ours`, `notify` and `fs` print as soon as their watches are set up, and the one
 /// `inotifywait -r` prints on its stderr.
 const READY_OURS: &str = "setup_s ";
 const READY_INOTIFYWAIT: &str = "Watches established.";
 
-/// Before each timed run, the driver waits for the CPUs to be idle, at most this long.
-const SETTLE_MAX: Duration = Duration::from_secs(10);
-/// The window in which the CPUs must be idle (less than a tenth busy).
-const SETTLE_WINDOW: Duration = Duration::from_millis(100);
 /// A timed run during which more than this share of the machine's CPU time went to
 /// other processes is run again, up to `ATTEMPTS` times in all (on 2 CPUs, 0.25 is half
 /// a CPU).
@@ -89,93 +101,33 @@ const ATTEMPTS: usize = 4;
 /// share to be judged: shorter runs are too few ticks to tell.
 const JUDGED_TICKS: u64 = 40;
 
+/// FsWatcher's goals: setup (s), peak RSS before events (MB), and the bound on the
+/// slab's growth (MB) taken as O(1) (inotify's is about 10 MB per 100,000 directories).
+const SETUP_GOAL: f64 = 0.010;
+const RSS_GOAL: f64 = 8.0;
+const SLAB_GOAL: f64 = 1.0;
+
 /// How long a child may take to be ready before it is killed and the run fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn main() {
-    let mut args = std::env::args_os().skip(1);
-    let command = args.next().and_then(|c| c.into_string().ok());
-    let rest = Args::parse(args);
-    let result = rest.and_then(|rest| match command.as_deref() {
-        Some("make") => cmd_make(&rest),
-        Some("ours") => cmd_ours(&rest),
-        Some("notify") => cmd_notify(&rest),
-        Some("run") => cmd_run(&rest),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(USAGE.into()),
-    });
-    if let Err(error) = result {
-        eprintln!("tree_setup: {error}");
-        std::process::exit(1);
-    }
-}
-
-/// The arguments after the subcommand: positional ones, `--name value` (or
-/// `--name=value`) options and the `--hold` flag.
-struct Args {
-    positional: Vec<OsString>,
-    options: HashMap<String, String>,
-    hold: bool,
-}
-
-impl Args {
-    fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Args> {
-        let mut parsed = Args {
-            positional: Vec::new(),
-            options: HashMap::new(),
-            hold: false,
-        };
-        while let Some(arg) = args.next() {
-            let Some(text) = arg.to_str().filter(|t| t.starts_with("--")) else {
-                parsed.positional.push(arg);
-                continue;
-            };
-            if text == "--hold" {
-                parsed.hold = true;
-                continue;
-            }
-            let (name, value) = match text.split_once('=') {
-                Some((name, value)) => (name.to_owned(), value.to_owned()),
-                None => {
-                    let value = args
-                        .next()
-                        .and_then(|v| v.into_string().ok())
-                        .ok_or_else(|| format!("{text} needs a value\n{USAGE}"))?;
-                    (text.to_owned(), value)
-                }
-            };
-            const OPTIONS: [&str; 5] = ["--dirs", "--fanout", "--runs", "--base", "--syscalls"];
-            if !OPTIONS.contains(&name.as_str()) {
-                return Err(format!("unknown option {name}\n{USAGE}").into());
-            }
-            parsed.options.insert(name, value);
-        }
-        Ok(parsed)
-    }
-
-    /// The one positional argument, a directory.
-    fn dir(&self) -> Result<PathBuf> {
-        match self.positional.as_slice() {
-            [dir] => Ok(PathBuf::from(dir)),
-            _ => Err(format!("expected one directory\n{USAGE}").into()),
-        }
-    }
-
-    fn number(&self, name: &str, default: Option<usize>) -> Result<usize> {
-        match self.options.get(name) {
-            Some(value) => Ok(parse_count(value).ok_or_else(|| format!("{name} {value}?"))?),
-            None => default.ok_or_else(|| format!("{name} is required\n{USAGE}").into()),
-        }
-    }
-}
-
-/// `100000`, `100_000` or `100,000` (not `0`).
-fn parse_count(text: &str) -> Option<usize> {
-    let digits: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
-    digits.parse().ok().filter(|&n| n > 0)
+    run_command(
+        "tree_setup",
+        OPTIONS,
+        USAGE,
+        |command, args| match command {
+            "make" => Some(cmd_make(args)),
+            "ours" => Some(time_setup(args, |dir| {
+                Ok(inotify_raw::TreeWatcher::new(dir)?)
+            })),
+            "notify" => Some(time_setup(args, watch_with_notify)),
+            "fs" => Some(time_setup(args, |dir| {
+                Ok(inotify_raw::FsWatcher::new(dir)?)
+            })),
+            "run" => Some(cmd_run(args)),
+            _ => None,
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -196,84 +148,30 @@ fn cmd_make(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// What the root's file of a complete tree holds.
-fn stamp(dirs: usize, fanout: usize) -> String {
-    format!("inotify-raw benchmark tree: {dirs} directories, fanout {fanout}\n")
-}
-
-/// Makes the tree (see the module's doc) unless it is complete already: whether it made
-/// anything. A tree cut short earlier is completed.
-fn make_tree(root: &Path, dirs: usize, fanout: usize) -> Result<bool> {
-    let stamp = stamp(dirs, fanout);
-    let stamp_path = root.join(FILE_NAME);
-    match fs::read(&stamp_path) {
-        Ok(found) if found == stamp.as_bytes() => return Ok(false),
-        Ok(_) => {
-            return Err(format!(
-                "{} holds another tree (its {FILE_NAME} is not \"{}\"): remove it or choose \
-                 another directory",
-                root.display(),
-                stamp.trim_end()
-            )
-            .into())
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("{}: {e}", stamp_path.display()).into()),
-    }
-    fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let mut level = vec![root.to_path_buf()];
-    let mut count = 1;
-    while count < dirs {
-        let mut next = Vec::with_capacity(level.len() * fanout);
-        'parents: for parent in &level {
-            for child in 0..fanout {
-                if count == dirs {
-                    break 'parents;
-                }
-                let path = parent.join(format!("d{child}"));
-                match fs::create_dir(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(format!("{}: {e}", path.display()).into()),
-                }
-                let file = path.join(FILE_NAME);
-                fs::write(&file, FILE_CONTENT).map_err(|e| format!("{}: {e}", file.display()))?;
-                count += 1;
-                next.push(path);
-            }
-        }
-        level = next;
-    }
-    fs::write(&stamp_path, stamp).map_err(|e| format!("{}: {e}", stamp_path.display()))?;
-    Ok(true)
-}
-
 // ---------------------------------------------------------------------------------------
-// ours, notify
+// ours, notify, fs
 
-fn cmd_ours(args: &Args) -> Result<()> {
+/// Sets a watcher up on the one directory of `args` with `watch`, timed, and reports
+/// (see [`report_ready`]).
+fn time_setup<W>(args: &Args, watch: impl FnOnce(&Path) -> Result<W>) -> Result<()> {
     let dir = args.dir()?;
     let start = Instant::now();
-    let watcher = inotify_raw::TreeWatcher::new(&dir)?;
+    let watcher = watch(&dir)?;
     report_ready(start.elapsed(), args.hold)?;
     drop(watcher);
     Ok(())
 }
 
-fn cmd_notify(args: &Args) -> Result<()> {
+fn watch_with_notify(dir: &Path) -> Result<notify::RecommendedWatcher> {
     use notify::Watcher as _;
-    let dir = args.dir()?;
-    let start = Instant::now();
     let mut watcher = notify::recommended_watcher(|_: notify::Result<notify::Event>| {})?;
-    watcher.watch(&dir, notify::RecursiveMode::Recursive)?;
-    report_ready(start.elapsed(), args.hold)?;
-    drop(watcher);
-    Ok(())
+    watcher.watch(dir, notify::RecursiveMode::Recursive)?;
+    Ok(watcher)
 }
 
 /// Prints the ready line (the first write after the setup: a strace trace is cut
 /// there). Then, with `hold`, waits for stdin to close, doing nothing else (`run` counts
-/// the watches and kills the process); without, prints the number of watches.
+/// the watches and kills the process); without, prints the number of watches and marks.
 fn report_ready(setup: Duration, hold: bool) -> Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{READY_OURS}{:.6}", setup.as_secs_f64())?;
@@ -282,23 +180,26 @@ fn report_ready(setup: Duration, hold: bool) -> Result<()> {
         let mut buffer = [0u8; 64];
         while io::stdin().read(&mut buffer)? > 0 {}
     } else {
-        writeln!(out, "watches {}", count_watches("self")?)?;
+        writeln!(out, "watches and marks {}", count_marks("self")?)?;
         out.flush()?;
     }
     Ok(())
 }
 
-/// The watches that process `pid` (or `self`) holds on all its inotify descriptors: the
-/// `inotify wd:` lines of their `/proc/<pid>/fdinfo`, read through a small buffer.
-fn count_watches(pid: &str) -> Result<usize> {
+/// The inotify watches and fanotify marks that process `pid` (or `self`) holds on all
+/// its inotify and fanotify descriptors: the `inotify wd:` and `fanotify ` lines of
+/// their `/proc/<pid>/fdinfo`, read through a small buffer.
+fn count_marks(pid: &str) -> Result<usize> {
     let mut count = 0;
     let fds = format!("/proc/{pid}/fd");
     for entry in fs::read_dir(&fds).map_err(|e| format!("{fds}: {e}"))? {
         let entry = entry?;
-        match fs::read_link(entry.path()) {
-            Ok(target) if target.as_os_str() == "anon_inode:inotify" => {}
+        let prefix: &[u8] = match fs::read_link(entry.path()) {
+            Ok(target) if target.as_os_str() == "anon_inode:inotify" => b"inotify wd:",
+            // "fanotify flags:..." describes the group; each mark is a line of its own.
+            Ok(target) if target.as_os_str() == "anon_inode:[fanotify]" => b"fanotify ",
             _ => continue,
-        }
+        };
         let info = format!("/proc/{pid}/fdinfo/{}", entry.file_name().to_string_lossy());
         let mut reader = BufReader::with_capacity(
             16 * 1024,
@@ -310,7 +211,8 @@ fn count_watches(pid: &str) -> Result<usize> {
             if reader.read_until(b'\n', &mut line)? == 0 {
                 break;
             }
-            count += usize::from(line.starts_with(b"inotify wd:"));
+            let is_group = line.starts_with(b"fanotify flags:");
+            count += usize::from(line.starts_with(prefix) && !is_group);
         }
     }
     Ok(count)
@@ -325,11 +227,19 @@ enum Tool {
     Inotifywait,
     Notify,
     Ours,
+    /// `FsWatcher`: one fanotify mark for the tree's whole file system.
+    Fs,
     /// `examples/inotifywait.rs -r -m`, built beside this program (benches/tree.sh does).
     Example,
 }
 
-const TOOLS: [Tool; 4] = [Tool::Inotifywait, Tool::Notify, Tool::Ours, Tool::Example];
+const TOOLS: [Tool; 5] = [
+    Tool::Inotifywait,
+    Tool::Notify,
+    Tool::Ours,
+    Tool::Fs,
+    Tool::Example,
+];
 
 impl Tool {
     fn label(self) -> &'static str {
@@ -337,6 +247,7 @@ impl Tool {
             Tool::Inotifywait => "`inotifywait -r`",
             Tool::Notify => "notify 8",
             Tool::Ours => "**TreeWatcher**",
+            Tool::Fs => "**FsWatcher**",
             Tool::Example => "**examples/inotifywait -r**",
         }
     }
@@ -346,8 +257,31 @@ impl Tool {
             Tool::Inotifywait => "inotifywait",
             Tool::Notify => "notify",
             Tool::Ours => "ours",
+            Tool::Fs => "fs",
             Tool::Example => "example",
         }
+    }
+
+    /// The tools named in `--tools` (all by default), in the table's order.
+    fn chosen(args: &Args) -> Result<Vec<Tool>> {
+        let names = args.words("--tools", &[]);
+        if names.is_empty() {
+            return Ok(TOOLS.to_vec());
+        }
+        for name in &names {
+            if !TOOLS.iter().any(|tool| tool.short() == name) {
+                return Err(format!("--tools: no tool {name}\n{USAGE}").into());
+            }
+        }
+        Ok(TOOLS
+            .into_iter()
+            .filter(|tool| names.iter().any(|name| name == tool.short()))
+            .collect())
+    }
+
+    /// Whether it holds an inotify watch per directory (else one fanotify mark).
+    fn uses_inotify(self) -> bool {
+        self != Tool::Fs
     }
 
     /// The program and its arguments: once ready, it stays alive, blocked in a read,
@@ -356,7 +290,9 @@ impl Tool {
         let mut argv: Vec<OsString> = match self {
             Tool::Inotifywait => vec!["inotifywait".into(), "-r".into(), "-m".into()],
             Tool::Example => vec![example_path(exe).into(), "-r".into(), "-m".into()],
-            Tool::Notify | Tool::Ours => vec![exe.into(), self.short().into(), "--hold".into()],
+            Tool::Notify | Tool::Ours | Tool::Fs => {
+                vec![exe.into(), self.short().into(), "--hold".into()]
+            }
         };
         argv.push(dir.into());
         argv
@@ -367,7 +303,7 @@ impl Tool {
     fn ready_marker(self) -> &'static str {
         match self {
             Tool::Inotifywait | Tool::Example => READY_INOTIFYWAIT,
-            Tool::Notify | Tool::Ours => READY_OURS,
+            Tool::Notify | Tool::Ours | Tool::Fs => READY_OURS,
         }
     }
 }
@@ -384,7 +320,8 @@ struct Sample {
     /// spawn until the tool was ready, in kB (other processes' allocations add noise,
     /// either way).
     slab_kb: Option<i64>,
-    watches: usize,
+    /// The inotify watches or fanotify marks it holds once ready.
+    marks: usize,
     /// The share of the machine's CPU time, from spawn to ready, that went to other
     /// processes than the tool (0 to 1); not known for runs shorter than `JUDGED_TICKS`.
     foreign: Option<f64>,
@@ -416,6 +353,12 @@ enum Counter {
 /// tracepoint for them: those a walk of a tree makes, and the usual others.
 const PERF_SYSCALLS: &[&str] = &[
     "inotify_add_watch",
+    "fanotify_init",
+    "fanotify_mark",
+    "name_to_handle_at",
+    "open_by_handle_at",
+    "epoll_create1",
+    "epoll_ctl",
     "openat",
     "openat2",
     "open",
@@ -449,29 +392,85 @@ const SYSCALL_TRACEPOINTS: &[&str] = &[
     "/sys/kernel/debug/tracing/events/syscalls",
 ];
 
+/// What a run measures, and how.
+struct Plan {
+    tools: Vec<Tool>,
+    runs: usize,
+    counter: Counter,
+    exe: PathBuf,
+}
+
+/// One tree on one file system, and what each tool of the plan measured on it.
+struct TreeResult {
+    dirs: usize,
+    path: PathBuf,
+    fs_type: String,
+    measured: Vec<Measured>,
+}
+
 fn cmd_run(args: &Args) -> Result<()> {
     if !args.positional.is_empty() {
         return Err(format!("run takes no positional argument\n{USAGE}").into());
     }
-    let trees: Vec<usize> = match args.options.get("--dirs") {
-        Some(list) => list
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(|s| parse_count(s).ok_or_else(|| format!("--dirs {list}?")))
-            .collect::<std::result::Result<_, _>>()?,
-        None => DEFAULT_DIRS.to_vec(),
-    };
+    let trees = args.numbers("--dirs", DEFAULT_DIRS)?;
     let fanout = args.number("--fanout", Some(DEFAULT_FANOUT))?;
-    let runs = args.number("--runs", Some(DEFAULT_RUNS))?;
-    let base = PathBuf::from(args.options.get("--base").map_or("/tmp", |b| b.as_str()));
-    let exe = std::env::current_exe()?;
-    check_tools(&exe)?;
-    check_watch_limit(trees.iter().copied().max().unwrap_or(0))?;
-    let counter = match args
+    let bases = args.words("--base", &["/tmp"]);
+    let plan = Plan {
+        tools: Tool::chosen(args)?,
+        runs: args.number("--runs", Some(DEFAULT_RUNS))?,
+        counter: choose_counter(args)?,
+        exe: std::env::current_exe()?,
+    };
+    check_tools(&plan)?;
+    if plan.tools.iter().any(|tool| tool.uses_inotify()) {
+        check_watch_limit(trees.iter().copied().max().unwrap_or(0))?;
+    }
+
+    let started = Instant::now();
+    let load_before = loadavg();
+    let mut results = Vec::new();
+    for &dirs in &trees {
+        for base in &bases {
+            let path = tree_path(Path::new(base), dirs, fanout);
+            let start = Instant::now();
+            let made = make_tree(&path, dirs, fanout)?;
+            eprintln!(
+                "tree {}: {} ({:.1} s)",
+                path.display(),
+                if made { "made" } else { "already there" },
+                start.elapsed().as_secs_f64()
+            );
+            results.push(TreeResult {
+                dirs,
+                fs_type: fs_type(&path)?,
+                path,
+                measured: Vec::new(),
+            });
+        }
+    }
+    let mut redone = 0;
+    for result in &mut results {
+        result.measured = measure_tree(&plan, result, &mut redone)?;
+    }
+    let load_after = loadavg();
+    print_report(&results, &plan, fanout, redone);
+    print_goals(&results, &plan);
+    println!();
+    println!(
+        "Whole run (tree making included): {:.0} s; load average before: {load_before}; \
+         after: {load_after}.",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// How `--syscalls` says to count them, if that is possible here.
+fn choose_counter(args: &Args) -> Result<Counter> {
+    let choice = args
         .options
         .get("--syscalls")
-        .map_or("auto", |c| c.as_str())
-    {
+        .map_or("auto", |c| c.as_str());
+    Ok(match choice {
         "auto" if perf_counts_syscalls() => Counter::Perf,
         "auto" if available("strace") => Counter::Strace,
         "auto" => {
@@ -488,81 +487,68 @@ fn cmd_run(args: &Args) -> Result<()> {
         "strace" => return Err("strace not found: apt-get install strace".into()),
         "none" => Counter::None,
         other => return Err(format!("--syscalls {other}?\n{USAGE}").into()),
-    };
+    })
+}
 
-    let started = Instant::now();
-    let load_before = loadavg();
-    let mut paths = Vec::new();
-    for &dirs in &trees {
-        let path = base.join(format!("inotify-raw-tree-{dirs}-f{fanout}"));
-        let start = Instant::now();
-        let made = make_tree(&path, dirs, fanout)?;
-        eprintln!(
-            "tree {}: {} ({:.1} s)",
-            path.display(),
-            if made { "made" } else { "already there" },
-            start.elapsed().as_secs_f64()
-        );
-        paths.push(path);
+/// The warm-up, the timed rounds and the counted run of every tool of the plan on one
+/// tree: what each measured, in the plan's order.
+fn measure_tree(plan: &Plan, tree: &TreeResult, redone: &mut usize) -> Result<Vec<Measured>> {
+    let (dirs, path, tools) = (tree.dirs, &tree.path, &plan.tools);
+    let what = format!("{dirs} directories on {}", tree.fs_type);
+    eprintln!("{what}: warm-up");
+    for &tool in tools {
+        let sample = timed_run(tool, &plan.exe, path)?;
+        check_marks(tool, &sample, dirs);
     }
-
-    let mut results: Vec<(usize, PathBuf, Vec<Measured>)> = Vec::new();
-    let mut redone = 0;
-    for (&dirs, path) in trees.iter().zip(&paths) {
-        eprintln!("{dirs} directories: warm-up");
-        for tool in TOOLS {
-            let sample = timed_run(tool, &exe, path)?;
-            check_watches(tool, &sample, dirs);
+    let mut samples: Vec<Vec<Sample>> = tools.iter().map(|_| Vec::new()).collect();
+    for round in 1..=plan.runs {
+        eprint!("{what}: round {round}/{}:", plan.runs);
+        // Each round starts with the next tool, so that none always follows the same.
+        for k in 0..tools.len() {
+            let i = (round + k) % tools.len();
+            let sample = timed_run_again_if_busy(tools[i], &plan.exe, path, redone)?;
+            check_marks(tools[i], &sample, dirs);
+            eprint!(" {} {:.6} s,", tools[i].short(), sample.setup);
+            samples[i].push(sample);
         }
-        let mut samples: Vec<Vec<Sample>> = TOOLS.iter().map(|_| Vec::new()).collect();
-        for round in 1..=runs {
-            eprint!("{dirs} directories: round {round}/{runs}:");
-            // Each round starts with the next tool, so that none always follows the same.
-            for k in 0..TOOLS.len() {
-                let i = (round + k) % TOOLS.len();
-                let tool = TOOLS[i];
-                let mut sample = timed_run(tool, &exe, path)?;
-                // Another process took a share of the CPUs: run again, a few times.
-                for _ in 1..ATTEMPTS {
-                    let Some(foreign) = sample.foreign.filter(|&f| f > FOREIGN_MAX) else {
-                        break;
-                    };
-                    eprint!(
-                        " ({} again: {:.0}% of the CPUs busy elsewhere)",
-                        tool.short(),
-                        foreign * 100.0
-                    );
-                    redone += 1;
-                    sample = timed_run(tool, &exe, path)?;
-                }
-                check_watches(tool, &sample, dirs);
-                eprint!(" {} {:.3} s,", tool.short(), sample.setup);
-                samples[i].push(sample);
+        eprintln!();
+    }
+    let mut measured = Vec::new();
+    for (&tool, samples) in tools.iter().zip(samples) {
+        let syscalls = match plan.counter {
+            Counter::None => None,
+            counter => {
+                eprintln!("{what}: {}, syscalls counted", tool.short());
+                Some(counted_run(counter, tool, &plan.exe, path)?)
             }
-            eprintln!();
-        }
-        let mut measured = Vec::new();
-        for (tool, samples) in TOOLS.into_iter().zip(samples) {
-            let syscalls = match counter {
-                Counter::None => None,
-                _ => {
-                    eprintln!("{dirs} directories: {}, syscalls counted", tool.short());
-                    Some(counted_run(counter, tool, &exe, path)?)
-                }
-            };
-            measured.push(Measured { samples, syscalls });
-        }
-        results.push((dirs, path.clone(), measured));
+        };
+        measured.push(Measured { samples, syscalls });
     }
-    let load_after = loadavg();
-    print_report(&results, runs, fanout, counter, redone);
-    println!();
-    println!(
-        "Whole run (tree making included): {:.0} s; load average before: {load_before}; \
-         after: {load_after}.",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(measured)
+}
+
+/// A timed run, run again (a few times at most) while other processes took more than
+/// `FOREIGN_MAX` of the CPUs.
+fn timed_run_again_if_busy(
+    tool: Tool,
+    exe: &Path,
+    dir: &Path,
+    redone: &mut usize,
+) -> Result<Sample> {
+    let mut sample = timed_run(tool, exe, dir)?;
+    for _ in 1..ATTEMPTS {
+        let Some(foreign) = sample.foreign.filter(|&f| f > FOREIGN_MAX) else {
+            break;
+        };
+        eprint!(
+            " ({} again: {:.0}% of the CPUs busy elsewhere)",
+            tool.short(),
+            foreign * 100.0
+        );
+        *redone += 1;
+        sample = timed_run(tool, exe, dir)?;
+    }
+    Ok(sample)
 }
 
 /// The example `inotifywait`, in the `examples` directory beside this program's.
@@ -573,14 +559,14 @@ fn example_path(exe: &Path) -> PathBuf {
         .join("inotifywait")
 }
 
-fn check_tools(exe: &Path) -> Result<()> {
-    if !available("inotifywait") {
+fn check_tools(plan: &Plan) -> Result<()> {
+    if plan.tools.contains(&Tool::Inotifywait) && !available("inotifywait") {
         return Err(
             "inotifywait not found: apt-get install inotify-tools (benches/tree.sh does)".into(),
         );
     }
-    let example = example_path(exe);
-    if !example.exists() {
+    let example = example_path(&plan.exe);
+    if plan.tools.contains(&Tool::Example) && !example.exists() {
         return Err(format!(
             "{} not found: cargo build --release --example inotifywait (benches/tree.sh does)",
             example.display()
@@ -636,21 +622,18 @@ fn check_watch_limit(dirs: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_watches(tool: Tool, sample: &Sample, dirs: usize) {
-    if sample.watches != dirs {
+/// Warns when a tool holds other than a watch per directory (inotify) or one mark
+/// (fanotify).
+fn check_marks(tool: Tool, sample: &Sample, dirs: usize) {
+    let expected = if tool.uses_inotify() { dirs } else { 1 };
+    if sample.marks != expected {
         eprintln!(
-            "warning: {} holds {} watches on a tree of {dirs} directories",
+            "warning: {} holds {} watches or marks on a tree of {dirs} directories \
+             (expected {expected})",
             tool.short(),
-            sample.watches
+            sample.marks
         );
     }
-}
-
-fn loadavg() -> String {
-    fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "?".to_owned(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
 }
 
 /// A child process, killed (if it still runs) and reaped when dropped, whatever went
@@ -702,7 +685,9 @@ fn spawn_until_ready(
         .map_err(|e| format!("{}: {e}", argv[0].to_string_lossy()))?;
     let pipe: Box<dyn Read + Send> = match tool {
         Tool::Inotifywait | Tool::Example => Box::new(child.stderr.take().expect("piped stderr")),
-        Tool::Notify | Tool::Ours => Box::new(child.stdout.take().expect("piped stdout")),
+        Tool::Notify | Tool::Ours | Tool::Fs => {
+            Box::new(child.stdout.take().expect("piped stdout"))
+        }
     };
     let mut child = Reaped {
         child,
@@ -763,7 +748,7 @@ fn wait_for_line(
 }
 
 /// One timed run: wait for idle CPUs, spawn, wait for the ready line, read the peak RSS
-/// and count the watches, kill.
+/// and count the watches or marks, kill.
 fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
     if !wait_for_idle() {
         eprint!(" (CPUs still busy after {} s)", SETTLE_MAX.as_secs());
@@ -781,14 +766,14 @@ fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
     let spawn_to_ready = ready_at.duration_since(start).as_secs_f64();
     let setup = match tool {
         Tool::Inotifywait | Tool::Example => spawn_to_ready,
-        Tool::Notify | Tool::Ours => line[READY_OURS.len()..]
+        Tool::Notify | Tool::Ours | Tool::Fs => line[READY_OURS.len()..]
             .trim()
             .parse()
             .map_err(|_| format!("{}: unexpected line {line:?}", tool.short()))?,
     };
     let pid = child.child.id().to_string();
     let peak_rss_kb = vm_hwm_kb(&pid)?;
-    let watches = count_watches(&pid)?;
+    let marks = count_marks(&pid)?;
     let foreign = match (ticks_before, ticks_after, process_ticks(&pid)) {
         (Some((busy0, all0)), Some((busy1, all1)), Some(own)) if all1 >= all0 + JUDGED_TICKS => {
             Some((busy1 - busy0).saturating_sub(own) as f64 / (all1 - all0) as f64)
@@ -801,44 +786,9 @@ fn timed_run(tool: Tool, exe: &Path, dir: &Path) -> Result<Sample> {
         spawn_to_ready,
         peak_rss_kb,
         slab_kb,
-        watches,
+        marks,
         foreign,
     })
-}
-
-/// Waits until the CPUs were less than a tenth busy over `SETTLE_WINDOW`, at most
-/// `SETTLE_MAX`: whether they were.
-fn wait_for_idle() -> bool {
-    let deadline = Instant::now() + SETTLE_MAX;
-    let mut before = cpu_ticks();
-    while Instant::now() < deadline {
-        std::thread::sleep(SETTLE_WINDOW);
-        let now = cpu_ticks();
-        if let (Some((busy0, all0)), Some((busy1, all1))) = (before, now) {
-            if all1 > all0 && (busy1 - busy0) * 10 < all1 - all0 {
-                return true;
-            }
-        }
-        before = now;
-    }
-    false
-}
-
-/// The CPUs' busy and total time so far, in clock ticks, from `/proc/stat`'s `cpu` line
-/// (user nice system idle iowait irq softirq steal ...); idle and iowait are not busy.
-fn cpu_ticks() -> Option<(u64, u64)> {
-    let stat = fs::read_to_string("/proc/stat").ok()?;
-    let fields: Vec<u64> = stat
-        .lines()
-        .next()?
-        .strip_prefix("cpu ")?
-        .split_whitespace()
-        .take(8)
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    let all: u64 = fields.iter().sum();
-    let idle = fields.get(3)? + fields.get(4)?;
-    Some((all - idle, all))
 }
 
 /// The CPU time process `pid` (all its threads) has used, in clock ticks: `utime` and
@@ -850,27 +800,6 @@ fn process_ticks(pid: &str) -> Option<u64> {
     let utime: u64 = after_comm.next()?.parse().ok()?;
     let stime: u64 = after_comm.next()?.parse().ok()?;
     Some(utime + stime)
-}
-
-/// `SUnreclaim` from `/proc/meminfo`: the kernel's slab memory that cannot be reclaimed
-/// (inotify's marks and the tables of watch descriptors are in it), in kB.
-fn unreclaimable_slab_kb() -> Option<u64> {
-    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("SUnreclaim:"))?;
-    line.trim().trim_end_matches("kB").trim().parse().ok()
-}
-
-/// `VmHWM` (peak resident set size) of process `pid`, in kB.
-fn vm_hwm_kb(pid: &str) -> Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let status = fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .ok_or_else(|| format!("{path}: no VmHWM"))?;
-    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
 }
 
 /// One run under `counter`, its output in a file: the syscalls until the tool was ready.
@@ -1032,56 +961,71 @@ fn count_syscalls(trace: &Path, marker: &str) -> Result<Syscalls> {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
+/// The medians of one tool's timed runs on one tree, and its counted run.
+struct Figures {
+    /// Seconds.
+    setup: f64,
+    spawn_to_ready: f64,
+    rss_mb: f64,
+    /// The growth of `SUnreclaim`, in MB (1024 kB).
+    slab_mb: Option<f64>,
+    /// The same per watch held, in bytes (none for a tool without watches).
+    slab_per_watch: Option<f64>,
+    calls_per_dir: Option<f64>,
 }
 
-/// "12,345".
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+impl Figures {
+    fn of(measured: &Measured, dirs: usize) -> Figures {
+        let samples = &measured.samples;
+        let median_of = |f: &dyn Fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+        let slab: Vec<&Sample> = samples.iter().filter(|s| s.slab_kb.is_some()).collect();
+        let slab_kb = |s: &Sample| s.slab_kb.unwrap_or(0) as f64;
+        let per_watch: Vec<f64> = slab
+            .iter()
+            .filter(|s| s.marks > 1)
+            .map(|s| slab_kb(s) * 1024.0 / s.marks as f64)
+            .collect();
+        Figures {
+            setup: median_of(&|s| s.setup),
+            spawn_to_ready: median_of(&|s| s.spawn_to_ready),
+            rss_mb: median_of(&|s| s.peak_rss_kb as f64 / 1024.0),
+            slab_mb: (!slab.is_empty())
+                .then(|| median(slab.iter().map(|s| slab_kb(s) / 1024.0).collect())),
+            slab_per_watch: (!per_watch.is_empty()).then(|| median(per_watch)),
+            calls_per_dir: measured
+                .syscalls
+                .as_ref()
+                .map(|c| c.total as f64 / dirs as f64),
         }
-        out.push(c);
-    }
-    out
-}
-
-/// The median growth of the kernel's unreclaimable slab per watch held, in bytes, over
-/// the runs that measured it.
-fn slab_per_watch(samples: &[Sample]) -> Option<f64> {
-    let per_watch: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.watches > 0)
-        .filter_map(|s| Some(s.slab_kb? as f64 * 1024.0 / s.watches as f64))
-        .collect();
-    (!per_watch.is_empty()).then(|| median(per_watch))
-}
-
-/// `value`, and its ratio to inotifywait's (`reference`) unless this is inotifywait.
-fn with_ratio(value: f64, reference: f64, decimals: usize, is_reference: bool) -> String {
-    if is_reference || reference <= 0.0 {
-        format!("{value:.decimals$}")
-    } else {
-        format!("{value:.decimals$} ({:.2}x)", value / reference)
     }
 }
 
-fn print_report(
-    results: &[(usize, PathBuf, Vec<Measured>)],
-    runs: usize,
-    fanout: usize,
-    counter: Counter,
-    redone: usize,
-) {
+/// `value` with `digits` significant digits (at least), without an exponent: 1308,
+/// 6.50, 0.412, 0.00150.
+fn significant(value: f64, digits: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).max(0) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// `value` (`digits` significant), and its ratio to the reference's, if there is one.
+fn with_ratio(value: f64, reference: Option<f64>, digits: i32) -> String {
+    match reference {
+        Some(reference) if reference > 0.0 => format!(
+            "{} ({}x)",
+            significant(value, digits),
+            significant(value / reference, 2)
+        ),
+        _ => significant(value, digits),
+    }
+}
+
+fn print_report(results: &[TreeResult], plan: &Plan, fanout: usize, redone: usize) {
+    let runs = plan.runs;
+    let reference_at = plan.tools.iter().position(|&t| t == Tool::Inotifywait);
     println!();
     println!(
         "Watching a whole tree (fanout {fanout}, one file per directory), from start until \
@@ -1091,60 +1035,54 @@ fn print_report(
     );
     println!();
     println!(
-        "| tree | tool | setup (s) | peak RSS (MB) | kernel slab per watch (bytes) | \
-         syscalls per directory |"
+        "| tree | file system | tool | setup (ms) | peak RSS (MB) | kernel slab growth (MB) | \
+         slab per watch (bytes) | syscalls per directory |"
     );
-    println!("|---|---|---:|---:|---:|---:|");
-    for (dirs, _, measured) in results {
-        let figures: Vec<(f64, f64, Option<f64>)> = measured
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for tree in results {
+        let figures: Vec<Figures> = tree
+            .measured
             .iter()
-            .map(|m| {
-                (
-                    median(m.samples.iter().map(|s| s.setup).collect()),
-                    median(
-                        m.samples
-                            .iter()
-                            .map(|s| s.peak_rss_kb as f64 / 1024.0)
-                            .collect(),
-                    ),
-                    m.syscalls.as_ref().map(|c| c.total as f64 / *dirs as f64),
-                )
-            })
+            .map(|m| Figures::of(m, tree.dirs))
             .collect();
-        let reference = figures[0];
-        for (i, (tool, &(setup, rss, calls))) in TOOLS.iter().zip(&figures).enumerate() {
-            let is_reference = i == 0;
-            let calls = match calls {
-                Some(calls) => with_ratio(calls, reference.2.unwrap_or(0.0), 2, is_reference),
-                None => "–".to_owned(),
-            };
-            let slab = match slab_per_watch(&measured[i].samples) {
-                Some(bytes) => format!("{bytes:.0}"),
-                None => "–".to_owned(),
-            };
+        let reference = reference_at.map(|at| &figures[at]);
+        for (i, (tool, f)) in plan.tools.iter().zip(&figures).enumerate() {
+            let reference = reference.filter(|_| Some(i) != reference_at);
+            let or_dash = |value: Option<String>| value.unwrap_or_else(|| "–".to_owned());
             println!(
-                "| {} dirs | {} | {} | {} | {slab} | {calls} |",
-                thousands(*dirs),
+                "| {} dirs | {} | {} | {} | {} | {} | {} | {} |",
+                thousands(tree.dirs),
+                tree.fs_type,
                 tool.label(),
-                with_ratio(setup, reference.0, 3, is_reference),
-                with_ratio(rss, reference.1, 1, is_reference),
+                with_ratio(f.setup * 1e3, reference.map(|r| r.setup * 1e3), 3),
+                with_ratio(f.rss_mb, reference.map(|r| r.rss_mb), 2),
+                or_dash(f.slab_mb.map(|mb| format!("{mb:.2}"))),
+                or_dash(f.slab_per_watch.map(|bytes| format!("{bytes:.0}"))),
+                or_dash(f.calls_per_dir.map(|calls| {
+                    with_ratio(calls, reference.and_then(|r| r.calls_per_dir), 3)
+                })),
             );
         }
     }
+    print_notes(results, plan, redone);
+}
+
+fn print_notes(results: &[TreeResult], plan: &Plan, redone: usize) {
     println!();
     println!("Notes:");
     println!(
         "- setup: each run started with idle CPUs (the kernel frees a killed process's \
          watches for up to a second after it is gone). For TreeWatcher \
-         (`TreeWatcher::new`, mask `ALL_EVENTS`) and notify (`recommended_watcher`, the \
-         inotify backend, `RecursiveMode::Recursive`), the time the child process measured \
-         around its setup calls; for `inotifywait -r -m`, from spawning it until \
-         \"{READY_INOTIFYWAIT}\" on its stderr (so its process start, about a millisecond, \
-         is included)."
+         (`TreeWatcher::new`, mask `ALL_EVENTS`), FsWatcher (`FsWatcher::new`, mask \
+         `ALL_EVENTS`: one fanotify mark on the tree's file system) and notify \
+         (`recommended_watcher`, the inotify backend, `RecursiveMode::Recursive`), the time \
+         the child process measured around its setup calls; for `inotifywait -r -m`, from \
+         spawning it until \"{READY_INOTIFYWAIT}\" on its stderr (so its process start, \
+         about a millisecond, is included)."
     );
     let most_foreign = results
         .iter()
-        .flat_map(|(_, _, measured)| measured.iter().flat_map(|m| &m.samples))
+        .flat_map(|tree| tree.measured.iter().flat_map(|m| &m.samples))
         .filter_map(|s| s.foreign)
         .fold(0.0, f64::max);
     println!(
@@ -1156,17 +1094,20 @@ fn print_report(
     );
     println!(
         "- peak RSS: VmHWM of the child process (MB = 1024 kB), read from /proc once it is \
-         ready, just before it is killed. The kernel's memory for the watches is not in it."
+         ready, just before it is killed (before any event touches the tree). The kernel's \
+         memory for the watches is not in it."
     );
     println!(
-        "- kernel slab per watch: how much `SUnreclaim` (/proc/meminfo: the kernel's slab \
+        "- kernel slab growth: how much `SUnreclaim` (/proc/meminfo: the kernel's slab \
          memory that cannot be reclaimed, where inotify keeps a mark per watch, a \
-         connector per watched inode and the table of watch descriptors) grew from just \
-         before the child was spawned until it was ready, divided by the watches it holds \
-         (median of the timed runs, bytes). It is the kernel's cost, the same whichever \
-         tool asks for the watches; other processes' allocations meanwhile add noise."
+         connector per watched inode and the table of watch descriptors, and fanotify its \
+         group, its marks and its queued events) grew from just before the child was \
+         spawned until it was ready, while it lives (median of the timed runs; the new \
+         process's own kernel objects are in it); per watch: divided by the watches it \
+         holds. It is the kernel's cost, the same whichever tool asks for the watches; \
+         other processes' allocations meanwhile add noise, either way."
     );
-    match counter {
+    match plan.counter {
         Counter::Strace => println!(
             "- syscalls per directory: one run under `strace -f` per tool and tree, all \
              threads, from execve up to the write of the ready line, divided by the number \
@@ -1181,39 +1122,105 @@ fn print_report(
         ),
         Counter::None => println!("- syscalls: not counted (--syscalls none)."),
     }
-    for (dirs, path, measured) in results {
-        let spawn: Vec<String> = TOOLS
+    for tree in results {
+        print_tree_notes(tree, plan);
+    }
+}
+
+/// The spawn-to-ready times and the syscalls by name of one tree's tools.
+fn print_tree_notes(tree: &TreeResult, plan: &Plan) {
+    let dirs = tree.dirs;
+    let spawn: Vec<String> = plan
+        .tools
+        .iter()
+        .zip(&tree.measured)
+        .map(|(tool, m)| {
+            let t = Figures::of(m, dirs).spawn_to_ready;
+            format!("{} {} s", tool.short(), significant(t, 3))
+        })
+        .collect();
+    println!(
+        "- {} dirs ({}, {}): from spawn to ready line, driver's clock: {}.",
+        thousands(dirs),
+        tree.path.display(),
+        tree.fs_type,
+        spawn.join(", ")
+    );
+    for (tool, m) in plan.tools.iter().zip(&tree.measured) {
+        let Some(syscalls) = &m.syscalls else {
+            continue;
+        };
+        let per_dir = |n: u64| n as f64 / dirs as f64;
+        // FsWatcher's calls do not grow with the tree: its calls in all, by name.
+        let in_all = !tool.uses_inotify();
+        let mut names: Vec<(&String, &u64)> = syscalls.by_name.iter().collect();
+        names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = names
             .iter()
-            .zip(measured)
-            .map(|(tool, m)| {
-                let t = median(m.samples.iter().map(|s| s.spawn_to_ready).collect());
-                format!("{} {t:.3} s", tool.short())
+            .filter(|(_, &n)| if in_all { n > 0 } else { per_dir(n) >= 0.01 })
+            .map(|(name, &n)| match in_all {
+                true => format!("`{name}` {n}"),
+                false => format!("`{name}` {:.2}", per_dir(n)),
             })
             .collect();
         println!(
-            "- {} dirs ({}): from spawn to ready line, driver's clock: {}.",
-            thousands(*dirs),
-            path.display(),
-            spawn.join(", ")
+            "  - {} syscalls {}: {} ({} in all).",
+            tool.short(),
+            if in_all { "in all" } else { "per directory" },
+            shown.join(", "),
+            thousands(syscalls.total as usize)
         );
-        for (tool, m) in TOOLS.iter().zip(measured) {
-            let Some(syscalls) = &m.syscalls else {
-                continue;
-            };
-            let per_dir = |n: u64| n as f64 / *dirs as f64;
-            let mut names: Vec<(&String, &u64)> = syscalls.by_name.iter().collect();
-            names.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            let shown: Vec<String> = names
-                .iter()
-                .filter(|(_, &n)| per_dir(n) >= 0.01)
-                .map(|(name, &n)| format!("`{name}` {:.2}", per_dir(n)))
-                .collect();
-            println!(
-                "  - {} syscalls per directory: {} ({} in all).",
-                tool.short(),
-                shown.join(", "),
-                thousands(syscalls.total as usize)
-            );
-        }
     }
+}
+
+/// Whether FsWatcher met the goals of its setup: at most `SETUP_GOAL` and `RSS_GOAL`
+/// at every size, and a slab growth that does not grow with the tree.
+fn print_goals(results: &[TreeResult], plan: &Plan) {
+    let Some(at) = plan.tools.iter().position(|&t| t == Tool::Fs) else {
+        return;
+    };
+    let fs: Vec<(&TreeResult, Figures)> = results
+        .iter()
+        .map(|tree| (tree, Figures::of(&tree.measured[at], tree.dirs)))
+        .collect();
+    let slowest = fs
+        .iter()
+        .flat_map(|(tree, _)| &tree.measured[at].samples)
+        .map(|s| s.setup)
+        .fold(0.0, f64::max);
+    let setup = fs.iter().map(|(_, f)| f.setup).fold(0.0, f64::max);
+    let rss = fs.iter().map(|(_, f)| f.rss_mb).fold(0.0, f64::max);
+    let slab = fs
+        .iter()
+        .filter_map(|(_, f)| f.slab_mb)
+        .fold(0.0, |most: f64, mb| most.max(mb.abs()));
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    println!();
+    println!("FsWatcher's goals, over every tree and file system of this run:");
+    println!(
+        "- setup at most {} ms: {} (largest median {} ms; slowest single run {} ms).",
+        SETUP_GOAL * 1e3,
+        verdict(setup <= SETUP_GOAL),
+        significant(setup * 1e3, 3),
+        significant(slowest * 1e3, 3)
+    );
+    println!(
+        "- peak RSS at most {RSS_GOAL} MB before events touch the tree: {} (largest median \
+         {rss:.2} MB).",
+        verdict(rss <= RSS_GOAL)
+    );
+    let growth: Vec<String> = fs
+        .iter()
+        .map(|(tree, f)| {
+            let kb = f
+                .slab_mb
+                .map_or("–".to_owned(), |mb| format!("{:.0} kB", mb * 1024.0));
+            format!("{} dirs on {}: {kb}", thousands(tree.dirs), tree.fs_type)
+        })
+        .collect();
+    println!(
+        "- kernel slab growth O(1), here at most {SLAB_GOAL} MB at any size: {} ({}).",
+        verdict(slab <= SLAB_GOAL),
+        growth.join(", ")
+    );
 }
