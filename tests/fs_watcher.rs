@@ -6,7 +6,9 @@ mod common;
 mod fs_support;
 
 use common::{rerun, Rerun, EVENT_TIMEOUT};
-use fs_support::{described, fs_watcher_tmpfs as tmpfs, sh, skip, synced, watch, Tmpfs};
+use fs_support::{
+    described, fs_watcher_tmpfs as tmpfs, root_watched, sh, skip, synced, watch, Tmpfs,
+};
 use inotify_raw::{Errno, FsWatcher, WatchError, WatchEvent, WatchMask};
 
 /// A tmpfs and a watcher of all of it, or `None` where fanotify cannot run here.
@@ -283,6 +285,67 @@ fn an_overflow_is_delivered_once_and_paths_are_resolved_afresh() {
     std::fs::File::create(tmpfs.join("z/b/later")).unwrap();
     let events = synced(&mut watcher);
     assert_eq!(described(&events, tmpfs.path()), ["IN_CREATE z/b/later"]);
+}
+
+/// Fills the kernel's queue (16,384 events) in `dir`, so that what follows is lost.
+fn overflow_queue(dir: &std::path::Path) {
+    let many = dir.join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..17_000 {
+        std::fs::File::create(many.join(i.to_string())).unwrap();
+    }
+}
+
+#[test]
+fn directories_met_before_an_overflow_are_checked_against_the_disk() {
+    let setup = "mkdir -p root/kept/deep root/renamed/below root/again root/f root/g root/leaves";
+    let (tmpfs, root, mut watcher) = match root_watched(WatchMask::CREATE | WatchMask::MOVE, setup)
+    {
+        Some(watched) => watched,
+        None => return,
+    };
+    // Every directory met: each one's first event resolves it.
+    sh(
+        &root,
+        "for d in kept/deep renamed/below again f g leaves; do touch $d/x; done",
+    );
+    synced(&mut watcher);
+    std::fs::create_dir(root.join("unmet")).unwrap();
+    overflow_queue(&root);
+    // Lost in the overflow: a rename, a deletion and a new directory of the same name,
+    // a swap of two names, a move out of the root, a move in.
+    sh(
+        tmpfs.path(),
+        "mv root/renamed root/now && rm -r root/again && mkdir root/again && \
+         mv root/f root/t && mv root/g root/f && mv root/t root/g && mv root/leaves away/ && \
+         mkdir -p away/comes/in && mv away/comes root/",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|event| event.mask.contains(inotify_raw::EventMask::Q_OVERFLOW))
+            .count(),
+        1
+    );
+    sh(
+        tmpfs.path(),
+        "for d in root/kept/deep root/now/below root/again root/f root/g away/leaves \
+         root/comes/in root/unmet; do touch $d/y; done",
+    );
+    let events = synced(&mut watcher);
+    assert_eq!(
+        described(&events, &root),
+        [
+            "IN_CREATE kept/deep/y",
+            "IN_CREATE now/below/y",
+            "IN_CREATE again/y",
+            "IN_CREATE f/y",
+            "IN_CREATE g/y",
+            "IN_CREATE comes/in/y",
+            "IN_CREATE unmet/y",
+        ]
+    );
 }
 
 /// Set for the helper test that runs as user nobody.

@@ -2,15 +2,17 @@
 //! roots. Each directory it has met is a node (parent, name) found by its file handle, so
 //! a path is a chain of cached parents and a rename is O(1) for everything below it. A
 //! handle never met is resolved once through the root's mount; handles found outside
-//! every root are kept in a bounded set, so events there cost one lookup.
+//! every root are kept in a bounded set, so events there cost one lookup. After a queue
+//! overflow every directory met is checked against the disk once, on its next use.
 
 use std::boxed::Box;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::format;
 use std::fs::File;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::string::ToString;
 use std::vec::Vec;
 
 use super::later::Later;
@@ -20,12 +22,16 @@ use crate::adapter::watcher::push_name;
 use crate::fanotify::{name_to_handle_at, open_by_handle_at};
 use crate::fd::AsDescriptor;
 use crate::parse::FileHandle;
+use crate::sys::{readlinkat, NulTerminated, AT_FDCWD};
 
 /// How many directories up a handle never met is followed through the queue and the disk.
 const MAX_DEPTH: usize = 256;
 
 /// How many handles known to lie outside the roots are kept before the set starts over.
 const OUTSIDE_KEPT: usize = 16 * 1024;
+
+/// The longest path read from `/proc/self/fd`: the kernel writes at most a page.
+const LINK_MAX: usize = 4096;
 
 /// Where a directory's handle leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +57,9 @@ pub(super) struct Root {
     pub(super) fsid: [i32; 2],
     /// Its handle key (see [`key_into`]).
     key: Box<[u8]>,
+    /// Its path as `/proc/self/fd` names `mount`: where the paths of the directories
+    /// below it, read the same way, start.
+    disk: Vec<u8>,
 }
 
 /// The directories met so far, by handle.
@@ -64,6 +73,13 @@ pub(super) struct Dirs {
     exclude: Option<ExcludeFn>,
     /// A parent's path, for the exclusion predicate.
     scratch: Vec<u8>,
+    /// How many queue overflows there have been: a node is known to be where the cache
+    /// has it when it was placed or checked since the last one.
+    epoch: u32,
+    /// Each node's epoch when it was last placed or checked, by node.
+    checked: Vec<u32>,
+    /// A path read from `/proc/self/fd`.
+    link: Vec<u8>,
 }
 
 /// Writes the key of a handle into `out` (cleared first): the file system's ID, then
@@ -101,6 +117,9 @@ impl Dirs {
             roots: Vec::new(),
             exclude,
             scratch: Vec::new(),
+            epoch: 0,
+            checked: Vec::new(),
+            link: Vec::new(),
         }
     }
 
@@ -118,6 +137,11 @@ impl Dirs {
         self.remember(node, key);
         // What was outside the other roots may be inside this one.
         self.outside.clear();
+        let mut disk = Vec::new();
+        if !descriptor_path_into(mount.as_raw_fd(), &mut disk) {
+            // Never equal to a path read later: each directory is then resolved whole.
+            disk.clear();
+        }
         self.roots.push(Root {
             node,
             given,
@@ -125,6 +149,7 @@ impl Dirs {
             mount,
             fsid,
             key: key.into(),
+            disk,
         });
     }
 
@@ -145,18 +170,15 @@ impl Dirs {
         self.roots.iter().position(|root| root.node == id)
     }
 
-    /// Forgets every directory but the roots: after an overflow, renames may have been
-    /// lost, so every handle is resolved afresh.
-    pub(super) fn forget_all(&mut self) {
-        self.nodes = Nodes::default();
-        self.by_key.clear();
-        self.keys.clear();
+    /// Renames and deletions may have been lost in a queue overflow: every directory met
+    /// so far is checked against the disk on its next use (the roots excepted), and the
+    /// handles found outside are forgotten.
+    pub(super) fn overflowed(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
         self.outside.clear();
         for at in 0..self.roots.len() {
-            let node = self.nodes.add_root(&self.roots[at].given, 0);
-            self.roots[at].node = node;
-            let key = self.roots[at].key.clone();
-            self.remember(node, &key);
+            let node = self.roots[at].node;
+            self.mark_checked(node);
         }
     }
 
@@ -170,31 +192,40 @@ impl Dirs {
         self.place_within(key, later, MAX_DEPTH)
     }
 
-    /// Whether `key` is known, or known to be outside: [`place_of`](Self::place_of)
-    /// makes no system call for it.
+    /// Whether `key` is known (and checked since the last overflow), or known to be
+    /// outside: [`place_of`](Self::place_of) makes no system call for it.
     pub(super) fn is_cached(&self, key: &[u8]) -> bool {
-        self.by_key.contains_key(key) || self.outside.contains(key)
+        match self.by_key.get(key) {
+            Some(&id) => self.is_checked(id),
+            None => self.outside.contains(key),
+        }
     }
 
     /// [`place_of`](Self::place_of), following at most `depth` directories up.
     fn place_within(&mut self, key: &[u8], later: &Later, depth: usize) -> Place {
-        if let Some(&id) = self.by_key.get(key) {
-            return Place::Inside(id);
+        let known = self.by_key.get(key).copied();
+        match known {
+            Some(id) if self.is_checked(id) => return Place::Inside(id),
+            Some(_) => {}
+            None if self.outside.contains(key) => return Place::Outside,
+            None => {}
         }
-        if self.outside.contains(key) {
-            return Place::Outside;
-        }
-        let placed = match (later.first(key), depth) {
-            (_, 0) => None,
-            (Some((dir, name)), _) => match self.place_within(dir, later, depth - 1) {
+        let placed = match (later.first(key), depth, known) {
+            (_, 0, _) => None,
+            (Some((dir, name)), _, _) => match self.place_within(dir, later, depth - 1) {
                 Place::Inside(parent) => Some(self.place(key, parent, name)),
                 Place::Outside => None,
             },
-            (None, _) => self.resolve(key, later, depth),
+            (None, _, Some(id)) => self.check(id, key, later, depth),
+            (None, _, None) => self.resolve(key, later, depth),
         };
         match placed {
             Some(id) => Place::Inside(id),
             None => {
+                if let Some(id) = self.known(key) {
+                    // Gone, or moved out while its events were lost.
+                    self.remove_node(id);
+                }
                 if self.outside.len() >= OUTSIDE_KEPT {
                     self.outside.clear();
                 }
@@ -202,6 +233,73 @@ impl Dirs {
                 Place::Outside
             }
         }
+    }
+
+    /// Checks a directory met before the last overflow against the disk: its parent
+    /// first, then whether the disk has it at the path the cache gives it; where it does
+    /// not, it is resolved afresh (and moved in the cache, with all below it). `None`
+    /// when it is gone or outside every root.
+    fn check(&mut self, id: NodeId, key: &[u8], later: &Later, depth: usize) -> Option<NodeId> {
+        let parent = self.nodes.get(id)?.parent;
+        if parent != NO_NODE && !self.is_checked(parent) {
+            let parent_key = self.keys.get(parent as usize)?.clone()?;
+            self.place_within(&parent_key, later, depth - 1);
+        }
+        match self.disk_agrees(id, key) {
+            Some(true) => {
+                self.mark_checked(id);
+                Some(id)
+            }
+            Some(false) => self.resolve(key, later, depth),
+            None => None,
+        }
+    }
+
+    /// Whether the disk has the directory `id` (handle key `key`), whose parent is
+    /// checked, at the path the cache gives it; `None` when its handle no longer opens
+    /// (it was deleted).
+    fn disk_agrees(&mut self, id: NodeId, key: &[u8]) -> Option<bool> {
+        let top = self.nodes.root_of(id);
+        let root = match self.roots.iter().position(|root| root.node == top) {
+            Some(root) => root,
+            None => return Some(false),
+        };
+        let opened = match open_by_handle_at(&self.roots[root].mount, handle_of_key(key)?) {
+            Ok(opened) => opened,
+            Err(_) => return None,
+        };
+        if !descriptor_path_into(opened.as_descriptor().as_raw(), &mut self.link) {
+            return Some(false);
+        }
+        drop(opened);
+        if !self.nodes.path_into(id, &mut self.scratch) {
+            return Some(false);
+        }
+        let root = &self.roots[root];
+        let below = self
+            .scratch
+            .get(root.given.as_os_str().len()..)
+            .map_or(&[][..], |rest| rest.strip_prefix(b"/").unwrap_or(rest));
+        let disk = &root.disk[..];
+        let agrees = self.link.strip_prefix(disk).map_or(false, |rest| {
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            !disk.is_empty() && rest == below && rest.len() < self.link.len()
+        });
+        Some(agrees)
+    }
+
+    /// Whether the node `id` was placed or checked since the last overflow (a root
+    /// always is).
+    fn is_checked(&self, id: NodeId) -> bool {
+        self.checked.get(id as usize) == Some(&self.epoch)
+    }
+
+    fn mark_checked(&mut self, id: NodeId) {
+        let at = id as usize;
+        if self.checked.len() <= at {
+            self.checked.resize(at + 1, 0);
+        }
+        self.checked[at] = self.epoch;
     }
 
     /// The node of `key`, if it is known.
@@ -270,6 +368,7 @@ impl Dirs {
         };
         let excluded = self.excludes(parent, name);
         self.nodes.set_flag(id, FLAG_EXCLUDED, excluded);
+        self.mark_checked(id);
         id
     }
 
@@ -320,6 +419,7 @@ impl Dirs {
         }
         self.keys[at] = Some(key.clone());
         self.by_key.insert(key, id);
+        self.mark_checked(id);
     }
 
     fn remove_node(&mut self, id: NodeId) {
@@ -364,10 +464,29 @@ impl Dirs {
         let root = &self.roots[root];
         let mount_id = root.mount_id;
         let opened = open_by_handle_at(&root.mount, handle).ok()?;
-        let link = format!("/proc/self/fd/{}", opened.as_descriptor().as_raw());
-        let path = std::fs::read_link(link).ok()?;
+        let mut path = core::mem::take(&mut self.link);
+        let read = descriptor_path_into(opened.as_descriptor().as_raw(), &mut path);
         drop(opened);
-        let path = path.into_os_string().into_vec();
+        let placed = if read {
+            self.place_at_path(&path, fsid, mount_id, key, later, depth)
+        } else {
+            None
+        };
+        self.link = path;
+        placed
+    }
+
+    /// Places the directory `key`, which the disk has at `path` on the mount
+    /// `mount_id`, below the deepest directory above it that is known and checked.
+    fn place_at_path(
+        &mut self,
+        path: &[u8],
+        fsid: [i32; 2],
+        mount_id: i32,
+        key: &[u8],
+        later: &Later,
+        depth: usize,
+    ) -> Option<NodeId> {
         // The directories below the deepest known one, deepest first, with their keys.
         let mut unknown: Vec<(usize, Vec<u8>)> = std::vec![(path.len(), key.to_vec())];
         let mut end = path.len();
@@ -380,8 +499,9 @@ impl Dirs {
             }
             let mut step = Vec::new();
             key_into(&mut step, fsid, handle.as_handle());
-            if let Some(&id) = self.by_key.get(&step[..]) {
-                break id;
+            match self.by_key.get(&step[..]) {
+                Some(&id) if self.is_checked(id) => break id,
+                _ => {}
             }
             if end == 0 {
                 return None;
@@ -404,5 +524,30 @@ impl Dirs {
             start = end + 1;
         }
         Some(at)
+    }
+}
+
+/// Writes the path of the open descriptor `fd` into `out` (cleared first), as
+/// `/proc/self/fd` names it. False when it cannot be read, or is longer than a page.
+fn descriptor_path_into(fd: RawFd, out: &mut Vec<u8>) -> bool {
+    let mut link = Vec::with_capacity(32);
+    link.extend_from_slice(b"/proc/self/fd/");
+    link.extend_from_slice(fd.to_string().as_bytes());
+    link.push(0);
+    let link = match NulTerminated::new(&link) {
+        Some(link) => link,
+        None => return false,
+    };
+    out.clear();
+    out.resize(LINK_MAX, 0);
+    match readlinkat(AT_FDCWD, link, out) {
+        Ok(len) if len < out.len() => {
+            out.truncate(len);
+            true
+        }
+        _ => {
+            out.clear();
+            false
+        }
     }
 }

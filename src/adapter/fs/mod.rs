@@ -90,8 +90,11 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// `open_by_handle_at` through the root's mount and `/proc/self/fd`, and put back where
 /// it was when its event was queued: the queued events are read ahead, and a rename or
 /// deletion of it (or of a directory above it) among them says where it was. Events
-/// outside the roots are dropped before any path is built. After a queue overflow (`IN_Q_OVERFLOW`, delivered
-/// once) every handle is resolved afresh.
+/// outside the roots are dropped before any path is built. After a queue overflow
+/// (`IN_Q_OVERFLOW`, delivered once) every directory met before it is checked against
+/// the disk on its next use, once: its handle is opened again and its path compared
+/// with the cached one, and a directory renamed, deleted or moved out meanwhile is
+/// placed afresh (with everything below it) or forgotten.
 ///
 /// **Exclusion.** `exclude(path, name)` leaves a directory's subtree out: nothing below
 /// it is delivered, at the cost of a check of cached flags. The excluded directory itself
@@ -714,7 +717,7 @@ impl FsWatcher {
         };
         if taken.mask.contains(FanotifyMask::Q_OVERFLOW) {
             self.queue(EventMask::Q_OVERFLOW, 0, None, None);
-            self.dirs.forget_all();
+            self.dirs.overflowed();
             self.overflowed = true;
             return Ok(());
         }
