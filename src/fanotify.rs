@@ -378,16 +378,30 @@ impl fmt::Debug for OwnedFileHandle {
 ///
 /// [name_to_handle_at(2)](https://man7.org/linux/man-pages/man2/name_to_handle_at.2.html)
 pub fn name_to_handle_at<P: PathBytes + ?Sized>(path: &P) -> Result<OwnedFileHandle, Error> {
-    with_nul_terminated(path.path_bytes(), |path| {
-        let mut bytes = [0u8; FileHandleStorage::LEN];
-        let error = |errno| Error::syscall(Call::NameToHandleAt, errno);
-        let mount_id = sys::name_to_handle_at(AT_FDCWD, path, &mut bytes, 0).map_err(error)?;
-        // The kernel never says it wrote more than the room it was given.
-        if FileHandle::split_first(&bytes).is_none() {
-            return Err(error(Errno::EOVERFLOW));
-        }
-        Ok(OwnedFileHandle { bytes, mount_id })
-    })?
+    with_nul_terminated(path.path_bytes(), |path| handle_at(AT_FDCWD, path))?
+}
+
+/// The file handle of the directory above the directory `dir`, and the ID of the mount
+/// it is on (another mount's when `dir` is the root of its own).
+#[cfg(feature = "std")]
+pub(crate) fn parent_handle<D: AsDescriptor + ?Sized>(dir: &D) -> Result<OwnedFileHandle, Error> {
+    const DOT_DOT: sys::NulTerminated<'static> = match sys::NulTerminated::new(b"..\0") {
+        Some(path) => path,
+        None => panic!("a NUL-terminated constant"),
+    };
+    handle_at(dir.as_descriptor().as_raw(), DOT_DOT)
+}
+
+/// `name_to_handle_at(dirfd, path, 0)`.
+fn handle_at(dirfd: sys::RawFd, path: sys::NulTerminated<'_>) -> Result<OwnedFileHandle, Error> {
+    let mut bytes = [0u8; FileHandleStorage::LEN];
+    let error = |errno| Error::syscall(Call::NameToHandleAt, errno);
+    let mount_id = sys::name_to_handle_at(dirfd, path, &mut bytes, 0).map_err(error)?;
+    // The kernel never says it wrote more than the room it was given.
+    if FileHandle::split_first(&bytes).is_none() {
+        return Err(error(Errno::EOVERFLOW));
+    }
+    Ok(OwnedFileHandle { bytes, mount_id })
 }
 
 /// Opens the file or directory `handle` names, on the file system that `mount` (any

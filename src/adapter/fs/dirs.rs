@@ -6,7 +6,7 @@
 //! overflow every directory met is checked against the disk once, on its next use.
 
 use std::boxed::Box;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -15,12 +15,14 @@ use std::path::{Path, PathBuf};
 use std::string::ToString;
 use std::vec::Vec;
 
+use super::keys::Keys;
 use super::later::Later;
 use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
 use crate::adapter::tree::ExcludeFn;
 use crate::adapter::watcher::push_name;
-use crate::fanotify::{name_to_handle_at, open_by_handle_at};
-use crate::fd::AsDescriptor;
+use crate::dir::open_path_only;
+use crate::fanotify::{open_by_handle_at, parent_handle};
+use crate::fd::{AsDescriptor, OwnedDescriptor};
 use crate::parse::FileHandle;
 use crate::sys::{readlinkat, NulTerminated, AT_FDCWD};
 
@@ -65,9 +67,8 @@ pub(super) struct Root {
 /// The directories met so far, by handle.
 pub(super) struct Dirs {
     nodes: Nodes,
-    by_key: HashMap<Box<[u8]>, NodeId>,
-    /// Each node's key, by node.
-    keys: Vec<Option<Box<[u8]>>>,
+    /// Each node's handle key, and the node of each key.
+    keys: Keys,
     outside: HashSet<Box<[u8]>>,
     pub(super) roots: Vec<Root>,
     exclude: Option<ExcludeFn>,
@@ -111,8 +112,7 @@ impl Dirs {
     pub(super) fn new(exclude: Option<ExcludeFn>) -> Dirs {
         Dirs {
             nodes: Nodes::default(),
-            by_key: HashMap::new(),
-            keys: Vec::new(),
+            keys: Keys::default(),
             outside: HashSet::new(),
             roots: Vec::new(),
             exclude,
@@ -195,15 +195,15 @@ impl Dirs {
     /// Whether `key` is known (and checked since the last overflow), or known to be
     /// outside: [`place_of`](Self::place_of) makes no system call for it.
     pub(super) fn is_cached(&self, key: &[u8]) -> bool {
-        match self.by_key.get(key) {
-            Some(&id) => self.is_checked(id),
+        match self.keys.node(key) {
+            Some(id) => self.is_checked(id),
             None => self.outside.contains(key),
         }
     }
 
     /// [`place_of`](Self::place_of), following at most `depth` directories up.
     fn place_within(&mut self, key: &[u8], later: &Later, depth: usize) -> Place {
-        let known = self.by_key.get(key).copied();
+        let known = self.keys.node(key);
         match known {
             Some(id) if self.is_checked(id) => return Place::Inside(id),
             Some(_) => {}
@@ -242,7 +242,7 @@ impl Dirs {
     fn check(&mut self, id: NodeId, key: &[u8], later: &Later, depth: usize) -> Option<NodeId> {
         let parent = self.nodes.get(id)?.parent;
         if parent != NO_NODE && !self.is_checked(parent) {
-            let parent_key = self.keys.get(parent as usize)?.clone()?;
+            let parent_key = self.keys.key(parent)?.to_vec();
             self.place_within(&parent_key, later, depth - 1);
         }
         match self.disk_agrees(id, key) {
@@ -304,7 +304,7 @@ impl Dirs {
 
     /// The node of `key`, if it is known.
     pub(super) fn known(&self, key: &[u8]) -> Option<NodeId> {
-        self.by_key.get(key).copied()
+        self.keys.node(key)
     }
 
     /// Writes the path of `id` into `out`; false when it is not below a root now (moved
@@ -412,13 +412,7 @@ impl Dirs {
     }
 
     fn remember(&mut self, id: NodeId, key: &[u8]) {
-        let key: Box<[u8]> = key.into();
-        let at = id as usize;
-        if self.keys.len() <= at {
-            self.keys.resize(at + 1, None);
-        }
-        self.keys[at] = Some(key.clone());
-        self.by_key.insert(key, id);
+        self.keys.insert(id, key);
         self.mark_checked(id);
     }
 
@@ -427,9 +421,7 @@ impl Dirs {
         self.nodes
             .remove_subtree(id, true, |node, _| gone.push(node));
         for node in gone {
-            if let Some(key) = self.keys.get_mut(node as usize).and_then(Option::take) {
-                self.by_key.remove(&key);
-            }
+            self.keys.remove(node);
         }
     }
 
@@ -465,10 +457,8 @@ impl Dirs {
         let mount_id = root.mount_id;
         let opened = open_by_handle_at(&root.mount, handle).ok()?;
         let mut path = core::mem::take(&mut self.link);
-        let read = descriptor_path_into(opened.as_descriptor().as_raw(), &mut path);
-        drop(opened);
-        let placed = if read {
-            self.place_at_path(&path, fsid, mount_id, key, later, depth)
+        let placed = if descriptor_path_into(opened.as_descriptor().as_raw(), &mut path) {
+            self.place_at_path(opened, &path, fsid, mount_id, key, later, depth)
         } else {
             None
         };
@@ -476,10 +466,13 @@ impl Dirs {
         placed
     }
 
-    /// Places the directory `key`, which the disk has at `path` on the mount
-    /// `mount_id`, below the deepest directory above it that is known and checked.
+    /// Places the directory `key`, open as `opened`, which the disk has at `path` on the
+    /// mount `mount_id`, below the deepest directory above it that is known and checked
+    /// (found by going up with `..`).
+    #[allow(clippy::too_many_arguments)]
     fn place_at_path(
         &mut self,
+        opened: OwnedDescriptor,
         path: &[u8],
         fsid: [i32; 2],
         mount_id: i32,
@@ -490,23 +483,24 @@ impl Dirs {
         // The directories below the deepest known one, deepest first, with their keys.
         let mut unknown: Vec<(usize, Vec<u8>)> = std::vec![(path.len(), key.to_vec())];
         let mut end = path.len();
+        let mut dir = opened;
         let anchor = loop {
             end = path[..end].iter().rposition(|&byte| byte == b'/')?;
-            let prefix = if end == 0 { &b"/"[..] } else { &path[..end] };
-            let handle = name_to_handle_at(OsStr::from_bytes(prefix)).ok()?;
+            let handle = parent_handle(&dir).ok()?;
             if handle.mount_id() != mount_id {
                 return None;
             }
             let mut step = Vec::new();
             key_into(&mut step, fsid, handle.as_handle());
-            match self.by_key.get(&step[..]) {
-                Some(&id) if self.is_checked(id) => break id,
+            match self.keys.node(&step) {
+                Some(id) if self.is_checked(id) => break id,
                 _ => {}
             }
             if end == 0 {
                 return None;
             }
             unknown.push((end, step));
+            dir = open_path_only(Some(&dir), b"..").ok()?;
         };
         let mut at = anchor;
         let mut start = end + 1;

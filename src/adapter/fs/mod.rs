@@ -2,6 +2,7 @@
 //! system, with the events and the contract of [`TreeWatcher`](crate::TreeWatcher).
 
 mod dirs;
+mod keys;
 mod later;
 mod taken;
 
