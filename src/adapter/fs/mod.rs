@@ -642,6 +642,12 @@ impl FsWatcher {
         if self.ahead_pos == self.ahead.len() {
             self.ahead_seq = self.taken_seq;
         }
+        if self.ahead_pos > self.ahead.len() / 2 {
+            // What was taken goes, once it is most of what is kept: a reader that keeps
+            // reading ahead never empties the buffer.
+            self.ahead.drain(..self.ahead_pos);
+            self.ahead_pos = 0;
+        }
         let rest = self.batch_pos..self.batch_len;
         self.batch_pos = 0;
         self.batch_len = 0;
