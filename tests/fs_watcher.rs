@@ -67,6 +67,32 @@ fn moves_within_into_and_out_of_the_root() {
 }
 
 #[test]
+fn directories_met_outside_are_delivered_once_moved_in() {
+    let setup = "mkdir -p away/p/q/r away/p/s";
+    let (tmpfs, root, mut watcher) = match root_watched(WatchMask::CREATE | WatchMask::MOVE, setup)
+    {
+        Some(watched) => watched,
+        None => return,
+    };
+    // Met outside first: each one, and those above it, are then known to lie outside.
+    sh(tmpfs.path(), "touch away/p/q/r/f away/p/s/f away/p/f");
+    assert_eq!(described(&synced(&mut watcher), &root), [] as [&str; 0]);
+    sh(
+        tmpfs.path(),
+        "mv away/p/q root/q && touch root/q/r/g && mv away/p root/p2 && touch root/p2/s/g",
+    );
+    assert_eq!(
+        described(&synced(&mut watcher), &root),
+        [
+            "IN_MOVED_TO|IN_ISDIR q",
+            "IN_CREATE q/r/g",
+            "IN_MOVED_TO|IN_ISDIR p2",
+            "IN_CREATE p2/s/g",
+        ]
+    );
+}
+
+#[test]
 fn a_rename_of_a_directory_renames_what_is_queued_below_it() {
     let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::MOVE) {
         Some(watched) => watched,

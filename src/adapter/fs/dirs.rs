@@ -81,6 +81,8 @@ pub(super) struct Dirs {
     checked: Vec<u32>,
     /// A path read from `/proc/self/fd`.
     link: Vec<u8>,
+    /// The keys of the directories a resolution went up through.
+    walked: Vec<Vec<u8>>,
 }
 
 /// Writes the key of a handle into `out` (cleared first): the file system's ID, then
@@ -120,6 +122,7 @@ impl Dirs {
             epoch: 0,
             checked: Vec::new(),
             link: Vec::new(),
+            walked: Vec::new(),
         }
     }
 
@@ -226,10 +229,7 @@ impl Dirs {
                     // Gone, or moved out while its events were lost.
                     self.remove_node(id);
                 }
-                if self.outside.len() >= OUTSIDE_KEPT {
-                    self.outside.clear();
-                }
-                self.outside.insert(key.into());
+                self.note_outside(key);
                 Place::Outside
             }
         }
@@ -425,100 +425,158 @@ impl Dirs {
         }
     }
 
-    /// Resolves a handle never met: opens it through the mount of a root on its file
-    /// system and reads its path from `/proc/self/fd`. The directories on that path,
-    /// from the deepest up, are looked up by handle until one is known: the directory
-    /// (and each unknown one on the way) is placed below it, where the cache has it,
-    /// which may be behind the disk. `None` when no known directory is above it on the
-    /// root's mount (it lies outside every root), or it is gone.
+    /// Resolves a handle never met (or met before an overflow): opens it through the
+    /// mount of a root on its file system and goes up with `..`, one directory at a
+    /// time, until a directory known (and checked) is reached. Then its path, read from
+    /// `/proc/self/fd`, names it and each unknown directory on the way, placed below the
+    /// known one where the cache has it, which may be behind the disk. `None` when it
+    /// lies outside every root (a directory known to lie outside is above it, or none
+    /// known is, up to its mount's top), or it is gone; the directories walked through
+    /// are then known to lie outside too, when one above them was.
     fn resolve(&mut self, key: &[u8], later: &Later, depth: usize) -> Option<NodeId> {
         let fsid = fsid_of_key(key)?;
+        let mut walked = core::mem::take(&mut self.walked);
+        let mut placed = None;
+        let mut below_outside = false;
         for at in 0..self.roots.len() {
-            if self.roots[at].fsid == fsid {
-                if let Some(id) = self.resolve_through(at, fsid, key, later, depth) {
-                    return Some(id);
+            if self.roots[at].fsid != fsid {
+                continue;
+            }
+            walked.clear();
+            match self.walk_up(at, fsid, key, &mut walked) {
+                Walked::Below(anchor, opened) => {
+                    placed = self.place_walked(anchor, opened, &walked, later, depth);
+                    if placed.is_some() {
+                        break;
+                    }
                 }
+                Walked::BelowOutside => below_outside = true,
+                Walked::Nowhere => {}
             }
         }
-        None
+        if placed.is_none() && below_outside {
+            for step in walked.drain(..).skip(1) {
+                self.note_outside(&step);
+            }
+        }
+        walked.clear();
+        self.walked = walked;
+        placed
     }
 
-    /// [`resolve`](Self::resolve) through the mount of the root at `root`.
-    fn resolve_through(
+    /// Goes up from the directory `key` through the mount of the root at `root`, to the
+    /// first directory known inside (and checked) or known outside, pushing the keys of
+    /// the directories on the way (`key` first) onto `walked`.
+    fn walk_up(
         &mut self,
         root: usize,
         fsid: [i32; 2],
         key: &[u8],
-        later: &Later,
-        depth: usize,
-    ) -> Option<NodeId> {
-        let handle = handle_of_key(key)?;
+        walked: &mut Vec<Vec<u8>>,
+    ) -> Walked {
         let root = &self.roots[root];
         let mount_id = root.mount_id;
-        let opened = open_by_handle_at(&root.mount, handle).ok()?;
-        let mut path = core::mem::take(&mut self.link);
-        let placed = if descriptor_path_into(opened.as_descriptor().as_raw(), &mut path) {
-            self.place_at_path(opened, &path, fsid, mount_id, key, later, depth)
-        } else {
-            None
+        let handle = match handle_of_key(key) {
+            Some(handle) => handle,
+            None => return Walked::Nowhere,
         };
-        self.link = path;
-        placed
+        let opened = match open_by_handle_at(&root.mount, handle) {
+            Ok(opened) => opened,
+            Err(_) => return Walked::Nowhere,
+        };
+        walked.push(key.to_vec());
+        let mut above: Option<OwnedDescriptor> = None;
+        for _ in 0..MAX_DEPTH {
+            let dir = above.as_ref().unwrap_or(&opened);
+            let handle = match parent_handle(dir) {
+                Ok(handle) if handle.mount_id() == mount_id => handle,
+                _ => return Walked::Nowhere, // the top of its mount
+            };
+            let mut step = Vec::new();
+            key_into(&mut step, fsid, handle.as_handle());
+            if walked.last().map_or(false, |last| *last == step) {
+                return Walked::Nowhere; // the file system's top is its own parent
+            }
+            match self.keys.node(&step) {
+                Some(id) if self.is_checked(id) => return Walked::Below(id, opened),
+                _ if self.outside.contains(&step[..]) => return Walked::BelowOutside,
+                _ => {}
+            }
+            above = match open_path_only(Some(dir), b"..") {
+                Ok(up) => Some(up),
+                Err(_) => return Walked::Nowhere,
+            };
+            walked.push(step);
+        }
+        Walked::Nowhere
     }
 
-    /// Places the directory `key`, open as `opened`, which the disk has at `path` on the
-    /// mount `mount_id`, below the deepest directory above it that is known and checked
-    /// (found by going up with `..`).
-    #[allow(clippy::too_many_arguments)]
-    fn place_at_path(
+    /// Places the directories `walked` (the one resolved first, open as `opened`, then
+    /// each one above it) below `anchor`, with the names their path has now.
+    fn place_walked(
         &mut self,
+        anchor: NodeId,
         opened: OwnedDescriptor,
-        path: &[u8],
-        fsid: [i32; 2],
-        mount_id: i32,
-        key: &[u8],
+        walked: &[Vec<u8>],
         later: &Later,
         depth: usize,
     ) -> Option<NodeId> {
-        // The directories below the deepest known one, deepest first, with their keys.
-        let mut unknown: Vec<(usize, Vec<u8>)> = std::vec![(path.len(), key.to_vec())];
+        let mut path = core::mem::take(&mut self.link);
+        let read = descriptor_path_into(opened.as_descriptor().as_raw(), &mut path);
+        drop(opened);
+        // The last `walked.len()` names of the path, top first.
+        let mut names = Vec::with_capacity(walked.len());
         let mut end = path.len();
-        let mut dir = opened;
-        let anchor = loop {
-            end = path[..end].iter().rposition(|&byte| byte == b'/')?;
-            let handle = parent_handle(&dir).ok()?;
-            if handle.mount_id() != mount_id {
-                return None;
+        for _ in walked {
+            let start = path[..end].iter().rposition(|&byte| byte == b'/');
+            match (read, start) {
+                (true, Some(start)) => {
+                    names.push(start + 1..end);
+                    end = start;
+                }
+                _ => {
+                    self.link = path;
+                    return None;
+                }
             }
-            let mut step = Vec::new();
-            key_into(&mut step, fsid, handle.as_handle());
-            match self.keys.node(&step) {
-                Some(id) if self.is_checked(id) => break id,
-                _ => {}
-            }
-            if end == 0 {
-                return None;
-            }
-            unknown.push((end, step));
-            dir = open_path_only(Some(&dir), b"..").ok()?;
-        };
+        }
         let mut at = anchor;
-        let mut start = end + 1;
-        for (end, step) in unknown.iter().rev() {
-            let name = path.get(start..*end)?;
+        for (step, name) in walked.iter().rev().zip(names.into_iter().rev()) {
             at = if later.first(step).is_some() {
                 // Renamed or deleted since: it was elsewhere when the event was queued.
                 match self.place_within(step, later, depth - 1) {
                     Place::Inside(id) => id,
-                    Place::Outside => return None,
+                    Place::Outside => {
+                        self.link = path;
+                        return None;
+                    }
                 }
             } else {
-                self.place(step, at, name)
+                self.place(step, at, &path[name])
             };
-            start = end + 1;
         }
+        self.link = path;
         Some(at)
     }
+
+    /// Notes that the directory `key` lies outside every root.
+    fn note_outside(&mut self, key: &[u8]) {
+        if self.outside.len() >= OUTSIDE_KEPT {
+            self.outside.clear();
+        }
+        self.outside.insert(key.into());
+    }
+}
+
+/// Where going up from a directory ended.
+enum Walked {
+    /// Below this known directory; the directory itself is still open.
+    Below(NodeId, OwnedDescriptor),
+    /// Below a directory known to lie outside every root.
+    BelowOutside,
+    /// At the top of the mount or the file system with no known directory on the way,
+    /// or the directory could not be opened or gone up from.
+    Nowhere,
 }
 
 /// Writes the path of the open descriptor `fd` into `out` (cleared first), as
