@@ -20,7 +20,7 @@ use super::later::Later;
 use crate::adapter::nodes::{NodeId, Nodes, FLAG_EXCLUDED, NO_NODE};
 use crate::adapter::tree::ExcludeFn;
 use crate::adapter::watcher::push_name;
-use crate::dir::open_path_only;
+use crate::dir::{open_path_following, open_path_only};
 use crate::fanotify::{open_by_handle_at, parent_handle};
 use crate::fd::{AsDescriptor, OwnedDescriptor};
 use crate::parse::FileHandle;
@@ -83,6 +83,7 @@ pub(super) struct Dirs {
     link: Vec<u8>,
     /// The keys of the directories a resolution went up through.
     walked: Vec<Vec<u8>>,
+    fd_paths: FdPaths,
 }
 
 /// Writes the key of a handle into `out` (cleared first): the file system's ID, then
@@ -123,6 +124,7 @@ impl Dirs {
             checked: Vec::new(),
             link: Vec::new(),
             walked: Vec::new(),
+            fd_paths: FdPaths::default(),
         }
     }
 
@@ -141,7 +143,7 @@ impl Dirs {
         // What was outside the other roots may be inside this one.
         self.outside.clear();
         let mut disk = Vec::new();
-        if !descriptor_path_into(mount.as_raw_fd(), &mut disk) {
+        if !self.fd_paths.read(mount.as_raw_fd(), &mut disk) {
             // Never equal to a path read later: each directory is then resolved whole.
             disk.clear();
         }
@@ -268,7 +270,10 @@ impl Dirs {
             Ok(opened) => opened,
             Err(_) => return None,
         };
-        if !descriptor_path_into(opened.as_descriptor().as_raw(), &mut self.link) {
+        if !self
+            .fd_paths
+            .read(opened.as_descriptor().as_raw(), &mut self.link)
+        {
             return Some(false);
         }
         drop(opened);
@@ -522,7 +527,9 @@ impl Dirs {
         depth: usize,
     ) -> Option<NodeId> {
         let mut path = core::mem::take(&mut self.link);
-        let read = descriptor_path_into(opened.as_descriptor().as_raw(), &mut path);
+        let read = self
+            .fd_paths
+            .read(opened.as_descriptor().as_raw(), &mut path);
         drop(opened);
         // The last `walked.len()` names of the path, top first.
         let mut names = Vec::with_capacity(walked.len());
@@ -579,27 +586,51 @@ enum Walked {
     Nowhere,
 }
 
-/// Writes the path of the open descriptor `fd` into `out` (cleared first), as
-/// `/proc/self/fd` names it. False when it cannot be read, or is longer than a page.
-fn descriptor_path_into(fd: RawFd, out: &mut Vec<u8>) -> bool {
-    let mut link = Vec::with_capacity(32);
-    link.extend_from_slice(b"/proc/self/fd/");
-    link.extend_from_slice(fd.to_string().as_bytes());
-    link.push(0);
-    let link = match NulTerminated::new(&link) {
-        Some(link) => link,
-        None => return false,
-    };
-    out.clear();
-    out.resize(LINK_MAX, 0);
-    match readlinkat(AT_FDCWD, link, out) {
-        Ok(len) if len < out.len() => {
-            out.truncate(len);
-            true
+/// Reads the paths of open descriptors from `/proc/self/fd`, kept open: a path is then
+/// one lookup in it, not four. Opened again when the process is not the one that
+/// opened it (after a `fork`).
+#[derive(Default)]
+struct FdPaths {
+    /// `/proc/self/fd`, and the process it was opened by.
+    dir: Option<(OwnedDescriptor, u32)>,
+}
+
+impl FdPaths {
+    /// Writes the path of the open descriptor `fd` into `out` (cleared first). False
+    /// when it cannot be read, or is longer than a page.
+    fn read(&mut self, fd: RawFd, out: &mut Vec<u8>) -> bool {
+        let pid = std::process::id();
+        if self.dir.as_ref().map_or(true, |(_, by)| *by != pid) {
+            self.dir = open_path_following(b"/proc/self/fd")
+                .ok()
+                .map(|dir| (dir, pid));
         }
-        _ => {
-            out.clear();
-            false
+        // "/proc/self/fd/" and the number, NUL-terminated: the number alone is the
+        // name in the open directory.
+        let mut link = Vec::with_capacity(32);
+        link.extend_from_slice(b"/proc/self/fd/");
+        let number_at = link.len();
+        link.extend_from_slice(fd.to_string().as_bytes());
+        link.push(0);
+        let (dirfd, name) = match &self.dir {
+            Some((dir, _)) => (dir.as_raw(), &link[number_at..]),
+            None => (AT_FDCWD, &link[..]),
+        };
+        let name = match NulTerminated::new(name) {
+            Some(name) => name,
+            None => return false,
+        };
+        out.clear();
+        out.resize(LINK_MAX, 0);
+        match readlinkat(dirfd, name, out) {
+            Ok(len) if len < out.len() => {
+                out.truncate(len);
+                true
+            }
+            _ => {
+                out.clear();
+                false
+            }
         }
     }
 }
