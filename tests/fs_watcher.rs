@@ -93,6 +93,25 @@ fn directories_met_outside_are_delivered_once_moved_in() {
 }
 
 #[test]
+fn a_directory_never_met_is_named_where_it_was_though_one_above_it_moved_out() {
+    let setup = "mkdir -p root/y/x away/known && touch away/known/f";
+    let (tmpfs, root, mut watcher) = match root_watched(WatchMask::CREATE | WatchMask::MOVE, setup)
+    {
+        Some(watched) => watched,
+        None => return,
+    };
+    // `away` is then known to lie outside.
+    sh(tmpfs.path(), "touch away/known/g");
+    assert_eq!(described(&synced(&mut watcher), &root), [] as [&str; 0]);
+    // Read only after `y` has left: on the disk `x` lies outside, below `away`.
+    sh(tmpfs.path(), "touch root/y/x/f && mv root/y away/y");
+    assert_eq!(
+        described(&synced(&mut watcher), &root),
+        ["IN_CREATE y/x/f", "IN_MOVED_FROM|IN_ISDIR y"]
+    );
+}
+
+#[test]
 fn a_rename_of_a_directory_renames_what_is_queued_below_it() {
     let (tmpfs, mut watcher) = match watched(WatchMask::CREATE | WatchMask::MOVE) {
         Some(watched) => watched,

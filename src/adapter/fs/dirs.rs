@@ -448,9 +448,21 @@ impl Dirs {
                 continue;
             }
             walked.clear();
-            match self.walk_up(at, fsid, key, &mut walked) {
+            match self.walk_up(at, fsid, key, later, &mut walked) {
                 Walked::Below(anchor, opened) => {
                     placed = self.place_walked(anchor, opened, &walked, later, depth);
+                    if placed.is_some() {
+                        break;
+                    }
+                }
+                Walked::BelowMoved(opened) => {
+                    let moved = walked.pop().unwrap_or_default();
+                    placed = match self.place_within(&moved, later, depth - 1) {
+                        Place::Inside(anchor) => {
+                            self.place_walked(anchor, opened, &walked, later, depth)
+                        }
+                        Place::Outside => None,
+                    };
                     if placed.is_some() {
                         break;
                     }
@@ -470,13 +482,15 @@ impl Dirs {
     }
 
     /// Goes up from the directory `key` through the mount of the root at `root`, to the
-    /// first directory known inside (and checked) or known outside, pushing the keys of
-    /// the directories on the way (`key` first) onto `walked`.
+    /// first directory known inside (and checked), known outside, or renamed or deleted
+    /// by an event still to be taken, pushing the keys of the directories on the way
+    /// (`key` first) onto `walked`.
     fn walk_up(
         &mut self,
         root: usize,
         fsid: [i32; 2],
         key: &[u8],
+        later: &Later,
         walked: &mut Vec<Vec<u8>>,
     ) -> Walked {
         let root = &self.roots[root];
@@ -504,6 +518,12 @@ impl Dirs {
             }
             match self.keys.node(&step) {
                 Some(id) if self.is_checked(id) => return Walked::Below(id, opened),
+                _ if later.first(&step).is_some() => {
+                    // Where the disk has it is not where it was when the event was
+                    // queued: what is below it goes with it.
+                    walked.push(step);
+                    return Walked::BelowMoved(opened);
+                }
                 _ if self.outside.contains(&step[..]) => return Walked::BelowOutside,
                 _ => {}
             }
@@ -579,6 +599,9 @@ impl Dirs {
 enum Walked {
     /// Below this known directory; the directory itself is still open.
     Below(NodeId, OwnedDescriptor),
+    /// Below the directory last pushed, which an event still to be taken renames or
+    /// deletes; the directory itself is still open.
+    BelowMoved(OwnedDescriptor),
     /// Below a directory known to lie outside every root.
     BelowOutside,
     /// At the top of the mount or the file system with no known directory on the way,
