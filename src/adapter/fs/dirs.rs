@@ -197,12 +197,14 @@ impl Dirs {
         self.place_within(key, later, MAX_DEPTH)
     }
 
-    /// Whether `key` is known (and checked since the last overflow), or known to be
-    /// outside: [`place_of`](Self::place_of) makes no system call for it.
-    pub(super) fn is_cached(&self, key: &[u8]) -> bool {
+    /// Where the directory `key` is, when that takes no system call: it is known (and
+    /// checked since the last overflow), or known to lie outside.
+    pub(super) fn cached_place(&self, key: &[u8]) -> Option<Place> {
         match self.keys.node(key) {
-            Some(id) => self.is_checked(id),
-            None => self.outside.contains(key),
+            Some(id) if self.is_checked(id) => Some(Place::Inside(id)),
+            Some(_) => None,
+            None if self.outside.contains(key) => Some(Place::Outside),
+            None => None,
         }
     }
 

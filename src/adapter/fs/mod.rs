@@ -701,8 +701,8 @@ impl FsWatcher {
     /// read ahead first; the events queued while it was resolved from the disk are read
     /// too, and a directory one of them renames first is put back where it was.
     fn place_of(&mut self, key: &[u8]) -> Result<Place, WatchError> {
-        if self.dirs.is_cached(key) {
-            return Ok(self.dirs.place_of(key, &self.later));
+        if let Some(place) = self.dirs.cached_place(key) {
+            return Ok(place);
         }
         self.read_ahead()?;
         self.dirs.place_of(key, &self.later);
