@@ -66,7 +66,7 @@ if [ "${#missing[@]}" -gt 0 ] || ! command -v perf >/dev/null; then
   fi
 fi
 
-cargo build --release --bin tree_setup --bin tree_events >&2
+cargo build --release --bin tree_setup --bin tree_hold --bin tree_events >&2
 # The crate's inotifywait, timed beside the real one: built into the same target directory,
 # so that tree_setup finds it in release/examples/.
 cargo build --release --manifest-path ../Cargo.toml --example inotifywait >&2

@@ -2,6 +2,7 @@
 //! descriptor), with lookups by watch descriptor and by (parent, name). Paths are built
 //! on demand; a rename is O(1) whatever the size of the subtree.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -25,9 +26,11 @@ pub(crate) struct Node {
     pub(crate) parent: NodeId,
     /// The watch descriptor; -1 while the directory is not watched.
     wd: i32,
-    /// The inode the node stands for (what ties it to one object, whatever its path),
-    /// as two halves: the node is then 4-byte aligned, 24 bytes.
-    ino: [u32; 2],
+    /// The low half of the inode the node stands for (what ties it to one object,
+    /// whatever its path). The high half, when it is not 0, is in [`Nodes`]'s
+    /// `high_inos` (and the node has [`FLAG_HIGH_INO`]): most file systems give 32-bit
+    /// inode numbers, and the node is then 20 bytes, not 24.
+    ino: u32,
     /// The name itself when it has at most [`INLINE_NAME`] bytes; else where it starts
     /// in the name arena, a `u32` (for a root: the index of its path in `root_paths`).
     name: [u8; INLINE_NAME],
@@ -60,13 +63,10 @@ const FLAG_INDEXED: u8 = 16;
 /// The caller's exclusion predicate matched the directory's name where it is: nothing
 /// below it is delivered (an [`FsWatcher`](crate::FsWatcher)'s node).
 pub(crate) const FLAG_EXCLUDED: u8 = 32;
+/// The high half of the node's inode is not 0: it is in `Nodes::high_inos`.
+const FLAG_HIGH_INO: u8 = 64;
 
 impl Node {
-    /// The inode the node stands for.
-    pub(crate) fn ino(&self) -> u64 {
-        u64::from(self.ino[0]) | u64::from(self.ino[1]) << 32
-    }
-
     /// The watch descriptor, if the directory is watched.
     pub(crate) fn wd(&self) -> Option<WatchDescriptor> {
         (self.wd != NO_WD).then(|| WatchDescriptor::from_raw(self.wd))
@@ -97,6 +97,8 @@ pub(crate) struct Nodes {
     /// How many nodes have each bit of the flags that [`set_flag`](Self::set_flag)
     /// changes.
     flag_counts: [u32; 8],
+    /// The high halves of the inodes that have one (the nodes with [`FLAG_HIGH_INO`]).
+    high_inos: HashMap<NodeId, u32>,
     /// The paths of the roots, by the index a root node keeps in `name`.
     root_paths: Vec<Option<Vec<u8>>>,
     /// The watched nodes, by watch descriptor.
@@ -227,15 +229,17 @@ impl Nodes {
         let at = self.root_paths.len() as u32;
         self.root_paths
             .push(Some(path.as_os_str().as_bytes().to_vec()));
-        self.alloc(Node {
+        let id = self.alloc(Node {
             parent: NO_NODE,
             wd: NO_WD,
-            ino: split(ino),
+            ino: 0,
             name: at.to_ne_bytes(),
             name_len: 0,
             flags: FLAG_ROOT,
             children: 0,
-        })
+        });
+        self.set_ino(id, ino);
+        id
     }
 
     /// Adds the directory `name` under `parent`, with no watch yet. The caller has made
@@ -245,12 +249,13 @@ impl Nodes {
         let id = self.alloc(Node {
             parent,
             wd: NO_WD,
-            ino: split(ino),
+            ino: 0,
             name,
             name_len,
             flags: 0,
             children: 0,
         });
+        self.set_ino(id, ino);
         self.child_added(parent);
         self.index_insert(id);
         id
@@ -303,9 +308,33 @@ impl Nodes {
 
     /// Ties `id` to the inode `ino`.
     pub(crate) fn set_ino(&mut self, id: NodeId, ino: u64) {
-        if let Some(node) = self.slot(id) {
-            node.ino = split(ino);
+        let node = match self.slot(id) {
+            Some(node) => node,
+            None => return,
+        };
+        node.ino = ino as u32;
+        let high = (ino >> 32) as u32;
+        let had_high = node.flags & FLAG_HIGH_INO != 0;
+        if high != 0 {
+            node.flags |= FLAG_HIGH_INO;
+            self.high_inos.insert(id, high);
+        } else if had_high {
+            node.flags &= !FLAG_HIGH_INO;
+            self.high_inos.remove(&id);
         }
+    }
+
+    /// The inode `id` stands for (0 when it is not known, or there is no such node).
+    pub(crate) fn ino(&self, id: NodeId) -> u64 {
+        let node = match self.get(id) {
+            Some(node) => node,
+            None => return 0,
+        };
+        let high = match node.flags & FLAG_HIGH_INO {
+            0 => 0,
+            _ => self.high_inos.get(&id).copied().unwrap_or(0),
+        };
+        u64::from(node.ino) | u64::from(high) << 32
     }
 
     /// Forgets the watch of `id` (the kernel dropped it, or the tree removed it).
@@ -458,6 +487,9 @@ impl Nodes {
         if node.wd != NO_WD {
             self.wd_remove(id);
         }
+        if node.flags & FLAG_HIGH_INO != 0 {
+            self.high_inos.remove(&id);
+        }
         self.count_flags(
             node.flags & (FLAG_LISTING | FLAG_UNREPORTED | FLAG_EXCLUDED),
             false,
@@ -584,94 +616,155 @@ impl Nodes {
 }
 
 /// The watched nodes by watch descriptor. The kernel hands watch descriptors out in
-/// sequence, so most are kept in an array indexed from the first one (4 bytes a watch,
-/// no hashing); the rest (below the array, far past its end, a second node with the same
-/// descriptor, or all of them once the array is mostly holes) in a hash table.
+/// sequence, and a crawl makes nodes and watches them in the same order, so most
+/// (descriptor, node) pairs lie on runs where both go up by one: a run is kept as where
+/// it starts and how long it is (16 bytes a run, nothing a watch). The other pairs (one
+/// that starts no run, a second node with the same descriptor, descriptors that went
+/// back after wrapping around) are in a hash table. A run only says where to look: a pair
+/// on it counts while the node still has that descriptor (its `wd` in the slots), so a
+/// watch that changes or goes leaves the run as it is but for its count of live pairs.
 #[derive(Debug, Default)]
 struct WdIndex {
-    /// `dense[i]` is the node watched as `first + i`, or [`NO_NODE`].
-    dense: Vec<NodeId>,
-    first: i32,
-    /// How many entries of `dense` are nodes.
-    dense_len: usize,
+    /// Sorted by descriptor, not overlapping. A pair on a run is never in `sparse`.
+    runs: Vec<WdRun>,
+    /// Runs with no live pair left: dropped once they are half of `runs`.
+    dead_runs: usize,
+    /// How many live pairs the runs hold.
+    on_runs: usize,
     sparse: IdTable,
+    /// The pair put in `sparse` last, while it is there: the next pair may start a run
+    /// with it.
+    last_sparse: Option<(NodeId, i32)>,
+}
+
+/// Descriptors `wd..wd + len` watch nodes `id..id + len`, those of them that still do.
+#[derive(Clone, Copy, Debug)]
+struct WdRun {
+    wd: i32,
+    id: NodeId,
+    len: u32,
+    /// How many of its nodes still have their descriptor.
+    live: u32,
+}
+
+impl WdRun {
+    /// The node the run pairs with `wd`, if `wd` is on it.
+    fn id_of(&self, wd: i32) -> Option<NodeId> {
+        let at = i64::from(wd) - i64::from(self.wd);
+        (0 <= at && at < i64::from(self.len)).then(|| self.id + at as u32)
+    }
+
+    /// The descriptor and the node that would come next on the run.
+    fn next(&self) -> (i64, i64) {
+        (
+            i64::from(self.wd) + i64::from(self.len),
+            i64::from(self.id) + i64::from(self.len),
+        )
+    }
 }
 
 impl WdIndex {
     fn len(&self) -> usize {
-        self.dense_len + self.sparse.len
+        self.on_runs + self.sparse.len
     }
 
-    /// The index of `wd` in `dense`, if it is in its range.
-    fn dense_at(&self, wd: i32) -> Option<usize> {
-        let at = i64::from(wd) - i64::from(self.first);
-        (0 <= at && at < self.dense.len() as i64).then_some(at as usize)
+    /// The run that holds `wd` paired with `id`.
+    fn run_of(&self, id: NodeId, wd: i32) -> Option<usize> {
+        let at = self
+            .runs
+            .partition_point(|run| run.wd <= wd)
+            .checked_sub(1)?;
+        (self.runs[at].id_of(wd) == Some(id)).then_some(at)
     }
 
     /// The node watched as `wd`.
     fn find(&self, wd: i32, slots: &[Node]) -> Option<NodeId> {
-        match self.dense_at(wd).map(|at| self.dense[at]) {
-            Some(id) if id != NO_NODE => Some(id),
-            _ => self
-                .sparse
-                .find(wd_hash(wd), |id| slots[id as usize].wd == wd),
-        }
+        let at = self.runs.partition_point(|run| run.wd <= wd);
+        let on_run = at
+            .checked_sub(1)
+            .and_then(|at| self.runs[at].id_of(wd))
+            .filter(|&id| {
+                slots
+                    .get(id as usize)
+                    .map_or(false, |node| node.wd == wd && node.flags & FLAG_FREE == 0)
+            });
+        on_run.or_else(|| {
+            self.sparse
+                .find(wd_hash(wd), |id| slots[id as usize].wd == wd)
+        })
     }
 
-    /// Adds `id`, watched as `wd` (its `wd` in `slots`). The array grows to take a
-    /// descriptor past its end as long as at least half of it stays in use.
+    /// Adds `id`, now watched as `wd` (its `wd` in `slots`): on the run where the pair
+    /// lies, at the end of the last run, as a new run with the pair added just before,
+    /// or else in the hash table.
     fn insert(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
-        if self.dense.is_empty() {
-            self.first = wd;
+        if let Some(at) = self.run_of(id, wd) {
+            self.revive(at);
+            return;
         }
-        let at = i64::from(wd) - i64::from(self.first);
-        match self.dense_at(wd) {
-            Some(at) if self.dense[at] == NO_NODE => {
-                self.dense[at] = id;
-                self.dense_len += 1;
-                return;
-            }
-            None if at >= 0 && at < 2 * (self.dense_len as i64 + 1) => {
-                self.dense.resize(at as usize, NO_NODE);
-                self.dense.push(id);
-                self.dense_len += 1;
-                return;
-            }
-            _ => {}
+        let (wd_at, id_at) = (i64::from(wd), i64::from(id));
+        let end = self.runs.last().map(WdRun::next);
+        if end == Some((wd_at, id_at)) {
+            let at = self.runs.len() - 1;
+            self.runs[at].len += 1;
+            self.revive(at);
+            return;
+        }
+        let follows_last = self.last_sparse.map_or(false, |(last_id, last_wd)| {
+            (i64::from(last_wd), i64::from(last_id)) == (wd_at - 1, id_at - 1)
+        });
+        if follows_last && end.map_or(true, |(end_wd, _)| end_wd < wd_at) {
+            let (last_id, last_wd) = (id - 1, wd - 1);
+            self.sparse.remove(last_id, wd_hash(last_wd), |other| {
+                wd_hash(slots[other as usize].wd)
+            });
+            self.runs.push(WdRun {
+                wd: last_wd,
+                id: last_id,
+                len: 2,
+                live: 2,
+            });
+            self.on_runs += 2;
+            self.last_sparse = None;
+            return;
         }
         self.sparse
             .insert(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+        self.last_sparse = Some((id, wd));
+    }
+
+    /// Counts one more live pair on the run at `at`.
+    fn revive(&mut self, at: usize) {
+        let run = &mut self.runs[at];
+        if run.live == 0 {
+            self.dead_runs -= 1;
+        }
+        run.live += 1;
+        self.on_runs += 1;
     }
 
     /// Takes out `id`, watched as `wd` (still its `wd` in `slots`).
     fn remove(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
-        match self.dense_at(wd) {
-            Some(at) if self.dense[at] == id => {
-                self.dense[at] = NO_NODE;
-                self.dense_len -= 1;
-                self.shrink_dense(slots);
+        match self.run_of(id, wd) {
+            Some(at) => {
+                let run = &mut self.runs[at];
+                run.live -= 1;
+                self.on_runs -= 1;
+                if run.live == 0 {
+                    self.dead_runs += 1;
+                    if self.dead_runs * 2 >= self.runs.len() {
+                        self.runs.retain(|run| run.live > 0);
+                        self.dead_runs = 0;
+                    }
+                }
             }
-            _ => self
-                .sparse
-                .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd)),
-        }
-    }
-
-    /// Drops the holes at the end of the array, and moves what it holds to the hash
-    /// table once less than a quarter of it is in use.
-    fn shrink_dense(&mut self, slots: &[Node]) {
-        while self.dense.last() == Some(&NO_NODE) {
-            self.dense.pop();
-        }
-        if self.dense_len * 4 >= self.dense.len() {
-            return;
-        }
-        let dense = core::mem::take(&mut self.dense);
-        self.dense_len = 0;
-        for id in dense.into_iter().filter(|&id| id != NO_NODE) {
-            let wd = slots[id as usize].wd;
-            self.sparse
-                .insert(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+            None => {
+                self.sparse
+                    .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+                if self.last_sparse == Some((id, wd)) {
+                    self.last_sparse = None;
+                }
+            }
         }
     }
 }
@@ -826,11 +919,6 @@ impl IdTable {
     }
 }
 
-/// An inode as two halves.
-fn split(ino: u64) -> [u32; 2] {
-    [ino as u32, (ino >> 32) as u32]
-}
-
 /// The hash of a watch descriptor (Fibonacci hashing: they come in sequence).
 fn wd_hash(wd: i32) -> u64 {
     (wd as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -888,8 +976,8 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_24_bytes() {
-        assert_eq!(core::mem::size_of::<Node>(), 24);
+    fn a_node_is_20_bytes() {
+        assert_eq!(core::mem::size_of::<Node>(), 20);
     }
 
     #[test]
@@ -905,10 +993,7 @@ mod tests {
         let mut next_wd = 1000;
         let check = |nodes: &Nodes, model: &std::collections::HashMap<i32, NodeId>| {
             assert_eq!(nodes.watched(), model.len());
-            // The array is at least a quarter full and ends with a node.
-            let index = &nodes.by_wd;
-            assert!(index.dense_len * 4 >= index.dense.len());
-            assert_ne!(index.dense.last(), Some(&NO_NODE));
+            check_runs(nodes);
             for (&wd, &id) in model {
                 assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), Some(id));
                 assert_eq!(
@@ -956,6 +1041,112 @@ mod tests {
             }
             check(&nodes, &model);
         }
+    }
+
+    /// The runs of watch descriptors are sorted and apart, each counts its live pairs,
+    /// no pair on a run is in the hash table, and dead runs are at most half of them.
+    fn check_runs(nodes: &Nodes) {
+        let index = &nodes.by_wd;
+        let live = |id: NodeId, wd: i32| nodes.get(id).map_or(false, |node| node.wd == wd);
+        let mut on_runs = 0;
+        let mut dead = 0;
+        for (at, run) in index.runs.iter().enumerate() {
+            if let Some(next) = index.runs.get(at + 1) {
+                assert!(run.next().0 <= i64::from(next.wd), "{:?}", index.runs);
+            }
+            let pairs = (0..run.len).map(|k| (run.id + k, run.wd + k as i32));
+            let count = pairs.filter(|&(id, wd)| live(id, wd)).count();
+            assert_eq!(run.live as usize, count, "{:?}", run);
+            on_runs += count;
+            dead += usize::from(count == 0);
+            for k in 0..run.len {
+                let wd = run.wd + k as i32;
+                let in_sparse = index.sparse.find(wd_hash(wd), |id| id == run.id + k);
+                assert_eq!(in_sparse, None);
+            }
+        }
+        assert_eq!(index.on_runs, on_runs);
+        assert_eq!(index.dead_runs, dead);
+        assert!(dead * 2 < index.runs.len().max(1));
+    }
+
+    #[test]
+    fn inodes_past_32_bits_are_kept_whole() {
+        let mut nodes = Nodes::default();
+        let big = 0x1234_5678_9abc_def0;
+        let root = nodes.add_root(Path::new("/i"), big);
+        let a = nodes.add_child(root, b"a", u64::from(u32::MAX));
+        let b = nodes.add_child(root, b"b", big + 1);
+        assert_eq!(nodes.ino(root), big);
+        assert_eq!(nodes.ino(a), u64::from(u32::MAX));
+        assert_eq!(nodes.ino(b), big + 1);
+        assert_eq!(nodes.high_inos.len(), 2);
+        nodes.set_ino(b, 7);
+        assert_eq!(nodes.ino(b), 7);
+        nodes.set_ino(a, u64::MAX);
+        assert_eq!(nodes.ino(a), u64::MAX);
+        nodes.remove_subtree(a, true, |_, _| {});
+        assert_eq!(nodes.ino(a), 0);
+        assert_eq!(nodes.high_inos.len(), 1);
+        // A slot used again starts with its own inode.
+        let again = nodes.add_child(root, b"c", 9);
+        assert_eq!(again, a);
+        assert_eq!(nodes.ino(again), 9);
+        nodes.remove_subtree(root, true, |_, _| {});
+        assert!(nodes.high_inos.is_empty());
+    }
+
+    #[test]
+    fn a_crawl_s_watches_take_one_run() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/w"), 1);
+        nodes.set_wd(root, WatchDescriptor::from_raw(1));
+        let count = if cfg!(miri) { 200 } else { 10_000u32 };
+        // Level by level, as a crawl: a level's nodes are made, then each is watched.
+        let mut level = std::vec![root];
+        let mut next_wd = 2;
+        while (nodes.len() as u32) < count {
+            let mut next = Vec::new();
+            for &parent in &level {
+                for i in 0..10 {
+                    next.push(nodes.add_child(parent, std::format!("d{}", i).as_bytes(), 0));
+                }
+            }
+            for &id in &next {
+                nodes.set_wd(id, WatchDescriptor::from_raw(next_wd));
+                next_wd += 1;
+            }
+            level = next;
+        }
+        assert_eq!(nodes.by_wd.runs.len(), 1);
+        assert_eq!(nodes.by_wd.sparse.len, 0);
+        assert_eq!(nodes.watched(), nodes.len());
+        for id in nodes.ids() {
+            let wd = nodes.get(id).and_then(Node::wd).unwrap();
+            assert_eq!(nodes.by_wd(wd), Some(id));
+        }
+        // Watches that go and come back, and nodes removed and made again.
+        let ids: Vec<NodeId> = nodes.ids().collect();
+        for &id in ids.iter().step_by(3) {
+            nodes.clear_wd(id);
+        }
+        check_runs(&nodes);
+        for &id in ids.iter().step_by(6) {
+            nodes.set_wd(id, WatchDescriptor::from_raw(id as i32 + 1));
+        }
+        check_runs(&nodes);
+        let top = nodes.child(root, b"d1").unwrap();
+        nodes.remove_subtree(top, true, |_, _| {});
+        let again = nodes.add_child(root, b"d1", 0);
+        nodes.set_wd(again, WatchDescriptor::from_raw(next_wd));
+        check_runs(&nodes);
+        for id in nodes.ids() {
+            match nodes.get(id).and_then(Node::wd) {
+                Some(wd) => assert_eq!(nodes.by_wd(wd), Some(id)),
+                None => assert!(ids.contains(&id)),
+            }
+        }
+        assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(next_wd + 1)), None);
     }
 
     /// A watch descriptor past every one in `model`.

@@ -22,8 +22,10 @@
 //!   [--tools inotifywait,notify,ours,fs,example] [--syscalls auto|perf|strace|none]`:
 //!   the driver. It makes the trees under each base directory (one per file system to
 //!   compare), then for each base, tree and tool, each as a child process that is killed
-//!   as soon as it is ready (`ours --hold`, `notify --hold`, `fs --hold`,
-//!   `inotifywait -r -m DIR`):
+//!   as soon as it is ready (`notify --hold`, `inotifywait -r -m DIR`; for `ours` and
+//!   `fs`, `tree_hold ours DIR` and `tree_hold fs DIR`: the same as `ours --hold` and
+//!   `fs --hold`, in a program of their own, built beside this one, that holds nothing
+//!   but the watcher, so that the peak RSS measured is not this driver's):
 //!   - one untimed warm-up run of every tool, so that all are measured with the tree in
 //!     the page and dentry caches (dropping the caches is not possible here);
 //!   - `--runs` timed rounds, the tools in turn (each round starting with the next tool).
@@ -47,7 +49,9 @@
 //!     strace.
 //!
 //!   Then it prints a Markdown table (medians of the timed rounds) with each figure's
-//!   ratio to `inotifywait -r`'s, and the syscalls each tool makes per directory, by name.
+//!   ratio to `inotifywait -r`'s, and the syscalls each tool makes per directory, by name,
+//!   and the peak RSS of `tree_hold empty DIR` (the same program with no watcher: what
+//!   `ours` and `fs`'s figures start from).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -290,9 +294,8 @@ impl Tool {
         let mut argv: Vec<OsString> = match self {
             Tool::Inotifywait => vec!["inotifywait".into(), "-r".into(), "-m".into()],
             Tool::Example => vec![example_path(exe).into(), "-r".into(), "-m".into()],
-            Tool::Notify | Tool::Ours | Tool::Fs => {
-                vec![exe.into(), self.short().into(), "--hold".into()]
-            }
+            Tool::Notify => vec![exe.into(), self.short().into(), "--hold".into()],
+            Tool::Ours | Tool::Fs => vec![hold_path(exe).into(), self.short().into()],
         };
         argv.push(dir.into());
         argv
@@ -448,12 +451,16 @@ fn cmd_run(args: &Args) -> Result<()> {
             });
         }
     }
+    let empty_kb = match plan.tools.iter().any(|&t| t == Tool::Ours || t == Tool::Fs) {
+        true => Some(empty_rss_kb(&plan.exe)?),
+        false => None,
+    };
     let mut redone = 0;
     for result in &mut results {
         result.measured = measure_tree(&plan, result, &mut redone)?;
     }
     let load_after = loadavg();
-    print_report(&results, &plan, fanout, redone);
+    print_report(&results, &plan, fanout, redone, empty_kb);
     print_goals(&results, &plan);
     println!();
     println!(
@@ -551,6 +558,23 @@ fn timed_run_again_if_busy(
     Ok(sample)
 }
 
+/// `tree_hold`, beside this program.
+fn hold_path(exe: &Path) -> PathBuf {
+    exe.with_file_name("tree_hold")
+}
+
+/// The peak RSS, in kB, of `tree_hold empty`: the program that measures `ours` and `fs`,
+/// with no watcher (the median of three runs).
+fn empty_rss_kb(exe: &Path) -> Result<u64> {
+    let argv: Vec<OsString> = vec![hold_path(exe).into(), "empty".into(), "/".into()];
+    let mut peaks = Vec::new();
+    for _ in 0..3 {
+        let (child, _, _) = spawn_until_ready(Tool::Ours, &argv, false)?;
+        peaks.push(vm_hwm_kb(&child.child.id().to_string())? as f64);
+    }
+    Ok(median(peaks) as u64)
+}
+
 /// The example `inotifywait`, in the `examples` directory beside this program's.
 fn example_path(exe: &Path) -> PathBuf {
     exe.parent()
@@ -564,6 +588,14 @@ fn check_tools(plan: &Plan) -> Result<()> {
         return Err(
             "inotifywait not found: apt-get install inotify-tools (benches/tree.sh does)".into(),
         );
+    }
+    let hold = hold_path(&plan.exe);
+    if plan.tools.iter().any(|&t| t == Tool::Ours || t == Tool::Fs) && !hold.exists() {
+        return Err(format!(
+            "{} not found: cargo build --release --bin tree_hold (benches/tree.sh does)",
+            hold.display()
+        )
+        .into());
     }
     let example = example_path(&plan.exe);
     if plan.tools.contains(&Tool::Example) && !example.exists() {
@@ -1023,7 +1055,13 @@ fn with_ratio(value: f64, reference: Option<f64>, digits: i32) -> String {
     }
 }
 
-fn print_report(results: &[TreeResult], plan: &Plan, fanout: usize, redone: usize) {
+fn print_report(
+    results: &[TreeResult],
+    plan: &Plan,
+    fanout: usize,
+    redone: usize,
+    empty_kb: Option<u64>,
+) {
     let runs = plan.runs;
     let reference_at = plan.tools.iter().position(|&t| t == Tool::Inotifywait);
     println!();
@@ -1064,10 +1102,10 @@ fn print_report(results: &[TreeResult], plan: &Plan, fanout: usize, redone: usiz
             );
         }
     }
-    print_notes(results, plan, redone);
+    print_notes(results, plan, redone, empty_kb);
 }
 
-fn print_notes(results: &[TreeResult], plan: &Plan, redone: usize) {
+fn print_notes(results: &[TreeResult], plan: &Plan, redone: usize, empty_kb: Option<u64>) {
     println!();
     println!("Notes:");
     println!(
@@ -1097,6 +1135,14 @@ fn print_notes(results: &[TreeResult], plan: &Plan, redone: usize) {
          ready, just before it is killed (before any event touches the tree). The kernel's \
          memory for the watches is not in it."
     );
+    if let Some(kb) = empty_kb {
+        println!(
+            "- TreeWatcher and FsWatcher run in `tree_hold`, a program that holds nothing \
+             but the watcher (Rust's std, glibc, dynamically linked): with no watcher at \
+             all, its peak RSS is {:.2} MB (its code and the libraries' pages it touches).",
+            kb as f64 / 1024.0
+        );
+    }
     println!(
         "- kernel slab growth: how much `SUnreclaim` (/proc/meminfo: the kernel's slab \
          memory that cannot be reclaimed, where inotify keeps a mark per watch, a \

@@ -177,7 +177,7 @@ impl TreeWatcher {
     /// count. `None` when it is skipped (and then no longer in the tree).
     fn watch_existing(&mut self, id: NodeId, mask: WatchMask) -> Result<Option<u32>, WatchError> {
         let expected_ino = match self.nodes.get(id) {
-            Some(node) => node.ino(),
+            Some(_) => self.nodes.ino(id),
             None => return Ok(None),
         };
         for _attempt in 0..3 {
@@ -582,6 +582,7 @@ impl TreeWatcher {
             Some(node) => *node,
             None => return Ok(Opened::Elsewhere),
         };
+        let ino = self.nodes.ino(id);
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
         let opened = if !complete {
@@ -595,8 +596,7 @@ impl TreeWatcher {
             match opened {
                 Ok(fd) => match stat_descriptor(&fd) {
                     Ok(stat)
-                        if stat.kind == FileKind::Directory
-                            && (stat.ino == node.ino() || node.ino() == 0) =>
+                        if stat.kind == FileKind::Directory && (stat.ino == ino || ino == 0) =>
                     {
                         Ok(Opened::Here(fd))
                     }
@@ -878,7 +878,7 @@ impl TreeWatcher {
     /// `parent` (so a rename above cannot misplace it) if that is still the same
     /// directory, or else by its path ([`open_node`](Self::open_node)).
     fn open_waiting(&mut self, id: NodeId, parent: &OwnedDescriptor) -> Result<Opened, WatchError> {
-        let ino = self.nodes.get(id).map_or(0, |node| node.ino());
+        let ino = self.nodes.ino(id);
         let name = self.nodes.name(id).to_vec();
         match open_path_only(Some(parent), &name) {
             Ok(fd)
@@ -982,7 +982,7 @@ impl TreeWatcher {
             let child = self.nodes.child(id, name);
             let same = child.and_then(|child| {
                 let node = self.nodes.get(child)?;
-                (node.wd().is_some() && node.ino() == *ino).then_some(child)
+                (node.wd().is_some() && self.nodes.ino(child) == *ino).then_some(child)
             });
             match same {
                 Some(child) => kept.push(child),
@@ -1122,6 +1122,7 @@ impl TreeWatcher {
     /// inode).
     pub(super) fn current_stat(&mut self, id: NodeId) -> Option<u32> {
         let node = *self.nodes.get(id)?;
+        let ino = self.nodes.ino(id);
         let mut path = core::mem::take(&mut self.scratch);
         let complete = self.nodes.path_into(id, &mut path);
         let stat = if complete {
@@ -1130,7 +1131,7 @@ impl TreeWatcher {
             None
         };
         self.scratch = path;
-        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == node.ino())
+        stat.filter(|stat| stat.kind == FileKind::Directory && stat.ino == ino)
             .map(|stat| stat.nlink)
     }
 

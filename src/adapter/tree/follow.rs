@@ -497,9 +497,9 @@ impl TreeWatcher {
 
     /// Whether the node `id` is watched and stands for the directory `stat` describes.
     pub(super) fn is_node_of(&self, id: NodeId, stat: &Stat) -> bool {
-        self.nodes
-            .get(id)
-            .map_or(false, |node| node.wd().is_some() && node.ino() == stat.ino)
+        self.nodes.get(id).map_or(false, |node| {
+            node.wd().is_some() && self.nodes.ino(id) == stat.ino
+        })
     }
 
     /// Forgets the orphan that stands for the inode `ino`, if there is one: it is known
@@ -509,7 +509,7 @@ impl TreeWatcher {
         let found = self
             .orphans
             .iter()
-            .find(|orphan| nodes.get(orphan.id).map_or(false, |node| node.ino() == ino))
+            .find(|orphan| nodes.get(orphan.id).is_some() && nodes.ino(orphan.id) == ino)
             .map(|orphan| orphan.id);
         if let Some(id) = found {
             self.forget_subtree(id);
