@@ -127,6 +127,9 @@ const NO_WATCH: WatchDescriptor = WatchDescriptor::from_raw(-1);
 /// ```
 pub struct FsWatcher {
     waiter: EventWaiter<Fanotify>,
+    /// The private group that opens the roots (see [`unnoticed_descriptor`]), made with
+    /// the first root and closed only with the watcher.
+    opener: Option<EventWaiter<Fanotify>>,
     block_duration_fn: Option<std::sync::Mutex<BlockDurationFn>>,
     buffer: Box<EventBuffer<READ_LEN>>,
     batch_len: usize,
@@ -225,6 +228,7 @@ impl FsBuilder {
         let mask = EventMask::from_bits_retain(self.mask.bits()) & EventMask::ALL_EVENTS;
         let mut watcher = FsWatcher {
             waiter: EventWaiter::new(fanotify, Some(DEFAULT_BLOCK_DURATION))?,
+            opener: None,
             block_duration_fn: None,
             buffer: Box::new(EventBuffer::new()),
             batch_len: 0,
@@ -345,7 +349,8 @@ impl FsWatcher {
             .map_err(|errno| named(Error::syscall(Call::Fstatfs, errno)))?;
         let marked = self.dirs.roots.iter().any(|root| root.fsid == fsid);
         let group = self.waiter.source();
-        let mount = unnoticed_descriptor(given, marked.then_some(group)).map_err(named)?;
+        let mount = unnoticed_descriptor(given, marked.then_some(group), &mut self.opener)
+            .map_err(named)?;
         let handle = name_to_handle_at(given).map_err(named)?;
         let mut key = Vec::new();
         key_into(&mut key, fsid, handle.as_handle());
@@ -984,13 +989,28 @@ impl AsFd for FsWatcher {
 ///
 /// fanotify opens the descriptor that an event carries (in a group that does not report
 /// file handles) so that it causes no event; one such event is made by opening `root`
-/// once, in a group of its own. When `watching` (the watcher's group) already marks
-/// `root`'s file system, it ignores that opening, by an ignore mark on `root` for as
-/// long as it lasts.
-fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File, Error> {
-    let group = Fanotify::init(FanotifyInitFlags::empty())?;
+/// once, with a mark on it in `opener`, a group of the watcher's own (made here the first
+/// time). When `watching` (the watcher's group) already marks `root`'s file system, it
+/// ignores that opening, by an ignore mark on `root` for as long as it lasts.
+///
+/// `opener` is kept, its mark on `root` removed, rather than closed: closing a fanotify
+/// group waits for the kernel's grace period, milliseconds and tens of them on a busy
+/// machine, where removing a mark does not wait.
+fn unnoticed_descriptor(
+    root: &Path,
+    watching: Option<&Fanotify>,
+    opener: &mut Option<EventWaiter<Fanotify>>,
+) -> Result<File, Error> {
+    let opener = match opener {
+        Some(opener) => opener,
+        None => {
+            let group = Fanotify::init(FanotifyInitFlags::empty())?;
+            opener.insert(EventWaiter::new(group, Some(LAST_CLOSE_WAIT))?)
+        }
+    };
+    drop_queued(opener)?;
     let noise = FanotifyMask::OPEN | FanotifyMask::CLOSE_NOWRITE | FanotifyMask::ONDIR;
-    group.mark(FanotifyMarkFlags::ADD, noise, root)?;
+    opener.source().mark(FanotifyMarkFlags::ADD, noise, root)?;
     let ignore = FanotifyMarkFlags::IGNORED_MASK | FanotifyMarkFlags::IGNORED_SURV_MODIFY;
     if let Some(watching) = watching {
         watching.mark(FanotifyMarkFlags::ADD | ignore, noise, root)?;
@@ -1001,7 +1021,9 @@ fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File
         .open(root)
         .map_err(|error| io_to_error(&error, Call::Open));
     drop(opened);
-    let kept = last_close_seen(group);
+    let kept = last_close_seen(opener);
+    // Should the root be gone already, its mark went with it.
+    let _ = opener.source().mark(FanotifyMarkFlags::REMOVE, noise, root);
     if let Some(watching) = watching {
         watching.mark(FanotifyMarkFlags::REMOVE | ignore, noise, root)?;
     }
@@ -1009,13 +1031,28 @@ fn unnoticed_descriptor(root: &Path, watching: Option<&Fanotify>) -> Result<File
     Ok(File::from(std::os::unix::io::OwnedFd::from(owned)))
 }
 
-/// Reads `group`'s events until the opening's last close is among them (a child forked
+/// Reads and closes what `opener` still holds from an earlier root: others' openings of
+/// it, queued before its mark was removed.
+fn drop_queued(opener: &mut EventWaiter<Fanotify>) -> Result<(), Error> {
+    let mut buffer = EventBuffer::<{ crate::parse::MIN_FANOTIFY_BUFFER_LEN }>::new();
+    opener.set_block_duration(Some(Duration::ZERO));
+    loop {
+        match opener.wait(&mut buffer)? {
+            Wait::Events(events) => {
+                adopt_descriptors(events, &mut None);
+            }
+            Wait::Interrupted => {}
+            Wait::Drained | Wait::TimedOut => return Ok(()),
+        }
+    }
+}
+
+/// Reads `opener`'s events until the opening's last close is among them (a child forked
 /// meanwhile by another thread closes its copy only at its `exec`: the file system is
 /// not marked, nor the ignore mark lifted, before that, so the close can never reach
 /// the watcher), for at most [`LAST_CLOSE_WAIT`]; keeps the first descriptor they carry.
-fn last_close_seen(group: Fanotify) -> Result<Option<OwnedDescriptor>, Error> {
+fn last_close_seen(opener: &mut EventWaiter<Fanotify>) -> Result<Option<OwnedDescriptor>, Error> {
     let deadline = Instant::now() + LAST_CLOSE_WAIT;
-    let mut waiter = EventWaiter::new(group, Some(LAST_CLOSE_WAIT))?;
     let mut buffer = EventBuffer::<{ crate::parse::MIN_FANOTIFY_BUFFER_LEN }>::new();
     let mut kept = None;
     loop {
@@ -1023,8 +1060,8 @@ fn last_close_seen(group: Fanotify) -> Result<Option<OwnedDescriptor>, Error> {
         if left.is_zero() {
             return Ok(kept);
         }
-        waiter.set_block_duration(Some(left));
-        if let Wait::Events(events) = waiter.wait(&mut buffer)? {
+        opener.set_block_duration(Some(left));
+        if let Wait::Events(events) = opener.wait(&mut buffer)? {
             if adopt_descriptors(events, &mut kept) {
                 return Ok(kept);
             }
