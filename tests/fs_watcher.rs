@@ -393,6 +393,117 @@ fn directories_met_before_an_overflow_are_checked_against_the_disk() {
     );
 }
 
+/// A small deterministic generator (xorshift64).
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Every directory below `dir` (not `dir` itself), as paths relative to `root`.
+fn directories_below(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() && entry.file_name() != "many" {
+            let path = entry.path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            directories_below(root, &path, out);
+        }
+    }
+}
+
+#[test]
+fn after_overflows_with_random_renames_every_path_is_right() {
+    let seeds: Vec<u64> = match std::env::var("FS_OVERFLOW_SEEDS") {
+        Ok(seeds) => seeds
+            .split(',')
+            .map(|s| s.trim().parse().unwrap())
+            .collect(),
+        Err(_) => std::vec![0x5eed, 7, 1234],
+    };
+    for seed in seeds {
+        let (_tmpfs, root, mut watcher) = match root_watched(
+            WatchMask::CREATE | WatchMask::MOVE | WatchMask::DELETE,
+            "true",
+        ) {
+            Some(watched) => watched,
+            None => return,
+        };
+        let mut random = Random(seed | 1);
+        let mut made = 0;
+        for round in 0..3 {
+            // Grow the tree, and meet every directory in it.
+            for _ in 0..20 {
+                let mut dirs = Vec::new();
+                directories_below(&root, &root, &mut dirs);
+                let parent = match random.below(dirs.len() + 1) {
+                    0 => root.clone(),
+                    at => root.join(&dirs[at - 1]),
+                };
+                made += 1;
+                std::fs::create_dir(parent.join(format!("d{}", made))).unwrap();
+            }
+            let mut dirs = Vec::new();
+            directories_below(&root, &root, &mut dirs);
+            for dir in &dirs {
+                std::fs::File::create(root.join(dir).join("met")).unwrap();
+            }
+            synced(&mut watcher);
+            // Lost in an overflow: renames anywhere in the tree, deletions, new ones.
+            overflow_queue(&root);
+            for _ in 0..15 {
+                let mut dirs = Vec::new();
+                directories_below(&root, &root, &mut dirs);
+                if dirs.is_empty() {
+                    break;
+                }
+                let from = dirs[random.below(dirs.len())].clone();
+                let into: Vec<&String> = dirs
+                    .iter()
+                    .filter(|dir| **dir != from && !dir.starts_with(&format!("{}/", from)))
+                    .collect();
+                made += 1;
+                match random.below(6) {
+                    0 => std::fs::remove_dir_all(root.join(&from)).unwrap(),
+                    1 | 2 if !into.is_empty() => {
+                        let to = into[random.below(into.len())].clone();
+                        std::fs::rename(root.join(&from), root.join(to).join(format!("r{}", made)))
+                            .unwrap()
+                    }
+                    _ => {
+                        std::fs::rename(root.join(&from), root.join(format!("r{}", made))).unwrap()
+                    }
+                }
+            }
+            std::fs::remove_dir_all(root.join("many")).unwrap();
+            synced(&mut watcher);
+            // Every directory now: a file made in each must be reported there.
+            let mut dirs = Vec::new();
+            directories_below(&root, &root, &mut dirs);
+            for dir in &dirs {
+                std::fs::File::create(root.join(dir).join(format!("probe{}", round))).unwrap();
+            }
+            let mut reported = described(&synced(&mut watcher), &root);
+            let mut expected: Vec<String> = dirs
+                .iter()
+                .map(|dir| format!("IN_CREATE {}/probe{}", dir, round))
+                .collect();
+            reported.sort();
+            expected.sort();
+            assert_eq!(
+                reported, expected,
+                "seed {} (FS_OVERFLOW_SEEDS={} replays it), round {}",
+                seed, seed, round
+            );
+        }
+    }
+}
+
 /// Set for the helper test that runs as user nobody.
 const HELPER: &str = "INOTIFY_RAW_FS_WATCHER_HELPER";
 
