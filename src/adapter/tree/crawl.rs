@@ -843,7 +843,16 @@ impl TreeWatcher {
                 },
             };
             let fd = Rc::new(fd);
+            let reported = self.synthetic.len();
             let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
+            if self.current_stat(id).is_none() {
+                // Its path no longer names it: it (or a directory above it) was renamed,
+                // and the rename is still to be read. What the listing found may have
+                // come after the rename, at a path the events have not reached yet.
+                self.listed_elsewhere(id, reported);
+                continue;
+            }
+            self.nodes.set_flag(id, FLAG_UNREPORTED, false);
             let known = self.nodes.children_of(id);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
@@ -872,6 +881,24 @@ impl TreeWatcher {
             self.report_unwatched(first);
         }
         Ok(())
+    }
+
+    /// The listing of `id` in a scan ended after a rename that moved it, still to be
+    /// read: its reports (queued from `reported` on) go, and so does what it found; it
+    /// is listed again, all of it reported, once it is placed where it turned up, or
+    /// once its path names it again.
+    fn listed_elsewhere(&mut self, id: NodeId, reported: usize) {
+        let mut at = 0;
+        self.synthetic.retain(|made| {
+            let ours = at >= reported && made.dir == id && made.origin == Origin::Scan;
+            at += 1;
+            !ours
+        });
+        self.found.remove(&id);
+        self.nodes.set_flag(id, FLAG_UNREPORTED, true);
+        if !self.stale.contains(&id) {
+            self.stale.push(id);
+        }
     }
 
     /// The directory `id`, waiting in a scan, opened by its name in its parent
@@ -1019,6 +1046,11 @@ impl TreeWatcher {
     /// name it.
     pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
         let fd = match self.open_node(id)? {
+            Opened::Here(fd) if self.nodes.has_flag(id, FLAG_UNREPORTED) => {
+                // What it holds was never reported where it is: all of it is now.
+                self.rescan_subtree(id, fd)?;
+                return Ok(true);
+            }
             Opened::Here(fd) => Rc::new(fd),
             Opened::NoDescriptor => return Ok(true),
             Opened::Elsewhere => return Ok(false),

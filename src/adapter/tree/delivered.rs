@@ -261,6 +261,11 @@ impl Delivered {
         complete
     }
 
+    /// Whether a directory is named `name` in `parent` here.
+    pub(super) fn has_child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> bool {
+        self.child(nodes, parent, name).is_some()
+    }
+
     /// The directory named `name` in `parent` here.
     fn child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let apart = self.apart.iter().find_map(|(&id, place)| match place {

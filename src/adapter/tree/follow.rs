@@ -340,14 +340,32 @@ impl TreeWatcher {
     /// Takes out of `waiting` the report of a directory a listing found as `name` in
     /// `dir`; returns that directory.
     fn take_found_report(&mut self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
-        let at = self.waiting.iter().position(|waiting| {
+        let at = self.found_report(dir, name)?;
+        Some(self.waiting.remove(at).subject)
+    }
+
+    /// Where in `waiting` the report of a directory a listing found as `name` in `dir`
+    /// is.
+    fn found_report(&self, dir: NodeId, name: &[u8]) -> Option<usize> {
+        self.waiting.iter().position(|waiting| {
             waiting.dir == dir
                 && waiting.name == name
                 && waiting.origin == Origin::Scan
                 && waiting.subject != NO_NODE
                 && waiting.mask.contains(EventMask::CREATE)
-        })?;
-        Some(self.waiting.remove(at).subject)
+        })
+    }
+
+    /// Whether a kernel event (`mask`) about `name` in `dir` takes away a directory the
+    /// caller never had there: one a listing found there, whose report waits for the
+    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)). It is
+    /// not delivered.
+    pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
+        mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE)
+            && !name.is_empty()
+            && !self.waiting.is_empty()
+            && self.found_report(dir, name).is_some()
+            && !self.delivered.has_child(&self.nodes, dir, name)
     }
 
     /// Delivers next the waiting events whose directory is placed now, in the order
@@ -578,6 +596,7 @@ impl TreeWatcher {
             return;
         }
         self.delivered.before_disk_change(&self.nodes, id);
+        self.own_closes_leave(id);
         self.nodes.orphan(id);
         self.orphans.push(Orphan {
             id,
@@ -780,7 +799,21 @@ impl TreeWatcher {
         self.forget(id, false);
     }
 
+    /// The directory `id` leaves its parent: the parent's copies of the closes of the
+    /// tree's own listings of it, still to come, are expected by its name.
+    fn own_closes_leave(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get(id) {
+            if node.parent != NO_NODE && !node.is_root() {
+                let parent = node.parent;
+                self.own.leaving(id, parent, self.nodes.name(id));
+            }
+        }
+    }
+
     fn forget(&mut self, id: NodeId, with_top: bool) {
+        if with_top {
+            self.own_closes_leave(id);
+        }
         let inotify = self.reader.inotify();
         let found = &mut self.found;
         let echoes = &mut self.echoes;

@@ -683,7 +683,7 @@ impl TreeWatcher {
             let mut name = core::mem::take(&mut self.name);
             let standing = self.delivered.standing(&self.nodes, dir);
             let mut parts = None;
-            if verdict == Verdict::Deliver {
+            if verdict == Verdict::Deliver && !self.leaves_unseen(dir, &name, event.mask) {
                 match standing {
                     Standing::Placed => {
                         let mut path = core::mem::take(&mut self.path);
