@@ -696,6 +696,7 @@ impl TreeWatcher {
                 if let Some(current) = current {
                     self.orphan(current);
                 }
+                self.unreported_moved(owner);
                 self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
                 // The events read already put it here (its rename was read when the

@@ -104,6 +104,12 @@ impl Delivered {
         self.apart.insert(id, Place::Unreported);
     }
 
+    /// Whether `id` is new in the disk view and its creation or arrival is still to be
+    /// read.
+    pub(super) fn is_unreported(&self, id: NodeId) -> bool {
+        matches!(self.apart.get(&id), Some(Place::Unreported))
+    }
+
     /// Forgets `id` here when both views agree on its place again. Returns whether they
     /// do.
     pub(super) fn agree_again(&mut self, nodes: &Nodes, id: NodeId) -> bool {

@@ -344,6 +344,19 @@ impl TreeWatcher {
         Some(self.waiting.remove(at).subject)
     }
 
+    /// The directory `id`, whose report the caller has not had yet, turned up at
+    /// another place: that report is stale (as are the events that waited below it,
+    /// which happened where the caller never had it), and the directory arrives where it
+    /// is now as one the caller never had, with what it holds.
+    pub(super) fn unreported_moved(&mut self, id: NodeId) {
+        if !self.delivered.is_unreported(id) {
+            return;
+        }
+        self.waiting.retain(|waiting| waiting.subject != id);
+        self.synthetic.retain(|made| made.subject != id);
+        self.delivered.set_away(id);
+    }
+
     /// Where in `waiting` the report of a directory a listing found as `name` in `dir`
     /// is.
     fn found_report(&self, dir: NodeId, name: &[u8]) -> Option<usize> {
