@@ -846,15 +846,20 @@ impl TreeWatcher {
             let fd = Rc::new(fd);
             let reported = self.synthetic.len();
             let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
+            let known = self.nodes.children_of(id);
             if self.current_stat(id).is_none() {
                 // Its path no longer names it: it (or a directory above it) was renamed,
                 // and the rename is still to be read. What the listing found may have
-                // come after the rename, at a path the events have not reached yet.
+                // come after the rename, at a path the events have not reached yet: it
+                // is watched, not reported.
                 self.listed_elsewhere(id, reported);
+                let (_, new) = self.reconcile_children(id, &fd, listed, known, false)?;
+                for (id, own) in new {
+                    stack.push((id, waiting(own, &fd, &mut held), true));
+                }
                 continue;
             }
             self.nodes.set_flag(id, FLAG_UNREPORTED, false);
-            let known = self.nodes.children_of(id);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
@@ -885,9 +890,9 @@ impl TreeWatcher {
     }
 
     /// The listing of `id` in a scan ended after a rename that moved it, still to be
-    /// read: its reports (queued from `reported` on) go, and so does what it found; it
-    /// is listed again, all of it reported, once it is placed where it turned up, or
-    /// once its path names it again.
+    /// read: its reports (queued from `reported` on) go, and so does what it found (its
+    /// new subdirectories are watched all the same); it is listed again, all of it
+    /// reported, once it is placed where it turned up, or once its path names it again.
     fn listed_elsewhere(&mut self, id: NodeId, reported: usize) {
         let mut at = 0;
         self.synthetic.retain(|made| {
