@@ -5,6 +5,7 @@
 #![cfg(feature = "std")]
 
 mod common;
+mod stress_support;
 mod tree_support;
 
 use std::fs;
@@ -15,8 +16,9 @@ use std::thread;
 use std::time::Duration;
 
 use common::TempDir;
-use inotify_raw::{EventMask, TreeWatcher, WatchEvent, WatchMask};
-use tree_support::touch;
+use inotify_raw::{EventMask, Origin, TreeWatcher, WatchEvent, WatchMask};
+use stress_support::{disk_model, Model, Replay};
+use tree_support::{assert_reported, synced, touch};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -210,5 +212,174 @@ fn a_directory_renamed_then_moved_with_its_parent_is_reported_by_the_moves_alone
         "{} of 60 rounds wrong: {:#?}",
         wrong.len(),
         wrong
+    );
+}
+
+/// The tree below `root` that `events` give, replayed in order from `start`.
+fn replayed(start: Model, root: &std::path::Path, events: &[WatchEvent]) -> Model {
+    let mut replay = Replay::on(start);
+    for event in events {
+        let path = event.path().strip_prefix(root).unwrap().to_path_buf();
+        replay.take(event, &path, None);
+    }
+    replay.model
+}
+
+/// `mkdir n && mv pre a && touch a/f && mv a n/b`, all before the tree reads: the
+/// listing of the new `n` finds `pre` at `n/b`, ahead of the events, which have it at
+/// `a` first. `f` was made at `a/f` and is reported there; the directory is reported at
+/// `n/b` only once the events have taken it from `a`.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_found_after_two_moves_is_at_the_first_place_for_the_events_in_between() {
+    let dir = TempDir::new();
+    let root = dir.path().to_path_buf();
+    fs::create_dir_all(root.join("pre/sub")).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::create_dir(root.join("n")).unwrap();
+    fs::rename(root.join("pre"), root.join("a")).unwrap();
+    touch(&root.join("a/f"));
+    fs::rename(root.join("a"), root.join("n/b")).unwrap();
+    let events = synced(&mut tree);
+    let described: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect();
+    let made: Vec<&WatchEvent> = events
+        .iter()
+        .filter(|e| e.origin == Origin::Kernel && e.mask.contains(EventMask::CREATE))
+        .filter(|e| e.name == "f")
+        .collect();
+    assert_eq!(made.len(), 1, "{:#?}", described);
+    assert_eq!(made[0].path(), root.join("a/f"), "{:#?}", described);
+    assert_eq!(
+        replayed(start, &root, &events),
+        disk_model(&root),
+        "{:#?}",
+        described
+    );
+}
+
+/// A directory moved out and back in is listed again (it came back with what it holds
+/// unknown), and that listing finds `w` and `w2`, ahead of the events of
+/// `mkdir w && mv w w2 && mkdir w`, made before the tree reads. Those events repeat what
+/// the listing reported, and must not move the directories the listing placed: a file
+/// made later in `w2` is reported in `w2`, and the events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn events_that_repeat_a_listing_leave_the_directories_it_found_in_their_places() {
+    let dir = TempDir::new();
+    let (root, out) = (dir.join("root"), dir.join("out"));
+    fs::create_dir_all(root.join("pre")).unwrap();
+    fs::create_dir(&out).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::rename(root.join("pre"), out.join("pre")).unwrap();
+    fs::rename(out.join("pre"), root.join("m")).unwrap();
+    fs::create_dir(root.join("m/w")).unwrap();
+    fs::rename(root.join("m/w"), root.join("m/w2")).unwrap();
+    fs::create_dir(root.join("m/w")).unwrap();
+    touch(&root.join("m/w2/g"));
+    let mut events = synced(&mut tree);
+    touch(&root.join("m/w2/h"));
+    events.extend(synced(&mut tree));
+    let described: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect();
+    let later = events
+        .iter()
+        .find(|e| e.name == "h" && e.mask.contains(EventMask::CREATE));
+    assert_eq!(
+        later.map(|e| (e.origin, e.path())),
+        Some((Origin::Kernel, root.join("m/w2/h"))),
+        "{:#?}",
+        described
+    );
+    assert_eq!(
+        replayed(start, &root, &events),
+        disk_model(&root),
+        "{:#?}",
+        described
+    );
+}
+
+/// `mkdir n && mv pre n/m && touch n/m/x/f && mv n/m/x y`, all before the tree reads:
+/// the events have `pre` in a move (its other half never comes: `n` was not watched
+/// yet) when `x` leaves it for `y`. The caller never had `x` anywhere but in `pre`, so
+/// its arrival at `y` is reported with what it holds, and `f`, made in `n/m/x`, is not
+/// reported at `y/f` by the kernel's event.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_that_leaves_one_in_a_move_arrives_with_what_it_holds() {
+    let dir = TempDir::new();
+    let root = dir.path().to_path_buf();
+    fs::create_dir_all(root.join("pre/x")).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::create_dir(root.join("n")).unwrap();
+    fs::rename(root.join("pre"), root.join("n/m")).unwrap();
+    touch(&root.join("n/m/x/f"));
+    fs::rename(root.join("n/m/x"), root.join("y")).unwrap();
+    let events = synced(&mut tree);
+    let described: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect();
+    let misplaced = events.iter().any(|e| {
+        e.origin == Origin::Kernel
+            && e.mask.contains(EventMask::CREATE)
+            && e.name == "f"
+            && e.path() != root.join("n/m/x/f")
+    });
+    assert!(!misplaced, "{:#?}", described);
+    assert_reported(&events, EventMask::CREATE, &root.join("y/f"));
+    assert_eq!(
+        replayed(start, &root, &events),
+        disk_model(&root),
+        "{:#?}",
+        described
+    );
+}
+
+/// `mkdir n && mv pre n/m`, then the tree reads the creation of `n` (its listing finds
+/// `m`, ahead of the events, which still have it at `pre`), then
+/// `mkdir n2 && mv n/m n2/m`. The events take `pre` away, then `m` out of `n`, with no
+/// event to put it there between: the caller is never told of `n/m` (neither found there
+/// nor moved from there), only of `n2/m` (found by the listing of `n2`), and the events
+/// replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_found_where_it_leaves_from_before_the_events_took_it_there_is_not_reported() {
+    let dir = TempDir::new();
+    let root = dir.path().to_path_buf();
+    fs::create_dir_all(root.join("pre/sub")).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::create_dir(root.join("n")).unwrap();
+    fs::rename(root.join("pre"), root.join("n/m")).unwrap();
+    let first = tree.try_next_event().unwrap().unwrap().to_owned_event();
+    assert_eq!(first.path(), root.join("n"), "{:?}", first);
+    let mut events = vec![first];
+    fs::create_dir(root.join("n2")).unwrap();
+    fs::rename(root.join("n/m"), root.join("n2/m")).unwrap();
+    events.extend(synced(&mut tree));
+    let described: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.path().starts_with(root.join("n/m"))),
+        "{:#?}",
+        described
+    );
+    assert_eq!(
+        replayed(start, &root, &events),
+        disk_model(&root),
+        "{:#?}",
+        described
     );
 }

@@ -696,6 +696,7 @@ impl TreeWatcher {
                 if let Some(current) = current {
                     self.orphan(current);
                 }
+                self.unreported_moved(owner);
                 self.delivered.before_disk_change(&self.nodes, owner);
                 self.nodes.rename(owner, dir, name);
                 // The events read already put it here (its rename was read when the
@@ -843,8 +844,22 @@ impl TreeWatcher {
                 },
             };
             let fd = Rc::new(fd);
+            let reported = self.synthetic.len();
             let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;
             let known = self.nodes.children_of(id);
+            if self.current_stat(id).is_none() {
+                // Its path no longer names it: it (or a directory above it) was renamed,
+                // and the rename is still to be read. What the listing found may have
+                // come after the rename, at a path the events have not reached yet: it
+                // is watched, not reported.
+                self.listed_elsewhere(id, reported);
+                let (_, new) = self.reconcile_children(id, &fd, listed, known, false)?;
+                for (id, own) in new {
+                    stack.push((id, waiting(own, &fd, &mut held), true));
+                }
+                continue;
+            }
+            self.nodes.set_flag(id, FLAG_UNREPORTED, false);
             let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
@@ -872,6 +887,24 @@ impl TreeWatcher {
             self.report_unwatched(first);
         }
         Ok(())
+    }
+
+    /// The listing of `id` in a scan ended after a rename that moved it, still to be
+    /// read: its reports (queued from `reported` on) go, and so does what it found (its
+    /// new subdirectories are watched all the same); it is listed again, all of it
+    /// reported, once it is placed where it turned up, or once its path names it again.
+    fn listed_elsewhere(&mut self, id: NodeId, reported: usize) {
+        let mut at = 0;
+        self.synthetic.retain(|made| {
+            let ours = at >= reported && made.dir == id && made.origin == Origin::Scan;
+            at += 1;
+            !ours
+        });
+        self.found.remove(&id);
+        self.nodes.set_flag(id, FLAG_UNREPORTED, true);
+        if !self.stale.contains(&id) {
+            self.stale.push(id);
+        }
     }
 
     /// The directory `id`, waiting in a scan, opened by its name in its parent
@@ -1019,6 +1052,11 @@ impl TreeWatcher {
     /// name it.
     pub(super) fn reconcile_dir(&mut self, id: NodeId) -> Result<bool, WatchError> {
         let fd = match self.open_node(id)? {
+            Opened::Here(fd) if self.nodes.has_flag(id, FLAG_UNREPORTED) => {
+                // What it holds was never reported where it is: all of it is now.
+                self.rescan_subtree(id, fd)?;
+                return Ok(true);
+            }
             Opened::Here(fd) => Rc::new(fd),
             Opened::NoDescriptor => return Ok(true),
             Opened::Elsewhere => return Ok(false),

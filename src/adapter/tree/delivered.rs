@@ -20,9 +20,13 @@ enum Place {
     /// `name` under `parent`.
     At { parent: NodeId, name: Box<[u8]> },
     /// Taken away by an `IN_MOVED_FROM` with this cookie; its `IN_MOVED_TO` says where
-    /// it went. The counts of quiet waits and reads when it was taken away.
+    /// it went. `told`: whether the caller had the `IN_MOVED_FROM` at once (its
+    /// directory was placed); one that was outside the tree, or waited, leaves the
+    /// `IN_MOVED_TO` unpaired for the caller, an arrival. The counts of quiet waits and
+    /// reads when it was taken away.
     Moving {
         cookie: u32,
+        told: bool,
         since_quiet: u64,
         since_read: u64,
     },
@@ -100,6 +104,12 @@ impl Delivered {
         self.apart.insert(id, Place::Unreported);
     }
 
+    /// Whether `id` is new in the disk view and its creation or arrival is still to be
+    /// read.
+    pub(super) fn is_unreported(&self, id: NodeId) -> bool {
+        matches!(self.apart.get(&id), Some(Place::Unreported))
+    }
+
     /// Forgets `id` here when both views agree on its place again. Returns whether they
     /// do.
     pub(super) fn agree_again(&mut self, nodes: &Nodes, id: NodeId) -> bool {
@@ -160,14 +170,19 @@ impl Delivered {
         }
     }
 
-    /// Whether `id` is `top` or lies below it here.
+    /// Whether `id` is `top` or lies below it here (a directory whose arrival is still
+    /// to be read counts as where it is on disk).
     pub(super) fn is_within(&self, nodes: &Nodes, id: NodeId, top: NodeId) -> bool {
         let mut at = id;
         for _ in 0..=nodes.len() {
             if at == top {
                 return true;
             }
-            match self.place_of(nodes, at) {
+            let place = match self.apart.get(&at) {
+                Some(Place::Unreported) => nodes.get(at).map(|node| (node.parent, &[][..])),
+                _ => self.place_of(nodes, at),
+            };
+            match place {
                 Some((parent, _)) if parent != NO_NODE => at = parent,
                 _ => return false,
             }
@@ -175,8 +190,9 @@ impl Delivered {
         false
     }
 
-    /// Whether `id` has a place here other than `name` in `parent`: a listing found it
-    /// there, ahead of the events that will say it left its place here.
+    /// Whether `id` has a place here other than `name` in `parent`, or is between the
+    /// two halves of a move: a listing found it there, ahead of the events that will say
+    /// it left its place here and where it went (it may go through other places first).
     pub(super) fn placed_elsewhere(
         &self,
         nodes: &Nodes,
@@ -184,6 +200,9 @@ impl Delivered {
         parent: NodeId,
         name: &[u8],
     ) -> bool {
+        if let Some(Place::Moving { .. }) = self.apart.get(&id) {
+            return true;
+        }
         self.place_of(nodes, id)
             .map_or(false, |(at, named)| at != parent || named != name)
     }
@@ -248,6 +267,11 @@ impl Delivered {
         complete
     }
 
+    /// Whether a directory is named `name` in `parent` here.
+    pub(super) fn has_child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> bool {
+        self.child(nodes, parent, name).is_some()
+    }
+
     /// The directory named `name` in `parent` here.
     fn child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let apart = self.apart.iter().find_map(|(&id, place)| match place {
@@ -264,26 +288,39 @@ impl Delivered {
         })
     }
 
-    /// The directory `name` in `parent` was moved away (`IN_MOVED_FROM` with `cookie`).
+    /// The directory `name` in `parent` was moved away (`IN_MOVED_FROM` with `cookie`),
+    /// which the caller was `told` of at once (or not: `parent` is out of the tree, or
+    /// between the halves of a move). Returns whether a directory had that name here.
     pub(super) fn moved_from(
         &mut self,
         nodes: &Nodes,
         parent: NodeId,
         name: &[u8],
-        cookie: u32,
+        move_of: (u32, bool),
         since: (u64, u64),
-    ) {
-        if let Some(id) = self.child(nodes, parent, name) {
-            let (since_quiet, since_read) = since;
-            self.apart.insert(
-                id,
-                Place::Moving {
-                    cookie,
-                    since_quiet,
-                    since_read,
-                },
-            );
+    ) -> bool {
+        match self.child(nodes, parent, name) {
+            Some(id) => {
+                self.moving(id, move_of, since);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// `id` is between the two halves of a move (`cookie`, and whether the caller was
+    /// `told` of its first half).
+    pub(super) fn moving(&mut self, id: NodeId, (cookie, told): (u32, bool), since: (u64, u64)) {
+        let (since_quiet, since_read) = since;
+        self.apart.insert(
+            id,
+            Place::Moving {
+                cookie,
+                told,
+                since_quiet,
+                since_read,
+            },
+        );
     }
 
     /// The directory `name` arrived in `parent`: created, or moved there (`cookie` of
@@ -322,7 +359,11 @@ impl Delivered {
             self.apart.insert(replaced, Place::Away);
         }
         let arrived = match self.apart.get(&id) {
-            Some(Place::Moving { cookie: c, .. }) if *c == cookie => Arrived::Placed,
+            Some(Place::Moving {
+                cookie: c,
+                told: true,
+                ..
+            }) if *c == cookie => Arrived::Placed,
             Some(Place::Unreported) => Arrived::Placed,
             _ => Arrived::Unknown(id),
         };
@@ -353,11 +394,14 @@ impl Delivered {
         }
     }
 
-    /// The directory `name` in `parent` was deleted.
-    pub(super) fn deleted(&mut self, nodes: &Nodes, parent: NodeId, name: &[u8]) {
-        if let Some(id) = self.child(nodes, parent, name) {
+    /// The directory `name` in `parent` was deleted. Returns whether a directory had
+    /// that name here.
+    pub(super) fn deleted(&mut self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> bool {
+        let child = self.child(nodes, parent, name);
+        if let Some(id) = child {
             self.apart.insert(id, Place::Away);
         }
+        child.is_some()
     }
 
     /// Ends the moves whose other half has had time to come (a whole quiet wait, or
@@ -464,7 +508,7 @@ mod tests {
         nodes.rename(a, root, b"c");
         assert_eq!(path(&mut delivered, &nodes, s).as_deref(), Some("/r/a/s"));
         // IN_MOVED_FROM a, then IN_MOVED_TO c with the same cookie.
-        delivered.moved_from(&nodes, root, b"a", 7, (0, 0));
+        delivered.moved_from(&nodes, root, b"a", (7, true), (0, 0));
         assert_eq!(delivered.standing(&nodes, s), Standing::Pending);
         assert_eq!(path(&mut delivered, &nodes, s), None);
         assert_eq!(
@@ -476,10 +520,28 @@ mod tests {
     }
 
     #[test]
+    fn a_move_the_caller_was_not_told_of_at_once_ends_in_an_arrival() {
+        let (mut nodes, [root, a, b, s]) = tree();
+        let mut delivered = Delivered::default();
+        // `a` moves to `b/c`; its IN_MOVED_FROM is read while the caller does not have
+        // `root` placed (it waits, or is outside the tree).
+        delivered.before_disk_change(&nodes, a);
+        nodes.rename(a, b, b"c");
+        delivered.moved_from(&nodes, root, b"a", (5, false), (0, 0));
+        assert_eq!(delivered.standing(&nodes, s), Standing::Pending);
+        // Its IN_MOVED_TO alone is what the caller has: what `c` holds is to be told.
+        assert_eq!(
+            delivered.arrived(&nodes, b, b"c", 5, Some(a)),
+            Arrived::Unknown(a)
+        );
+        assert_eq!(path(&mut delivered, &nodes, s).as_deref(), Some("/r/b/c/s"));
+    }
+
+    #[test]
     fn a_move_with_no_other_half_leaves_the_tree() {
         let (nodes, [root, a, _, s]) = tree();
         let mut delivered = Delivered::default();
-        delivered.moved_from(&nodes, root, b"a", 9, (0, 0));
+        delivered.moved_from(&nodes, root, b"a", (9, true), (0, 0));
         assert!(!delivered.end_moves(0, 3, 16, false), "not yet");
         assert!(
             delivered.end_moves(2, 3, 16, false),
@@ -511,7 +573,13 @@ mod tests {
         delivered.before_disk_change(&nodes, a);
         nodes.rename(a, b, b"a");
         assert!(delivered.placed_elsewhere(&nodes, a, b, b"a"));
-        delivered.moved_from(&nodes, root, b"a", 3, (0, 0));
+        delivered.moved_from(&nodes, root, b"a", (3, true), (0, 0));
+        assert!(
+            delivered.placed_elsewhere(&nodes, a, b, b"a"),
+            "in a move: where it goes (maybe somewhere else first) is still to be read"
+        );
+        // Its IN_MOVED_TO repeats what the listing found: that move ends out of view.
+        assert!(delivered.moved_out(3));
         assert!(!delivered.placed_elsewhere(&nodes, a, b, b"a"));
         // Its arrival has no partner: the caller is told what it holds.
         assert_eq!(

@@ -42,6 +42,29 @@ const ORPHAN_BATCHES: u64 = 16;
 /// How many kernel events after a listing's end its finds still count as duplicates.
 const ECHO_WINDOW: u64 = 256;
 
+/// What becomes of a kernel event the tree has followed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// The caller is to have it (if its directory is in the tree in the delivered view).
+    Deliver,
+    /// Not for the caller; the delivered view follows it all the same.
+    Follow,
+    /// A repeat of what a listing found and reported already (an `IN_CREATE` or
+    /// `IN_MOVED_TO` read after the listing saw its outcome): neither delivered nor
+    /// followed in the delivered view, where the found event placed its directory.
+    Repeat,
+}
+
+impl Verdict {
+    fn deliver_if(deliver: bool) -> Verdict {
+        if deliver {
+            Verdict::Deliver
+        } else {
+            Verdict::Follow
+        }
+    }
+}
+
 /// A change of an entry in a directory whose place on disk is unknown (an orphan, or
 /// below one), held until it is placed (then followed on disk) or let go (then dropped).
 /// Whether it is delivered is decided when it is read, by the delivered view.
@@ -111,20 +134,19 @@ pub(super) struct Orphan {
 
 impl TreeWatcher {
     /// Keeps the tree in step with one kernel event. Returns the directory it is about
-    /// ([`NO_NODE`] for a queue overflow) and whether the caller is to have it (if its
-    /// directory is in the tree in the delivered view), or `None` for an event of a
-    /// watch the tree has let go of. The event's name is left in `self.name`.
+    /// ([`NO_NODE`] for a queue overflow) and what becomes of it, or `None` for an event
+    /// of a watch the tree has let go of. The event's name is left in `self.name`.
     pub(super) fn follow(
         &mut self,
         event: &RawEvent,
-    ) -> Result<Option<(NodeId, bool)>, WatchError> {
+    ) -> Result<Option<(NodeId, Verdict)>, WatchError> {
         if event.mask.contains(EventMask::Q_OVERFLOW) {
             self.own.clear();
             self.held.clear();
             self.waiting.clear();
             self.delivered.clear();
             self.recrawl_due = true;
-            return Ok(Some((NO_NODE, true)));
+            return Ok(Some((NO_NODE, Verdict::Deliver)));
         }
         let dir = match self.nodes.by_wd(event.wd) {
             Some(dir) => dir,
@@ -132,15 +154,15 @@ impl TreeWatcher {
         };
         let mut name = core::mem::take(&mut self.name);
         name.clear();
-        let deliver = match self.reader.name(event) {
+        let verdict = match self.reader.name(event) {
             Some(bytes) => {
                 name.extend_from_slice(bytes);
                 self.follow_entry(dir, &name, event.mask)
             }
-            None => Ok(self.follow_self(dir, event.mask)),
+            None => Ok(Verdict::deliver_if(self.follow_self(dir, event.mask))),
         };
         self.name = name;
-        Ok(Some((dir, deliver?)))
+        Ok(Some((dir, verdict?)))
     }
 
     /// An event about the watched directory itself: whether the caller is to have it.
@@ -187,14 +209,14 @@ impl TreeWatcher {
         self.wants(mask)
     }
 
-    /// An event about the entry `name` of the watched directory `dir`: whether the
-    /// caller is to have it.
+    /// An event about the entry `name` of the watched directory `dir`: what becomes of
+    /// it.
     fn follow_entry(
         &mut self,
         dir: NodeId,
         name: &[u8],
         mask: EventMask,
-    ) -> Result<bool, WatchError> {
+    ) -> Result<Verdict, WatchError> {
         let is_dir = mask.contains(EventMask::ISDIR);
         let noise = is_dir && EventMask::from(LISTING_NOISE).intersects(mask);
         // Most events are about files: no lookup of a child for them.
@@ -207,7 +229,7 @@ impl TreeWatcher {
             && (child.map_or(false, |child| self.nodes.has_flag(child, FLAG_LISTING))
                 || self.own.take(&self.nodes, dir, name, mask))
         {
-            return Ok(false); // the tree's own listing of that directory
+            return Ok(Verdict::Follow); // the tree's own listing of that directory
         }
         // What a listing found is reported once: the first kernel report of it before
         // the listing's end is the duplicate; a name made again after is not.
@@ -222,7 +244,10 @@ impl TreeWatcher {
             && mask.intersects(EventMask::MOVED_FROM | EventMask::MOVED_TO)
             && self.exclude.is_some()
             && self.is_excluded(dir, name);
-        Ok(!duplicate && !excluded_move && self.wants(mask))
+        if duplicate {
+            return Ok(Verdict::Repeat);
+        }
+        Ok(Verdict::deliver_if(!excluded_move && self.wants(mask)))
     }
 
     /// Follows a change of the entry `name` of `dir` on disk, or holds it until `dir`
@@ -265,7 +290,19 @@ impl TreeWatcher {
         let nodes = &self.nodes;
         if mask.contains(EventMask::MOVED_FROM) {
             let since = (self.quiet_waits, self.reads);
-            self.delivered.moved_from(nodes, dir, name, cookie, since);
+            let told = self.delivered.standing(nodes, dir) == Standing::Placed;
+            let here = self
+                .delivered
+                .moved_from(nodes, dir, name, (cookie, told), since);
+            if !here {
+                // A directory a listing found there, its report waiting for the events
+                // to take it there: they show it leaving from there first. The caller
+                // never had it there; it leaves unseen (where it arrives, what it holds
+                // is reported), and the report goes.
+                if let Some(subject) = self.take_found_report(dir, name) {
+                    self.delivered.moving(subject, (cookie, false), since);
+                }
+            }
             // A directory found where it went, ahead of this event, is told of now.
             if !self.waiting.is_empty() {
                 self.release_waiting();
@@ -292,20 +329,69 @@ impl TreeWatcher {
                     }
                 }
             }
-        } else if mask.contains(EventMask::DELETE) {
-            self.delivered.deleted(nodes, dir, name);
+        } else if mask.contains(EventMask::DELETE) && !self.delivered.deleted(nodes, dir, name) {
+            if let Some(subject) = self.take_found_report(dir, name) {
+                self.delivered.set_away(subject);
+            }
         }
         Ok(())
     }
 
+    /// Takes out of `waiting` the report of a directory a listing found as `name` in
+    /// `dir`; returns that directory.
+    fn take_found_report(&mut self, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+        let at = self.found_report(dir, name)?;
+        Some(self.waiting.remove(at).subject)
+    }
+
+    /// The directory `id`, whose report the caller has not had yet, turned up at
+    /// another place: that report is stale (as are the events that waited below it,
+    /// which happened where the caller never had it), and the directory arrives where it
+    /// is now as one the caller never had, with what it holds.
+    pub(super) fn unreported_moved(&mut self, id: NodeId) {
+        if !self.delivered.is_unreported(id) {
+            return;
+        }
+        self.waiting.retain(|waiting| waiting.subject != id);
+        self.synthetic.retain(|made| made.subject != id);
+        self.delivered.set_away(id);
+    }
+
+    /// Where in `waiting` the report of a directory a listing found as `name` in `dir`
+    /// is.
+    fn found_report(&self, dir: NodeId, name: &[u8]) -> Option<usize> {
+        self.waiting.iter().position(|waiting| {
+            waiting.dir == dir
+                && waiting.name == name
+                && waiting.origin == Origin::Scan
+                && waiting.subject != NO_NODE
+                && waiting.mask.contains(EventMask::CREATE)
+        })
+    }
+
+    /// Whether a kernel event (`mask`) about `name` in `dir` takes away a directory the
+    /// caller never had there: one a listing found there, whose report waits for the
+    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)). It is
+    /// not delivered.
+    pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
+        mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE)
+            && !name.is_empty()
+            && !self.waiting.is_empty()
+            && self.found_report(dir, name).is_some()
+            && !self.delivered.has_child(&self.nodes, dir, name)
+    }
+
     /// Delivers next the waiting events whose directory is placed now, in the order
-    /// they came; keeps those still in a move.
-    fn release_waiting(&mut self) {
+    /// they came; keeps those still in a move. Of those whose directory left the tree,
+    /// the tree's own are followed in the delivered view (a kernel event was when it was
+    /// read), and none is delivered.
+    pub(super) fn release_waiting(&mut self) {
         let mut ready = Vec::new();
         for waiting in core::mem::take(&mut self.waiting) {
             match waiting.standing(self) {
                 Standing::Placed => ready.push(waiting),
                 Standing::Pending => self.waiting.push(waiting),
+                Standing::Away if waiting.origin != Origin::Kernel => ready.push(waiting),
                 Standing::Away => {}
             }
         }
@@ -523,6 +609,7 @@ impl TreeWatcher {
             return;
         }
         self.delivered.before_disk_change(&self.nodes, id);
+        self.own_closes_leave(id);
         self.nodes.orphan(id);
         self.orphans.push(Orphan {
             id,
@@ -725,7 +812,21 @@ impl TreeWatcher {
         self.forget(id, false);
     }
 
+    /// The directory `id` leaves its parent: the parent's copies of the closes of the
+    /// tree's own listings of it, still to come, are expected by its name.
+    fn own_closes_leave(&mut self, id: NodeId) {
+        if let Some(node) = self.nodes.get(id) {
+            if node.parent != NO_NODE && !node.is_root() {
+                let parent = node.parent;
+                self.own.leaving(id, parent, self.nodes.name(id));
+            }
+        }
+    }
+
     fn forget(&mut self, id: NodeId, with_top: bool) {
+        if with_top {
+            self.own_closes_leave(id);
+        }
         let inotify = self.reader.inotify();
         let found = &mut self.found;
         let echoes = &mut self.echoes;
@@ -747,9 +848,13 @@ impl TreeWatcher {
         echoes.retain(|(dir, _, _)| !is_gone(dir));
         self.own.removed(&gone);
         self.delivered.removed(&gone);
-        self.waiting.retain(|waiting| !is_gone(&waiting.dir));
+        // A report of a removed directory (`subject`) goes with it: its id may be
+        // given to another.
+        self.waiting
+            .retain(|waiting| !is_gone(&waiting.dir) && !is_gone(&waiting.subject));
         self.held.retain(|held| !is_gone(&held.dir));
-        self.synthetic.retain(|made| !is_gone(&made.dir));
+        self.synthetic
+            .retain(|made| !is_gone(&made.dir) && !is_gone(&made.subject));
         self.orphans.retain(|orphan| !is_gone(&orphan.id));
         self.stale.retain(|id| !is_gone(id));
     }

@@ -22,7 +22,7 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use self::delivered::{Delivered, Standing};
-use self::follow::{Held, Orphan, Waiting};
+use self::follow::{Held, Orphan, Verdict, Waiting};
 use self::found::FoundNames;
 use self::own::OwnListings;
 use super::barrier::MarkerPlace;
@@ -670,7 +670,7 @@ impl TreeWatcher {
             {
                 self.echoes.pop_front();
             }
-            let (dir, deliver) = match self.follow(&event)? {
+            let (dir, verdict) = match self.follow(&event)? {
                 Some(followed) => followed,
                 None => continue,
             };
@@ -683,7 +683,7 @@ impl TreeWatcher {
             let mut name = core::mem::take(&mut self.name);
             let standing = self.delivered.standing(&self.nodes, dir);
             let mut parts = None;
-            if deliver {
+            if verdict == Verdict::Deliver && !self.leaves_unseen(dir, &name, event.mask) {
                 match standing {
                     Standing::Placed => {
                         let mut path = core::mem::take(&mut self.path);
@@ -697,7 +697,18 @@ impl TreeWatcher {
                     Standing::Away => {}
                 }
             }
-            let applied = self.apply_delivered(dir, &name, event.mask, event.cookie, None);
+            let applied = if verdict == Verdict::Repeat {
+                // The directory a repeated IN_MOVED_TO brings was placed by what the
+                // listing found (or waits for it): the move it ends is not delivered.
+                if event.mask.contains(EventMask::MOVED_TO)
+                    && self.delivered.moved_out(event.cookie)
+                {
+                    self.release_waiting();
+                }
+                Ok(())
+            } else {
+                self.apply_delivered(dir, &name, event.mask, event.cookie, None)
+            };
             name.clear();
             self.name = name;
             applied?;
@@ -723,6 +734,9 @@ impl TreeWatcher {
         let span = made.name_at..made.name_at + made.name_len;
         name.extend_from_slice(self.synthetic_names.get(span).unwrap_or(&[]));
         let standing = self.standing_of(made.dir, &name, made.mask, made.origin, made.subject);
+        // A kernel event that waited was followed in the delivered view when it was read.
+        let followed = made.origin == Origin::Kernel;
+        let subject = (made.subject != NO_NODE).then_some(made.subject);
         let delivered = match standing {
             Standing::Placed => {
                 let mut path = core::mem::take(&mut self.path);
@@ -735,15 +749,23 @@ impl TreeWatcher {
                     self.name = name;
                     return Ok(None);
                 }
-                let subject = (made.subject != NO_NODE).then_some(made.subject);
-                let applied =
-                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject);
+                let applied = if followed {
+                    Ok(())
+                } else {
+                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject)
+                };
                 applied.map(|()| Some((node.wd().unwrap_or(WatchDescriptor::OVERFLOW), parts)))
             }
             Standing::Pending => {
                 self.waiting.push(Waiting::made(made, &name));
                 Ok(None)
             }
+            // Outside the tree as the caller knows it: not delivered, but followed in the
+            // delivered view all the same (a directory found there is in its place there,
+            // not waiting for a report that will never be delivered).
+            Standing::Away if !followed => self
+                .apply_delivered(made.dir, &name, made.mask, made.cookie, subject)
+                .map(|()| None),
             Standing::Away => Ok(None),
         };
         self.name = name;

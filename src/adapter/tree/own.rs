@@ -147,6 +147,17 @@ impl OwnListings {
         self.drain_at = self.closes.len() + LISTINGS_PER_DRAIN;
     }
 
+    /// The watched directory `id` is leaving its place, `name` in `parent` (taken out of
+    /// it, or removed), while `parent` stays: the parent's copies of the closes still to
+    /// come for it are expected by name from now on, as for a directory listed but not
+    /// watched (its own closes are still counted off on its own watch while it has one).
+    pub(super) fn leaving(&mut self, id: NodeId, parent: NodeId, name: &[u8]) {
+        let count = self.closes.get(&id).copied().unwrap_or(0);
+        for _ in 0..count {
+            self.unwatched.push((parent, name.to_vec()));
+        }
+    }
+
     /// The nodes `gone` (sorted) are removed: nothing is counted for them any more.
     pub(super) fn removed(&mut self, gone: &[NodeId]) {
         if self.closes.is_empty() && self.unwatched.is_empty() {
