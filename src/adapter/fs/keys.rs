@@ -118,14 +118,16 @@ mod tests {
             key.extend_from_slice(&i.to_ne_bytes());
             key
         };
-        for i in 0..40_000 {
+        // Enough removed keys to be compacted, but under Miri.
+        let count = if cfg!(miri) { 300 } else { 40_000 };
+        for i in 0..count {
             keys.insert(i, &key(i));
         }
-        for i in (0..40_000).filter(|i| i % 3 != 0) {
+        for i in (0..count).filter(|i| i % 3 != 0) {
             keys.remove(i);
         }
         keys.insert(5, &key(99_999));
-        for i in 0..40_000 {
+        for i in 0..count {
             let expected = (i % 3 == 0).then_some(i);
             assert_eq!(keys.node(&key(i)), expected, "{}", i);
         }
