@@ -54,7 +54,7 @@ fn random_operations_racing_the_reader_give_paths_as_of_each_event() {
                 watcher.set_block_duration(Some(Duration::from_millis(20)));
                 watcher
             },
-            |_| {},
+            |_| true,
         );
     }
 }

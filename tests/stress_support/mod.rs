@@ -590,14 +590,16 @@ impl Findings<'_> {
 /// One round: `workers` threads make `operations` random operations each in `root`
 /// (`outside` is a directory on the same file system, outside it) while `watch(root)`'s
 /// watcher reads; then the checks. `check` is the watcher's own check, run at
-/// quiescence.
+/// quiescence first: it panics on a failure, or returns false when it has printed one
+/// that must not fail the test, and the round's other checks are then not made (they
+/// would only repeat it).
 pub fn stress_round<W: Stressed>(
     settings: &Settings,
     seed: u64,
     (workers, operations): (usize, usize),
     (root, outside): (&Path, &Path),
     watch: impl FnOnce(&Path) -> W,
-    check: impl FnOnce(&mut W),
+    check: impl FnOnce(&mut W) -> bool,
 ) {
     let world = World::populate(root, outside);
     let mut watcher = watch(root);
@@ -640,9 +642,16 @@ pub fn stress_round<W: Stressed>(
     let world = world.lock().unwrap();
     let truth = &world.truth;
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&mut watcher)));
-    if let Err(panic) = checked {
-        eprintln!("{}: the watcher's own check failed", context);
-        std::panic::resume_unwind(panic);
+    match checked {
+        Err(panic) => {
+            eprintln!("{}: the watcher's own check failed", context);
+            std::panic::resume_unwind(panic);
+        }
+        Ok(false) => {
+            eprintln!("{}: the round's other checks are not made", context);
+            return;
+        }
+        Ok(true) => {}
     }
     let on_disk = disk_model(root);
     let only_in = |a: &Model, b: &Model| -> Vec<PathBuf> {
