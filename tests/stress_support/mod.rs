@@ -498,6 +498,25 @@ impl Settings {
     }
 }
 
+/// Writes every operation and event of the round to the file `{PREFIX}_LOG` names, if
+/// it is set.
+fn write_log(settings: &Settings, truth: &Truth, events: &[(WatchEvent, PathBuf)]) {
+    if let Some(file) = settings.var("LOG") {
+        let mut text: String = truth.log.iter().map(|op| format!("op {}\n", op)).collect();
+        for (event, path) in events {
+            text.push_str(&format!(
+                "event {:?} {} {:?} cookie {} wd {}\n",
+                event.mask,
+                path.display(),
+                event.origin,
+                event.cookie,
+                event.wd.raw()
+            ));
+        }
+        fs::write(file, text).unwrap();
+    }
+}
+
 /// What a round found wrong, each line a finding.
 struct Findings<'s> {
     settings: &'s Settings,
@@ -535,20 +554,7 @@ impl Findings<'_> {
             );
             return;
         }
-        if let Some(file) = self.settings.var("LOG") {
-            let mut text: String = truth.log.iter().map(|op| format!("op {}\n", op)).collect();
-            for (event, path) in events {
-                text.push_str(&format!(
-                    "event {:?} {} {:?} cookie {} wd {}\n",
-                    event.mask,
-                    path.display(),
-                    event.origin,
-                    event.cookie,
-                    event.wd.raw()
-                ));
-            }
-            fs::write(file, text).unwrap();
-        }
+        write_log(self.settings, truth, events);
         let extra: Vec<String> = self
             .settings
             .var("TRACE_NAMES")
@@ -645,10 +651,12 @@ pub fn stress_round<W: Stressed>(
     match checked {
         Err(panic) => {
             eprintln!("{}: the watcher's own check failed", context);
+            write_log(settings, truth, &events);
             std::panic::resume_unwind(panic);
         }
         Ok(false) => {
             eprintln!("{}: the round's other checks are not made", context);
+            write_log(settings, truth, &events);
             return;
         }
         Ok(true) => {}
