@@ -383,3 +383,58 @@ fn a_directory_found_where_it_leaves_from_before_the_events_took_it_there_is_not
         described
     );
 }
+
+/// `mkdir n && mv pre n/m && mkdir -p n/m/y/x/c`, read up to just short of the queue's
+/// end (the events still have `pre` in a move, so `x`, found by the listing of the new
+/// `y`, waits for its report), then `mkdir n2 && touch n/m/y/x/f && mv n/m/y/x/c z &&
+/// mv n/m/y/x n2/x`. The listing of `n2` finds `x` before the tree reads the events of
+/// `f` and `c`, which happened in `n/m/y/x`, where the caller never had `x`: none is
+/// delivered in `n2/x` (`n2/x/c` never existed), `x` is reported at `n2/x` with what it
+/// holds, and the events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_found_before_its_report_then_elsewhere_takes_no_event_of_its_first_place() {
+    let dir = TempDir::new();
+    let root = dir.path().to_path_buf();
+    fs::create_dir_all(root.join("pre/sub")).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::create_dir(root.join("n")).unwrap();
+    fs::rename(root.join("pre"), root.join("n/m")).unwrap();
+    fs::create_dir_all(root.join("n/m/y/x/c")).unwrap();
+    touch(&root.join("g"));
+    // Up to the creation of `g`: short of the queue's end, where a quiet wait would end
+    // the move of `pre`.
+    let mut events = Vec::new();
+    while !events.iter().any(|e: &WatchEvent| e.name == "g") {
+        let event = tree.try_next_event().unwrap().expect("the creation of g");
+        events.push(event.to_owned_event());
+    }
+    assert!(
+        tree.wd_of(root.join("n/m/y/x")).is_some(),
+        "x is watched by now: {:#?}",
+        events
+    );
+    fs::create_dir(root.join("n2")).unwrap();
+    touch(&root.join("n/m/y/x/f"));
+    fs::rename(root.join("n/m/y/x/c"), root.join("z")).unwrap();
+    fs::rename(root.join("n/m/y/x"), root.join("n2/x")).unwrap();
+    events.extend(synced(&mut tree));
+    let described: Vec<String> = events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect();
+    let misplaced = events.iter().any(|e| {
+        e.origin == Origin::Kernel
+            && ((e.name == "f" && e.path() != root.join("n/m/y/x/f"))
+                || (e.name == "c" && e.path() != root.join("n/m/y/x/c")))
+    });
+    assert!(!misplaced, "{:#?}", described);
+    assert_reported(&events, EventMask::CREATE, &root.join("n2/x/f"));
+    assert_eq!(
+        replayed(start, &root, &events),
+        disk_model(&root),
+        "{:#?}",
+        described
+    );
+}

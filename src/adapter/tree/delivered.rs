@@ -32,6 +32,18 @@ enum Place {
     },
     /// New to the tree on disk; its creation or arrival is still to be read.
     Unreported,
+    /// Found by a listing at another place than `name` under `parent`, where it was
+    /// watched before its report was delivered: the events of its watch still to be read
+    /// happened there, where the caller never had it (not delivered), until the event
+    /// that takes it away from there is read (then it is in a move). The counts of quiet
+    /// waits and reads when it was found elsewhere, for a move whose first half never
+    /// comes.
+    Left {
+        parent: NodeId,
+        name: Box<[u8]>,
+        since_quiet: u64,
+        since_read: u64,
+    },
     /// Not in the tree as far as the events say: moved out or deleted.
     Away,
 }
@@ -110,6 +122,26 @@ impl Delivered {
         matches!(self.apart.get(&id), Some(Place::Unreported))
     }
 
+    /// `id`, new in the disk view with its report still to be delivered, was found at
+    /// another place than where the disk view has it now (`name` under `parent`): it is
+    /// at no place here until the events take it from there.
+    pub(super) fn left_unreported(
+        &mut self,
+        id: NodeId,
+        (parent, name): (NodeId, &[u8]),
+        (since_quiet, since_read): (u64, u64),
+    ) {
+        self.apart.insert(
+            id,
+            Place::Left {
+                parent,
+                name: name.into(),
+                since_quiet,
+                since_read,
+            },
+        );
+    }
+
     /// Forgets `id` here when both views agree on its place again. Returns whether they
     /// do.
     pub(super) fn agree_again(&mut self, nodes: &Nodes, id: NodeId) -> bool {
@@ -150,7 +182,7 @@ impl Delivered {
         self.apart.retain(|id, _| !is_gone(id));
         self.give_back_room();
         for place in self.apart.values_mut() {
-            if let Place::At { parent, .. } = place {
+            if let Place::At { parent, .. } | Place::Left { parent, .. } = place {
                 if is_gone(parent) {
                     *place = Place::Away;
                 }
@@ -200,7 +232,7 @@ impl Delivered {
         parent: NodeId,
         name: &[u8],
     ) -> bool {
-        if let Some(Place::Moving { .. }) = self.apart.get(&id) {
+        if let Some(Place::Moving { .. } | Place::Left { .. }) = self.apart.get(&id) {
             return true;
         }
         self.place_of(nodes, id)
@@ -272,12 +304,18 @@ impl Delivered {
         self.child(nodes, parent, name).is_some()
     }
 
-    /// The directory named `name` in `parent` here.
+    /// The directory named `name` in `parent` here (or that left there unseen, its
+    /// events still to say so).
     fn child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let apart = self.apart.iter().find_map(|(&id, place)| match place {
             Place::At {
                 parent: at,
                 name: named,
+            }
+            | Place::Left {
+                parent: at,
+                name: named,
+                ..
             } if *at == parent && &named[..] == name => Some(id),
             _ => None,
         });
@@ -417,6 +455,11 @@ impl Delivered {
         let mut ended = false;
         for place in self.apart.values_mut() {
             if let Place::Moving {
+                since_quiet,
+                since_read,
+                ..
+            }
+            | Place::Left {
                 since_quiet,
                 since_read,
                 ..

@@ -345,16 +345,26 @@ impl TreeWatcher {
     }
 
     /// The directory `id`, whose report the caller has not had yet, turned up at
-    /// another place: that report is stale (as are the events that waited below it,
-    /// which happened where the caller never had it), and the directory arrives where it
-    /// is now as one the caller never had, with what it holds.
+    /// another place (the disk view has it at its first place still): that report is
+    /// stale (as are the events that waited below it, which happened where the caller
+    /// never had it), and the directory arrives where it is now as one the caller never
+    /// had, with what it holds. The events of its watch still to be read up to the one
+    /// that takes it from its first place happened there: they are not delivered, and
+    /// its report where it is now waits for that event (or for its move to end unseen).
     pub(super) fn unreported_moved(&mut self, id: NodeId) {
         if !self.delivered.is_unreported(id) {
             return;
         }
         self.waiting.retain(|waiting| waiting.subject != id);
         self.synthetic.retain(|made| made.subject != id);
-        self.delivered.set_away(id);
+        match self.nodes.get(id) {
+            Some(node) if node.parent != NO_NODE => {
+                let at = (node.parent, self.nodes.name(id));
+                let since = (self.quiet_waits, self.reads);
+                self.delivered.left_unreported(id, at, since);
+            }
+            _ => self.delivered.set_away(id),
+        }
     }
 
     /// Where in `waiting` the report of a directory a listing found as `name` in `dir`
