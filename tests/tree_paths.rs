@@ -438,3 +438,41 @@ fn a_directory_found_before_its_report_then_elsewhere_takes_no_event_of_its_firs
         described
     );
 }
+
+/// `mv x/d a/b/m/d && mv a/b/m a/c/m2 && mv a e/a2`, all before the tree reads (with
+/// and without `mkdir a/b/n` first): the changes in `m`, `b` and `c` are read after
+/// `a` left the path the tree has for it, so each of them waits for `a` to be placed;
+/// then `b`, listed first, no longer holds `m`, which `c` holds under another name. `m`
+/// is listed once it is placed, and `d`, which came into it, stays watched.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_moved_into_one_that_moves_with_its_parent_before_the_tree_reads_is_watched() {
+    for first_in_b in [false, true] {
+        let dir = TempDir::new();
+        let root = dir.path().to_path_buf();
+        for path in ["a/b/m", "a/c", "x/d/sub", "e"] {
+            fs::create_dir_all(root.join(path)).unwrap();
+        }
+        let start = disk_model(&root);
+        let mut tree = TreeWatcher::new(&root).unwrap();
+        if first_in_b {
+            fs::create_dir(root.join("a/b/n")).unwrap();
+        }
+        fs::rename(root.join("x/d"), root.join("a/b/m/d")).unwrap();
+        fs::rename(root.join("a/b/m"), root.join("a/c/m2")).unwrap();
+        fs::rename(root.join("a"), root.join("e/a2")).unwrap();
+        let events = synced(&mut tree);
+        let described: Vec<String> = events
+            .iter()
+            .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+            .collect();
+        tree_support::assert_matches_disk(&mut tree, &[&root]);
+        assert_eq!(
+            replayed(start, &root, &events),
+            disk_model(&root),
+            "mkdir a/b/n first: {}; {:#?}",
+            first_in_b,
+            described
+        );
+    }
+}

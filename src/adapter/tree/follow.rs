@@ -706,7 +706,8 @@ impl TreeWatcher {
     }
 
     /// Lists again the directories at or below `top` whose path did not name them when
-    /// an event needed it.
+    /// an event needed it. One that cannot be listed yet stays on the list: it is
+    /// listed when it is placed, or at the next quiet wait.
     fn reconcile_stale_below(&mut self, top: NodeId) -> Result<(), WatchError> {
         if self.stale.is_empty() {
             return Ok(());
@@ -719,8 +720,14 @@ impl TreeWatcher {
             .partition(|&&id| id == top || nodes.is_below(id, top));
         self.stale = waiting;
         for id in placed {
-            if !self.unplaced(id) {
-                self.reconcile_dir(id)?;
+            if self.nodes.get(id).is_none() {
+                continue; // forgotten by the listing of one before it
+            }
+            // One the listing of a directory before it took out of its place (it was
+            // moved away from there), or whose path does not name it yet (a rename
+            // above it still to be read): listed once it is placed, or by a quiet wait.
+            if (self.unplaced(id) || !self.reconcile_dir(id)?) && !self.stale.contains(&id) {
+                self.stale.push(id);
             }
         }
         Ok(())
