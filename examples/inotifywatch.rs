@@ -243,10 +243,12 @@ extern "C" fn on_stop(signum: c_int) {
         return;
     }
     DONE.store(true, Ordering::SeqCst);
+    tools::wake_from_signal();
 }
 
 extern "C" fn on_usr1(_signum: c_int) {
     PRINT_NOW.store(true, Ordering::SeqCst);
+    tools::wake_from_signal();
 }
 
 /// Counts for one watch.
@@ -400,15 +402,20 @@ fn run() -> i32 {
     if o.verbose > 0 {
         eprintln!("Total of {} watches.", watches.count());
     }
-    eprintln!("Finished establishing watches, now collecting statistics.");
-    if o.timeout > 0 && o.verbose > 0 {
-        eprintln!("Will listen for events for {} seconds.", o.timeout);
+    // Signals end the count from here on, before the line that says so is printed.
+    if let Err(error) = watches.wake_on_signals() {
+        eprintln!("{}", tools::error_message(&error));
+        return EXIT_FAILURE;
     }
     ESTABLISHED.store(true, Ordering::SeqCst);
     tools::on_signal(tools::SIGINT, on_stop);
     tools::on_signal(tools::SIGHUP, on_stop);
     tools::on_signal(tools::SIGTERM, on_stop);
     tools::on_signal(tools::SIGUSR1, on_usr1);
+    eprintln!("Finished establishing watches, now collecting statistics.");
+    if o.timeout > 0 && o.verbose > 0 {
+        eprintln!("Will listen for events for {} seconds.", o.timeout);
+    }
 
     let deadline =
         (o.timeout > 0).then(|| Instant::now() + Duration::from_secs(u64::from(o.timeout)));

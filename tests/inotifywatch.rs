@@ -4,11 +4,17 @@
 //! the example is better on purpose (`-r`), the test asserts the better table.
 
 mod common;
+mod stress_support;
 mod tools_support;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use common::TempDir;
+use stress_support::Rng;
 use tools_support::{Outcome, Run, Tool};
 
 const NAME: &str = "inotifywatch";
@@ -302,4 +308,94 @@ fn bad_input_is_refused_with_inotifywatchs_messages() {
             assert_eq!(ours, theirs, "{:?}", args);
         }
     }
+}
+
+extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+/// SIGUSR1 prints the table and SIGINT ends the count whenever they come, also just
+/// after an event woke the loop: a signal between the loop's look at its flags and its
+/// next wait must still be answered, though no further event comes. The delay between
+/// each event and its signal is seeded (`INOTIFYWATCH_SIGNAL_SEED` replays one).
+#[test]
+fn signals_right_after_an_event_are_answered() {
+    const SIGINT: i32 = 2;
+    const SIGUSR1: i32 = 10;
+    const ROUNDS: usize = 300;
+    let seed = std::env::var("INOTIFYWATCH_SIGNAL_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos() as u64
+        });
+    let mut rng = Rng::new(seed);
+    let dir = prepared("mkdir d");
+    let mut child = tools_support::command(Tool::Ours, NAME)
+        .args(["-e", "create", "d"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let (sender, lines) = mpsc::channel();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                if sender.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
+    let deadline = Instant::now() + tools_support::RUN_DEADLINE;
+    let mut wait_for = |wanted: &[&str], what: &str| loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if wanted.contains(&line.as_str()) => return,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill();
+                panic!("seed {}: {} never came: none of {:?}", seed, what, wanted);
+            }
+        }
+    };
+    wait_for(
+        &["Finished establishing watches, now collecting statistics."],
+        "the start",
+    );
+    let pause = |rng: &mut Rng| {
+        let until = Instant::now() + Duration::from_micros(rng.below(300) as u64);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    };
+    for round in 0..ROUNDS {
+        std::fs::File::create(dir.path().join("d").join(round.to_string())).unwrap();
+        pause(&mut rng);
+        // SAFETY: `kill` only sends a signal to the child this test started.
+        assert_eq!(unsafe { kill(pid, SIGUSR1) }, 0);
+        // A signal that came before the loop read the first event finds nothing
+        // counted, and says so, as inotifywatch does.
+        wait_for(
+            &["total  create  filename", "No events occurred."],
+            &format!("the table asked for by SIGUSR1 {}", round + 1),
+        );
+    }
+    std::fs::File::create(dir.path().join("d").join("last")).unwrap();
+    pause(&mut rng);
+    // SAFETY: as above.
+    assert_eq!(unsafe { kill(pid, SIGINT) }, 0);
+    let last_row = format!("{:<5}  {:<6}  d/", ROUNDS + 1, ROUNDS + 1);
+    wait_for(&[&last_row], "the table at the end");
+    assert_eq!(child.wait().unwrap().code(), Some(0), "seed {}", seed);
 }

@@ -17,9 +17,15 @@ use std::ffi::{CString, OsStr, OsString};
 use std::io::{self, Read};
 use std::os::raw::{c_char, c_int, c_long};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::io::IntoRawFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-use inotify_raw::{Errno, EventMask, FsBuilder, FsWatcher, TreeBuilder, TreeWatcher, WatchMask};
+use inotify_raw::{
+    raw, BorrowedDescriptor, Errno, EventMask, FsBuilder, FsWatcher, TreeBuilder, TreeWatcher,
+    WatchMask,
+};
 
 pub const EXIT_SUCCESS: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
@@ -927,6 +933,32 @@ pub fn on_signal(signum: c_int, handler: extern "C" fn(c_int)) {
     // makes async-signal-safe system calls.
     unsafe {
         signal(signum, handler as usize);
+    }
+}
+
+/// The write end of the signal wake-up socket (see [`wake_from_signal`]); -1 before
+/// [`signal_wakeup`] makes it.
+static WAKE_WRITER: AtomicI32 = AtomicI32::new(-1);
+
+/// A socket that becomes readable each time a signal handler calls
+/// [`wake_from_signal`]. Its write end stays open for the whole program (one made
+/// before is left open too, as a handler may be writing to it).
+fn signal_wakeup() -> io::Result<UnixStream> {
+    let (reader, writer) = UnixStream::pair()?;
+    reader.set_nonblocking(true)?;
+    writer.set_nonblocking(true)?;
+    WAKE_WRITER.store(writer.into_raw_fd(), Ordering::SeqCst);
+    Ok(reader)
+}
+
+/// Wakes a wait that [`Watches::wake_on_signals`] set up; async-signal-safe (one
+/// `write`, which a full socket only refuses: a wake-up is pending then anyway).
+pub fn wake_from_signal() {
+    let fd = WAKE_WRITER.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: a write end stored in WAKE_WRITER is never closed.
+        let writer = unsafe { BorrowedDescriptor::borrow_raw(fd) };
+        let _ = raw::write(writer, b"!");
     }
 }
 

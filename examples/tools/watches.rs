@@ -5,9 +5,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsStr;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -147,11 +148,14 @@ pub struct Watches {
     epoll: Epoll,
     /// An event the setup read before the loop started.
     pending: Option<ToolEvent>,
+    /// Readable once a signal handler has asked the loop to look at its flags.
+    wakeup: Option<UnixStream>,
 }
 
-/// The epoll tokens of the two watchers.
+/// The epoll tokens of the two watchers and of the signal wake-up.
 const PLAIN: u64 = 0;
 const TREE: u64 = 1;
+const WAKEUP: u64 = 2;
 
 impl Watches {
     /// Watches with `plain` and, for `-r`, `tree` (made with no root: see
@@ -176,7 +180,21 @@ impl Watches {
             }),
             epoll,
             pending: None,
+            wakeup: None,
         })
+    }
+
+    /// Ends a blocked [`next`](Self::next) with [`Next::Cycle`] whenever a signal
+    /// handler calls [`wake_from_signal`](super::wake_from_signal), so a flag the
+    /// handler sets is seen even when the signal came just before the wait began.
+    ///
+    /// # Errors
+    /// From `socketpair` or `epoll_ctl`.
+    pub fn wake_on_signals(&mut self) -> io::Result<()> {
+        let reader = super::signal_wakeup()?;
+        self.epoll.add(&reader.as_fd(), Readiness::IN, WAKEUP)?;
+        self.wakeup = Some(reader);
+        Ok(())
     }
 
     /// Watches `path`: with a tree, as a root of it if it is a directory, else (a
@@ -273,9 +291,16 @@ impl Watches {
             if let Some(next) = self.next_from_tree(event)? {
                 return Ok(next);
             }
-            let mut ready = [EpollEvent::default(); 2];
+            let mut ready = [EpollEvent::default(); 3];
             match self.epoll.wait(&mut ready, block, OnInterrupt::Return) {
                 Ok(0) => return Ok(Next::Cycle),
+                Ok(n) if ready[..n].iter().any(|got| got.token() == WAKEUP) => {
+                    if let Some(reader) = &mut self.wakeup {
+                        let mut drained = [0u8; 64];
+                        while matches!(reader.read(&mut drained), Ok(n) if n > 0) {}
+                    }
+                    return Ok(Next::Cycle);
+                }
                 Ok(_) => {}
                 Err(error) if error.is_interrupted() => return Ok(Next::Cycle),
                 Err(error) => return Err(WatchError::Io(error.into())),
