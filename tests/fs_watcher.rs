@@ -4,12 +4,14 @@
 
 mod common;
 mod fs_support;
+mod stress_support;
 
 use common::{rerun, Rerun, EVENT_TIMEOUT};
 use fs_support::{
     described, fs_watcher_tmpfs as tmpfs, root_watched, sh, skip, synced, watch, Tmpfs,
 };
 use inotify_raw::{Errno, FsWatcher, WatchError, WatchEvent, WatchMask};
+use stress_support::Rng;
 
 /// A tmpfs and a watcher of all of it, or `None` where fanotify cannot run here.
 fn watched(mask: WatchMask) -> Option<(Tmpfs, FsWatcher)> {
@@ -393,18 +395,6 @@ fn directories_met_before_an_overflow_are_checked_against_the_disk() {
     );
 }
 
-/// A small deterministic generator (xorshift64).
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 /// Every directory below `dir` (not `dir` itself), as paths relative to `root`.
 fn directories_below(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -434,7 +424,7 @@ fn after_overflows_with_random_renames_every_path_is_right() {
             Some(watched) => watched,
             None => return,
         };
-        let mut random = Random(seed | 1);
+        let mut random = Rng::new(seed);
         let mut made = 0;
         for round in 0..3 {
             // Grow the tree, and meet every directory in it.

@@ -6,6 +6,7 @@
 #![cfg(feature = "std")]
 
 mod common;
+mod stress_support;
 mod tree_support;
 
 use std::collections::BTreeSet;
@@ -17,24 +18,9 @@ use std::time::Duration;
 
 use common::TempDir;
 use inotify_raw::{EventMask, TreeWatcher, WatchError, WatchMask, Watcher};
+use stress_support::Rng;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A small, seedable generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1) as u64) as usize
-    }
-}
 
 fn seeds() -> Vec<u64> {
     match std::env::var("SYNC_SEEDS") {

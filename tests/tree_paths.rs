@@ -9,7 +9,7 @@ mod stress_support;
 mod tree_support;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -200,10 +200,7 @@ fn a_directory_renamed_then_moved_with_its_parent_is_reported_by_the_moves_alone
             .map(|e| (e.mask, e.path().strip_prefix(&root).unwrap().to_path_buf()))
             .collect();
         if seen != expected {
-            let origins: Vec<String> = events
-                .iter()
-                .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-                .collect();
+            let origins = described(&events);
             wrong.push((round, origins));
         }
     }
@@ -216,13 +213,32 @@ fn a_directory_renamed_then_moved_with_its_parent_is_reported_by_the_moves_alone
 }
 
 /// The tree below `root` that `events` give, replayed in order from `start`.
-fn replayed(start: Model, root: &std::path::Path, events: &[WatchEvent]) -> Model {
+fn replayed(start: Model, root: &Path, events: &[WatchEvent]) -> Model {
     let mut replay = Replay::on(start);
     for event in events {
         let path = event.path().strip_prefix(root).unwrap().to_path_buf();
         replay.take(event, &path, None);
     }
     replay.model
+}
+
+/// Asserts that `events`, replayed in order from `start`, give the tree on disk below
+/// `root`; a failure shows `described`.
+fn assert_replays_to_disk(start: Model, root: &Path, events: &[WatchEvent], described: &[String]) {
+    assert_eq!(
+        replayed(start, root, events),
+        disk_model(root),
+        "{:#?}",
+        described
+    );
+}
+
+/// Each event as its mask, origin and path, for a failure's message.
+fn described(events: &[WatchEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
+        .collect()
 }
 
 /// `mkdir n && mv pre a && touch a/f && mv a n/b`, all before the tree reads: the
@@ -242,10 +258,7 @@ fn a_directory_found_after_two_moves_is_at_the_first_place_for_the_events_in_bet
     touch(&root.join("a/f"));
     fs::rename(root.join("a"), root.join("n/b")).unwrap();
     let events = synced(&mut tree);
-    let described: Vec<String> = events
-        .iter()
-        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-        .collect();
+    let described = described(&events);
     let made: Vec<&WatchEvent> = events
         .iter()
         .filter(|e| e.origin == Origin::Kernel && e.mask.contains(EventMask::CREATE))
@@ -253,12 +266,7 @@ fn a_directory_found_after_two_moves_is_at_the_first_place_for_the_events_in_bet
         .collect();
     assert_eq!(made.len(), 1, "{:#?}", described);
     assert_eq!(made[0].path(), root.join("a/f"), "{:#?}", described);
-    assert_eq!(
-        replayed(start, &root, &events),
-        disk_model(&root),
-        "{:#?}",
-        described
-    );
+    assert_replays_to_disk(start, &root, &events, &described);
 }
 
 /// A directory moved out and back in is listed again (it came back with what it holds
@@ -284,10 +292,7 @@ fn events_that_repeat_a_listing_leave_the_directories_it_found_in_their_places()
     let mut events = synced(&mut tree);
     touch(&root.join("m/w2/h"));
     events.extend(synced(&mut tree));
-    let described: Vec<String> = events
-        .iter()
-        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-        .collect();
+    let described = described(&events);
     let later = events
         .iter()
         .find(|e| e.name == "h" && e.mask.contains(EventMask::CREATE));
@@ -297,12 +302,7 @@ fn events_that_repeat_a_listing_leave_the_directories_it_found_in_their_places()
         "{:#?}",
         described
     );
-    assert_eq!(
-        replayed(start, &root, &events),
-        disk_model(&root),
-        "{:#?}",
-        described
-    );
+    assert_replays_to_disk(start, &root, &events, &described);
 }
 
 /// `mkdir n && mv pre n/m && touch n/m/x/f && mv n/m/x y`, all before the tree reads:
@@ -323,10 +323,7 @@ fn a_directory_that_leaves_one_in_a_move_arrives_with_what_it_holds() {
     touch(&root.join("n/m/x/f"));
     fs::rename(root.join("n/m/x"), root.join("y")).unwrap();
     let events = synced(&mut tree);
-    let described: Vec<String> = events
-        .iter()
-        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-        .collect();
+    let described = described(&events);
     let misplaced = events.iter().any(|e| {
         e.origin == Origin::Kernel
             && e.mask.contains(EventMask::CREATE)
@@ -335,12 +332,7 @@ fn a_directory_that_leaves_one_in_a_move_arrives_with_what_it_holds() {
     });
     assert!(!misplaced, "{:#?}", described);
     assert_reported(&events, EventMask::CREATE, &root.join("y/f"));
-    assert_eq!(
-        replayed(start, &root, &events),
-        disk_model(&root),
-        "{:#?}",
-        described
-    );
+    assert_replays_to_disk(start, &root, &events, &described);
 }
 
 /// `mkdir n && mv pre n/m`, then the tree reads the creation of `n` (its listing finds
@@ -365,10 +357,7 @@ fn a_directory_found_where_it_leaves_from_before_the_events_took_it_there_is_not
     fs::create_dir(root.join("n2")).unwrap();
     fs::rename(root.join("n/m"), root.join("n2/m")).unwrap();
     events.extend(synced(&mut tree));
-    let described: Vec<String> = events
-        .iter()
-        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-        .collect();
+    let described = described(&events);
     assert!(
         events
             .iter()
@@ -376,12 +365,7 @@ fn a_directory_found_where_it_leaves_from_before_the_events_took_it_there_is_not
         "{:#?}",
         described
     );
-    assert_eq!(
-        replayed(start, &root, &events),
-        disk_model(&root),
-        "{:#?}",
-        described
-    );
+    assert_replays_to_disk(start, &root, &events, &described);
 }
 
 /// `mkdir n && mv pre n/m && mkdir -p n/m/y/x/c`, read up to just short of the queue's
@@ -420,10 +404,7 @@ fn a_directory_found_before_its_report_then_elsewhere_takes_no_event_of_its_firs
     fs::rename(root.join("n/m/y/x/c"), root.join("z")).unwrap();
     fs::rename(root.join("n/m/y/x"), root.join("n2/x")).unwrap();
     events.extend(synced(&mut tree));
-    let described: Vec<String> = events
-        .iter()
-        .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-        .collect();
+    let described = described(&events);
     let misplaced = events.iter().any(|e| {
         e.origin == Origin::Kernel
             && ((e.name == "f" && e.path() != root.join("n/m/y/x/f"))
@@ -431,12 +412,7 @@ fn a_directory_found_before_its_report_then_elsewhere_takes_no_event_of_its_firs
     });
     assert!(!misplaced, "{:#?}", described);
     assert_reported(&events, EventMask::CREATE, &root.join("n2/x/f"));
-    assert_eq!(
-        replayed(start, &root, &events),
-        disk_model(&root),
-        "{:#?}",
-        described
-    );
+    assert_replays_to_disk(start, &root, &events, &described);
 }
 
 /// `mv x/d a/b/m/d && mv a/b/m a/c/m2 && mv a e/a2`, all before the tree reads (with
@@ -462,10 +438,7 @@ fn a_directory_moved_into_one_that_moves_with_its_parent_before_the_tree_reads_i
         fs::rename(root.join("a/b/m"), root.join("a/c/m2")).unwrap();
         fs::rename(root.join("a"), root.join("e/a2")).unwrap();
         let events = synced(&mut tree);
-        let described: Vec<String> = events
-            .iter()
-            .map(|e| format!("{:?} {:?} {}", e.mask, e.origin, e.path().display()))
-            .collect();
+        let described = described(&events);
         tree_support::assert_matches_disk(&mut tree, &[&root]);
         assert_eq!(
             replayed(start, &root, &events),
