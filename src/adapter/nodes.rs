@@ -806,24 +806,45 @@ impl IdRuns {
 /// at most four fifths full, and grown by a quarter at a time (any length will do: the
 /// home slot of a hash is `hash * len / 2^64`). The hash of an id and whether an id is
 /// the one sought are the caller's to say (they read the nodes), so one table serves
-/// every lookup.
+/// every lookup. A table made [`tagged`](Self::tagged) also keeps 8 bits of each id's
+/// hash beside it (a byte more a slot), so a lookup asks the caller about one id in 256
+/// of those it passes, not about each: for keys that are costly to compare.
 #[derive(Debug, Default)]
 pub(crate) struct IdTable {
     slots: Vec<NodeId>,
+    /// Each slot's tag, when the table is tagged; empty otherwise.
+    tags: Vec<u8>,
+    tagged: bool,
     pub(crate) len: usize,
 }
 
+/// The tag of a hash: bits that do not choose the home slot (the highest do).
+fn tag_of(hash: u64) -> u8 {
+    (hash >> 24) as u8
+}
+
 impl IdTable {
+    /// An empty table that keeps a tag of each id's hash.
+    pub(crate) fn tagged() -> IdTable {
+        IdTable {
+            tagged: true,
+            ..IdTable::default()
+        }
+    }
+
     /// The id in the probe sequence of `hash` that `is` accepts.
     pub(crate) fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
         if self.slots.is_empty() {
             return None;
         }
+        let tag = tag_of(hash);
         let mut at = self.home(hash);
         loop {
             match self.slots[at] {
                 NO_NODE => return None,
-                id if is(id) => return Some(id),
+                id if self.tags.get(at).map_or(true, |&other| other == tag) && is(id) => {
+                    return Some(id)
+                }
                 _ => at = self.after(at),
             }
         }
@@ -838,7 +859,12 @@ impl IdTable {
     /// more before it is full again. The old array goes before the new one is made.
     fn clear_for(&mut self, count: usize) {
         self.slots = Vec::new();
-        self.slots = std::vec![NO_NODE; (count * 25 / 16).max(64)];
+        self.tags = Vec::new();
+        let len = (count * 25 / 16).max(64);
+        self.slots = std::vec![NO_NODE; len];
+        if self.tagged {
+            self.tags = std::vec![0; len];
+        }
         self.len = 0;
     }
 
@@ -861,6 +887,9 @@ impl IdTable {
             at = self.after(at);
         }
         self.slots[at] = id;
+        if let Some(tag) = self.tags.get_mut(at) {
+            *tag = tag_of(hash);
+        }
         self.len += 1;
     }
 
@@ -889,6 +918,9 @@ impl IdTable {
             if self.distance(home, hole) < self.distance(home, next) {
                 self.slots[hole] = moved;
                 self.slots[next] = NO_NODE;
+                if !self.tags.is_empty() {
+                    self.tags[hole] = self.tags[next];
+                }
                 hole = next;
             }
             next = self.after(next);

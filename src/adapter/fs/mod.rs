@@ -6,6 +6,7 @@ mod keys;
 mod later;
 mod taken;
 
+use core::ops::Range;
 use std::boxed::Box;
 use std::collections::VecDeque;
 use std::ffi::OsStr;
@@ -165,6 +166,9 @@ pub struct FsWatcher {
     /// An overflow was read during a `sync`: its marker may be lost.
     overflowed: bool,
     taken: Taken,
+    /// An event read ahead, copied to note a directory's rename or deletion (boxed:
+    /// the watcher is kept about as small as a `TreeWatcher`).
+    scan: Box<Taken>,
     /// The path of the event handed out last.
     path: Vec<u8>,
     last_filter_stop: Option<FilterStop>,
@@ -251,6 +255,7 @@ impl FsBuilder {
             synced: false,
             overflowed: false,
             taken: Taken::default(),
+            scan: Box::default(),
             path: Vec::with_capacity(crate::sys::PATH_MAX),
             last_filter_stop: None,
         };
@@ -656,10 +661,7 @@ impl FsWatcher {
         let rest = self.batch_pos..self.batch_len;
         self.batch_pos = 0;
         self.batch_len = 0;
-        if let Some(rest) = self.buffer.as_bytes().get(rest) {
-            let rest = rest.to_vec();
-            self.keep_ahead(&rest);
-        }
+        self.keep_ahead(rest);
         while self.ahead.len() - self.ahead_pos < MAX_AHEAD {
             let len = match self.waiter.source().read(&mut self.buffer) {
                 Ok(events) => events.remainder().len(),
@@ -669,22 +671,25 @@ impl FsWatcher {
             if len == 0 {
                 return Ok(());
             }
-            let read = self.buffer.as_bytes()[..len].to_vec();
-            self.keep_ahead(&read);
+            self.keep_ahead(0..len);
         }
         Ok(())
     }
 
-    /// Appends `bytes` (whole events) to the events read ahead, noting where each
-    /// directory renamed or deleted among them was.
-    fn keep_ahead(&mut self, bytes: &[u8]) {
-        let mut scan = Taken::default();
-        for event in FanotifyEvents::new(bytes).flatten() {
+    /// Appends the whole events at `read` in the read buffer to the events read ahead,
+    /// noting where each directory renamed or deleted among them was.
+    fn keep_ahead(&mut self, read: Range<usize>) {
+        let start = self.ahead.len();
+        if let Some(bytes) = self.buffer.as_bytes().get(read) {
+            self.ahead.extend_from_slice(bytes);
+        }
+        let scan = &mut self.scan;
+        for event in FanotifyEvents::new(&self.ahead[start..]).flatten() {
             self.ahead_seq += 1;
-            scan.copy_from(&event);
-            if !scan.mask.contains(FanotifyMask::ONDIR) {
+            if !event.mask().contains(FanotifyMask::ONDIR) {
                 continue;
             }
+            scan.copy_from(&event);
             let (child, was) = match (scan.child(), scan.renamed_from(), scan.entry()) {
                 (Some(child), Some(old), _) if scan.mask.contains(FanotifyMask::RENAME) => {
                     (child, old)
@@ -699,7 +704,6 @@ impl FsWatcher {
                 renamed_first.push(child.into());
             }
         }
-        self.ahead.extend_from_slice(bytes);
     }
 
     /// Where the directory `key` is. One never met is resolved with every queued event
@@ -851,7 +855,11 @@ impl FsWatcher {
         }
         let from = self.place_of(&old.dir)?;
         let to = self.place_of(&new.dir)?;
-        let known = child.and_then(|child| self.dirs.known(child));
+        // Only directories are cached: a file's handle is not looked up.
+        let known = match child {
+            Some(child) if !isdir.is_empty() => self.dirs.known(child),
+            _ => None,
+        };
         let excluded_from = match (from, known) {
             _ if isdir.is_empty() => false,
             (_, Some(id)) => self.dirs.is_excluded(id),
