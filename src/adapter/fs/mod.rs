@@ -54,6 +54,11 @@ const FOLLOW: FanotifyMask = FanotifyMask::CREATE
 /// seen ahead, and a directory it moves is placed where the disk has it.
 const MAX_AHEAD: usize = 64 * READ_LEN;
 
+/// Room that a read leaves in the buffer only when it emptied the kernel's queue: more
+/// than the longest event the watcher's group reports (a rename of a directory: its
+/// metadata, two directory handles with their names, and its own handle; about 1 KiB).
+const ROOM_LEFT_BY_AN_EMPTY_QUEUE: usize = 4096;
+
 /// How long a root's opening may wait for a forked child to close its copy.
 const LAST_CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -672,6 +677,10 @@ impl FsWatcher {
                 return Ok(());
             }
             self.keep_ahead(0..len);
+            if len + ROOM_LEFT_BY_AN_EMPTY_QUEUE <= READ_LEN {
+                // The queue was empty at this read: no read to see `EAGAIN`.
+                return Ok(());
+            }
         }
         Ok(())
     }
