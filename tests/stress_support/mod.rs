@@ -21,7 +21,9 @@
 //! names involved (and about those in `{PREFIX}_TRACE_NAMES`, comma-separated); with
 //! `{PREFIX}_LOG` set to a file name, every operation and event of a failed round is
 //! written there. `{PREFIX}_SEEDS` (comma-separated) replays seeds;
-//! `{PREFIX}_WORKERS` and `{PREFIX}_OPERATIONS` (per worker) size a round.
+//! `{PREFIX}_WORKERS` and `{PREFIX}_OPERATIONS` (per worker) size a round;
+//! `{PREFIX}_READER_DELAY_US` slows the reader down by that much per event, so that it
+//! falls behind the writers as under qemu-user.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -628,9 +630,17 @@ pub fn stress_round<W: Stressed>(
         let path = event.path().strip_prefix(root).unwrap().to_path_buf();
         events.push((event, path));
     };
+    // A reader slowed down by `{prefix}_READER_DELAY_US` per event falls behind the
+    // writers as it does under qemu-user.
+    let delay = Duration::from_micros(settings.number("READER_DELAY_US", 0) as u64);
     while !handles.iter().all(|handle| handle.is_finished()) {
         match watcher.next_event() {
-            Ok(Some(event)) => take(event.to_owned_event()),
+            Ok(Some(event)) => {
+                take(event.to_owned_event());
+                if !delay.is_zero() {
+                    std::thread::sleep(delay);
+                }
+            }
             Ok(None) => {}
             Err(error) => panic!("{}: the stream ended: {}", context, error),
         }
