@@ -449,3 +449,38 @@ fn a_directory_moved_into_one_that_moves_with_its_parent_before_the_tree_reads_i
         );
     }
 }
+
+/// `mkdir u && mv a/d u/d`, read up to just short of the queue's end (the listing of
+/// the new `u` finds `d`, whose report waits for the events to take it there; the
+/// `IN_MOVED_FROM` of `a/d` is delivered, and `d` is in a move), then `mv u/d p/t/d2 &&
+/// mv p/t p/t2`. The second move of `d` is read while the path of `t` no longer names
+/// it: `d` arrives in `t` with no `IN_MOVED_FROM` the caller had, and is reported with
+/// what it holds once `t` is placed, so the events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_that_arrives_where_the_disk_has_moved_on_is_reported_with_what_it_holds() {
+    let dir = TempDir::new();
+    let root = dir.path().to_path_buf();
+    fs::create_dir_all(root.join("a/d/s")).unwrap();
+    fs::create_dir_all(root.join("p/t")).unwrap();
+    touch(&root.join("a/d/f"));
+    touch(&root.join("a/d/s/g"));
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::create_dir(root.join("u")).unwrap();
+    fs::rename(root.join("a/d"), root.join("u/d")).unwrap();
+    touch(&root.join("mark"));
+    // Up to the creation of `mark`: short of the queue's end, where a quiet wait would
+    // end the move of `d`.
+    let mut events = Vec::new();
+    while !events.iter().any(|e: &WatchEvent| e.name == "mark") {
+        let event = tree.try_next_event().unwrap().expect("the creation of mark");
+        events.push(event.to_owned_event());
+    }
+    fs::rename(root.join("u/d"), root.join("p/t/d2")).unwrap();
+    fs::rename(root.join("p/t"), root.join("p/t2")).unwrap();
+    events.extend(synced(&mut tree));
+    let described = described(&events);
+    tree_support::assert_matches_disk(&mut tree, &[&root]);
+    assert_replays_to_disk(start, &root, &events, &described);
+}
