@@ -474,7 +474,10 @@ fn a_directory_that_arrives_where_the_disk_has_moved_on_is_reported_with_what_it
     // end the move of `d`.
     let mut events = Vec::new();
     while !events.iter().any(|e: &WatchEvent| e.name == "mark") {
-        let event = tree.try_next_event().unwrap().expect("the creation of mark");
+        let event = tree
+            .try_next_event()
+            .unwrap()
+            .expect("the creation of mark");
         events.push(event.to_owned_event());
     }
     fs::rename(root.join("u/d"), root.join("p/t/d2")).unwrap();

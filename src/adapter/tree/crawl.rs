@@ -901,6 +901,13 @@ impl TreeWatcher {
             !ours
         });
         self.found.remove(&id);
+        self.list_unreported_later(id);
+    }
+
+    /// What `id` holds is to be reported, and it cannot be listed now (its path does
+    /// not name it): it is listed, all of it reported, once it is placed where it turned
+    /// up, or once its path names it again.
+    pub(super) fn list_unreported_later(&mut self, id: NodeId) {
         self.nodes.set_flag(id, FLAG_UNREPORTED, true);
         if !self.stale.contains(&id) {
             self.stale.push(id);

@@ -324,8 +324,13 @@ impl TreeWatcher {
                     self.waiting
                         .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
                     self.release_waiting();
-                    if let Opened::Here(fd) = self.open_node(id)? {
-                        self.rescan_subtree(id, fd)?;
+                    match self.open_node(id)? {
+                        Opened::Here(fd) => self.rescan_subtree(id, fd)?,
+                        Opened::NoDescriptor => {}
+                        // Its path on disk does not name it now (out of its place, or a
+                        // rename above it still to be read): it is listed, all of it
+                        // reported, where it turns up, or once its path names it again.
+                        Opened::Elsewhere => self.list_unreported_later(id),
                     }
                 }
             }
