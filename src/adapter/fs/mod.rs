@@ -49,10 +49,13 @@ const FOLLOW: FanotifyMask = FanotifyMask::CREATE
     .union(FanotifyMask::MOVE_SELF)
     .union(FanotifyMask::ONDIR);
 
-/// The most bytes of events read ahead: 4 MiB, about 60,000 events. Writers faster
-/// than the reader cannot make it grow without bound; a rename queued past it is not
-/// seen ahead, and a directory it moves is placed where the disk has it.
-const MAX_AHEAD: usize = 64 * READ_LEN;
+/// The most bytes of events read ahead: 16 MiB, about 240,000 events, so that the
+/// burst of first events in directories never met (each resolved from the disk while
+/// the writers go on) waits here, not in the kernel's queue of 16,384 events, which
+/// would overflow. Writers faster than the reader cannot make it grow without bound; a
+/// rename queued past it is not seen ahead, and a directory it moves is placed where
+/// the disk has it.
+const MAX_AHEAD: usize = 256 * READ_LEN;
 
 /// Room that a read leaves in the buffer only when it emptied the kernel's queue: more
 /// than the longest event the watcher's group reports (a rename of a directory: its
