@@ -901,6 +901,7 @@ impl TreeWatcher {
             !ours
         });
         self.found.remove(&id);
+        self.listed.remove(&id);
         self.list_unreported_later(id);
     }
 
@@ -962,6 +963,8 @@ impl TreeWatcher {
         }
         let report = report_files && self.mask.contains(WatchMask::CREATE);
         let mut found = FoundNames::default();
+        // A scan's listing (`report_files`) reports all it sees: what the caller has.
+        let mut seen = FoundNames::default();
         let mut buffer = core::mem::take(&mut self.listing);
         loop {
             let entries = match dir.read(&mut buffer) {
@@ -980,6 +983,9 @@ impl TreeWatcher {
                 }
                 let kind = kind_of(&dir, &entry);
                 let name = entry.name();
+                if report_files {
+                    seen.insert(name);
+                }
                 if kind == FileKind::Directory {
                     subdirectories.push((name.to_vec(), entry.ino()));
                 } else if report_files {
@@ -993,6 +999,11 @@ impl TreeWatcher {
         self.listing = buffer;
         if !found.is_empty() {
             self.found.entry(id).or_default().extend(found);
+        }
+        if report_files {
+            if let Listing::Marked { .. } = listing {
+                self.listed.entry(id).or_default().extend(seen);
+            }
         }
         // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
         drop(dir);
