@@ -532,3 +532,35 @@ fn a_directory_that_left_one_before_its_listing_arrives_with_what_it_holds() {
         assert_replays_to_disk(start, &root, &events, &described);
     }
 }
+
+/// `mv d ../out/d && mv ../out/d d2 && mkdir d2/a/n && mv d2/a a2`, all before the tree
+/// reads: `d2` arrives with no `IN_MOVED_FROM` the caller had, and its listing does not
+/// see `a`, gone by then. The caller, told all that listing saw, never had `a` in `d2`:
+/// the creation of `n` in it, read next, is not delivered at `d2/a/n`, nor is the move
+/// of `a` out of `d2`; `a` arrives at `a2` with what it holds, and the events replay to
+/// the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_the_listing_of_its_parent_did_not_see_takes_no_event_there() {
+    let dir = TempDir::new();
+    let (root, out) = (dir.join("root"), dir.join("out"));
+    fs::create_dir_all(root.join("d/a")).unwrap();
+    fs::create_dir(&out).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::rename(root.join("d"), out.join("d")).unwrap();
+    fs::rename(out.join("d"), root.join("d2")).unwrap();
+    fs::create_dir(root.join("d2/a/n")).unwrap();
+    fs::rename(root.join("d2/a"), root.join("a2")).unwrap();
+    let events = synced(&mut tree);
+    let described = described(&events);
+    tree_support::assert_matches_disk(&mut tree, &[&root]);
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.path().starts_with(root.join("d2/a"))),
+        "{:#?}",
+        described
+    );
+    assert_replays_to_disk(start, &root, &events, &described);
+}
