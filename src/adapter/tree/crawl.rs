@@ -860,7 +860,16 @@ impl TreeWatcher {
                 continue;
             }
             self.nodes.set_flag(id, FLAG_UNREPORTED, false);
-            let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
+            let (kept, new) = self.reconcile_children(id, &fd, listed, known.clone(), true)?;
+            // A known child the listing did not see left before it: the caller, told all
+            // the listing saw, never had it here. The events of its watch up to the one
+            // that takes it away happened where the caller never had it.
+            let since = (self.quiet_waits, self.reads);
+            for child in known {
+                if self.nodes.is_orphan(child) {
+                    self.delivered.left_unseen(&self.nodes, child, id, since);
+                }
+            }
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
                 self.report_found(id, &name)?;
