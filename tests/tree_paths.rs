@@ -487,3 +487,80 @@ fn a_directory_that_arrives_where_the_disk_has_moved_on_is_reported_with_what_it
     tree_support::assert_matches_disk(&mut tree, &[&root]);
     assert_replays_to_disk(start, &root, &events, &described);
 }
+
+/// `mv d ../out/d && mkdir ../out/d/a && mv ../out/d d2 && mv d2/a a2`, all before the
+/// tree reads (with and without `f` made in `a`, and with `a2` in a new `x`): `a` was
+/// made outside the tree, so the caller never had it, and the listing of `d2` (which
+/// arrived with no `IN_MOVED_FROM` the caller had) does not see it, gone by then. Its
+/// move out of `d2` is not delivered, and its arrival at `a2` is reported with what it
+/// holds, so the events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_that_left_one_before_its_listing_arrives_with_what_it_holds() {
+    for (with_file, into_new) in [(false, false), (true, false), (false, true), (true, true)] {
+        let dir = TempDir::new();
+        let (root, out) = (dir.join("root"), dir.join("out"));
+        fs::create_dir_all(root.join("d")).unwrap();
+        fs::create_dir(&out).unwrap();
+        let start = disk_model(&root);
+        let mut tree = TreeWatcher::new(&root).unwrap();
+        fs::rename(root.join("d"), out.join("d")).unwrap();
+        fs::create_dir(out.join("d/a")).unwrap();
+        if with_file {
+            touch(&out.join("d/a/f"));
+        }
+        fs::rename(out.join("d"), root.join("d2")).unwrap();
+        let to = if into_new {
+            fs::create_dir(root.join("x")).unwrap();
+            root.join("x/a2")
+        } else {
+            root.join("a2")
+        };
+        fs::rename(root.join("d2/a"), &to).unwrap();
+        let events = synced(&mut tree);
+        let described = described(&events);
+        tree_support::assert_matches_disk(&mut tree, &[&root]);
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.path().starts_with(root.join("d2/a"))),
+            "f in a: {}, a2 in x: {}; {:#?}",
+            with_file,
+            into_new,
+            described
+        );
+        assert_replays_to_disk(start, &root, &events, &described);
+    }
+}
+
+/// `mv d ../out/d && mv ../out/d d2 && mkdir d2/a/n && mv d2/a a2`, all before the tree
+/// reads: `d2` arrives with no `IN_MOVED_FROM` the caller had, and its listing does not
+/// see `a`, gone by then. The caller, told all that listing saw, never had `a` in `d2`:
+/// the creation of `n` in it, read next, is not delivered at `d2/a/n`, nor is the move
+/// of `a` out of `d2`; `a` arrives at `a2` with what it holds, and the events replay to
+/// the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_the_listing_of_its_parent_did_not_see_takes_no_event_there() {
+    let dir = TempDir::new();
+    let (root, out) = (dir.join("root"), dir.join("out"));
+    fs::create_dir_all(root.join("d/a")).unwrap();
+    fs::create_dir(&out).unwrap();
+    let start = disk_model(&root);
+    let mut tree = TreeWatcher::new(&root).unwrap();
+    fs::rename(root.join("d"), out.join("d")).unwrap();
+    fs::rename(out.join("d"), root.join("d2")).unwrap();
+    fs::create_dir(root.join("d2/a/n")).unwrap();
+    fs::rename(root.join("d2/a"), root.join("a2")).unwrap();
+    let events = synced(&mut tree);
+    let described = described(&events);
+    tree_support::assert_matches_disk(&mut tree, &[&root]);
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.path().starts_with(root.join("d2/a"))),
+        "{:#?}",
+        described
+    );
+    assert_replays_to_disk(start, &root, &events, &described);
+}

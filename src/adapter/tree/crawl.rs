@@ -860,7 +860,16 @@ impl TreeWatcher {
                 continue;
             }
             self.nodes.set_flag(id, FLAG_UNREPORTED, false);
-            let (kept, new) = self.reconcile_children(id, &fd, listed, known, true)?;
+            let (kept, new) = self.reconcile_children(id, &fd, listed, known.clone(), true)?;
+            // A known child the listing did not see left before it: the caller, told all
+            // the listing saw, never had it here. The events of its watch up to the one
+            // that takes it away happened where the caller never had it.
+            let since = (self.quiet_waits, self.reads);
+            for child in known {
+                if self.nodes.is_orphan(child) {
+                    self.delivered.left_unseen(&self.nodes, child, id, since);
+                }
+            }
             for child in kept {
                 let name = self.nodes.name(child).to_vec();
                 self.report_found(id, &name)?;
@@ -901,6 +910,7 @@ impl TreeWatcher {
             !ours
         });
         self.found.remove(&id);
+        self.listed.remove(&id);
         self.list_unreported_later(id);
     }
 
@@ -962,6 +972,8 @@ impl TreeWatcher {
         }
         let report = report_files && self.mask.contains(WatchMask::CREATE);
         let mut found = FoundNames::default();
+        // A scan's listing (`report_files`) reports all it sees: what the caller has.
+        let mut seen = FoundNames::default();
         let mut buffer = core::mem::take(&mut self.listing);
         loop {
             let entries = match dir.read(&mut buffer) {
@@ -980,6 +992,9 @@ impl TreeWatcher {
                 }
                 let kind = kind_of(&dir, &entry);
                 let name = entry.name();
+                if report_files {
+                    seen.insert(name);
+                }
                 if kind == FileKind::Directory {
                     subdirectories.push((name.to_vec(), entry.ino()));
                 } else if report_files {
@@ -993,6 +1008,11 @@ impl TreeWatcher {
         self.listing = buffer;
         if !found.is_empty() {
             self.found.entry(id).or_default().extend(found);
+        }
+        if report_files {
+            if let Listing::Marked { .. } = listing {
+                self.listed.entry(id).or_default().extend(seen);
+            }
         }
         // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
         drop(dir);

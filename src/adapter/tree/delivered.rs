@@ -142,6 +142,23 @@ impl Delivered {
         );
     }
 
+    /// `id`, placed under `parent` here, was not seen there by a listing of `parent` that
+    /// the caller has all the reports of: the caller never had it there, and it is at no
+    /// place here until the events take it from there.
+    pub(super) fn left_unseen(
+        &mut self,
+        nodes: &Nodes,
+        id: NodeId,
+        parent: NodeId,
+        since: (u64, u64),
+    ) {
+        let name = match self.place_of(nodes, id) {
+            Some((at, name)) if at == parent => name.to_vec(),
+            _ => return,
+        };
+        self.left_unreported(id, (parent, &name), since);
+    }
+
     /// Forgets `id` here when both views agree on its place again. Returns whether they
     /// do.
     pub(super) fn agree_again(&mut self, nodes: &Nodes, id: NodeId) -> bool {

@@ -53,6 +53,11 @@ pub(super) enum Verdict {
     /// `IN_MOVED_TO` read after the listing saw its outcome): neither delivered nor
     /// followed in the delivered view, where the found event placed its directory.
     Repeat,
+    /// An `IN_MOVED_FROM` of what the caller never had there (it left before a listing
+    /// the caller had the reports of): not delivered; the delivered view follows it as
+    /// a move the caller was not told of, so where it arrives, it is reported with what
+    /// it holds.
+    Unseen,
 }
 
 impl Verdict {
@@ -189,6 +194,7 @@ impl TreeWatcher {
             // the kernel queues its creation: what was found stays a duplicate for a
             // while yet, unless it is deleted or moved first.
             self.nodes.set_flag(dir, FLAG_LISTING, false);
+            self.listed.remove(&dir);
             if let Some(found) = self.found.remove(&dir).filter(|found| !found.is_empty()) {
                 self.echoes
                     .push_back((dir, found, self.events_read + ECHO_WINDOW));
@@ -233,6 +239,7 @@ impl TreeWatcher {
         }
         // What a listing found is reported once: the first kernel report of it before
         // the listing's end is the duplicate; a name made again after is not.
+        let unseen = self.left_before_listing(dir, name, mask);
         let duplicate = self.duplicate_of_found(dir, name, mask);
         let structural = mask.intersects(STRUCTURE) && (is_dir || child.is_some());
         if structural {
@@ -246,6 +253,9 @@ impl TreeWatcher {
             && self.is_excluded(dir, name);
         if duplicate {
             return Ok(Verdict::Repeat);
+        }
+        if unseen && !excluded_move {
+            return Ok(Verdict::Unseen);
         }
         Ok(Verdict::deliver_if(!excluded_move && self.wants(mask)))
     }
@@ -277,6 +287,21 @@ impl TreeWatcher {
         cookie: u32,
         subject: Option<NodeId>,
     ) -> Result<(), WatchError> {
+        self.follow_delivered(dir, name, mask, cookie, subject, true)
+    }
+
+    /// [`apply_delivered`](Self::apply_delivered), for an event the caller may `see`:
+    /// one it does not (a move of what it never had there) takes its directory away
+    /// unseen.
+    pub(super) fn follow_delivered(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        mask: EventMask,
+        cookie: u32,
+        subject: Option<NodeId>,
+        see: bool,
+    ) -> Result<(), WatchError> {
         if name.is_empty() || !mask.contains(EventMask::ISDIR) {
             return Ok(());
         }
@@ -290,7 +315,7 @@ impl TreeWatcher {
         let nodes = &self.nodes;
         if mask.contains(EventMask::MOVED_FROM) {
             let since = (self.quiet_waits, self.reads);
-            let told = self.delivered.standing(nodes, dir) == Standing::Placed;
+            let told = see && self.delivered.standing(nodes, dir) == Standing::Placed;
             let here = self
                 .delivered
                 .moved_from(nodes, dir, name, (cookie, told), since);
@@ -750,6 +775,7 @@ impl TreeWatcher {
         // that listing found is a duplicate of nothing still to come. (The map goes, with
         // room a large scan made in it.)
         self.found = Default::default();
+        self.listed = Default::default();
         self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
             if self.nodes.get(id).is_none() {
@@ -802,6 +828,22 @@ impl TreeWatcher {
         }
     }
 
+    /// Whether a kernel event about `name` in `dir` is an `IN_MOVED_FROM` of what the
+    /// caller never had there: read before the end of a reporting listing of `dir` (so
+    /// queued before it), of a name the listing did not see and no event read since
+    /// brought there. An arrival read in that time adds its name.
+    fn left_before_listing(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
+        let listed = match self.listed.get_mut(&dir) {
+            Some(listed) if !name.is_empty() => listed,
+            _ => return false,
+        };
+        if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) {
+            listed.insert(name);
+            return false;
+        }
+        mask.contains(EventMask::MOVED_FROM) && !listed.remove(name)
+    }
+
     /// Whether a kernel event about `name` in `dir` repeats what a listing found: its
     /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or for a while after;
     /// a deletion or a move away first means a later one is new.
@@ -851,10 +893,12 @@ impl TreeWatcher {
         }
         let inotify = self.reader.inotify();
         let found = &mut self.found;
+        let listed = &mut self.listed;
         let echoes = &mut self.echoes;
         let mut gone = Vec::new();
         self.nodes.remove_subtree(id, with_top, |removed, wd| {
             found.remove(&removed);
+            listed.remove(&removed);
             gone.push(removed);
             if let Some(wd) = wd {
                 // EINVAL: the kernel dropped it already.

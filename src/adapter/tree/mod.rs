@@ -146,6 +146,12 @@ pub struct TreeWatcher {
     /// Names a listing found, per directory, until the listing's end is read back: the
     /// kernel's `IN_CREATE` for them before that point is a duplicate.
     found: HashMap<NodeId, FoundNames>,
+    /// Every name a reporting listing (a scan's) saw, per directory, plus the names the
+    /// events read since brought there, until the listing's end is read back: what the
+    /// caller has in that directory. An `IN_MOVED_FROM` read before that point, of a name
+    /// not among them, took away what had left before the listing, which the caller never
+    /// had.
+    listed: HashMap<NodeId, FoundNames>,
     /// What listings found, after their end, until `ECHO_WINDOW` more kernel events are
     /// read: (directory, names, the count of events read at which it expires).
     echoes: VecDeque<(NodeId, FoundNames, u64)>,
@@ -283,6 +289,7 @@ impl TreeBuilder {
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
             found: HashMap::new(),
+            listed: HashMap::new(),
             echoes: VecDeque::new(),
             events_read: 0,
             own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
@@ -707,7 +714,8 @@ impl TreeWatcher {
                 }
                 Ok(())
             } else {
-                self.apply_delivered(dir, &name, event.mask, event.cookie, None)
+                let told = verdict != Verdict::Unseen;
+                self.follow_delivered(dir, &name, event.mask, event.cookie, None, told)
             };
             name.clear();
             self.name = name;
