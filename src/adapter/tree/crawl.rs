@@ -786,7 +786,7 @@ impl TreeWatcher {
             }
         } else {
             let mask = EventMask::CREATE | EventMask::ISDIR;
-            self.apply_delivered(dir, name, mask, 0, subject)?;
+            self.apply_delivered(dir, name, mask, 0, subject, true)?;
         }
         Ok(())
     }

@@ -279,21 +279,9 @@ impl TreeWatcher {
     /// listing found. A move that ends places its directory, and the events that waited
     /// for it are delivered next; a directory of the tree that arrives where the caller
     /// had no place for it (moved out and back in, say) is reported with what it holds.
+    /// An event the caller does not `see` (a move of what it never had there) takes its
+    /// directory away unseen.
     pub(super) fn apply_delivered(
-        &mut self,
-        dir: NodeId,
-        name: &[u8],
-        mask: EventMask,
-        cookie: u32,
-        subject: Option<NodeId>,
-    ) -> Result<(), WatchError> {
-        self.follow_delivered(dir, name, mask, cookie, subject, true)
-    }
-
-    /// [`apply_delivered`](Self::apply_delivered), for an event the caller may `see`:
-    /// one it does not (a move of what it never had there) takes its directory away
-    /// unseen.
-    pub(super) fn follow_delivered(
         &mut self,
         dir: NodeId,
         name: &[u8],
@@ -572,7 +560,7 @@ impl TreeWatcher {
             }
         } else {
             let subject = (subject != NO_NODE).then_some(subject);
-            self.apply_delivered(dir, name, mask, cookie, subject)?;
+            self.apply_delivered(dir, name, mask, cookie, subject, true)?;
         }
         Ok(())
     }

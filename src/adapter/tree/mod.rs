@@ -715,7 +715,7 @@ impl TreeWatcher {
                 Ok(())
             } else {
                 let told = verdict != Verdict::Unseen;
-                self.follow_delivered(dir, &name, event.mask, event.cookie, None, told)
+                self.apply_delivered(dir, &name, event.mask, event.cookie, None, told)
             };
             name.clear();
             self.name = name;
@@ -760,7 +760,7 @@ impl TreeWatcher {
                 let applied = if followed {
                     Ok(())
                 } else {
-                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject)
+                    self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject, true)
                 };
                 applied.map(|()| Some((node.wd().unwrap_or(WatchDescriptor::OVERFLOW), parts)))
             }
@@ -772,7 +772,7 @@ impl TreeWatcher {
             // delivered view all the same (a directory found there is in its place there,
             // not waiting for a report that will never be delivered).
             Standing::Away if !followed => self
-                .apply_delivered(made.dir, &name, made.mask, made.cookie, subject)
+                .apply_delivered(made.dir, &name, made.mask, made.cookie, subject, true)
                 .map(|()| None),
             Standing::Away => Ok(None),
         };
