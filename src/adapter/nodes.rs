@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::vec::Vec;
@@ -16,31 +17,32 @@ pub(crate) type NodeId = u32;
 /// No node: the parent of a root, an empty slot of the child index.
 pub(crate) const NO_NODE: NodeId = u32::MAX;
 
-/// No watch (yet) on a node.
-const NO_WD: i32 = -1;
+/// A node's `wd` bytes while it is not watched (the kernel's descriptors start at 1).
+const NO_WD: u32 = 0;
+/// A node's `wd` bytes when its descriptor does not fit in them (or is not positive):
+/// the descriptor is then in [`Nodes`]'s `high_wds`.
+const WD_ELSEWHERE: u32 = 0xff_ffff;
 
-/// One directory of the tree.
+/// One directory of the tree: 16 bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     /// The parent directory; [`NO_NODE`] for a root.
     pub(crate) parent: NodeId,
-    /// The watch descriptor; -1 while the directory is not watched.
-    wd: i32,
     /// The low half of the inode the node stands for (what ties it to one object,
     /// whatever its path). The high half, when it is not 0, is in [`Nodes`]'s
     /// `high_inos` (and the node has [`FLAG_HIGH_INO`]): most file systems give 32-bit
-    /// inode numbers, and the node is then 20 bytes, not 24.
+    /// inode numbers.
     ino: u32,
-    /// The name itself when it has at most [`INLINE_NAME`] bytes; else where it starts
-    /// in the name arena, a `u32` (for a root: the index of its path in `root_paths`).
+    /// The name itself, padded with NULs, when it has at most [`INLINE_NAME`] bytes
+    /// (names hold no NUL); else ([`FLAG_ARENA`]) where it starts in the name arena, a
+    /// `u32`. For a root: the index of its path in `root_paths`.
     name: [u8; INLINE_NAME],
-    /// The name's length (names are at most `NAME_MAX`, 255, bytes; 0 for a root).
-    name_len: u8,
+    /// The watch descriptor in 24 bits, little-endian: [`NO_WD`] or [`WD_ELSEWHERE`].
+    /// Descriptors come in sequence from 1, so they need more only after millions of
+    /// watches.
+    wd: [u8; 3],
     /// `FLAG_*` bits.
     pub(crate) flags: u8,
-    /// How many child nodes have this node as parent, until `u16::MAX`: a count that
-    /// reaches it stays there, and then only says that there may be children.
-    children: u16,
 }
 
 /// Names this short are kept in their node, not in the name arena.
@@ -58,32 +60,77 @@ pub(crate) const FLAG_LISTING: u8 = 4;
 /// not been reported there yet: it is listed, and all of it reported, when it is next
 /// placed.
 pub(crate) const FLAG_UNREPORTED: u8 = 8;
-/// The node is in the child index.
+/// The node is in the child index (it is not on its parent's run of children).
 const FLAG_INDEXED: u8 = 16;
 /// The caller's exclusion predicate matched the directory's name where it is: nothing
 /// below it is delivered (an [`FsWatcher`](crate::FsWatcher)'s node).
 pub(crate) const FLAG_EXCLUDED: u8 = 32;
 /// The high half of the node's inode is not 0: it is in `Nodes::high_inos`.
 const FLAG_HIGH_INO: u8 = 64;
+/// The name is in the arena: its length in a byte, then the name.
+const FLAG_ARENA: u8 = 128;
 
 impl Node {
-    /// The watch descriptor, if the directory is watched.
-    pub(crate) fn wd(&self) -> Option<WatchDescriptor> {
-        (self.wd != NO_WD).then(|| WatchDescriptor::from_raw(self.wd))
+    /// Whether the directory is watched.
+    pub(crate) fn is_watched(&self) -> bool {
+        self.wd_bits() != NO_WD
+    }
+
+    fn wd_bits(&self) -> u32 {
+        u32::from_le_bytes([self.wd[0], self.wd[1], self.wd[2], 0])
     }
 
     pub(crate) fn is_root(&self) -> bool {
         self.flags & FLAG_ROOT != 0
     }
+}
 
-    /// Whether the name is in the arena (and how long it is there).
-    fn arena_len(&self) -> usize {
-        match usize::from(self.name_len) {
-            len if len > INLINE_NAME => len,
-            _ => 0,
+/// The children of one directory: how many there are, and the ids of the first of them
+/// to be made one after another (most of a listing's), which a lookup scans rather than
+/// keep them in the child index.
+#[derive(Clone, Copy, Debug, Default)]
+struct Family {
+    /// The run: ids `first..first + len`. An id on it is a child while its node has
+    /// this parent.
+    first: NodeId,
+    len: u16,
+    /// How many nodes have this parent, until `u16::MAX`: a count that reaches it stays
+    /// there, and then only says that there may be children.
+    count: u16,
+}
+
+/// The longest run of children: how many nodes a lookup scans at most.
+const MAX_RUN: u16 = 32;
+
+/// A map keyed by node id, hashed with one multiply (ids are not chosen by anyone).
+type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`]: Fibonacci hashing of the id.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
     }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
+
+/// How many slots a tree has before it grows to [`MAPPED_SLOTS`]: enough for most small
+/// trees.
+const FIRST_SLOTS: usize = 64;
+/// How many slots the second array has: 128 KiB, the length from which malloc (glibc's
+/// and musl's) maps memory of its own for an array rather than take it from the heap.
+const MAPPED_SLOTS: usize = 128 * 1024 / core::mem::size_of::<Node>();
 
 /// Every directory of a tree.
 #[derive(Debug, Default)]
@@ -98,12 +145,18 @@ pub(crate) struct Nodes {
     /// changes.
     flag_counts: [u32; 8],
     /// The high halves of the inodes that have one (the nodes with [`FLAG_HIGH_INO`]).
-    high_inos: HashMap<NodeId, u32>,
+    high_inos: IdMap<u32>,
+    /// The watch descriptors that do not fit in a node (those nodes' `wd` is
+    /// [`WD_ELSEWHERE`]).
+    high_wds: IdMap<i32>,
+    /// The children of each directory that has any, by its id. Grown only by
+    /// [`rebuild_children`](Self::rebuild_children).
+    families: IdTable<Family>,
     /// The paths of the roots, by the index a root node keeps in `name`.
     root_paths: Vec<Option<Vec<u8>>>,
     /// The watched nodes, by watch descriptor.
     by_wd: WdIndex,
-    /// The nodes but the roots, by (parent, name).
+    /// The children that are not on their parent's run, by (parent, name).
     index: IdTable,
     /// Ancestors, reused by `path_into`.
     ancestors: Vec<NodeId>,
@@ -218,6 +271,12 @@ impl Nodes {
                 id
             }
             None => {
+                if self.slots.len() == FIRST_SLOTS {
+                    // Straight to a length the allocator maps on its own, whose pages
+                    // cost nothing until they are used: growing by doubling below it
+                    // would leave each shorter array behind in the heap, still resident.
+                    self.slots.reserve_exact(MAPPED_SLOTS - FIRST_SLOTS);
+                }
                 self.slots.push(node);
                 (self.slots.len() - 1) as NodeId
             }
@@ -231,12 +290,10 @@ impl Nodes {
             .push(Some(path.as_os_str().as_bytes().to_vec()));
         let id = self.alloc(Node {
             parent: NO_NODE,
-            wd: NO_WD,
             ino: 0,
             name: at.to_ne_bytes(),
-            name_len: 0,
+            wd: [0; 3],
             flags: FLAG_ROOT,
-            children: 0,
         });
         self.set_ino(id, ino);
         id
@@ -245,65 +302,83 @@ impl Nodes {
     /// Adds the directory `name` under `parent`, with no watch yet. The caller has made
     /// sure no node has that name there (see [`child`](Self::child)).
     pub(crate) fn add_child(&mut self, parent: NodeId, name: &[u8], ino: u64) -> NodeId {
-        let (name, name_len) = self.store_name(name);
+        let (name, in_arena) = self.store_name(name);
         let id = self.alloc(Node {
             parent,
-            wd: NO_WD,
             ino: 0,
             name,
-            name_len,
-            flags: 0,
-            children: 0,
+            wd: [0; 3],
+            flags: if in_arena { FLAG_ARENA } else { 0 },
         });
         self.set_ino(id, ino);
-        self.child_added(parent);
         self.index_insert(id);
         id
     }
 
     /// Keeps `name` (cut at 255 bytes) for a node: in the node when it is short, else in
-    /// the arena. Returns the node's `name` and `name_len` fields.
-    fn store_name(&mut self, name: &[u8]) -> ([u8; INLINE_NAME], u8) {
+    /// the arena. Returns the node's `name`, and whether it is in the arena.
+    fn store_name(&mut self, name: &[u8]) -> ([u8; INLINE_NAME], bool) {
         let name = &name[..name.len().min(255)];
         let mut stored = [0; INLINE_NAME];
-        if name.len() <= INLINE_NAME {
+        if name.len() <= INLINE_NAME && !name.contains(&0) {
             stored[..name.len()].copy_from_slice(name);
+            (stored, false)
         } else {
             stored = (self.names.len() as u32).to_ne_bytes();
+            self.names.push(name.len() as u8);
             self.names.extend_from_slice(name);
-        }
-        (stored, name.len() as u8)
-    }
-
-    /// Counts one more child of `parent`.
-    fn child_added(&mut self, parent: NodeId) {
-        if let Some(node) = self.slot(parent) {
-            node.children = node.children.saturating_add(1);
+            (stored, true)
         }
     }
 
-    /// Counts one child fewer of `parent` (unless the count has reached `u16::MAX`).
-    fn child_gone(&mut self, parent: NodeId) {
-        if let Some(node) = self.slot(parent) {
-            if node.children != u16::MAX {
-                node.children = node.children.saturating_sub(1);
-            }
+    /// How many bytes of the arena `node`'s name takes.
+    fn arena_len(&self, node: &Node) -> usize {
+        if node.flags & (FLAG_ARENA | FLAG_ROOT) != FLAG_ARENA {
+            return 0;
         }
+        let at = u32::from_ne_bytes(node.name) as usize;
+        1 + self.names.get(at).map_or(0, |&len| usize::from(len))
+    }
+
+    /// The watch descriptor of `id`, if it is watched.
+    pub(crate) fn wd(&self, id: NodeId) -> Option<WatchDescriptor> {
+        wd_in(&self.slots, &self.high_wds, id).map(WatchDescriptor::from_raw)
     }
 
     /// Records that `id` is watched as `wd`. Returns the watch it had before, if that
     /// was another one: nothing refers to it now, so the caller removes it.
     pub(crate) fn set_wd(&mut self, id: NodeId, wd: WatchDescriptor) -> Option<WatchDescriptor> {
-        let old = self.get(id)?.wd;
-        if old == wd.raw() {
+        self.get(id)?;
+        let old = wd_in(&self.slots, &self.high_wds, id);
+        if old == Some(wd.raw()) {
             return None;
         }
-        if old != NO_WD {
-            self.wd_remove(id);
+        if let Some(old) = old {
+            self.wd_remove(id, old);
         }
-        self.slots[id as usize].wd = wd.raw();
-        self.by_wd.insert(id, wd.raw(), &self.slots);
-        (old != NO_WD).then(|| WatchDescriptor::from_raw(old))
+        self.store_wd(id, Some(wd.raw()));
+        let (slots, high_wds) = (&self.slots, &self.high_wds);
+        self.by_wd
+            .insert(id, wd.raw(), |other| wd_in(slots, high_wds, other));
+        old.map(WatchDescriptor::from_raw)
+    }
+
+    /// Writes `wd` (or no watch) into the slot of `id`, or beside it when it does not fit.
+    fn store_wd(&mut self, id: NodeId, wd: Option<i32>) {
+        let bits = match wd {
+            None => NO_WD,
+            Some(wd) if 0 < wd && (wd as u32) < WD_ELSEWHERE => wd as u32,
+            Some(wd) => {
+                self.high_wds.insert(id, wd);
+                WD_ELSEWHERE
+            }
+        };
+        let node = &mut self.slots[id as usize];
+        if node.wd_bits() == WD_ELSEWHERE && bits != WD_ELSEWHERE {
+            self.high_wds.remove(&id);
+        }
+        let bytes = bits.to_le_bytes();
+        node.wd = [bytes[0], bytes[1], bytes[2]];
     }
 
     /// Ties `id` to the inode `ino`.
@@ -339,42 +414,49 @@ impl Nodes {
 
     /// Forgets the watch of `id` (the kernel dropped it, or the tree removed it).
     pub(crate) fn clear_wd(&mut self, id: NodeId) {
-        if self.get(id).map_or(false, |node| node.wd != NO_WD) {
-            self.wd_remove(id);
-            self.slots[id as usize].wd = NO_WD;
+        if let Some(wd) = wd_in(&self.slots, &self.high_wds, id) {
+            self.wd_remove(id, wd);
+            self.store_wd(id, None);
         }
     }
 
     /// The node watched as `wd`.
     pub(crate) fn by_wd(&self, wd: WatchDescriptor) -> Option<NodeId> {
-        self.by_wd.find(wd.raw(), &self.slots)
+        self.by_wd
+            .find(wd.raw(), |id| wd_in(&self.slots, &self.high_wds, id))
     }
 
-    /// Takes `id` (watched) out of the lookup by watch descriptor.
-    fn wd_remove(&mut self, id: NodeId) {
-        let wd = self.slots[id as usize].wd;
-        self.by_wd.remove(id, wd, &self.slots);
+    /// Takes `id`, watched as `wd` (still in its slot), out of the lookup by watch
+    /// descriptor.
+    fn wd_remove(&mut self, id: NodeId, wd: i32) {
+        let (slots, high_wds) = (&self.slots, &self.high_wds);
+        self.by_wd
+            .remove(id, wd, |other| wd_in(slots, high_wds, other));
     }
 
-    /// The child of `parent` named `name`.
+    /// The child of `parent` named `name`: on the parent's run of children, or else in
+    /// the child index.
     pub(crate) fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.index.find(hash(parent, name), |id| {
-            self.get(id).map_or(false, |node| node.parent == parent) && self.name(id) == name
-        })
+        let family = self.family(parent)?;
+        let is_it = |id: NodeId| {
+            self.get(id)
+                .map_or(false, |node| node.parent == parent && !node.is_root())
+                && self.name(id) == name
+        };
+        let run = family.first..family.first.saturating_add(u32::from(family.len));
+        run.into_iter()
+            .find(|&id| is_it(id))
+            .or_else(|| self.index.find(hash(parent, name), is_it))
     }
 
     /// Takes `id` out of its parent, keeping it, its watch and what is below it: its
     /// name is free for another directory and its path is unknown (see
     /// [`is_orphan`](Self::is_orphan)) until [`rename`](Self::rename) places it again.
     pub(crate) fn orphan(&mut self, id: NodeId) {
-        let parent = match self.get(id) {
-            Some(node) if !node.is_root() && node.parent != NO_NODE => node.parent,
-            _ => return,
-        };
-        if self.child(parent, self.name(id)) == Some(id) {
-            self.index_remove(id);
+        if self.get(id).map_or(true, Node::is_root) {
+            return;
         }
-        self.child_gone(parent);
+        self.index_remove(id);
         self.slots[id as usize].parent = NO_NODE;
     }
 
@@ -391,9 +473,25 @@ impl Nodes {
         self.is_orphan(top).then_some(top)
     }
 
+    /// Whether some node may have `id` as parent (none has when this says no).
+    fn may_have_children(&self, id: NodeId) -> bool {
+        self.family(id).is_some()
+    }
+
+    /// The children of `parent`, if it has any.
+    fn family(&self, parent: NodeId) -> Option<Family> {
+        let at = self.families.slot_of(id_hash(parent), |id| id == parent)?;
+        Some(self.families.data[at])
+    }
+
+    /// Forgets the children of `parent`.
+    fn remove_family(&mut self, parent: NodeId) {
+        self.families.remove(parent, id_hash(parent), id_hash);
+    }
+
     /// The children of `id`: one pass over every node.
     pub(crate) fn children_of(&self, id: NodeId) -> Vec<NodeId> {
-        if self.get(id).map_or(true, |node| node.children == 0) {
+        if !self.may_have_children(id) {
             return Vec::new();
         }
         self.ids()
@@ -403,21 +501,17 @@ impl Nodes {
 
     /// Moves `id` to be `name` under `parent`: O(1), whatever lies below it.
     pub(crate) fn rename(&mut self, id: NodeId, parent: NodeId, name: &[u8]) {
-        if self.get(id).map_or(true, Node::is_root) {
-            return;
-        }
-        if self.child(self.slots[id as usize].parent, self.name(id)) == Some(id) {
-            self.index_remove(id);
-        }
-        let old_parent = self.slots[id as usize].parent;
-        self.child_gone(old_parent);
-        self.garbage += self.slots[id as usize].arena_len();
-        let (name, name_len) = self.store_name(name);
+        let node = match self.get(id) {
+            Some(node) if !node.is_root() => *node,
+            _ => return,
+        };
+        self.index_remove(id);
+        self.garbage += self.arena_len(&node);
+        let (name, in_arena) = self.store_name(name);
         let node = &mut self.slots[id as usize];
         node.parent = parent;
         node.name = name;
-        node.name_len = name_len;
-        self.child_added(parent);
+        node.flags = (node.flags & !FLAG_ARENA) | if in_arena { FLAG_ARENA } else { 0 };
         self.index_insert(id);
         self.maybe_compact();
     }
@@ -434,7 +528,7 @@ impl Nodes {
         if with_top && self.get(id).is_some() {
             doomed.push(id);
         }
-        if self.get(id).map_or(false, |node| node.children > 0) {
+        if self.may_have_children(id) {
             // Every node whose chain of parents reaches `id`: one pass over the slots.
             for other in 0..self.slots.len() as NodeId {
                 if other != id && self.is_below(other, id) {
@@ -443,7 +537,7 @@ impl Nodes {
             }
         }
         for doomed in doomed {
-            removed(doomed, self.get(doomed).and_then(Node::wd));
+            removed(doomed, self.wd(doomed));
             self.remove_one(doomed);
         }
     }
@@ -478,18 +572,15 @@ impl Nodes {
                 *path = None;
             }
         } else {
-            if self.child(node.parent, self.name(id)) == Some(id) {
-                self.index_remove(id);
-            }
-            self.garbage += node.arena_len();
-            self.child_gone(node.parent);
+            self.index_remove(id);
+            self.garbage += self.arena_len(&node);
         }
-        if node.wd != NO_WD {
-            self.wd_remove(id);
-        }
+        self.clear_wd(id);
         if node.flags & FLAG_HIGH_INO != 0 {
             self.high_inos.remove(&id);
         }
+        // Its children go with it (they come later in the same removal).
+        self.remove_family(id);
         self.count_flags(
             node.flags & (FLAG_LISTING | FLAG_UNREPORTED | FLAG_EXCLUDED),
             false,
@@ -565,7 +656,35 @@ impl Nodes {
         }
     }
 
+    /// Counts `id` as a child of its parent, and makes it found there: on the parent's
+    /// run of children when it is on it or just after its end, else in the child index.
     fn index_insert(&mut self, id: NodeId) {
+        let parent = self.slots[id as usize].parent;
+        if parent == NO_NODE {
+            return;
+        }
+        let at = match self
+            .families
+            .slot_of(id_hash(parent), |other| other == parent)
+        {
+            Some(at) => at,
+            None if self.families.is_full() => return self.rebuild_children(),
+            None => {
+                let at = self.families.place(parent, id_hash(parent));
+                self.families.data[at].first = id;
+                at
+            }
+        };
+        let family = &mut self.families.data[at];
+        family.count = family.count.saturating_add(1);
+        let end = family.first.saturating_add(u32::from(family.len));
+        if family.first <= id && id < end {
+            return;
+        }
+        if id == end && family.len < MAX_RUN {
+            family.len += 1;
+            return;
+        }
         self.slots[id as usize].flags |= FLAG_INDEXED;
         if self.index.is_full() {
             self.rebuild_index();
@@ -575,12 +694,47 @@ impl Nodes {
         }
     }
 
+    /// Undoes [`index_insert`](Self::index_insert), before `id` leaves its parent or
+    /// changes its name.
     fn index_remove(&mut self, id: NodeId) {
-        self.slots[id as usize].flags &= !FLAG_INDEXED;
-        let (slots, names) = (&self.slots, &self.names);
-        let home = name_hash(slots, names, id);
-        self.index
-            .remove(id, home, |other| name_hash(slots, names, other));
+        let node = self.slots[id as usize];
+        if node.flags & FLAG_INDEXED != 0 {
+            self.slots[id as usize].flags &= !FLAG_INDEXED;
+            let (slots, names) = (&self.slots, &self.names);
+            let home = name_hash(slots, names, id);
+            self.index
+                .remove(id, home, |other| name_hash(slots, names, other));
+        }
+        let parent = node.parent;
+        let at = match self
+            .families
+            .slot_of(id_hash(parent), |other| other == parent)
+        {
+            Some(at) => at,
+            None => return,
+        };
+        match self.families.data[at].count {
+            u16::MAX => {}
+            0 | 1 => self.remove_family(parent),
+            _ => self.families.data[at].count -= 1,
+        }
+    }
+
+    /// Makes the families longer, and both them and the child index again from the
+    /// nodes: one pass in order over the nodes, after the old tables are dropped (so
+    /// growing leaves none of them behind, to be counted in the memory the tree holds).
+    fn rebuild_children(&mut self) {
+        let families = self.families.len + 1;
+        self.families.clear_for(families);
+        self.index.clear_for(self.index.len);
+        for node in self.slots.iter_mut() {
+            node.flags &= !FLAG_INDEXED;
+        }
+        for id in 0..self.slots.len() as NodeId {
+            if self.get(id).map_or(false, |node| !node.is_root()) {
+                self.index_insert(id);
+            }
+        }
     }
 
     /// Makes the child index longer, and fills it again from the nodes marked as in it
@@ -603,11 +757,13 @@ impl Nodes {
         }
         let mut names = Vec::with_capacity(self.names.len() - self.garbage);
         for node in self.slots.iter_mut() {
-            if node.flags & (FLAG_FREE | FLAG_ROOT) != 0 || node.arena_len() == 0 {
+            if node.flags & (FLAG_FREE | FLAG_ROOT | FLAG_ARENA) != FLAG_ARENA {
                 continue;
             }
+            let name = name_of(node, &self.names);
             let at = names.len() as u32;
-            names.extend_from_slice(name_of(node, &self.names));
+            names.push(name.len() as u8);
+            names.extend_from_slice(name);
             node.name = at.to_ne_bytes();
         }
         self.names = names;
@@ -678,26 +834,19 @@ impl WdIndex {
     }
 
     /// The node watched as `wd`.
-    fn find(&self, wd: i32, slots: &[Node]) -> Option<NodeId> {
+    fn find(&self, wd: i32, wd_of: impl Fn(NodeId) -> Option<i32>) -> Option<NodeId> {
         let at = self.runs.partition_point(|run| run.wd <= wd);
         let on_run = at
             .checked_sub(1)
             .and_then(|at| self.runs[at].id_of(wd))
-            .filter(|&id| {
-                slots
-                    .get(id as usize)
-                    .map_or(false, |node| node.wd == wd && node.flags & FLAG_FREE == 0)
-            });
-        on_run.or_else(|| {
-            self.sparse
-                .find(wd_hash(wd), |id| slots[id as usize].wd == wd)
-        })
+            .filter(|&id| wd_of(id) == Some(wd));
+        on_run.or_else(|| self.sparse.find(wd_hash(wd), |id| wd_of(id) == Some(wd)))
     }
 
-    /// Adds `id`, now watched as `wd` (its `wd` in `slots`): on the run where the pair
-    /// lies, at the end of the last run, as a new run with the pair added just before,
-    /// or else in the hash table.
-    fn insert(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
+    /// Adds `id`, now watched as `wd` (what `wd_of` says of it): on the run where the
+    /// pair lies, at the end of the last run, as a new run with the pair added just
+    /// before, or else in the hash table.
+    fn insert(&mut self, id: NodeId, wd: i32, wd_of: impl Fn(NodeId) -> Option<i32>) {
         if let Some(at) = self.run_of(id, wd) {
             self.revive(at);
             return;
@@ -716,7 +865,7 @@ impl WdIndex {
         if follows_last && end.map_or(true, |(end_wd, _)| end_wd < wd_at) {
             let (last_id, last_wd) = (id - 1, wd - 1);
             self.sparse.remove(last_id, wd_hash(last_wd), |other| {
-                wd_hash(slots[other as usize].wd)
+                sparse_hash(&wd_of, other)
             });
             self.runs.push(WdRun {
                 wd: last_wd,
@@ -729,7 +878,7 @@ impl WdIndex {
             return;
         }
         self.sparse
-            .insert(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+            .insert(id, wd_hash(wd), |other| sparse_hash(&wd_of, other));
         self.last_sparse = Some((id, wd));
     }
 
@@ -743,8 +892,8 @@ impl WdIndex {
         self.on_runs += 1;
     }
 
-    /// Takes out `id`, watched as `wd` (still its `wd` in `slots`).
-    fn remove(&mut self, id: NodeId, wd: i32, slots: &[Node]) {
+    /// Takes out `id`, watched as `wd` (still what `wd_of` says of it).
+    fn remove(&mut self, id: NodeId, wd: i32, wd_of: impl Fn(NodeId) -> Option<i32>) {
         match self.run_of(id, wd) {
             Some(at) => {
                 let run = &mut self.runs[at];
@@ -760,7 +909,7 @@ impl WdIndex {
             }
             None => {
                 self.sparse
-                    .remove(id, wd_hash(wd), |other| wd_hash(slots[other as usize].wd));
+                    .remove(id, wd_hash(wd), |other| sparse_hash(&wd_of, other));
                 if self.last_sparse == Some((id, wd)) {
                     self.last_sparse = None;
                 }
@@ -808,13 +957,16 @@ impl IdRuns {
 /// the one sought are the caller's to say (they read the nodes), so one table serves
 /// every lookup. A table made [`tagged`](Self::tagged) also keeps 8 bits of each id's
 /// hash beside it (a byte more a slot), so a lookup asks the caller about one id in 256
-/// of those it passes, not about each: for keys that are costly to compare.
+/// of those it passes, not about each: for keys that are costly to compare. Each id
+/// may carry a value `D` beside it (nothing by default).
 #[derive(Debug, Default)]
-pub(crate) struct IdTable {
+pub(crate) struct IdTable<D = ()> {
     slots: Vec<NodeId>,
     /// Each slot's tag, when the table is tagged; empty otherwise.
     tags: Vec<u8>,
     tagged: bool,
+    /// Each slot's value (no memory when `D` is `()`).
+    data: Vec<D>,
     pub(crate) len: usize,
 }
 
@@ -823,9 +975,9 @@ fn tag_of(hash: u64) -> u8 {
     (hash >> 24) as u8
 }
 
-impl IdTable {
+impl<D: Copy + Default> IdTable<D> {
     /// An empty table that keeps a tag of each id's hash.
-    pub(crate) fn tagged() -> IdTable {
+    pub(crate) fn tagged() -> IdTable<D> {
         IdTable {
             tagged: true,
             ..IdTable::default()
@@ -833,7 +985,12 @@ impl IdTable {
     }
 
     /// The id in the probe sequence of `hash` that `is` accepts.
-    pub(crate) fn find(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
+    pub(crate) fn find(&self, hash: u64, is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
+        self.slot_of(hash, is).map(|at| self.slots[at])
+    }
+
+    /// Where the id in the probe sequence of `hash` that `is` accepts is.
+    fn slot_of(&self, hash: u64, mut is: impl FnMut(NodeId) -> bool) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
@@ -843,7 +1000,7 @@ impl IdTable {
             match self.slots[at] {
                 NO_NODE => return None,
                 id if self.tags.get(at).map_or(true, |&other| other == tag) && is(id) => {
-                    return Some(id)
+                    return Some(at)
                 }
                 _ => at = self.after(at),
             }
@@ -860,11 +1017,13 @@ impl IdTable {
     fn clear_for(&mut self, count: usize) {
         self.slots = Vec::new();
         self.tags = Vec::new();
+        self.data = Vec::new();
         let len = (count * 25 / 16).max(64);
         self.slots = std::vec![NO_NODE; len];
         if self.tagged {
             self.tags = std::vec![0; len];
         }
+        self.data = std::vec![D::default(); len];
         self.len = 0;
     }
 
@@ -872,16 +1031,21 @@ impl IdTable {
     pub(crate) fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
         if self.is_full() {
             let old = core::mem::take(&mut self.slots);
+            let old_data = core::mem::take(&mut self.data);
             self.clear_for(self.len + 1);
-            for other in old.into_iter().filter(|&other| other != NO_NODE) {
-                self.place(other, hash_of(other));
+            for (other, data) in old.into_iter().zip(old_data) {
+                if other != NO_NODE {
+                    let at = self.place(other, hash_of(other));
+                    self.data[at] = data;
+                }
             }
         }
         self.place(id, hash);
     }
 
-    /// Adds `id`, whose hash is `hash`, to a table that is not full.
-    fn place(&mut self, id: NodeId, hash: u64) {
+    /// Adds `id`, whose hash is `hash`, to a table that is not full, with the default
+    /// value. Returns its slot.
+    fn place(&mut self, id: NodeId, hash: u64) -> usize {
         let mut at = self.home(hash);
         while self.slots[at] != NO_NODE {
             at = self.after(at);
@@ -890,7 +1054,9 @@ impl IdTable {
         if let Some(tag) = self.tags.get_mut(at) {
             *tag = tag_of(hash);
         }
+        self.data[at] = D::default();
         self.len += 1;
+        at
     }
 
     /// Takes out `id`, whose hash is `hash`, if it is there.
@@ -921,6 +1087,7 @@ impl IdTable {
                 if !self.tags.is_empty() {
                     self.tags[hole] = self.tags[next];
                 }
+                self.data[hole] = self.data[next];
                 hole = next;
             }
             next = self.after(next);
@@ -951,19 +1118,48 @@ impl IdTable {
     }
 }
 
+/// The hash of a node in the hash table of watch descriptors (where every node is
+/// watched).
+fn sparse_hash(wd_of: &impl Fn(NodeId) -> Option<i32>, id: NodeId) -> u64 {
+    wd_of(id).map_or(0, wd_hash)
+}
+
 /// The hash of a watch descriptor (Fibonacci hashing: they come in sequence).
 fn wd_hash(wd: i32) -> u64 {
-    (wd as u32 as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    id_hash(wd as u32)
+}
+
+/// The hash of a node id (Fibonacci hashing: they come in sequence).
+fn id_hash(id: NodeId) -> u64 {
+    u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The name of a node that is not a root: in the node, or in the arena `names`.
 fn name_of<'a>(node: &'a Node, names: &'a [u8]) -> &'a [u8] {
-    let len = usize::from(node.name_len);
-    if len <= INLINE_NAME {
+    if node.flags & FLAG_ARENA == 0 {
+        let len = node
+            .name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(INLINE_NAME);
         &node.name[..len]
     } else {
         let at = u32::from_ne_bytes(node.name) as usize;
-        names.get(at..at + len).unwrap_or(&[])
+        let len = names.get(at).map_or(0, |&len| usize::from(len));
+        names.get(at + 1..at + 1 + len).unwrap_or(&[])
+    }
+}
+
+/// The watch descriptor of `id` in `slots`, reading the arrays directly (so that the
+/// lookup by descriptor can be changed while they are read).
+fn wd_in(slots: &[Node], high_wds: &IdMap<i32>, id: NodeId) -> Option<i32> {
+    let node = slots
+        .get(id as usize)
+        .filter(|node| node.flags & FLAG_FREE == 0)?;
+    match node.wd_bits() {
+        NO_WD => None,
+        WD_ELSEWHERE => high_wds.get(&id).copied(),
+        bits => Some(bits as i32),
     }
 }
 
@@ -1008,8 +1204,8 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_20_bytes() {
-        assert_eq!(core::mem::size_of::<Node>(), 20);
+    fn a_node_is_16_bytes() {
+        assert_eq!(core::mem::size_of::<Node>(), 16);
     }
 
     #[test]
@@ -1028,10 +1224,7 @@ mod tests {
             check_runs(nodes);
             for (&wd, &id) in model {
                 assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), Some(id));
-                assert_eq!(
-                    nodes.get(id).and_then(Node::wd),
-                    Some(WatchDescriptor::from_raw(wd))
-                );
+                assert_eq!(nodes.wd(id), Some(WatchDescriptor::from_raw(wd)));
             }
             for wd in [-5, 0, 1, 999, next_wd_after(model)] {
                 if !model.contains_key(&wd) {
@@ -1054,7 +1247,7 @@ mod tests {
                     continue;
                 }
                 next_wd = next_wd.max(wd) + 1;
-                let old = nodes.get(id).and_then(Node::wd);
+                let old = nodes.wd(id);
                 assert_eq!(nodes.set_wd(id, WatchDescriptor::from_raw(wd)), old);
                 if let Some(old) = old {
                     model.remove(&old.raw());
@@ -1065,7 +1258,7 @@ mod tests {
             let keep = [2, 10, 1, 4][round];
             for &id in &ids {
                 if random.below(keep) != 0 {
-                    if let Some(wd) = nodes.get(id).and_then(Node::wd) {
+                    if let Some(wd) = nodes.wd(id) {
                         nodes.clear_wd(id);
                         model.remove(&wd.raw());
                     }
@@ -1079,7 +1272,7 @@ mod tests {
     /// no pair on a run is in the hash table, and dead runs are at most half of them.
     fn check_runs(nodes: &Nodes) {
         let index = &nodes.by_wd;
-        let live = |id: NodeId, wd: i32| nodes.get(id).map_or(false, |node| node.wd == wd);
+        let live = |id: NodeId, wd: i32| nodes.wd(id).map(WatchDescriptor::raw) == Some(wd);
         let mut on_runs = 0;
         let mut dead = 0;
         for (at, run) in index.runs.iter().enumerate() {
@@ -1154,7 +1347,7 @@ mod tests {
         assert_eq!(nodes.by_wd.sparse.len, 0);
         assert_eq!(nodes.watched(), nodes.len());
         for id in nodes.ids() {
-            let wd = nodes.get(id).and_then(Node::wd).unwrap();
+            let wd = nodes.wd(id).unwrap();
             assert_eq!(nodes.by_wd(wd), Some(id));
         }
         // Watches that go and come back, and nodes removed and made again.
@@ -1173,7 +1366,7 @@ mod tests {
         nodes.set_wd(again, WatchDescriptor::from_raw(next_wd));
         check_runs(&nodes);
         for id in nodes.ids() {
-            match nodes.get(id).and_then(Node::wd) {
+            match nodes.wd(id) {
                 Some(wd) => assert_eq!(nodes.by_wd(wd), Some(id)),
                 None => assert!(ids.contains(&id)),
             }
@@ -1299,29 +1492,44 @@ mod tests {
         let mut parents = std::vec![root];
         let mut model: std::collections::HashMap<(NodeId, Vec<u8>), NodeId> =
             std::collections::HashMap::new();
+        let mut orphans: Vec<NodeId> = Vec::new();
         let mut random = Random(0x9e37_79b9_7f4a_7c15);
         let steps = if cfg!(miri) { 400 } else { 30_000 };
         for step in 0..steps {
             let parent = parents[random.below(parents.len() as u64) as usize];
-            let name = std::format!("{}", random.below(500)).into_bytes();
-            match (random.below(4), model.get(&(parent, name.clone())).copied()) {
-                (0 | 1, None) if nodes.get(parent).is_some() => {
-                    let id = nodes.add_child(parent, &name, step);
-                    model.insert((parent, name), id);
-                    if parents.len() < 64 {
-                        parents.push(id);
+            // Names of 1 to 6 bytes: some kept in the node, some in the arena.
+            let name = std::format!("{}", random.below(500) * 97 % 200_000).into_bytes();
+            let placeable = nodes.get(parent).is_some();
+            match (random.below(6), model.get(&(parent, name.clone())).copied()) {
+                (0 | 1, None) if placeable => {
+                    // Now and then a listing's worth in a row, as a crawl makes them:
+                    // runs of children, some longer than a run can be.
+                    let burst = match random.below(8) {
+                        0 => 2 + random.below(40),
+                        _ => 1,
+                    };
+                    for k in 0..burst {
+                        let mut name = name.clone();
+                        if k > 0 {
+                            name.extend_from_slice(std::format!("-{}", k).as_bytes());
+                        }
+                        if model.contains_key(&(parent, name.clone())) {
+                            continue;
+                        }
+                        let id = nodes.add_child(parent, &name, step);
+                        model.insert((parent, name), id);
+                        if parents.len() < 64 {
+                            parents.push(id);
+                        }
                     }
                 }
-                (2, None) => {
+                (2, None) if placeable => {
                     let moved = model
                         .keys()
                         .nth(random.below(model.len().max(1) as u64) as usize);
                     if let Some(key) = moved.cloned() {
                         let id = model[&key];
-                        if !nodes.is_below(parent, id)
-                            && parent != id
-                            && nodes.get(parent).is_some()
-                        {
+                        if !nodes.is_below(parent, id) && parent != id {
                             model.remove(&key);
                             nodes.rename(id, parent, &name);
                             model.insert((parent, name), id);
@@ -1332,14 +1540,112 @@ mod tests {
                     let mut gone = Vec::new();
                     nodes.remove_subtree(id, true, |removed, _| gone.push(removed));
                     model.retain(|_, id| !gone.contains(id));
+                    orphans.retain(|id| !gone.contains(id));
+                }
+                // Out of its parent, and later back in (often to where it was: on its
+                // old parent's run of children).
+                (4, Some(id)) => {
+                    nodes.orphan(id);
+                    assert!(nodes.is_orphan(id));
+                    model.remove(&(parent, name));
+                    orphans.push(id);
+                }
+                (5, None) if placeable && !orphans.is_empty() => {
+                    let at = random.below(orphans.len() as u64) as usize;
+                    let id = orphans[at];
+                    if !nodes.is_below(parent, id) && parent != id {
+                        orphans.swap_remove(at);
+                        nodes.rename(id, parent, &name);
+                        model.insert((parent, name), id);
+                    }
                 }
                 _ => {}
             }
+            if step % 1000 == 0 || step + 1 == steps {
+                check_children(&nodes, &model);
+            }
         }
-        for ((parent, name), id) in &model {
-            assert_eq!(nodes.child(*parent, name), Some(*id));
+        assert_eq!(nodes.len(), model.len() + orphans.len() + 1);
+    }
+
+    /// Every child in `model` is found by name; each directory counts its children
+    /// and has a family just when it has children; each child is on its parent's run or
+    /// in the child index, not both; the index holds nothing else.
+    fn check_children(nodes: &Nodes, model: &std::collections::HashMap<(NodeId, Vec<u8>), NodeId>) {
+        for ((parent, name), &id) in model {
+            assert_eq!(nodes.child(*parent, name), Some(id), "{:?}", name);
+            assert_eq!(nodes.name(id), &name[..]);
         }
-        assert_eq!(nodes.len(), model.len() + 1);
+        let mut counts = std::collections::HashMap::new();
+        let mut indexed = 0;
+        for id in nodes.ids() {
+            let node = nodes.get(id).unwrap();
+            if node.parent == NO_NODE {
+                assert_eq!(node.flags & FLAG_INDEXED, 0);
+                continue;
+            }
+            *counts.entry(node.parent).or_insert(0usize) += 1;
+            let family = nodes.family(node.parent).unwrap();
+            let on_run = family.first <= id && id < family.first + u32::from(family.len);
+            let in_index = node.flags & FLAG_INDEXED != 0;
+            assert!(
+                on_run != in_index,
+                "node {} on run {} and indexed {}",
+                id,
+                on_run,
+                in_index
+            );
+            indexed += usize::from(in_index);
+        }
+        assert_eq!(nodes.index.len, indexed);
+        assert_eq!(nodes.families.len, counts.len());
+        for (parent, count) in counts {
+            let family = nodes.family(parent).unwrap();
+            assert_eq!(usize::from(family.count), count);
+            assert!(family.len <= MAX_RUN);
+        }
+    }
+
+    #[test]
+    fn watch_descriptors_past_24_bits_are_kept_whole() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/w"), 1);
+        let a = nodes.add_child(root, b"a", 2);
+        let b = nodes.add_child(root, b"b", 3);
+        let c = nodes.add_child(root, b"c", 4);
+        for (id, wd) in [(a, 0xff_fffe), (b, 0xff_ffff), (c, i32::MAX)] {
+            nodes.set_wd(id, WatchDescriptor::from_raw(wd));
+            assert_eq!(nodes.wd(id), Some(WatchDescriptor::from_raw(wd)));
+            assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), Some(id));
+        }
+        assert_eq!(nodes.high_wds.len(), 2);
+        // A descriptor that fits again leaves the side table.
+        assert_eq!(
+            nodes.set_wd(b, WatchDescriptor::from_raw(5)),
+            Some(WatchDescriptor::from_raw(0xff_ffff))
+        );
+        assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(0xff_ffff)), None);
+        assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(5)), Some(b));
+        assert_eq!(nodes.high_wds.len(), 1);
+        nodes.clear_wd(c);
+        assert_eq!(nodes.wd(c), None);
+        assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(i32::MAX)), None);
+        assert!(nodes.high_wds.is_empty());
+        nodes.set_wd(c, WatchDescriptor::from_raw(1 << 30));
+        nodes.remove_subtree(root, false, |_, _| {});
+        assert!(nodes.high_wds.is_empty());
+        assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(1 << 30)), None);
+    }
+
+    #[test]
+    fn a_short_name_with_a_nul_is_kept_whole() {
+        let mut nodes = Nodes::default();
+        let root = nodes.add_root(Path::new("/z"), 1);
+        let a = nodes.add_child(root, b"a\0", 2);
+        let b = nodes.add_child(root, b"a", 3);
+        assert_eq!(nodes.name(a), b"a\0");
+        assert_eq!(nodes.child(root, b"a\0"), Some(a));
+        assert_eq!(nodes.child(root, b"a"), Some(b));
     }
 
     #[test]

@@ -420,7 +420,7 @@ impl TreeWatcher {
         if let Watched::Skipped(errno) = why {
             self.push_notice(id, errno);
         }
-        if self.nodes.get(id).map_or(false, |node| node.wd().is_none()) {
+        if self.nodes.wd(id).is_none() {
             self.forget_subtree(id);
         }
     }
@@ -494,7 +494,7 @@ impl TreeWatcher {
 
     /// Watches `id` again with `mask` (replacing its mask), by path.
     fn rewatch(&mut self, id: NodeId, mask: WatchMask) {
-        let expected = match self.nodes.get(id).and_then(|node| node.wd()) {
+        let expected = match self.nodes.wd(id) {
             Some(wd) => wd,
             None => return,
         };
@@ -1042,7 +1042,7 @@ impl TreeWatcher {
             let child = self.nodes.child(id, name);
             let same = child.and_then(|child| {
                 let node = self.nodes.get(child)?;
-                (node.wd().is_some() && self.nodes.ino(child) == *ino).then_some(child)
+                (node.is_watched() && self.nodes.ino(child) == *ino).then_some(child)
             });
             match same {
                 Some(child) => kept.push(child),
@@ -1174,8 +1174,9 @@ impl TreeWatcher {
             None => return,
         };
         if node.is_root() {
+            let wd = self.nodes.wd(id);
             self.forget_below(id);
-            if let Some(wd) = node.wd() {
+            if let Some(wd) = wd {
                 let _ = self.reader.inotify().rm_watch(wd);
             }
         } else {

@@ -208,7 +208,7 @@ impl TreeWatcher {
             // Moved away: its paths mean nothing now. The kernel's IN_IGNORED for the
             // removed watch ends the root.
             self.forget_below(dir);
-            if let Some(wd) = self.nodes.get(dir).and_then(|node| node.wd()) {
+            if let Some(wd) = self.nodes.wd(dir) {
                 let _ = self.reader.inotify().rm_watch(wd);
             }
         }
@@ -612,7 +612,7 @@ impl TreeWatcher {
     /// Whether the node `id` is watched and stands for the directory `stat` describes.
     pub(super) fn is_node_of(&self, id: NodeId, stat: &Stat) -> bool {
         self.nodes.get(id).map_or(false, |node| {
-            node.wd().is_some() && self.nodes.ino(id) == stat.ino
+            node.is_watched() && self.nodes.ino(id) == stat.ino
         })
     }
 

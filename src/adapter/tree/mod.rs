@@ -425,7 +425,7 @@ impl TreeWatcher {
         let mut out = Vec::with_capacity(ids.len());
         let mut path = Vec::new();
         for id in ids {
-            let wd = self.nodes.get(id).and_then(|node| node.wd());
+            let wd = self.nodes.wd(id);
             if let (Some(wd), Some(path)) = (wd, self.nodes.path(id, &mut path)) {
                 out.push((wd, path.to_path_buf()));
             }
@@ -437,7 +437,7 @@ impl TreeWatcher {
     /// tree's own map of names.
     pub fn wd_of<P: AsRef<Path>>(&self, path: P) -> Option<WatchDescriptor> {
         let id = self.node_at(path.as_ref())?;
-        self.nodes.get(id)?.wd()
+        self.nodes.wd(id)
     }
 
     /// The node of the directory at `path` (a root, or a path below one).
@@ -733,10 +733,10 @@ impl TreeWatcher {
         &mut self,
         made: &Synthetic,
     ) -> Result<Option<(WatchDescriptor, PathParts)>, WatchError> {
-        let node = match self.nodes.get(made.dir) {
-            Some(node) => *node,
-            None => return Ok(None), // its directory went since
-        };
+        if self.nodes.get(made.dir).is_none() {
+            return Ok(None); // its directory went since
+        }
+        let wd = self.nodes.wd(made.dir);
         let mut name = core::mem::take(&mut self.name);
         name.clear();
         let span = made.name_at..made.name_at + made.name_len;
@@ -762,7 +762,7 @@ impl TreeWatcher {
                 } else {
                     self.apply_delivered(made.dir, &name, made.mask, made.cookie, subject, true)
                 };
-                applied.map(|()| Some((node.wd().unwrap_or(WatchDescriptor::OVERFLOW), parts)))
+                applied.map(|()| Some((wd.unwrap_or(WatchDescriptor::OVERFLOW), parts)))
             }
             Standing::Pending => {
                 self.waiting.push(Waiting::made(made, &name));

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::vec::Vec;
 
 use super::LISTING_NOISE;
-use crate::adapter::nodes::{NodeId, Nodes};
+use crate::adapter::nodes::{Node, NodeId, Nodes};
 use crate::mask::EventMask;
 
 /// How many directories the tree lists, at most, between two reads of the queue in a
@@ -104,7 +104,7 @@ impl OwnListings {
         }
         let closing = mask.contains(EventMask::CLOSE_NOWRITE);
         if let Some(child) = nodes.child(dir, name) {
-            if nodes.get(child).map_or(false, |node| node.wd().is_some()) {
+            if nodes.get(child).map_or(false, Node::is_watched) {
                 // The parent's copy: the child's own comes next and counts it off.
                 return closing && self.closes.contains_key(&child);
             }
