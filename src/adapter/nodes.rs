@@ -481,7 +481,7 @@ impl Nodes {
     /// The children of `parent`, if it has any.
     fn family(&self, parent: NodeId) -> Option<Family> {
         let at = self.families.slot_of(id_hash(parent), |id| id == parent)?;
-        Some(self.families.data[at])
+        Some(self.families.slots[at].data)
     }
 
     /// Forgets the children of `parent`.
@@ -671,11 +671,11 @@ impl Nodes {
             None if self.families.is_full() => return self.rebuild_children(),
             None => {
                 let at = self.families.place(parent, id_hash(parent));
-                self.families.data[at].first = id;
+                self.families.slots[at].data.first = id;
                 at
             }
         };
-        let family = &mut self.families.data[at];
+        let family = &mut self.families.slots[at].data;
         family.count = family.count.saturating_add(1);
         let end = family.first.saturating_add(u32::from(family.len));
         if family.first <= id && id < end {
@@ -713,10 +713,10 @@ impl Nodes {
             Some(at) => at,
             None => return,
         };
-        match self.families.data[at].count {
+        match self.families.slots[at].data.count {
             u16::MAX => {}
             0 | 1 => self.remove_family(parent),
-            _ => self.families.data[at].count -= 1,
+            _ => self.families.slots[at].data.count -= 1,
         }
     }
 
@@ -961,14 +961,23 @@ impl IdRuns {
 /// may carry a value `D` beside it (nothing by default).
 #[derive(Debug, Default)]
 pub(crate) struct IdTable<D = ()> {
-    slots: Vec<NodeId>,
+    /// Each id with its value, in one array (4 bytes a slot when `D` is `()`).
+    slots: Vec<Slot<D>>,
     /// Each slot's tag, when the table is tagged; empty otherwise.
     tags: Vec<u8>,
     tagged: bool,
-    /// Each slot's value (no memory when `D` is `()`).
-    data: Vec<D>,
     pub(crate) len: usize,
 }
+
+/// An id of an [`IdTable`], or [`NO_NODE`] in an empty slot, and its value.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot<D> {
+    id: NodeId,
+    data: D,
+}
+
+/// How many slots an [`IdTable`] starts with.
+const FIRST_TABLE_LEN: usize = 64;
 
 /// The tag of a hash: bits that do not choose the home slot (the highest do).
 fn tag_of(hash: u64) -> u8 {
@@ -986,7 +995,7 @@ impl<D: Copy + Default> IdTable<D> {
 
     /// The id in the probe sequence of `hash` that `is` accepts.
     pub(crate) fn find(&self, hash: u64, is: impl FnMut(NodeId) -> bool) -> Option<NodeId> {
-        self.slot_of(hash, is).map(|at| self.slots[at])
+        self.slot_of(hash, is).map(|at| self.slots[at].id)
     }
 
     /// Where the id in the probe sequence of `hash` that `is` accepts is.
@@ -997,7 +1006,7 @@ impl<D: Copy + Default> IdTable<D> {
         let tag = tag_of(hash);
         let mut at = self.home(hash);
         loop {
-            match self.slots[at] {
+            match self.slots[at].id {
                 NO_NODE => return None,
                 id if self.tags.get(at).map_or(true, |&other| other == tag) && is(id) => {
                     return Some(at)
@@ -1013,17 +1022,21 @@ impl<D: Copy + Default> IdTable<D> {
     }
 
     /// Drops every id, and makes the table long enough for `count` ids and a quarter
-    /// more before it is full again. The old array goes before the new one is made.
+    /// more before it is full again, in the same arrays: they are made longer in place
+    /// (no second copy is held), and past their first length they take at least 128 KiB
+    /// at once, which malloc maps by itself and can then lengthen without moving (an
+    /// array that outgrew the heap would be left behind in it, still resident; pages
+    /// not yet used cost nothing).
     fn clear_for(&mut self, count: usize) {
-        self.slots = Vec::new();
-        self.tags = Vec::new();
-        self.data = Vec::new();
-        let len = (count * 25 / 16).max(64);
-        self.slots = std::vec![NO_NODE; len];
+        let len = (count * 25 / 16).max(FIRST_TABLE_LEN);
+        let empty = Slot {
+            id: NO_NODE,
+            data: D::default(),
+        };
+        refill(&mut self.slots, len, empty);
         if self.tagged {
-            self.tags = std::vec![0; len];
+            refill(&mut self.tags, len, 0);
         }
-        self.data = std::vec![D::default(); len];
         self.len = 0;
     }
 
@@ -1031,13 +1044,11 @@ impl<D: Copy + Default> IdTable<D> {
     pub(crate) fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
         if self.is_full() {
             let old = core::mem::take(&mut self.slots);
-            let old_data = core::mem::take(&mut self.data);
+            self.tags = Vec::new();
             self.clear_for(self.len + 1);
-            for (other, data) in old.into_iter().zip(old_data) {
-                if other != NO_NODE {
-                    let at = self.place(other, hash_of(other));
-                    self.data[at] = data;
-                }
+            for other in old.into_iter().filter(|other| other.id != NO_NODE) {
+                let at = self.place(other.id, hash_of(other.id));
+                self.slots[at].data = other.data;
             }
         }
         self.place(id, hash);
@@ -1047,14 +1058,16 @@ impl<D: Copy + Default> IdTable<D> {
     /// value. Returns its slot.
     fn place(&mut self, id: NodeId, hash: u64) -> usize {
         let mut at = self.home(hash);
-        while self.slots[at] != NO_NODE {
+        while self.slots[at].id != NO_NODE {
             at = self.after(at);
         }
-        self.slots[at] = id;
+        self.slots[at] = Slot {
+            id,
+            data: D::default(),
+        };
         if let Some(tag) = self.tags.get_mut(at) {
             *tag = tag_of(hash);
         }
-        self.data[at] = D::default();
         self.len += 1;
         at
     }
@@ -1066,7 +1079,7 @@ impl<D: Copy + Default> IdTable<D> {
         }
         let mut at = self.home(hash);
         loop {
-            match self.slots[at] {
+            match self.slots[at].id {
                 NO_NODE => return,
                 found if found == id => break,
                 _ => at = self.after(at),
@@ -1074,20 +1087,19 @@ impl<D: Copy + Default> IdTable<D> {
         }
         // Backward-shift deletion: pull later entries of the cluster into the hole when
         // their home slot is not between the hole and them.
-        self.slots[at] = NO_NODE;
+        self.slots[at].id = NO_NODE;
         self.len -= 1;
         let mut hole = at;
         let mut next = self.after(at);
-        while self.slots[next] != NO_NODE {
+        while self.slots[next].id != NO_NODE {
             let moved = self.slots[next];
-            let home = self.home(hash_of(moved));
+            let home = self.home(hash_of(moved.id));
             if self.distance(home, hole) < self.distance(home, next) {
                 self.slots[hole] = moved;
-                self.slots[next] = NO_NODE;
+                self.slots[next].id = NO_NODE;
                 if !self.tags.is_empty() {
                     self.tags[hole] = self.tags[next];
                 }
-                self.data[hole] = self.data[next];
                 hole = next;
             }
             next = self.after(next);
@@ -1116,6 +1128,17 @@ impl<D: Copy + Default> IdTable<D> {
             to + self.slots.len() - from
         }
     }
+}
+
+/// Makes `array` `len` copies of `value`, in its own memory when it has room, else
+/// lengthened in place to `len` and at least 128 KiB (see [`IdTable::clear_for`]).
+fn refill<T: Copy>(array: &mut Vec<T>, len: usize, value: T) {
+    array.clear();
+    if array.capacity() < len && len > FIRST_TABLE_LEN {
+        let mapped = 128 * 1024 / core::mem::size_of::<T>().max(1);
+        array.reserve_exact(len.max(mapped));
+    }
+    array.resize(len, value);
 }
 
 /// The hash of a node in the hash table of watch descriptors (where every node is
