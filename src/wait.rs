@@ -230,6 +230,14 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
         &mut self,
         buffer: &'b mut EventBuffer<N>,
     ) -> Result<Wait<<S as EventSource<'b>>::Events>, Error> {
+        self.wait_into(buffer.as_mut_bytes())
+    }
+
+    /// Like [`wait`](EventWaiter::wait), into any byte slice long enough for one event.
+    pub(crate) fn wait_into<'b>(
+        &mut self,
+        buffer: &'b mut [u8],
+    ) -> Result<Wait<<S as EventSource<'b>>::Events>, Error> {
         while !self.draining {
             let mut ready = [EpollEvent::default()];
             let slice = self.block_duration.unwrap_or(OPEN_CHECK_INTERVAL);
@@ -245,7 +253,7 @@ impl<S: for<'b> EventSource<'b>> EventWaiter<S> {
                 Err(error) => return Err(error),
             }
         }
-        match self.source.read_events(buffer.as_mut_bytes()) {
+        match self.source.read_events(buffer) {
             Ok(events) if S::is_end_of_file(&events) => {
                 // End of file: only a descriptor that is neither inotify nor fanotify (a
                 // pipe) gets here.

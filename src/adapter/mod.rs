@@ -4,6 +4,7 @@ mod barrier;
 mod event;
 mod fs;
 mod iter;
+mod mapped;
 mod nodes;
 mod reader;
 mod table;

@@ -9,6 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::vec::Vec;
 
+use super::mapped::reserve_mapped;
 use crate::parse::WatchDescriptor;
 
 /// A node's index in [`Nodes`].
@@ -125,12 +126,9 @@ impl Hasher for IdHasher {
     }
 }
 
-/// How many slots a tree has before it grows to [`MAPPED_SLOTS`]: enough for most small
+/// How many slots a tree has before it grows to a mapped array: enough for most small
 /// trees.
 const FIRST_SLOTS: usize = 64;
-/// How many slots the second array has: 128 KiB, the length from which malloc (glibc's
-/// and musl's) maps memory of its own for an array rather than take it from the heap.
-const MAPPED_SLOTS: usize = 128 * 1024 / core::mem::size_of::<Node>();
 
 /// Every directory of a tree.
 #[derive(Debug, Default)]
@@ -275,7 +273,7 @@ impl Nodes {
                     // Straight to a length the allocator maps on its own, whose pages
                     // cost nothing until they are used: growing by doubling below it
                     // would leave each shorter array behind in the heap, still resident.
-                    self.slots.reserve_exact(MAPPED_SLOTS - FIRST_SLOTS);
+                    reserve_mapped(&mut self.slots, FIRST_SLOTS + 1);
                 }
                 self.slots.push(node);
                 (self.slots.len() - 1) as NodeId
@@ -1023,10 +1021,10 @@ impl<D: Copy + Default> IdTable<D> {
 
     /// Drops every id, and makes the table long enough for `count` ids and a quarter
     /// more before it is full again, in the same arrays: they are made longer in place
-    /// (no second copy is held), and past their first length they take at least 128 KiB
-    /// at once, which malloc maps by itself and can then lengthen without moving (an
-    /// array that outgrew the heap would be left behind in it, still resident; pages
-    /// not yet used cost nothing).
+    /// (no second copy is held), and past their first length they take a mapped array
+    /// ([`reserve_mapped`]), which malloc can then lengthen without moving (an array that
+    /// outgrew the heap would be left behind in it, still resident; pages not yet used
+    /// cost nothing).
     fn clear_for(&mut self, count: usize) {
         let len = (count * 25 / 16).max(FIRST_TABLE_LEN);
         let empty = Slot {
@@ -1131,12 +1129,11 @@ impl<D: Copy + Default> IdTable<D> {
 }
 
 /// Makes `array` `len` copies of `value`, in its own memory when it has room, else
-/// lengthened in place to `len` and at least 128 KiB (see [`IdTable::clear_for`]).
+/// lengthened in place to `len`, mapped (see [`IdTable::clear_for`]).
 fn refill<T: Copy>(array: &mut Vec<T>, len: usize, value: T) {
     array.clear();
-    if array.capacity() < len && len > FIRST_TABLE_LEN {
-        let mapped = 128 * 1024 / core::mem::size_of::<T>().max(1);
-        array.reserve_exact(len.max(mapped));
+    if len > FIRST_TABLE_LEN {
+        reserve_mapped(array, len);
     }
     array.resize(len, value);
 }

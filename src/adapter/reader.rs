@@ -11,10 +11,11 @@ use std::vec::Vec;
 
 use super::barrier::{MarkerDir, MarkerNames, MarkerPlace};
 use super::event::WatchError;
+use super::mapped::zeroed_bytes;
 use crate::error::PathError;
 use crate::inotify::Inotify;
 use crate::mask::{EventMask, WatchMask};
-use crate::parse::{EventBuffer, Events, WatchDescriptor};
+use crate::parse::{Events, WatchDescriptor};
 use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 
 /// Bytes read per `read(2)`: room for about 2,000 events with short names.
@@ -82,7 +83,8 @@ pub(crate) struct Reader {
     waiter: EventWaiter,
     /// Set by `set_block_duration_fn`; a fixed duration lives in the waiter.
     block_duration_fn: Option<Mutex<BlockDurationFn>>,
-    buffer: Box<EventBuffer<READ_LEN>>,
+    /// [`READ_LEN`] bytes: only the pages reads have written are resident.
+    buffer: Vec<u8>,
     batch_len: usize,
     batch_pos: usize,
     /// Events read ahead by [`sync`](Reader::sync), in the kernel's order, handed out
@@ -106,7 +108,7 @@ impl Reader {
         Ok(Reader {
             waiter: EventWaiter::new(Inotify::new()?, Some(DEFAULT_BLOCK_DURATION))?,
             block_duration_fn: None,
-            buffer: Box::new(EventBuffer::new()),
+            buffer: zeroed_bytes(READ_LEN),
             batch_len: 0,
             batch_pos: 0,
             backlog: Vec::new(),
@@ -149,7 +151,7 @@ impl Reader {
         if event.name_start == event.name_end {
             return None;
         }
-        self.buffer.as_bytes().get(event.name_start..event.name_end)
+        self.buffer.get(event.name_start..event.name_end)
     }
 
     /// The next event, or the end of a cycle. With `block`, waits for a batch for at
@@ -179,7 +181,7 @@ impl Reader {
                 None => {}
             }
             if !block {
-                let read = match self.waiter.inotify().read(&mut self.buffer) {
+                let read = match self.waiter.inotify().read_into(&mut self.buffer) {
                     Ok(events) => Ok(events.remainder().len()),
                     Err(error) => Err(error),
                 };
@@ -199,7 +201,7 @@ impl Reader {
                     self.waiter.set_block_duration(duration());
                 }
             }
-            let len = match self.waiter.wait(&mut self.buffer) {
+            let len = match self.waiter.wait_into(&mut self.buffer) {
                 Ok(Wait::Events(events)) => events.remainder().len(),
                 // The queue is empty: wait for more, up to a block duration.
                 Ok(Wait::Drained) => continue,
@@ -228,11 +230,7 @@ impl Reader {
     /// an error.
     fn parse_next(&mut self) -> Result<Option<RawEvent>, WatchError> {
         let start = self.batch_pos;
-        let bytes = self
-            .buffer
-            .as_bytes()
-            .get(start..self.batch_len)
-            .unwrap_or(&[]);
+        let bytes = self.buffer.get(start..self.batch_len).unwrap_or(&[]);
         let parsed = Events::new(bytes).next();
         match parsed {
             Some(Ok(event)) => {
@@ -345,7 +343,6 @@ impl Reader {
     fn keep_unread_batch(&mut self) {
         let unread = self
             .buffer
-            .as_bytes()
             .get(self.batch_pos..self.batch_len)
             .unwrap_or(&[]);
         if !unread.is_empty() {
@@ -371,7 +368,7 @@ impl Reader {
                 None => return Ok(None),
             };
             self.waiter.set_block_duration(Some(left));
-            match self.waiter.wait(&mut self.buffer)? {
+            match self.waiter.wait_into(&mut self.buffer)? {
                 Wait::Events(events) => return Ok(Some(events.remainder().len())),
                 Wait::Drained | Wait::TimedOut | Wait::Interrupted => {}
             }
@@ -390,7 +387,7 @@ impl Reader {
         }
         self.keep_unread_batch();
         loop {
-            let read = match self.waiter.inotify().read(&mut self.buffer) {
+            let read = match self.waiter.inotify().read_into(&mut self.buffer) {
                 Ok(events) => Ok(events.remainder().len()),
                 Err(error) => Err(error),
             };
@@ -416,7 +413,7 @@ impl Reader {
     where
         F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
     {
-        let bytes = self.buffer.as_bytes().get(..len).unwrap_or(&[]);
+        let bytes = self.buffer.get(..len).unwrap_or(&[]);
         let mut kept = Kept::Events;
         let mut at = 0;
         for event in Events::new(bytes) {
@@ -470,10 +467,7 @@ impl Reader {
             return None;
         }
         let batch = rest.get(..len)?;
-        self.buffer
-            .as_mut_bytes()
-            .get_mut(..len)?
-            .copy_from_slice(batch);
+        self.buffer.get_mut(..len)?.copy_from_slice(batch);
         self.backlog_pos += len;
         self.start_batch(len);
         self.drop_used_backlog();

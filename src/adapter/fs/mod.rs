@@ -28,6 +28,7 @@ use self::taken::{Entry, Taken, DELIVERED_ORDER};
 use super::barrier::MarkerNames;
 use super::event::{FilterStop, Origin, RootError, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
+use super::mapped::zeroed_bytes;
 use super::nodes::NodeId;
 use super::reader::{RawEvent, READ_LEN};
 use super::tree::ExcludeFn;
@@ -140,7 +141,8 @@ pub struct FsWatcher {
     /// the first root and closed only with the watcher.
     opener: Option<EventWaiter<Fanotify>>,
     block_duration_fn: Option<std::sync::Mutex<BlockDurationFn>>,
-    buffer: Box<EventBuffer<READ_LEN>>,
+    /// [`READ_LEN`] bytes: only the pages reads have written are resident.
+    buffer: Vec<u8>,
     batch_len: usize,
     batch_pos: usize,
     /// Events read ahead (to resolve a directory never met), taken before the batch.
@@ -242,7 +244,7 @@ impl FsBuilder {
             waiter: EventWaiter::new(fanotify, Some(DEFAULT_BLOCK_DURATION))?,
             opener: None,
             block_duration_fn: None,
-            buffer: Box::new(EventBuffer::new()),
+            buffer: zeroed_bytes(READ_LEN),
             batch_len: 0,
             batch_pos: 0,
             ahead: Vec::new(),
@@ -546,7 +548,7 @@ impl FsWatcher {
                 }
             }
             if !block {
-                match self.waiter.source().read(&mut self.buffer) {
+                match self.waiter.source().read_into(&mut self.buffer) {
                     Ok(events) => {
                         let len = events.remainder().len();
                         if len == 0 {
@@ -578,7 +580,7 @@ impl FsWatcher {
     /// the wait ended with none.
     fn wait_for_batch(&mut self) -> Result<Option<usize>, WatchError> {
         loop {
-            match self.waiter.wait(&mut self.buffer)? {
+            match self.waiter.wait_into(&mut self.buffer)? {
                 Wait::Events(events) => return Ok(Some(events.remainder().len())),
                 Wait::Drained => continue,
                 Wait::TimedOut | Wait::Interrupted => return Ok(None),
@@ -605,7 +607,6 @@ impl FsWatcher {
             &self.ahead[self.ahead_pos..]
         } else {
             self.buffer
-                .as_bytes()
                 .get(self.batch_pos..self.batch_len)
                 .unwrap_or(&[])
         };
@@ -671,7 +672,7 @@ impl FsWatcher {
         self.batch_len = 0;
         self.keep_ahead(rest);
         while self.ahead.len() - self.ahead_pos < MAX_AHEAD {
-            let len = match self.waiter.source().read(&mut self.buffer) {
+            let len = match self.waiter.source().read_into(&mut self.buffer) {
                 Ok(events) => events.remainder().len(),
                 Err(error) if error.is_would_block() => return Ok(()),
                 Err(error) => return Err(error.into()),
@@ -692,7 +693,7 @@ impl FsWatcher {
     /// noting where each directory renamed or deleted among them was.
     fn keep_ahead(&mut self, read: Range<usize>) {
         let start = self.ahead.len();
-        if let Some(bytes) = self.buffer.as_bytes().get(read) {
+        if let Some(bytes) = self.buffer.get(read) {
             self.ahead.extend_from_slice(bytes);
         }
         let scan = &mut self.scan;

@@ -28,6 +28,7 @@ use self::own::OwnListings;
 use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
 use super::iter::{EventSource, WatchEvents};
+use super::mapped::zeroed_bytes;
 use super::reader::{RawEvent, Reader, Step};
 use super::watcher::{event_ref, push_name, PathParts};
 use crate::adapter::nodes::{NodeId, Nodes, NO_NODE};
@@ -197,7 +198,9 @@ pub struct TreeWatcher {
     scratch: Vec<u8>,
     /// A path in the delivered view, to compare with one on disk.
     told_path: Vec<u8>,
-    listing: Box<[u8]>,
+    /// The buffer directories are listed into: only the pages listings have written are
+    /// resident.
+    listing: Vec<u8>,
     last_filter_stop: Option<FilterStop>,
 }
 
@@ -311,7 +314,7 @@ impl TreeBuilder {
             name: Vec::with_capacity(crate::sys::NAME_MAX + 1),
             scratch: Vec::new(),
             told_path: Vec::new(),
-            listing: std::vec![0u8; crawl::LISTING_LEN].into_boxed_slice(),
+            listing: zeroed_bytes(crawl::LISTING_LEN),
             last_filter_stop: None,
         };
         for root in roots {
