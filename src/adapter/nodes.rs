@@ -2,9 +2,7 @@
 //! descriptor), with lookups by watch descriptor and by (parent, name). Paths are built
 //! on demand; a rename is O(1) whatever the size of the subtree.
 
-use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::vec::Vec;
@@ -103,29 +101,6 @@ struct Family {
 /// The longest run of children: how many nodes a lookup scans at most.
 const MAX_RUN: u16 = 32;
 
-/// A map keyed by node id, hashed with one multiply (ids are not chosen by anyone).
-type IdMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
-
-/// The hasher of [`IdMap`]: Fibonacci hashing of the id.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, id: u32) {
-        self.0 = u64::from(id).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// How many slots a tree has before it grows to a mapped array: enough for most small
 /// trees.
 const FIRST_SLOTS: usize = 64;
@@ -143,10 +118,10 @@ pub(crate) struct Nodes {
     /// changes.
     flag_counts: [u32; 8],
     /// The high halves of the inodes that have one (the nodes with [`FLAG_HIGH_INO`]).
-    high_inos: IdMap<u32>,
+    high_inos: IdTable<u32>,
     /// The watch descriptors that do not fit in a node (those nodes' `wd` is
     /// [`WD_ELSEWHERE`]).
-    high_wds: IdMap<i32>,
+    high_wds: IdTable<i32>,
     /// The children of each directory that has any, by its id. Grown only by
     /// [`rebuild_children`](Self::rebuild_children).
     families: IdTable<Family>,
@@ -367,13 +342,13 @@ impl Nodes {
             None => NO_WD,
             Some(wd) if 0 < wd && (wd as u32) < WD_ELSEWHERE => wd as u32,
             Some(wd) => {
-                self.high_wds.insert(id, wd);
+                self.high_wds.set(id, wd);
                 WD_ELSEWHERE
             }
         };
         let node = &mut self.slots[id as usize];
         if node.wd_bits() == WD_ELSEWHERE && bits != WD_ELSEWHERE {
-            self.high_wds.remove(&id);
+            self.high_wds.take(id);
         }
         let bytes = bits.to_le_bytes();
         node.wd = [bytes[0], bytes[1], bytes[2]];
@@ -390,10 +365,10 @@ impl Nodes {
         let had_high = node.flags & FLAG_HIGH_INO != 0;
         if high != 0 {
             node.flags |= FLAG_HIGH_INO;
-            self.high_inos.insert(id, high);
+            self.high_inos.set(id, high);
         } else if had_high {
             node.flags &= !FLAG_HIGH_INO;
-            self.high_inos.remove(&id);
+            self.high_inos.take(id);
         }
     }
 
@@ -405,7 +380,7 @@ impl Nodes {
         };
         let high = match node.flags & FLAG_HIGH_INO {
             0 => 0,
-            _ => self.high_inos.get(&id).copied().unwrap_or(0),
+            _ => self.high_inos.get(id).unwrap_or(0),
         };
         u64::from(node.ino) | u64::from(high) << 32
     }
@@ -436,10 +411,11 @@ impl Nodes {
     /// the child index.
     pub(crate) fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let family = self.family(parent)?;
-        let is_it = |id: NodeId| {
-            self.get(id)
-                .map_or(false, |node| node.parent == parent && !node.is_root())
-                && self.name(id) == name
+        let is_it = |id: NodeId| match self.get(id) {
+            Some(node) => {
+                node.parent == parent && !node.is_root() && name_of(node, &self.names) == name
+            }
+            None => false,
         };
         let run = family.first..family.first.saturating_add(u32::from(family.len));
         run.into_iter()
@@ -471,25 +447,20 @@ impl Nodes {
         self.is_orphan(top).then_some(top)
     }
 
-    /// Whether some node may have `id` as parent (none has when this says no).
-    fn may_have_children(&self, id: NodeId) -> bool {
-        self.family(id).is_some()
-    }
-
-    /// The children of `parent`, if it has any.
+    /// The children of `parent`, if it has any (no node has `parent` as its parent when
+    /// this is `None`).
     fn family(&self, parent: NodeId) -> Option<Family> {
-        let at = self.families.slot_of(id_hash(parent), |id| id == parent)?;
-        Some(self.families.slots[at].data)
+        self.families.get(parent)
     }
 
     /// Forgets the children of `parent`.
     fn remove_family(&mut self, parent: NodeId) {
-        self.families.remove(parent, id_hash(parent), id_hash);
+        self.families.take(parent);
     }
 
     /// The children of `id`: one pass over every node.
     pub(crate) fn children_of(&self, id: NodeId) -> Vec<NodeId> {
-        if !self.may_have_children(id) {
+        if self.family(id).is_none() {
             return Vec::new();
         }
         self.ids()
@@ -526,7 +497,7 @@ impl Nodes {
         if with_top && self.get(id).is_some() {
             doomed.push(id);
         }
-        if self.may_have_children(id) {
+        if self.family(id).is_some() {
             // Every node whose chain of parents reaches `id`: one pass over the slots.
             for other in 0..self.slots.len() as NodeId {
                 if other != id && self.is_below(other, id) {
@@ -575,7 +546,7 @@ impl Nodes {
         }
         self.clear_wd(id);
         if node.flags & FLAG_HIGH_INO != 0 {
-            self.high_inos.remove(&id);
+            self.high_inos.take(id);
         }
         // Its children go with it (they come later in the same removal).
         self.remove_family(id);
@@ -1038,8 +1009,14 @@ impl<D: Copy + Default> IdTable<D> {
         self.len = 0;
     }
 
-    /// Adds `id`, whose hash is `hash`; `hash_of` gives any other id's, to grow.
-    pub(crate) fn insert(&mut self, id: NodeId, hash: u64, hash_of: impl Fn(NodeId) -> u64) {
+    /// Adds `id`, whose hash is `hash`; `hash_of` gives any other id's, to grow. Returns
+    /// its slot.
+    pub(crate) fn insert(
+        &mut self,
+        id: NodeId,
+        hash: u64,
+        hash_of: impl Fn(NodeId) -> u64,
+    ) -> usize {
         if self.is_full() {
             let old = core::mem::take(&mut self.slots);
             self.tags = Vec::new();
@@ -1049,7 +1026,28 @@ impl<D: Copy + Default> IdTable<D> {
                 self.slots[at].data = other.data;
             }
         }
-        self.place(id, hash);
+        self.place(id, hash)
+    }
+
+    /// The value of `id`, in a table keyed by the ids themselves (a map by node id).
+    pub(crate) fn get(&self, id: NodeId) -> Option<D> {
+        let at = self.slot_of(id_hash(id), |other| other == id)?;
+        Some(self.slots[at].data)
+    }
+
+    /// Sets the value of `id`, adding it if it is not there, in a table keyed by the ids
+    /// themselves.
+    pub(crate) fn set(&mut self, id: NodeId, data: D) {
+        let at = match self.slot_of(id_hash(id), |other| other == id) {
+            Some(at) => at,
+            None => self.insert(id, id_hash(id), id_hash),
+        };
+        self.slots[at].data = data;
+    }
+
+    /// Takes `id` out of a table keyed by the ids themselves.
+    pub(crate) fn take(&mut self, id: NodeId) {
+        self.remove(id, id_hash(id), id_hash);
     }
 
     /// Adds `id`, whose hash is `hash`, to a table that is not full, with the default
@@ -1172,13 +1170,13 @@ fn name_of<'a>(node: &'a Node, names: &'a [u8]) -> &'a [u8] {
 
 /// The watch descriptor of `id` in `slots`, reading the arrays directly (so that the
 /// lookup by descriptor can be changed while they are read).
-fn wd_in(slots: &[Node], high_wds: &IdMap<i32>, id: NodeId) -> Option<i32> {
+fn wd_in(slots: &[Node], high_wds: &IdTable<i32>, id: NodeId) -> Option<i32> {
     let node = slots
         .get(id as usize)
         .filter(|node| node.flags & FLAG_FREE == 0)?;
     match node.wd_bits() {
         NO_WD => None,
-        WD_ELSEWHERE => high_wds.get(&id).copied(),
+        WD_ELSEWHERE => high_wds.get(id),
         bits => Some(bits as i32),
     }
 }
@@ -1325,20 +1323,20 @@ mod tests {
         assert_eq!(nodes.ino(root), big);
         assert_eq!(nodes.ino(a), u64::from(u32::MAX));
         assert_eq!(nodes.ino(b), big + 1);
-        assert_eq!(nodes.high_inos.len(), 2);
+        assert_eq!(nodes.high_inos.len, 2);
         nodes.set_ino(b, 7);
         assert_eq!(nodes.ino(b), 7);
         nodes.set_ino(a, u64::MAX);
         assert_eq!(nodes.ino(a), u64::MAX);
         nodes.remove_subtree(a, true, |_, _| {});
         assert_eq!(nodes.ino(a), 0);
-        assert_eq!(nodes.high_inos.len(), 1);
+        assert_eq!(nodes.high_inos.len, 1);
         // A slot used again starts with its own inode.
         let again = nodes.add_child(root, b"c", 9);
         assert_eq!(again, a);
         assert_eq!(nodes.ino(again), 9);
         nodes.remove_subtree(root, true, |_, _| {});
-        assert!(nodes.high_inos.is_empty());
+        assert_eq!(nodes.high_inos.len, 0);
     }
 
     #[test]
@@ -1638,7 +1636,7 @@ mod tests {
             assert_eq!(nodes.wd(id), Some(WatchDescriptor::from_raw(wd)));
             assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(wd)), Some(id));
         }
-        assert_eq!(nodes.high_wds.len(), 2);
+        assert_eq!(nodes.high_wds.len, 2);
         // A descriptor that fits again leaves the side table.
         assert_eq!(
             nodes.set_wd(b, WatchDescriptor::from_raw(5)),
@@ -1646,14 +1644,14 @@ mod tests {
         );
         assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(0xff_ffff)), None);
         assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(5)), Some(b));
-        assert_eq!(nodes.high_wds.len(), 1);
+        assert_eq!(nodes.high_wds.len, 1);
         nodes.clear_wd(c);
         assert_eq!(nodes.wd(c), None);
         assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(i32::MAX)), None);
-        assert!(nodes.high_wds.is_empty());
+        assert_eq!(nodes.high_wds.len, 0);
         nodes.set_wd(c, WatchDescriptor::from_raw(1 << 30));
         nodes.remove_subtree(root, false, |_, _| {});
-        assert!(nodes.high_wds.is_empty());
+        assert_eq!(nodes.high_wds.len, 0);
         assert_eq!(nodes.by_wd(WatchDescriptor::from_raw(1 << 30)), None);
     }
 
