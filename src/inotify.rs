@@ -114,6 +114,12 @@ impl Inotify {
         Inotify { fd }
     }
 
+    /// How many bytes of events the instance holds now, not yet read (`FIONREAD`).
+    #[cfg(feature = "std")]
+    pub(crate) fn queued_bytes(&self) -> Result<usize, crate::sys::Errno> {
+        sys::queued_bytes(self.fd.as_raw())
+    }
+
     /// Watches `path` for the events in `mask`, and returns the watch's descriptor.
     ///
     /// Watching a path that is already watched returns the same descriptor and replaces

@@ -326,6 +326,67 @@ fn events_that_repeat_a_listing_leave_the_directories_it_found_in_their_places()
     assert_replays_to_disk(start, &root, &events, &described);
 }
 
+/// A tree over `root`, which holds the empty directory `d`; then, all before the tree
+/// reads: `mv d ../out/d`, `in_out` on `../out/d`, `mv ../out/d d`, someone else's open
+/// and close of `d`, and a few hundred events about files. `d` comes back where the
+/// caller had no place for it, so the tree lists it again, and the other close of `d` is
+/// read first, where the close of the tree's own listing is expected. Returns the temporary
+/// directory, `root`, the tree below `root` before any of this, and the tree.
+fn listed_again_after_another_close(
+    in_out: impl FnOnce(&Path),
+) -> (TempDir, PathBuf, Model, TreeWatcher) {
+    let dir = TempDir::new();
+    let (root, out) = (dir.join("root"), dir.join("out"));
+    fs::create_dir_all(root.join("d")).unwrap();
+    fs::create_dir(&out).unwrap();
+    let start = disk_model(&root);
+    let tree = TreeWatcher::new(&root).unwrap();
+    fs::rename(root.join("d"), out.join("d")).unwrap();
+    in_out(&out.join("d"));
+    fs::rename(out.join("d"), root.join("d")).unwrap();
+    drop(fs::read_dir(root.join("d")).unwrap());
+    for i in 0..300 {
+        fs::write(root.join(format!("f{}", i)), b"x").unwrap();
+    }
+    (dir, root, start, tree)
+}
+
+/// [`listed_again_after_another_close`], then `mkdir d/x` before the tree reads: the
+/// listing finds `x`, and the kernel's `IN_CREATE` of it, read hundreds of events after
+/// the other close, was queued before the listing, so it repeats what the listing found.
+/// `x` is reported once, and the events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_listing_ended_early_by_another_close_still_reports_what_it_found_once() {
+    let (_dir, root, start, mut tree) = listed_again_after_another_close(|_| {});
+    fs::create_dir(root.join("d/x")).unwrap();
+    let events = synced(&mut tree);
+    let described = described(&events);
+    let made = events
+        .iter()
+        .filter(|e| e.mask.contains(EventMask::CREATE) && e.path() == root.join("d/x"))
+        .count();
+    assert_eq!(made, 1, "{:#?}", described);
+    assert_replays_to_disk(start, &root, &events, &described);
+}
+
+/// [`listed_again_after_another_close`] with `mkdir n` in `d` while it is out, then
+/// `mv d/n d/n2` before the tree reads: the listing finds `n2`. The `IN_MOVED_FROM` of
+/// `n`, read hundreds of events after the other close, was queued before the listing:
+/// the caller never had `n` there, and is not told it left.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_listing_ended_early_by_another_close_still_hides_what_left_before_it() {
+    let (_dir, root, start, mut tree) =
+        listed_again_after_another_close(|d| fs::create_dir(d.join("n")).unwrap());
+    fs::rename(root.join("d/n"), root.join("d/n2")).unwrap();
+    let events = synced(&mut tree);
+    let described = described(&events);
+    let never_had = events.iter().any(|e| e.path() == root.join("d/n"));
+    assert!(!never_had, "{:#?}", described);
+    assert_replays_to_disk(start, &root, &events, &described);
+}
+
 /// `mkdir n && mv pre n/m && touch n/m/x/f && mv n/m/x y`, all before the tree reads:
 /// the events have `pre` in a move (its other half never comes: `n` was not watched
 /// yet) when `x` leaves it for `y`. The caller never had `x` anywhere but in `pre`, so

@@ -15,7 +15,7 @@ use super::mapped::zeroed_bytes;
 use crate::error::PathError;
 use crate::inotify::Inotify;
 use crate::mask::{EventMask, WatchMask};
-use crate::parse::{Events, WatchDescriptor};
+use crate::parse::{Events, WatchDescriptor, EVENT_HEADER_LEN};
 use crate::wait::{EventWaiter, Wait, DEFAULT_BLOCK_DURATION};
 
 /// Bytes read per `read(2)`: room for about 2,000 events with short names.
@@ -78,6 +78,9 @@ pub(crate) enum Step {
     /// Every event queued before the last `sync` marker has been handed out.
     Synced,
 }
+
+/// The kernel's default `max_queued_events`.
+const DEFAULT_MAX_QUEUED_EVENTS: usize = 16_384;
 
 pub(crate) struct Reader {
     waiter: EventWaiter,
@@ -144,6 +147,21 @@ impl Reader {
 
     pub(crate) fn set_block_duration_fn(&mut self, duration: BlockDurationFn) {
         self.block_duration_fn = Some(Mutex::new(duration));
+    }
+
+    /// How many events, at most, are still to be handed out of those queued now: the
+    /// ones read and not yet handed out, and the ones the kernel holds. Every event takes
+    /// at least 16 bytes; when the kernel cannot say what it holds, its default limit
+    /// (16,384 events) stands for it.
+    pub(crate) fn unread_at_most(&self) -> u64 {
+        let read = self.batch_len.saturating_sub(self.batch_pos)
+            + self.backlog.len().saturating_sub(self.backlog_pos);
+        let queued = self
+            .waiter
+            .inotify()
+            .queued_bytes()
+            .unwrap_or(DEFAULT_MAX_QUEUED_EVENTS * EVENT_HEADER_LEN);
+        ((read + queued) / EVENT_HEADER_LEN) as u64
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).

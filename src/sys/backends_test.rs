@@ -30,6 +30,7 @@ fn numbers_agree() {
         (asm::nr::WRITE, sc_backend::nr::WRITE),
         (asm::nr::CLOSE, sc_backend::nr::CLOSE),
         (asm::nr::FCNTL, sc_backend::nr::FCNTL),
+        (asm::nr::IOCTL, sc_backend::nr::IOCTL),
         (asm::nr::GETDENTS64, sc_backend::nr::GETDENTS64),
         (asm::nr::CLOCK_GETTIME, sc_backend::nr::CLOCK_GETTIME),
         (asm::nr::EXIT_GROUP, sc_backend::nr::EXIT_GROUP),

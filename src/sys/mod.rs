@@ -498,6 +498,26 @@ pub(crate) fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
+/// `FIONREAD`: how many bytes a read of the descriptor would find now.
+const FIONREAD: usize = 0x541b;
+
+/// `ioctl(fd, FIONREAD, &len)`: how many bytes are queued for reading on `fd` (for an
+/// inotify instance, the length of the events it holds).
+#[inline]
+pub(crate) fn queued_bytes(fd: RawFd) -> Result<usize, Errno> {
+    let mut len: i32 = 0;
+    // SAFETY: for FIONREAD the kernel writes one `int` into `len`.
+    Errno::decode(unsafe {
+        backend::syscall3(
+            nr::IOCTL,
+            fd_arg(fd),
+            FIONREAD,
+            &mut len as *mut i32 as usize,
+        )
+    })?;
+    Ok(len.max(0) as usize)
+}
+
 /// `RLIMIT_NOFILE`: the limit on the descriptor numbers a process may open.
 pub(crate) const RLIMIT_NOFILE: u32 = 7;
 

@@ -14,6 +14,7 @@ pub(crate) mod nr {
     pub(crate) const READ: usize = 0;
     pub(crate) const WRITE: usize = 1;
     pub(crate) const CLOSE: usize = 3;
+    pub(crate) const IOCTL: usize = 16;
     pub(crate) const FCNTL: usize = 72;
     pub(crate) const FSTATFS: usize = 138;
     pub(crate) const GETDENTS64: usize = 217;

@@ -910,6 +910,7 @@ impl TreeWatcher {
             !ours
         });
         self.found.remove(&id);
+        self.found_until.remove(&id);
         self.listed.remove(&id);
         self.list_unreported_later(id);
     }
@@ -1008,6 +1009,12 @@ impl TreeWatcher {
         self.listing = buffer;
         if !found.is_empty() {
             self.found.entry(id).or_default().extend(found);
+        }
+        if report_files {
+            // What it found (files, and the subdirectories reported next) was queued
+            // before now.
+            let until = self.events_read + self.reader.unread_at_most();
+            self.found_until.insert(id, until);
         }
         if report_files {
             if let Listing::Marked { .. } = listing {

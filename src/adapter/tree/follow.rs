@@ -8,6 +8,7 @@ use std::vec::Vec;
 
 use super::crawl::{Arrival, Opened};
 use super::delivered::{Arrived, Standing};
+use super::found::AfterListing;
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::nodes::{NodeId, FLAG_LISTING, NO_NODE};
@@ -38,9 +39,6 @@ const MAX_HELD: usize = 4096;
 /// How many reads an orphan waits for its other half, at most, when no read finds the
 /// queue empty.
 const ORPHAN_BATCHES: u64 = 16;
-
-/// How many kernel events after a listing's end its finds still count as duplicates.
-const ECHO_WINDOW: u64 = 256;
 
 /// What becomes of a kernel event the tree has followed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,14 +188,25 @@ impl TreeWatcher {
         }
         let own = self.own.take(&self.nodes, dir, b"", mask);
         if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
-            // The end of the tree's own listing. An entry can be listed a moment before
-            // the kernel queues its creation: what was found stays a duplicate for a
-            // while yet, unless it is deleted or moved first.
+            // The end of the tree's own listing, or a close of someone else's read
+            // first (nothing tells them apart): what the listing found stays a
+            // duplicate until every event queued before its end has been read, unless
+            // it is deleted or moved first.
             self.nodes.set_flag(dir, FLAG_LISTING, false);
-            self.listed.remove(&dir);
-            if let Some(found) = self.found.remove(&dir).filter(|found| !found.is_empty()) {
-                self.echoes
-                    .push_back((dir, found, self.events_read + ECHO_WINDOW));
+            let until = self.found_until.remove(&dir);
+            let found = self.found.remove(&dir).unwrap_or_default();
+            let listed = self.listed.remove(&dir);
+            if !found.is_empty() || listed.is_some() {
+                let until =
+                    until.unwrap_or_else(|| self.events_read + self.reader.unread_at_most());
+                let at = self.echoes.partition_point(|after| after.until <= until);
+                let after = AfterListing {
+                    dir,
+                    found,
+                    listed,
+                    until,
+                };
+                self.echoes.insert(at, after);
             }
             return false;
         }
@@ -763,6 +772,7 @@ impl TreeWatcher {
         // that listing found is a duplicate of nothing still to come. (The map goes, with
         // room a large scan made in it.)
         self.found = Default::default();
+        self.found_until = Default::default();
         self.listed = Default::default();
         self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
@@ -821,9 +831,17 @@ impl TreeWatcher {
     /// queued before it), of a name the listing did not see and no event read since
     /// brought there. An arrival read in that time adds its name.
     fn left_before_listing(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        let listed = match self.listed.get_mut(&dir) {
-            Some(listed) if !name.is_empty() => listed,
-            _ => return false,
+        if name.is_empty() {
+            return false;
+        }
+        let after = self.echoes.iter_mut().filter(|after| after.dir == dir);
+        let listed = match self
+            .listed
+            .get_mut(&dir)
+            .or_else(|| after.filter_map(|after| after.listed.as_mut()).last())
+        {
+            Some(listed) => listed,
+            None => return false,
         };
         if mask.intersects(EventMask::CREATE | EventMask::MOVED_TO) {
             listed.insert(name);
@@ -836,12 +854,12 @@ impl TreeWatcher {
     /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or for a while after;
     /// a deletion or a move away first means a later one is new.
     fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        let echoes = self.echoes.iter_mut().filter(|(at, _, _)| *at == dir);
+        let after = self.echoes.iter_mut().filter(|after| after.dir == dir);
         let sets = self
             .found
             .get_mut(&dir)
             .into_iter()
-            .chain(echoes.map(|(_, set, _)| set));
+            .chain(after.map(|after| &mut after.found));
         let mut found = false;
         for set in sets {
             found |= set.remove(name);
@@ -880,12 +898,13 @@ impl TreeWatcher {
             self.own_closes_leave(id);
         }
         let inotify = self.reader.inotify();
-        let found = &mut self.found;
+        let (found, found_until) = (&mut self.found, &mut self.found_until);
         let listed = &mut self.listed;
         let echoes = &mut self.echoes;
         let mut gone = Vec::new();
         self.nodes.remove_subtree(id, with_top, |removed, wd| {
             found.remove(&removed);
+            found_until.remove(&removed);
             listed.remove(&removed);
             gone.push(removed);
             if let Some(wd) = wd {
@@ -899,7 +918,7 @@ impl TreeWatcher {
         // Node ids are reused: nothing may refer to a removed one.
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
-        echoes.retain(|(dir, _, _)| !is_gone(dir));
+        echoes.retain(|after| !is_gone(&after.dir));
         self.own.removed(&gone);
         self.delivered.removed(&gone);
         // A report of a removed directory (`subject`) goes with it: its id may be

@@ -7,7 +7,22 @@
 use std::boxed::Box;
 use std::vec::Vec;
 
-use crate::adapter::nodes::{hash, IdTable, NO_NODE};
+use crate::adapter::nodes::{hash, IdTable, NodeId, NO_NODE};
+
+/// What a listing of one directory found and saw, kept past its end (or past a close
+/// of someone else's taken for it) until every event queued before that end has been
+/// read: the kernel events about those names until then are still as of before it.
+#[derive(Debug)]
+pub(crate) struct AfterListing {
+    pub(crate) dir: NodeId,
+    /// The names it found: the kernel's first report of one is a repeat.
+    pub(crate) found: FoundNames,
+    /// For a scan's listing, every name it saw and those that arrived since: what the
+    /// caller has in the directory.
+    pub(crate) listed: Option<FoundNames>,
+    /// The count of kernel events read past which it expires.
+    pub(crate) until: u64,
+}
 
 /// Past this many bytes, a set keeps a table of where its names start.
 const SHORT: usize = 256;

@@ -23,7 +23,7 @@ use std::vec::Vec;
 
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Verdict, Waiting};
-use self::found::FoundNames;
+use self::found::{AfterListing, FoundNames};
 use self::own::OwnListings;
 use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
@@ -147,15 +147,19 @@ pub struct TreeWatcher {
     /// Names a listing found, per directory, until the listing's end is read back: the
     /// kernel's `IN_CREATE` for them before that point is a duplicate.
     found: HashMap<NodeId, FoundNames>,
+    /// For each directory in `found`: the count of kernel events read past which every
+    /// event queued when its listing ended has been read. The kernel queues its report
+    /// of an entry before a listing can see it, so the reports of what was found come by
+    /// then, however late the listing's end is read.
+    found_until: HashMap<NodeId, u64>,
     /// Every name a reporting listing (a scan's) saw, per directory, plus the names the
     /// events read since brought there, until the listing's end is read back: what the
     /// caller has in that directory. An `IN_MOVED_FROM` read before that point, of a name
     /// not among them, took away what had left before the listing, which the caller never
     /// had.
     listed: HashMap<NodeId, FoundNames>,
-    /// What listings found, after their end, until `ECHO_WINDOW` more kernel events are
-    /// read: (directory, names, the count of events read at which it expires).
-    echoes: VecDeque<(NodeId, FoundNames, u64)>,
+    /// What listings found and saw, after their end, in the order they expire.
+    echoes: VecDeque<AfterListing>,
     /// Kernel events read so far.
     events_read: u64,
     /// The closes of the tree's own listings still to be read (see `own.rs`).
@@ -292,6 +296,7 @@ impl TreeBuilder {
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
             found: HashMap::new(),
+            found_until: HashMap::new(),
             listed: HashMap::new(),
             echoes: VecDeque::new(),
             events_read: 0,
@@ -676,7 +681,7 @@ impl TreeWatcher {
             while self
                 .echoes
                 .front()
-                .map_or(false, |(_, _, until)| *until < self.events_read)
+                .map_or(false, |after| after.until < self.events_read)
             {
                 self.echoes.pop_front();
             }
