@@ -387,6 +387,50 @@ fn a_listing_ended_early_by_another_close_still_hides_what_left_before_it() {
     assert_replays_to_disk(start, &root, &events, &described);
 }
 
+/// `mkdir n && mv x/y n/y && mkdir n/y/c n/y/c/p`, then (`rename_n`) `mv n n2`, all
+/// before the tree reads. The listing of the new `n` finds `y`, whose move the events
+/// have not reached; `y`'s move then never ends where the caller can see (`n` was not
+/// watched yet), so `y` arrives as one the caller never had there, with what it holds.
+/// The creation of `c`, read while `y` is away, is listed there and then, and what that
+/// listing found must not come ahead of `y`'s own report, nor twice after it. The
+/// tree's own listings (two of `c`: one when it is made, one for `y`'s arrival) make no
+/// event. Each directory is reported once, after its parent, and the events replay to
+/// the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_directory_made_in_one_that_arrives_unseen_is_reported_once_after_it() {
+    for rename_n in [false, true] {
+        let dir = TempDir::new();
+        let root = dir.path().to_path_buf();
+        fs::create_dir_all(root.join("x/y")).unwrap();
+        let start = disk_model(&root);
+        let mut tree = TreeWatcher::new(&root).unwrap();
+        fs::create_dir(root.join("n")).unwrap();
+        fs::rename(root.join("x/y"), root.join("n/y")).unwrap();
+        fs::create_dir_all(root.join("n/y/c/p")).unwrap();
+        let n = if rename_n {
+            fs::rename(root.join("n"), root.join("n2")).unwrap();
+            root.join("n2")
+        } else {
+            root.join("n")
+        };
+        let events = synced(&mut tree);
+        let described = described(&events);
+        let reports: Vec<PathBuf> = events
+            .iter()
+            .filter(|e| e.origin == Origin::Scan)
+            .map(|e| e.path())
+            .collect();
+        let expected = [n.join("y"), n.join("y/c"), n.join("y/c/p")];
+        assert_eq!(reports, expected, "{:#?}", described);
+        let own_noise = events
+            .iter()
+            .any(|e| e.mask.intersects(EventMask::OPEN | EventMask::ACCESS));
+        assert!(!own_noise, "{:#?}", described);
+        assert_replays_to_disk(start, &root, &events, &described);
+    }
+}
+
 /// `mkdir n && mv pre n/m && touch n/m/x/f && mv n/m/x y`, all before the tree reads:
 /// the events have `pre` in a move (its other half never comes: `n` was not watched
 /// yet) when `x` leaves it for `y`. The caller never had `x` anywhere but in `pre`, so

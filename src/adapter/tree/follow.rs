@@ -187,6 +187,11 @@ impl TreeWatcher {
             return true;
         }
         let own = self.own.take(&self.nodes, dir, b"", mask);
+        if own && self.own.awaits_close(dir) && self.nodes.has_flag(dir, FLAG_LISTING) {
+            // The end of one listing of the tree's own while another is still open (or
+            // taken for it): the noise of that other one is still to come.
+            return false;
+        }
         if self.nodes.has_flag(dir, FLAG_LISTING) && mask.contains(EventMask::CLOSE_NOWRITE) {
             // The end of the tree's own listing, or a close of someone else's read
             // first (nothing tells them apart): what the listing found stays a
@@ -341,10 +346,14 @@ impl TreeWatcher {
                 Arrived::Placed => self.release_waiting(),
                 Arrived::Unknown(id) => {
                     // What waited below it happened where the caller was never told it
-                    // was: the listing below reports what it holds instead.
+                    // was, and what is still to be handed out below it (a listing's
+                    // reports, made while it was away) would come before it or twice:
+                    // the listing below reports what it holds instead.
                     let (nodes, delivered) = (&self.nodes, &self.delivered);
                     self.waiting
                         .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
+                    self.synthetic
+                        .retain(|made| !delivered.is_within(nodes, made.dir, id));
                     self.release_waiting();
                     match self.open_node(id)? {
                         Opened::Here(fd) => self.rescan_subtree(id, fd)?,

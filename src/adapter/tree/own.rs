@@ -124,6 +124,11 @@ impl OwnListings {
         }
     }
 
+    /// Whether a close of the watched directory `dir` by the tree is still to be read.
+    pub(super) fn awaits_close(&self, dir: NodeId) -> bool {
+        self.closes.contains_key(&dir)
+    }
+
     /// Counts off one close of `dir`; false when none was to come.
     fn count_off(&mut self, dir: NodeId) -> bool {
         match self.closes.get_mut(&dir) {
