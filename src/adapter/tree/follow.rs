@@ -8,7 +8,6 @@ use std::vec::Vec;
 
 use super::crawl::{Arrival, Opened};
 use super::delivered::{Arrived, Standing};
-use super::found::AfterListing;
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::nodes::{NodeId, FLAG_LISTING, NO_NODE};
@@ -204,14 +203,7 @@ impl TreeWatcher {
             if !found.is_empty() || listed.is_some() {
                 let until =
                     until.unwrap_or_else(|| self.events_read + self.reader.unread_at_most());
-                let at = self.echoes.partition_point(|after| after.until <= until);
-                let after = AfterListing {
-                    dir,
-                    found,
-                    listed,
-                    until,
-                };
-                self.echoes.insert(at, after);
+                self.echoes.add(dir, found, listed, until);
             }
             return false;
         }
@@ -843,11 +835,11 @@ impl TreeWatcher {
         if name.is_empty() {
             return false;
         }
-        let after = self.echoes.iter_mut().filter(|after| after.dir == dir);
+        let after = self.echoes.get_mut(dir);
         let listed = match self
             .listed
             .get_mut(&dir)
-            .or_else(|| after.filter_map(|after| after.listed.as_mut()).last())
+            .or_else(|| after.and_then(|after| after.listed.as_mut()))
         {
             Some(listed) => listed,
             None => return false,
@@ -863,7 +855,7 @@ impl TreeWatcher {
     /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or for a while after;
     /// a deletion or a move away first means a later one is new.
     fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        let after = self.echoes.iter_mut().filter(|after| after.dir == dir);
+        let after = self.echoes.get_mut(dir);
         let sets = self
             .found
             .get_mut(&dir)
@@ -927,7 +919,7 @@ impl TreeWatcher {
         // Node ids are reused: nothing may refer to a removed one.
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
-        echoes.retain(|after| !is_gone(&after.dir));
+        echoes.removed(is_gone);
         self.own.removed(&gone);
         self.delivered.removed(&gone);
         // A report of a removed directory (`subject`) goes with it: its id may be

@@ -5,6 +5,7 @@
 //! name starts once it is long.
 
 use std::boxed::Box;
+use std::collections::{HashMap, VecDeque};
 use std::vec::Vec;
 
 use crate::adapter::nodes::{hash, IdTable, NodeId, NO_NODE};
@@ -12,16 +13,79 @@ use crate::adapter::nodes::{hash, IdTable, NodeId, NO_NODE};
 /// What a listing of one directory found and saw, kept past its end (or past a close
 /// of someone else's taken for it) until every event queued before that end has been
 /// read: the kernel events about those names until then are still as of before it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct AfterListing {
-    pub(crate) dir: NodeId,
     /// The names it found: the kernel's first report of one is a repeat.
     pub(crate) found: FoundNames,
     /// For a scan's listing, every name it saw and those that arrived since: what the
     /// caller has in the directory.
     pub(crate) listed: Option<FoundNames>,
     /// The count of kernel events read past which it expires.
-    pub(crate) until: u64,
+    until: u64,
+}
+
+/// The [`AfterListing`] of each directory that has one, and when each expires.
+#[derive(Debug, Default)]
+pub(crate) struct AfterListings {
+    by_dir: HashMap<NodeId, AfterListing>,
+    /// (the count at which it expires, its directory), in that order. An entry whose
+    /// directory's count was raised since (it was listed again) is passed over.
+    expiry: VecDeque<(u64, NodeId)>,
+}
+
+impl AfterListings {
+    /// Keeps what the listing of `dir` found and saw until `until` kernel events have
+    /// been read, with what an earlier listing of it left.
+    pub(crate) fn add(
+        &mut self,
+        dir: NodeId,
+        found: FoundNames,
+        listed: Option<FoundNames>,
+        until: u64,
+    ) {
+        let after = self.by_dir.entry(dir).or_default();
+        after.found.extend(found);
+        if listed.is_some() {
+            after.listed = listed;
+        }
+        after.until = after.until.max(until);
+        let at = self.expiry.partition_point(|&(other, _)| other <= until);
+        self.expiry.insert(at, (until, dir));
+    }
+
+    /// What the listings of `dir` left, if they have not expired.
+    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut AfterListing> {
+        self.by_dir.get_mut(&dir)
+    }
+
+    /// Drops what expired once `read` kernel events have been read.
+    pub(crate) fn expire(&mut self, read: u64) {
+        while let Some(&(until, dir)) = self.expiry.front() {
+            if until >= read {
+                return;
+            }
+            self.expiry.pop_front();
+            if self
+                .by_dir
+                .get(&dir)
+                .map_or(false, |after| after.until < read)
+            {
+                self.by_dir.remove(&dir);
+            }
+        }
+    }
+
+    /// Drops what the directories `is_gone` says are gone left.
+    pub(crate) fn removed(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
+        if !self.by_dir.is_empty() {
+            self.by_dir.retain(|dir, _| !is_gone(dir));
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.by_dir.clear();
+        self.expiry.clear();
+    }
 }
 
 /// Past this many bytes, a set keeps a table of where its names start.
@@ -184,6 +248,36 @@ mod tests {
         }
         assert!(set.is_empty());
         assert!(!set.remove(b"\0"));
+    }
+
+    #[test]
+    fn what_a_listing_left_lasts_until_its_count_and_a_later_listing_extends_it() {
+        let set = |names: &[&[u8]]| {
+            let mut set = FoundNames::default();
+            for name in names {
+                set.insert(name);
+            }
+            set
+        };
+        let mut after = AfterListings::default();
+        after.add(1, set(&[b"a"]), None, 10);
+        after.add(2, set(&[b"b"]), Some(set(&[b"s"])), 5);
+        after.add(1, set(&[b"c"]), Some(set(&[b"t"])), 20);
+        after.expire(5);
+        assert!(after.get_mut(2).is_some(), "kept through its own count");
+        after.expire(6);
+        assert!(after.get_mut(2).is_none());
+        after.expire(11);
+        let one = after.get_mut(1).expect("raised to 20 by the second listing");
+        assert!(one.found.remove(b"a") && one.found.remove(b"c"));
+        assert!(one.listed.as_mut().map_or(false, |listed| listed.remove(b"t")));
+        after.removed(|&dir| dir == 1);
+        assert!(after.get_mut(1).is_none());
+        after.add(1, set(&[b"d"]), None, 30);
+        after.expire(25);
+        assert!(after.get_mut(1).is_some(), "an id used again keeps its own count");
+        after.clear();
+        assert!(after.get_mut(1).is_none());
     }
 
     #[test]

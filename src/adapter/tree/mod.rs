@@ -23,7 +23,7 @@ use std::vec::Vec;
 
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Verdict, Waiting};
-use self::found::{AfterListing, FoundNames};
+use self::found::{AfterListings, FoundNames};
 use self::own::OwnListings;
 use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
@@ -159,7 +159,7 @@ pub struct TreeWatcher {
     /// had.
     listed: HashMap<NodeId, FoundNames>,
     /// What listings found and saw, after their end, in the order they expire.
-    echoes: VecDeque<AfterListing>,
+    echoes: AfterListings,
     /// Kernel events read so far.
     events_read: u64,
     /// The closes of the tree's own listings still to be read (see `own.rs`).
@@ -298,7 +298,7 @@ impl TreeBuilder {
             found: HashMap::new(),
             found_until: HashMap::new(),
             listed: HashMap::new(),
-            echoes: VecDeque::new(),
+            echoes: AfterListings::default(),
             events_read: 0,
             own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
             orphans: Vec::new(),
@@ -678,13 +678,7 @@ impl TreeWatcher {
                 }
             };
             self.events_read += 1;
-            while self
-                .echoes
-                .front()
-                .map_or(false, |after| after.until < self.events_read)
-            {
-                self.echoes.pop_front();
-            }
+            self.echoes.expire(self.events_read);
             let (dir, verdict) = match self.follow(&event)? {
                 Some(followed) => followed,
                 None => continue,
