@@ -55,6 +55,9 @@ impl AfterListings {
 
     /// What the listings of `dir` left, if they have not expired.
     pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut AfterListing> {
+        if self.by_dir.is_empty() {
+            return None; // most of the time: no hashing
+        }
         self.by_dir.get_mut(&dir)
     }
 
