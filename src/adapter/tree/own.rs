@@ -41,8 +41,10 @@ use crate::mask::EventMask;
 
 /// How many directories the tree lists, at most, between two reads of the queue in a
 /// crawl: each queues its close twice (its own watch, its parent's), far below the
-/// kernel's `max_queued_events` (16,384 by default).
-const LISTINGS_PER_DRAIN: usize = 1024;
+/// kernel's `max_queued_events` (16,384 by default), and 48 bytes of events in all, so
+/// one read takes them in 12 KiB: the pages of the read buffer past that are never
+/// written, so never resident, while the tree is set up.
+const LISTINGS_PER_DRAIN: usize = 256;
 
 /// The closes of the tree's own listings that are still to be read.
 #[derive(Debug, Default)]
