@@ -203,7 +203,7 @@ impl TreeWatcher {
             if !found.is_empty() || listed.is_some() {
                 let until =
                     until.unwrap_or_else(|| self.events_read + self.reader.unread_at_most());
-                self.echoes.add(dir, found, listed, until);
+                self.after_listings.add(dir, found, listed, until);
             }
             return false;
         }
@@ -767,7 +767,7 @@ impl TreeWatcher {
     /// taken out left the tree, and its watches go.
     pub(super) fn settle_quiet(&mut self) -> Result<(), WatchError> {
         self.quiet_waits += 1;
-        self.echoes.clear();
+        self.after_listings.clear();
         // Every listing's end that was queued has been read: one still awaited was lost
         // in a queue overflow (or never comes, for a re-crawl's quiet listing), and what
         // that listing found is a duplicate of nothing still to come. (The map goes, with
@@ -835,7 +835,7 @@ impl TreeWatcher {
         if name.is_empty() {
             return false;
         }
-        let after = self.echoes.get_mut(dir);
+        let after = self.after_listings.get_mut(dir);
         let listed = match self
             .listed
             .get_mut(&dir)
@@ -852,10 +852,11 @@ impl TreeWatcher {
     }
 
     /// Whether a kernel event about `name` in `dir` repeats what a listing found: its
-    /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or for a while after;
-    /// a deletion or a move away first means a later one is new.
+    /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or after it until
+    /// every event queued before its end has been read; a deletion or a move away first
+    /// means a later one is new.
     fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        let after = self.echoes.get_mut(dir);
+        let after = self.after_listings.get_mut(dir);
         let sets = self
             .found
             .get_mut(&dir)
@@ -901,7 +902,7 @@ impl TreeWatcher {
         let inotify = self.reader.inotify();
         let (found, found_until) = (&mut self.found, &mut self.found_until);
         let listed = &mut self.listed;
-        let echoes = &mut self.echoes;
+        let after_listings = &mut self.after_listings;
         let mut gone = Vec::new();
         self.nodes.remove_subtree(id, with_top, |removed, wd| {
             found.remove(&removed);
@@ -919,7 +920,7 @@ impl TreeWatcher {
         // Node ids are reused: nothing may refer to a removed one.
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
-        echoes.removed(is_gone);
+        after_listings.removed(is_gone);
         self.own.removed(&gone);
         self.delivered.removed(&gone);
         // A report of a removed directory (`subject`) goes with it: its id may be

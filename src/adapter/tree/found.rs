@@ -271,14 +271,22 @@ mod tests {
         after.expire(6);
         assert!(after.get_mut(2).is_none());
         after.expire(11);
-        let one = after.get_mut(1).expect("raised to 20 by the second listing");
+        let one = after
+            .get_mut(1)
+            .expect("raised to 20 by the second listing");
         assert!(one.found.remove(b"a") && one.found.remove(b"c"));
-        assert!(one.listed.as_mut().map_or(false, |listed| listed.remove(b"t")));
+        assert!(one
+            .listed
+            .as_mut()
+            .map_or(false, |listed| listed.remove(b"t")));
         after.removed(|&dir| dir == 1);
         assert!(after.get_mut(1).is_none());
         after.add(1, set(&[b"d"]), None, 30);
         after.expire(25);
-        assert!(after.get_mut(1).is_some(), "an id used again keeps its own count");
+        assert!(
+            after.get_mut(1).is_some(),
+            "an id used again keeps its own count"
+        );
         after.clear();
         assert!(after.get_mut(1).is_none());
     }

@@ -159,7 +159,7 @@ pub struct TreeWatcher {
     /// had.
     listed: HashMap<NodeId, FoundNames>,
     /// What listings found and saw, after their end, in the order they expire.
-    echoes: AfterListings,
+    after_listings: AfterListings,
     /// Kernel events read so far.
     events_read: u64,
     /// The closes of the tree's own listings still to be read (see `own.rs`).
@@ -298,7 +298,7 @@ impl TreeBuilder {
             found: HashMap::new(),
             found_until: HashMap::new(),
             listed: HashMap::new(),
-            echoes: AfterListings::default(),
+            after_listings: AfterListings::default(),
             events_read: 0,
             own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
             orphans: Vec::new(),
@@ -678,7 +678,7 @@ impl TreeWatcher {
                 }
             };
             self.events_read += 1;
-            self.echoes.expire(self.events_read);
+            self.after_listings.expire(self.events_read);
             let (dir, verdict) = match self.follow(&event)? {
                 Some(followed) => followed,
                 None => continue,
