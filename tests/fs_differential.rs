@@ -609,7 +609,6 @@ fn exclusion() {
 fn a_seeded_random_sequence() {
     let settings = Settings {
         prefix: "FS_DIFFERENTIAL",
-        strict: true,
         arrival_alone: true,
     };
     let operations = settings.number("OPERATIONS", 250);

@@ -462,8 +462,6 @@ pub fn disk_model(root: &Path) -> Model {
 pub struct Settings {
     /// What the environment knobs start with: `TREE_STRESS` for `TREE_STRESS_SEEDS`, ...
     pub prefix: &'static str,
-    /// Whether the three path checks fail the test; otherwise their findings are printed.
-    pub strict: bool,
     /// Whether a directory moved in is reported by its `IN_MOVED_TO` alone (no scan
     /// events for what it holds): the replay then puts what it held there, as a reader
     /// that lists it would.
@@ -541,19 +539,9 @@ impl Findings<'_> {
     }
 
     /// Fails with the findings and a trace of the operations and events about the
-    /// deepest name involved (or prints them, where the settings are not strict).
+    /// deepest name involved.
     fn report(self, truth: &Truth, events: &[(WatchEvent, PathBuf)]) {
         if self.lines.is_empty() {
-            return;
-        }
-        let prefix = self.settings.prefix;
-        if !self.settings.strict {
-            eprintln!(
-                "{} (printed, not fatal: {}_STRICT=1 makes it so):\n{}",
-                self.context,
-                prefix,
-                self.lines.join("\n")
-            );
             return;
         }
         write_log(self.settings, truth, events);
@@ -598,16 +586,14 @@ impl Findings<'_> {
 /// One round: `workers` threads make `operations` random operations each in `root`
 /// (`outside` is a directory on the same file system, outside it) while `watch(root)`'s
 /// watcher reads; then the checks. `check` is the watcher's own check, run at
-/// quiescence first: it panics on a failure, or returns false when it has printed one
-/// that must not fail the test, and the round's other checks are then not made (they
-/// would only repeat it).
+/// quiescence first: it panics on a failure.
 pub fn stress_round<W: Stressed>(
     settings: &Settings,
     seed: u64,
     (workers, operations): (usize, usize),
     (root, outside): (&Path, &Path),
     watch: impl FnOnce(&Path) -> W,
-    check: impl FnOnce(&mut W) -> bool,
+    check: impl FnOnce(&mut W),
 ) {
     let world = World::populate(root, outside);
     let mut watcher = watch(root);
@@ -658,18 +644,10 @@ pub fn stress_round<W: Stressed>(
     let world = world.lock().unwrap();
     let truth = &world.truth;
     let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&mut watcher)));
-    match checked {
-        Err(panic) => {
-            eprintln!("{}: the watcher's own check failed", context);
-            write_log(settings, truth, &events);
-            std::panic::resume_unwind(panic);
-        }
-        Ok(false) => {
-            eprintln!("{}: the round's other checks are not made", context);
-            write_log(settings, truth, &events);
-            return;
-        }
-        Ok(true) => {}
+    if let Err(panic) = checked {
+        eprintln!("{}: the watcher's own check failed", context);
+        write_log(settings, truth, &events);
+        std::panic::resume_unwind(panic);
     }
     let on_disk = disk_model(root);
     let only_in = |a: &Model, b: &Model| -> Vec<PathBuf> {
