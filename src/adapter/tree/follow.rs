@@ -338,14 +338,10 @@ impl TreeWatcher {
                 Arrived::Placed => self.release_waiting(),
                 Arrived::Unknown(id) => {
                     // What waited below it happened where the caller was never told it
-                    // was, and what is still to be handed out below it (a listing's
-                    // reports, made while it was away) would come before it or twice:
-                    // the listing below reports what it holds instead.
+                    // was: the listing below reports what it holds instead.
                     let (nodes, delivered) = (&self.nodes, &self.delivered);
                     self.waiting
                         .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
-                    self.synthetic
-                        .retain(|made| !delivered.is_within(nodes, made.dir, id));
                     self.release_waiting();
                     match self.open_node(id)? {
                         Opened::Here(fd) => self.rescan_subtree(id, fd)?,
