@@ -232,9 +232,18 @@ fn a_handle_opens_to_its_path_wherever_it_moves() {
         name_to_handle_at(tmpfs.path()).unwrap().mount_id()
     );
 
-    // Gone: ESTALE, with advice.
+    // Gone: ESTALE, with advice. The kernel may drop its last reference to the
+    // directory (held by the descriptors opened above) a moment after the removal, and
+    // the handle opens until then: wait for that, within a bound.
     std::fs::remove_dir(tmpfs.join("renamed")).unwrap();
-    let error = open_by_handle_at(&mount, held.as_handle()).unwrap_err();
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    let error = loop {
+        match open_by_handle_at(&mount, held.as_handle()) {
+            Err(error) => break error,
+            Ok(_) if std::time::Instant::now() < deadline => std::thread::yield_now(),
+            Ok(fd) => panic!("a removed directory still opens by its handle: {:?}", fd),
+        }
+    };
     assert_eq!(error.errno(), Some(Errno::ESTALE));
     assert!(error.to_string().contains("gone"), "{}", error);
 }

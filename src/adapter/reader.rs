@@ -79,6 +79,15 @@ pub(crate) enum Step {
     Synced,
 }
 
+/// What is queued now ([`Reader::queued`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Queued {
+    /// Where the kernel's stream of events ends.
+    pub(crate) end: u64,
+    /// How many events, at most, are still to be handed out.
+    pub(crate) events_at_most: u64,
+}
+
 /// The kernel's default `max_queued_events`.
 const DEFAULT_MAX_QUEUED_EVENTS: usize = 16_384;
 
@@ -104,6 +113,14 @@ pub(crate) struct Reader {
     /// call returns it again, and the number (which may name another file by now) is
     /// not touched.
     closed: Option<crate::Error>,
+    /// Every byte `read(2)` has returned so far: where the kernel's stream of events
+    /// stands, as far as it has been read.
+    stream_read: u64,
+    /// Where in the stream the current batch starts, when it was read straight into the
+    /// buffer; `None` for a batch from the backlog.
+    batch_at: Option<u64>,
+    /// `stream_read` when the backlog last grew: no event in it ends later.
+    backlog_read_by: u64,
 }
 
 impl Reader {
@@ -120,6 +137,9 @@ impl Reader {
             markers: MarkerNames::new(),
             own_dir: None,
             closed: None,
+            stream_read: 0,
+            batch_at: None,
+            backlog_read_by: 0,
         })
     }
 
@@ -149,19 +169,42 @@ impl Reader {
         self.block_duration_fn = Some(Mutex::new(duration));
     }
 
-    /// How many events, at most, are still to be handed out of those queued now: the
-    /// ones read and not yet handed out, and the ones the kernel holds. Every event takes
-    /// at least 16 bytes; when the kernel cannot say what it holds, its default limit
-    /// (16,384 events) stands for it.
-    pub(crate) fn unread_at_most(&self) -> u64 {
+    /// What is queued now: where the kernel's stream of events ends (every event queued
+    /// so far ends there or before), and how many events, at most, are still to be
+    /// handed out (the ones read and not yet handed out, and the ones the kernel holds).
+    /// Every event takes at least 16 bytes. When the kernel cannot say what it holds,
+    /// the end is that of what was read, and its default limit (16,384 events) stands
+    /// for the count.
+    pub(crate) fn queued(&self) -> Queued {
         let read = self.batch_len.saturating_sub(self.batch_pos)
             + self.backlog.len().saturating_sub(self.backlog_pos);
-        let queued = self
-            .waiter
-            .inotify()
-            .queued_bytes()
-            .unwrap_or(DEFAULT_MAX_QUEUED_EVENTS * EVENT_HEADER_LEN);
-        ((read + queued) / EVENT_HEADER_LEN) as u64
+        let held = self.waiter.inotify().queued_bytes().ok();
+        let queued = held.unwrap_or(DEFAULT_MAX_QUEUED_EVENTS * EVENT_HEADER_LEN);
+        Queued {
+            end: self.stream_read + held.unwrap_or(0) as u64,
+            events_at_most: ((read + queued) / EVENT_HEADER_LEN) as u64,
+        }
+    }
+
+    /// Where in the kernel's stream of events the last event handed out ends, or a
+    /// place after it: every byte of it was queued by then.
+    pub(crate) fn last_event_end(&self) -> u64 {
+        match self.batch_at {
+            Some(at) => at + self.batch_pos as u64,
+            None => self.backlog_read_by,
+        }
+    }
+
+    /// The name of the event read next, if it is in the same batch and is the
+    /// `IN_MOVED_TO` with `cookie` on the watch `wd`: the other half of a rename within
+    /// one directory.
+    pub(crate) fn next_moved_to(&self, wd: WatchDescriptor, cookie: u32) -> Option<&[u8]> {
+        let bytes = self.buffer.get(self.batch_pos..self.batch_len)?;
+        let next = Events::new(bytes).next()?.ok()?;
+        let moved_to = next.mask().contains(EventMask::MOVED_TO);
+        (moved_to && next.wd() == wd && next.cookie() == cookie)
+            .then(|| next.name())
+            .flatten()
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).
@@ -205,7 +248,7 @@ impl Reader {
                 };
                 match read {
                     Ok(0) => return Ok(Step::Empty),
-                    Ok(len) => self.start_batch(len),
+                    Ok(len) => self.start_read_batch(len),
                     Err(error) if error.is_would_block() => return Ok(Step::Empty),
                     Err(error) => return Err(self.failed(error)),
                 }
@@ -226,7 +269,7 @@ impl Reader {
                 Ok(Wait::TimedOut) | Ok(Wait::Interrupted) => return Ok(Step::TimedOut),
                 Err(error) => return Err(self.failed(error)),
             };
-            self.start_batch(len);
+            self.start_read_batch(len);
         }
     }
 
@@ -241,6 +284,13 @@ impl Reader {
     fn start_batch(&mut self, len: usize) {
         self.batch_len = len;
         self.batch_pos = 0;
+    }
+
+    /// Starts a batch of `len` bytes just read into the buffer.
+    fn start_read_batch(&mut self, len: usize) {
+        self.batch_at = Some(self.stream_read);
+        self.stream_read += len as u64;
+        self.start_batch(len);
     }
 
     /// Parses the event at the batch position, once, and moves past it: `None` for an
@@ -372,6 +422,7 @@ impl Reader {
                 .map(|at| at - self.backlog_pos + unread.len());
             self.backlog = backlog;
             self.backlog_pos = 0;
+            self.backlog_read_by = self.stream_read;
         }
         self.batch_len = 0;
         self.batch_pos = 0;
@@ -431,6 +482,8 @@ impl Reader {
     where
         F: FnMut(WatchDescriptor, EventMask, &[u8]) -> bool,
     {
+        self.stream_read += len as u64;
+        self.backlog_read_by = self.stream_read;
         let bytes = self.buffer.get(..len).unwrap_or(&[]);
         let mut kept = Kept::Events;
         let mut at = 0;
@@ -487,6 +540,7 @@ impl Reader {
         let batch = rest.get(..len)?;
         self.buffer.get_mut(..len)?.copy_from_slice(batch);
         self.backlog_pos += len;
+        self.batch_at = None;
         self.start_batch(len);
         self.drop_used_backlog();
         Some(FromBacklog::Batch)

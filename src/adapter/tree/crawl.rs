@@ -909,9 +909,7 @@ impl TreeWatcher {
             at += 1;
             !ours
         });
-        self.found.remove(&id);
-        self.found_until.remove(&id);
-        self.listed.remove(&id);
+        self.open_listings.end(id);
         self.list_unreported_later(id);
     }
 
@@ -956,6 +954,11 @@ impl TreeWatcher {
         let mut subdirectories = Vec::new();
         if let Listing::Marked { masked: false } = listing {
             self.set_mask(id, fd, self.scan_mask());
+        }
+        if let Listing::Marked { .. } = listing {
+            // What was queued before now is older than all this listing sees.
+            let began = self.reader.queued().end;
+            self.open_listings.begin(id, began);
         }
         let dir = match Directory::open_named(fd) {
             Ok(dir) => dir,
@@ -1007,18 +1010,19 @@ impl TreeWatcher {
             }
         }
         self.listing = buffer;
-        if !found.is_empty() {
-            self.found.entry(id).or_default().extend(found);
-        }
-        if report_files {
+        if let Listing::Marked { .. } = listing {
             // What it found (files, and the subdirectories reported next) was queued
             // before now.
-            let until = self.events_read + self.reader.unread_at_most();
-            self.found_until.insert(id, until);
-        }
-        if report_files {
-            if let Listing::Marked { .. } = listing {
-                self.listed.entry(id).or_default().extend(seen);
+            let queued = self.reader.queued();
+            let record = self.open_listings.begin(id, 0);
+            record.ended = record.ended.max(queued.end);
+            if report_files {
+                record.until = Some(self.events_read + queued.events_at_most);
+                record.found.extend(found);
+                match record.listed.as_mut() {
+                    Some(listed) => listed.extend(seen),
+                    None => record.listed = Some(seen),
+                }
             }
         }
         // Closing it queues the IN_CLOSE_NOWRITE that ends the listing.
@@ -1229,7 +1233,7 @@ impl TreeWatcher {
     /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
     /// before the listing's end is a duplicate.
     fn found_in(&mut self, dir: NodeId, name: &[u8]) {
-        self.found.entry(dir).or_default().insert(name);
+        self.open_listings.begin(dir, 0).found.insert(name);
     }
 }
 

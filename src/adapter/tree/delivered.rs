@@ -142,6 +142,16 @@ impl Delivered {
         );
     }
 
+    /// Whether the directory named `name` in `parent` here is one the caller never had
+    /// there ([`left_unreported`](Self::left_unreported), [`left_unseen`](Self::left_unseen)),
+    /// the event that takes it away still to be read.
+    pub(super) fn left_from(&self, parent: NodeId, name: &[u8]) -> bool {
+        self.apart.values().any(|place| {
+            matches!(place, Place::Left { parent: at, name: named, .. }
+                if *at == parent && &named[..] == name)
+        })
+    }
+
     /// `id`, placed under `parent` here, was not seen there by a listing of `parent` that
     /// the caller has all the reports of: the caller never had it there, and it is at no
     /// place here until the events take it from there.

@@ -47,8 +47,9 @@ pub(super) enum Verdict {
     /// Not for the caller; the delivered view follows it all the same.
     Follow,
     /// A repeat of what a listing found and reported already (an `IN_CREATE` or
-    /// `IN_MOVED_TO` read after the listing saw its outcome): neither delivered nor
-    /// followed in the delivered view, where the found event placed its directory.
+    /// `IN_MOVED_TO` read after the listing saw its outcome), or any change of that
+    /// name queued before the listing began: neither delivered nor followed in the
+    /// delivered view, where the found event placed its directory.
     Repeat,
     /// An `IN_MOVED_FROM` of what the caller never had there (it left before a listing
     /// the caller had the reports of): not delivered; the delivered view follows it as
@@ -159,7 +160,7 @@ impl TreeWatcher {
         let verdict = match self.reader.name(event) {
             Some(bytes) => {
                 name.extend_from_slice(bytes);
-                self.follow_entry(dir, &name, event.mask)
+                self.follow_entry(dir, &name, event.mask, event.cookie)
             }
             None => Ok(Verdict::deliver_if(self.follow_self(dir, event.mask))),
         };
@@ -197,13 +198,13 @@ impl TreeWatcher {
             // duplicate until every event queued before its end has been read, unless
             // it is deleted or moved first.
             self.nodes.set_flag(dir, FLAG_LISTING, false);
-            let until = self.found_until.remove(&dir);
-            let found = self.found.remove(&dir).unwrap_or_default();
-            let listed = self.listed.remove(&dir);
-            if !found.is_empty() || listed.is_some() {
-                let until =
-                    until.unwrap_or_else(|| self.events_read + self.reader.unread_at_most());
-                self.after_listings.add(dir, found, listed, until);
+            if let Some(record) = self.open_listings.end(dir) {
+                if !record.found.is_empty() || record.listed.is_some() {
+                    let until = record
+                        .until
+                        .unwrap_or_else(|| self.events_read + self.reader.queued().events_at_most);
+                    self.after_listings.add(dir, record, until);
+                }
             }
             return false;
         }
@@ -228,6 +229,7 @@ impl TreeWatcher {
         dir: NodeId,
         name: &[u8],
         mask: EventMask,
+        cookie: u32,
     ) -> Result<Verdict, WatchError> {
         let is_dir = mask.contains(EventMask::ISDIR);
         let noise = is_dir && EventMask::from(LISTING_NOISE).intersects(mask);
@@ -245,8 +247,19 @@ impl TreeWatcher {
         }
         // What a listing found is reported once: the first kernel report of it before
         // the listing's end is the duplicate; a name made again after is not.
-        let unseen = self.left_before_listing(dir, name, mask);
-        let duplicate = self.duplicate_of_found(dir, name, mask);
+        // Of what was queued before a listing found the name, the changes of the entry
+        // are in what the listing reported; the rest (a write to a file there then,
+        // say) is delivered, and neither counts as the first report of what it found.
+        let older = self.older_than_listing(dir, name)
+            || (is_dir
+                && mask.contains(EventMask::MOVED_FROM)
+                && self.moved_before_listing(dir, name, cookie));
+        let unseen = !older && self.left_before_listing(dir, name, mask);
+        let duplicate = if older {
+            mask.intersects(STRUCTURE)
+        } else {
+            self.duplicate_of_found(dir, name, mask)
+        };
         let structural = mask.intersects(STRUCTURE) && (is_dir || child.is_some());
         if structural {
             self.follow_on_disk(dir, name)?;
@@ -344,7 +357,10 @@ impl TreeWatcher {
                         .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
                     self.release_waiting();
                     match self.open_node(id)? {
-                        Opened::Here(fd) => self.rescan_subtree(id, fd)?,
+                        Opened::Here(fd) => {
+                            self.relist_below(id);
+                            self.rescan_subtree(id, fd)?
+                        }
                         Opened::NoDescriptor => {}
                         // Its path on disk does not name it now (out of its place, or a
                         // rename above it still to be read): it is listed, all of it
@@ -359,6 +375,21 @@ impl TreeWatcher {
             }
         }
         Ok(())
+    }
+
+    /// The directory `id` is about to be listed again, all of it reported: the reports
+    /// of what earlier listings at or below it found, still to be handed out, go (they
+    /// would come before their directories' own, or twice), and so does what those
+    /// listings found and saw, so that what the new listings see is what the caller has.
+    fn relist_below(&mut self, id: NodeId) {
+        let nodes = &self.nodes;
+        let within = |dir: &NodeId| *dir == id || nodes.is_below(*dir, id);
+        let reports =
+            |made: &Synthetic| made.origin == Origin::Scan && made.mask.contains(EventMask::CREATE);
+        self.synthetic
+            .retain(|made| !(reports(made) && within(&made.dir)));
+        self.open_listings.forget(within);
+        self.after_listings.removed(within);
     }
 
     /// Takes out of `waiting` the report of a directory a listing found as `name` in
@@ -405,14 +436,16 @@ impl TreeWatcher {
 
     /// Whether a kernel event (`mask`) about `name` in `dir` takes away a directory the
     /// caller never had there: one a listing found there, whose report waits for the
-    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)). It is
-    /// not delivered.
+    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)), or one
+    /// found elsewhere before its report here was handed out. It is not delivered.
     pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE)
-            && !name.is_empty()
-            && !self.waiting.is_empty()
+        if !mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE) || name.is_empty() {
+            return false;
+        }
+        let waits = !self.waiting.is_empty()
             && self.found_report(dir, name).is_some()
-            && !self.delivered.has_child(&self.nodes, dir, name)
+            && !self.delivered.has_child(&self.nodes, dir, name);
+        waits || self.delivered.left_from(dir, name)
     }
 
     /// Delivers next the waiting events whose directory is placed now, in the order
@@ -768,9 +801,7 @@ impl TreeWatcher {
         // in a queue overflow (or never comes, for a re-crawl's quiet listing), and what
         // that listing found is a duplicate of nothing still to come. (The map goes, with
         // room a large scan made in it.)
-        self.found = Default::default();
-        self.found_until = Default::default();
-        self.listed = Default::default();
+        self.open_listings.clear();
         self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
             if self.nodes.get(id).is_none() {
@@ -831,12 +862,11 @@ impl TreeWatcher {
         if name.is_empty() {
             return false;
         }
-        let after = self.after_listings.get_mut(dir);
-        let listed = match self
-            .listed
-            .get_mut(&dir)
-            .or_else(|| after.and_then(|after| after.listed.as_mut()))
-        {
+        let open = self.open_listings.get_mut(dir);
+        let listed = match open.and_then(|open| open.listed.as_mut()).or_else(|| {
+            let after = self.after_listings.get_mut(dir);
+            after.and_then(|after| after.listed.as_mut())
+        }) {
             Some(listed) => listed,
             None => return false,
         };
@@ -847,22 +877,66 @@ impl TreeWatcher {
         mask.contains(EventMask::MOVED_FROM) && !listed.remove(name)
     }
 
+    /// Whether a kernel event about `name` in `dir` was queued before a listing of
+    /// `dir` that found `name` began: what it tells (a creation, a move, a deletion, of
+    /// this entry or of one that had the name before) is older than what the listing
+    /// reported, so the caller has its outcome already.
+    fn older_than_listing(&self, dir: NodeId, name: &[u8]) -> bool {
+        let open = self.open_listings.get(dir);
+        let after = self.after_listings.get(dir);
+        if open.is_none() && after.is_none() {
+            return false;
+        }
+        let end = self.reader.last_event_end();
+        open.into_iter()
+            .chain(after)
+            .any(|record| record.found_later(end, name))
+    }
+
+    /// Whether the rename of the directory `name` in `dir` whose `IN_MOVED_FROM`
+    /// (`cookie`) was just read, queued while a listing of `dir` looked, moved an entry
+    /// that had the name before the one the listing found (see
+    /// [`ListingRecord::moved_before`]): `mkdir w && mv w w-r && mkdir w` while the
+    /// listing looked, which found the second `w` and `w-r`. Its other half must be the
+    /// next event.
+    fn moved_before_listing(&mut self, dir: NodeId, name: &[u8], cookie: u32) -> bool {
+        let open = self.open_listings.get_mut(dir);
+        let after = self.after_listings.get_mut(dir);
+        if open.is_none() && after.is_none() {
+            return false;
+        }
+        let wd = match self.nodes.wd(dir) {
+            Some(wd) => wd,
+            None => return false,
+        };
+        let end = self.reader.last_event_end();
+        let to = match self.reader.next_moved_to(wd, cookie) {
+            Some(to) => to,
+            None => return false,
+        };
+        open.into_iter()
+            .chain(after)
+            .any(|record| record.moved_before(end, name, to))
+    }
+
     /// Whether a kernel event about `name` in `dir` repeats what a listing found: its
     /// first `IN_CREATE` or `IN_MOVED_TO` does, during the listing or after it until
     /// every event queued before its end has been read; a deletion or a move away first
     /// means a later one is new.
     fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
+        let open = self.open_listings.get_mut(dir);
         let after = self.after_listings.get_mut(dir);
-        let sets = self
-            .found
-            .get_mut(&dir)
-            .into_iter()
-            .chain(after.map(|after| &mut after.found));
+        let arrives = mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
         let mut found = false;
-        for set in sets {
-            found |= set.remove(name);
+        for record in open.into_iter().chain(after) {
+            if record.found.remove(name) {
+                found = true;
+                if arrives {
+                    record.repeated.insert(name);
+                }
+            }
         }
-        found && mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
+        found && arrives
     }
 
     /// Whether the caller asked for an event with these bits.
@@ -896,14 +970,11 @@ impl TreeWatcher {
             self.own_closes_leave(id);
         }
         let inotify = self.reader.inotify();
-        let (found, found_until) = (&mut self.found, &mut self.found_until);
-        let listed = &mut self.listed;
+        let open_listings = &mut self.open_listings;
         let after_listings = &mut self.after_listings;
         let mut gone = Vec::new();
         self.nodes.remove_subtree(id, with_top, |removed, wd| {
-            found.remove(&removed);
-            found_until.remove(&removed);
-            listed.remove(&removed);
+            open_listings.end(removed);
             gone.push(removed);
             if let Some(wd) = wd {
                 // EINVAL: the kernel dropped it already.

@@ -10,55 +10,164 @@ use std::vec::Vec;
 
 use crate::adapter::nodes::{hash, IdTable, NodeId, NO_NODE};
 
-/// What a listing of one directory found and saw, kept past its end (or past a close
-/// of someone else's taken for it) until every event queued before that end has been
-/// read: the kernel events about those names until then are still as of before it.
+/// What the listings of one directory found and saw, from the first of them until
+/// every event queued before the end of the last has been read: the kernel's events
+/// about those names until then may be older than what the listings reported.
 #[derive(Debug, Default)]
-pub(crate) struct AfterListing {
-    /// The names it found: the kernel's first report of one is a repeat.
+pub(crate) struct ListingRecord {
+    /// The names they found: the kernel's first report of one is a repeat.
     pub(crate) found: FoundNames,
     /// For a scan's listing, every name it saw and those that arrived since: what the
     /// caller has in the directory.
     pub(crate) listed: Option<FoundNames>,
-    /// The count of kernel events read past which it expires.
-    until: u64,
+    /// Of the names they found, those whose first report came and was taken as the
+    /// repeat.
+    pub(crate) repeated: FoundNames,
+    /// Where the kernel's stream of events ended when the first of them began; 0 when
+    /// not known. An event that ends there or before was queued before they looked.
+    pub(crate) began: u64,
+    /// Where the stream ended when the last of them was done; 0 when not known. An
+    /// event that ends between the two was queued while one looked: before or after
+    /// what it saw.
+    pub(crate) ended: u64,
+    /// The count of kernel events read past which it expires, once known.
+    pub(crate) until: Option<u64>,
 }
 
-/// The [`AfterListing`] of each directory that has one, and when each expires.
+impl ListingRecord {
+    /// The record of a listing that begins where the kernel's stream ends at `began`.
+    pub(crate) fn began_at(began: u64) -> ListingRecord {
+        ListingRecord {
+            began,
+            ..ListingRecord::default()
+        }
+    }
+
+    /// Adds what a later listing of the same directory found and saw.
+    fn extend(&mut self, later: ListingRecord) {
+        self.found.extend(later.found);
+        self.repeated.extend(later.repeated);
+        self.ended = self.ended.max(later.ended);
+        if later.listed.is_some() {
+            self.listed = later.listed;
+        }
+        // An event before the first one began was queued before each of them.
+        if self.began == 0 || (later.began != 0 && later.began < self.began) {
+            self.began = later.began;
+        }
+        self.until = match (self.until, later.until) {
+            (Some(one), Some(other)) => Some(one.max(other)),
+            (one, other) => one.or(other),
+        };
+    }
+
+    /// Whether an event that ends at `end` in the kernel's stream, about `name`, was
+    /// queued before these listings began, and they found `name`.
+    pub(crate) fn found_later(&self, end: u64, name: &[u8]) -> bool {
+        end <= self.began && self.found.contains(name)
+    }
+
+    /// Whether an `IN_MOVED_FROM` that ends at `end`, of `name` to `to` within the
+    /// directory, moved an entry that had the name before the one these listings found:
+    /// queued while one of them looked, it took an entry to `to`, where the listing found
+    /// one whose report is still to come, from `name`, where the listing found one whose
+    /// report came already. Then the name is found again: the next report of it is the
+    /// repeat.
+    pub(crate) fn moved_before(&mut self, end: u64, name: &[u8], to: &[u8]) -> bool {
+        let queued_while_listing = self.began < end && end <= self.ended;
+        if queued_while_listing && self.found.contains(to) && self.repeated.remove(name) {
+            self.found.insert(name);
+            return true;
+        }
+        false
+    }
+}
+
+/// The records of the open listings, per directory, until their end is read back.
+#[derive(Debug, Default)]
+pub(crate) struct OpenListings {
+    by_dir: HashMap<NodeId, ListingRecord>,
+}
+
+impl OpenListings {
+    /// The record of `dir`, made for a listing that begins at `began` if there is none.
+    pub(crate) fn begin(&mut self, dir: NodeId, began: u64) -> &mut ListingRecord {
+        self.by_dir
+            .entry(dir)
+            .or_insert_with(|| ListingRecord::began_at(began))
+    }
+
+    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
+        if self.by_dir.is_empty() {
+            return None;
+        }
+        self.by_dir.get_mut(&dir)
+    }
+
+    pub(crate) fn get(&self, dir: NodeId) -> Option<&ListingRecord> {
+        if self.by_dir.is_empty() {
+            return None;
+        }
+        self.by_dir.get(&dir)
+    }
+
+    /// Takes the record of `dir` out.
+    pub(crate) fn end(&mut self, dir: NodeId) -> Option<ListingRecord> {
+        if self.by_dir.is_empty() {
+            return None;
+        }
+        self.by_dir.remove(&dir)
+    }
+
+    /// Drops the records of the directories `is_gone` picks.
+    pub(crate) fn forget(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
+        if !self.by_dir.is_empty() {
+            self.by_dir.retain(|dir, _| !is_gone(dir));
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.by_dir.clear();
+    }
+}
+
+/// The [`ListingRecord`] of each directory whose listings ended, and when each expires.
 #[derive(Debug, Default)]
 pub(crate) struct AfterListings {
-    by_dir: HashMap<NodeId, AfterListing>,
+    by_dir: HashMap<NodeId, ListingRecord>,
     /// (the count at which it expires, its directory), in that order. An entry whose
     /// directory's count was raised since (it was listed again) is passed over.
     expiry: VecDeque<(u64, NodeId)>,
 }
 
 impl AfterListings {
-    /// Keeps what the listing of `dir` found and saw until `until` kernel events have
-    /// been read, with what an earlier listing of it left.
-    pub(crate) fn add(
-        &mut self,
-        dir: NodeId,
-        found: FoundNames,
-        listed: Option<FoundNames>,
-        until: u64,
-    ) {
-        let after = self.by_dir.entry(dir).or_default();
-        after.found.extend(found);
-        if listed.is_some() {
-            after.listed = listed;
+    /// Keeps what the ended listings of `dir` found and saw until `until` kernel
+    /// events have been read, with what an earlier listing of it left.
+    pub(crate) fn add(&mut self, dir: NodeId, mut record: ListingRecord, until: u64) {
+        record.until = Some(until);
+        match self.by_dir.get_mut(&dir) {
+            Some(earlier) => earlier.extend(record),
+            None => {
+                self.by_dir.insert(dir, record);
+            }
         }
-        after.until = after.until.max(until);
         let at = self.expiry.partition_point(|&(other, _)| other <= until);
         self.expiry.insert(at, (until, dir));
     }
 
     /// What the listings of `dir` left, if they have not expired.
-    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut AfterListing> {
+    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
         if self.by_dir.is_empty() {
             return None; // most of the time: no hashing
         }
         self.by_dir.get_mut(&dir)
+    }
+
+    pub(crate) fn get(&self, dir: NodeId) -> Option<&ListingRecord> {
+        if self.by_dir.is_empty() {
+            return None;
+        }
+        self.by_dir.get(&dir)
     }
 
     /// Drops what expired once `read` kernel events have been read.
@@ -68,11 +177,11 @@ impl AfterListings {
                 return;
             }
             self.expiry.pop_front();
-            if self
+            let expired = self
                 .by_dir
                 .get(&dir)
-                .map_or(false, |after| after.until < read)
-            {
+                .map_or(false, |record| record.until.map_or(true, |at| at < read));
+            if expired {
                 self.by_dir.remove(&dir);
             }
         }
@@ -132,6 +241,10 @@ impl FoundNames {
             None if self.bytes.len() > SHORT => self.build_index(),
             None => {}
         }
+    }
+
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
+        self.find(name).is_some()
     }
 
     /// Takes `name` out of the set: whether it was there.
@@ -253,19 +366,31 @@ mod tests {
         assert!(!set.remove(b"\0"));
     }
 
+    fn set(names: &[&[u8]]) -> FoundNames {
+        let mut set = FoundNames::default();
+        for name in names {
+            set.insert(name);
+        }
+        set
+    }
+
+    fn record(found: &[&[u8]], listed: Option<&[&[u8]]>, began: u64) -> ListingRecord {
+        ListingRecord {
+            found: set(found),
+            listed: listed.map(set),
+            repeated: FoundNames::default(),
+            began,
+            ended: 0,
+            until: None,
+        }
+    }
+
     #[test]
     fn what_a_listing_left_lasts_until_its_count_and_a_later_listing_extends_it() {
-        let set = |names: &[&[u8]]| {
-            let mut set = FoundNames::default();
-            for name in names {
-                set.insert(name);
-            }
-            set
-        };
         let mut after = AfterListings::default();
-        after.add(1, set(&[b"a"]), None, 10);
-        after.add(2, set(&[b"b"]), Some(set(&[b"s"])), 5);
-        after.add(1, set(&[b"c"]), Some(set(&[b"t"])), 20);
+        after.add(1, record(&[b"a"], None, 100), 10);
+        after.add(2, record(&[b"b"], Some(&[b"s"]), 0), 5);
+        after.add(1, record(&[b"c"], Some(&[b"t"]), 200), 20);
         after.expire(5);
         assert!(after.get_mut(2).is_some(), "kept through its own count");
         after.expire(6);
@@ -274,6 +399,7 @@ mod tests {
         let one = after
             .get_mut(1)
             .expect("raised to 20 by the second listing");
+        assert_eq!(one.began, 100, "where the first of them began");
         assert!(one.found.remove(b"a") && one.found.remove(b"c"));
         assert!(one
             .listed
@@ -281,7 +407,7 @@ mod tests {
             .map_or(false, |listed| listed.remove(b"t")));
         after.removed(|&dir| dir == 1);
         assert!(after.get_mut(1).is_none());
-        after.add(1, set(&[b"d"]), None, 30);
+        after.add(1, record(&[b"d"], None, 0), 30);
         after.expire(25);
         assert!(
             after.get_mut(1).is_some(),
@@ -289,6 +415,49 @@ mod tests {
         );
         after.clear();
         assert!(after.get_mut(1).is_none());
+    }
+
+    #[test]
+    fn only_what_ends_before_a_listing_began_about_a_name_it_found_is_older() {
+        let mut open = OpenListings::default();
+        open.begin(7, 160).found.insert(b"w");
+        let seven = open.get(7).expect("begun");
+        assert!(seven.found_later(160, b"w"));
+        assert!(!seven.found_later(161, b"w"), "queued while it listed");
+        assert!(!seven.found_later(16, b"v"), "a name it did not find");
+        // One begun where the stream's end was not known says nothing is older.
+        open.begin(8, 0).found.insert(b"w");
+        assert!(!open
+            .get(8)
+            .map_or(true, |eight| eight.found_later(16, b"w")));
+        let mut earlier = record(&[b"a"], None, 0);
+        earlier.ended = 50;
+        earlier.extend(record(&[b"b"], None, 300));
+        assert_eq!(earlier.began, 300, "known from the later one only");
+        earlier.extend(record(&[], None, 200));
+        assert_eq!(earlier.began, 200);
+        assert_eq!(earlier.ended, 50);
+        assert!(open.end(7).is_some() && open.get(7).is_none());
+    }
+
+    #[test]
+    fn a_move_while_listing_onto_a_found_name_is_older_only_from_a_repeated_one() {
+        // Found `w` and `w-r`; `w`'s first report came (taken as the repeat).
+        let mut listing = record(&[b"w-r"], None, 100);
+        listing.ended = 200;
+        listing.repeated.insert(b"w");
+        let not_older: [(u64, &[u8], &[u8], &str); 4] = [
+            (100, b"w", b"w-r", "queued before it began"),
+            (201, b"w", b"w-r", "queued after it ended"),
+            (150, b"w", b"other", "to a name not found"),
+            (150, b"v", b"w-r", "from a name not repeated"),
+        ];
+        for (end, from, to, why) in not_older {
+            assert!(!listing.moved_before(end, from, to), "{}", why);
+        }
+        assert!(listing.moved_before(150, b"w", b"w-r"));
+        assert!(listing.found.contains(b"w"), "found again");
+        assert!(!listing.moved_before(150, b"w", b"w-r"), "once");
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod found;
 mod own;
 
 use std::boxed::Box;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
@@ -23,7 +23,7 @@ use std::vec::Vec;
 
 use self::delivered::{Delivered, Standing};
 use self::follow::{Held, Orphan, Verdict, Waiting};
-use self::found::{AfterListings, FoundNames};
+use self::found::{AfterListings, FoundNames, OpenListings};
 use self::own::OwnListings;
 use super::barrier::MarkerPlace;
 use super::event::{FilterStop, Origin, WatchError, WatchEvent, WatchEventRef};
@@ -144,20 +144,13 @@ pub struct TreeWatcher {
     /// Events the tree made, delivered before the next kernel event.
     synthetic: VecDeque<Synthetic>,
     synthetic_names: Vec<u8>,
-    /// Names a listing found, per directory, until the listing's end is read back: the
-    /// kernel's `IN_CREATE` for them before that point is a duplicate.
-    found: HashMap<NodeId, FoundNames>,
-    /// For each directory in `found`: the count of kernel events read past which every
-    /// event queued when its listing ended has been read. The kernel queues its report
-    /// of an entry before a listing can see it, so the reports of what was found come by
-    /// then, however late the listing's end is read.
-    found_until: HashMap<NodeId, u64>,
-    /// Every name a reporting listing (a scan's) saw, per directory, plus the names the
-    /// events read since brought there, until the listing's end is read back: what the
-    /// caller has in that directory. An `IN_MOVED_FROM` read before that point, of a name
-    /// not among them, took away what had left before the listing, which the caller never
-    /// had.
-    listed: HashMap<NodeId, FoundNames>,
+    /// What the open listings found and saw, per directory, until the listing's end is
+    /// read back: the kernel's `IN_CREATE` of a name one found is a duplicate until then.
+    /// A reporting listing (a scan's) records every name it saw, plus the names the
+    /// events read since brought there: what the caller has in that directory. An
+    /// `IN_MOVED_FROM` read before that point, of a name not among them, took away what
+    /// had left before the listing, which the caller never had.
+    open_listings: OpenListings,
     /// What listings found and saw, after their end, in the order they expire.
     after_listings: AfterListings,
     /// Kernel events read so far.
@@ -295,9 +288,7 @@ impl TreeBuilder {
             keep_going_at_descriptor_limit: self.keep_going_at_descriptor_limit,
             synthetic: VecDeque::new(),
             synthetic_names: Vec::new(),
-            found: HashMap::new(),
-            found_until: HashMap::new(),
-            listed: HashMap::new(),
+            open_listings: OpenListings::default(),
             after_listings: AfterListings::default(),
             events_read: 0,
             own: OwnListings::new(self.mask.contains(WatchMask::CLOSE_NOWRITE)),
@@ -692,7 +683,9 @@ impl TreeWatcher {
             let mut name = core::mem::take(&mut self.name);
             let standing = self.delivered.standing(&self.nodes, dir);
             let mut parts = None;
-            if verdict == Verdict::Deliver && !self.leaves_unseen(dir, &name, event.mask) {
+            let leaves_unseen =
+                verdict == Verdict::Deliver && self.leaves_unseen(dir, &name, event.mask);
+            if verdict == Verdict::Deliver && !leaves_unseen {
                 match standing {
                     Standing::Placed => {
                         let mut path = core::mem::take(&mut self.path);
@@ -716,7 +709,7 @@ impl TreeWatcher {
                 }
                 Ok(())
             } else {
-                let told = verdict != Verdict::Unseen;
+                let told = verdict != Verdict::Unseen && !leaves_unseen;
                 self.apply_delivered(dir, &name, event.mask, event.cookie, None, told)
             };
             name.clear();
