@@ -116,9 +116,8 @@ pub(crate) struct Reader {
     /// Every byte `read(2)` has returned so far: where the kernel's stream of events
     /// stands, as far as it has been read.
     stream_read: u64,
-    /// Where in the stream the current batch starts, when it was read straight into the
-    /// buffer; `None` for a batch from the backlog.
-    batch_at: Option<u64>,
+    /// Where the current batch came from.
+    batch_from: BatchFrom,
     /// `stream_read` when the backlog last grew: no event in it ends later.
     backlog_read_by: u64,
 }
@@ -138,7 +137,7 @@ impl Reader {
             own_dir: None,
             closed: None,
             stream_read: 0,
-            batch_at: None,
+            batch_from: BatchFrom::Nowhere,
             backlog_read_by: 0,
         })
     }
@@ -189,9 +188,10 @@ impl Reader {
     /// Where in the kernel's stream of events the last event handed out ends, or a
     /// place after it: every byte of it was queued by then.
     pub(crate) fn last_event_end(&self) -> u64 {
-        match self.batch_at {
-            Some(at) => at + self.batch_pos as u64,
-            None => self.backlog_read_by,
+        match self.batch_from {
+            BatchFrom::Read(at) => at + self.batch_pos as u64,
+            BatchFrom::Backlog => self.backlog_read_by,
+            BatchFrom::Nowhere => self.stream_read,
         }
     }
 
@@ -232,6 +232,7 @@ impl Reader {
             if self.batch_len > 0 {
                 self.batch_len = 0;
                 self.batch_pos = 0;
+                self.batch_from = BatchFrom::Nowhere;
                 if block {
                     return Ok(Step::BatchEnd);
                 }
@@ -288,7 +289,7 @@ impl Reader {
 
     /// Starts a batch of `len` bytes just read into the buffer.
     fn start_read_batch(&mut self, len: usize) {
-        self.batch_at = Some(self.stream_read);
+        self.batch_from = BatchFrom::Read(self.stream_read);
         self.stream_read += len as u64;
         self.start_batch(len);
     }
@@ -426,6 +427,7 @@ impl Reader {
         }
         self.batch_len = 0;
         self.batch_pos = 0;
+        self.batch_from = BatchFrom::Nowhere;
     }
 
     /// Reads one batch into the buffer, waiting until `deadline` at most: its length,
@@ -540,7 +542,7 @@ impl Reader {
         let batch = rest.get(..len)?;
         self.buffer.get_mut(..len)?.copy_from_slice(batch);
         self.backlog_pos += len;
-        self.batch_at = None;
+        self.batch_from = BatchFrom::Backlog;
         self.start_batch(len);
         self.drop_used_backlog();
         Some(FromBacklog::Batch)
@@ -553,6 +555,17 @@ impl Reader {
             self.backlog_pos = 0;
         }
     }
+}
+
+/// Where the current batch came from, for where its events lie in the kernel's stream.
+#[derive(Clone, Copy, Debug)]
+enum BatchFrom {
+    /// Read straight into the buffer, starting at this place in the stream.
+    Read(u64),
+    /// Copied from the backlog: its events were read by `backlog_read_by`.
+    Backlog,
+    /// No batch.
+    Nowhere,
 }
 
 /// What the backlog gave.

@@ -955,7 +955,7 @@ impl TreeWatcher {
         if let Listing::Marked { masked: false } = listing {
             self.set_mask(id, fd, self.scan_mask());
         }
-        if let Listing::Marked { .. } = listing {
+        if report_files {
             // What was queued before now is older than all this listing sees.
             let began = self.reader.queued().end;
             self.open_listings.begin(id, began);
@@ -1010,15 +1010,17 @@ impl TreeWatcher {
             }
         }
         self.listing = buffer;
-        if let Listing::Marked { .. } = listing {
+        if report_files {
             // What it found (files, and the subdirectories reported next) was queued
             // before now.
             let queued = self.reader.queued();
-            let record = self.open_listings.begin(id, 0);
-            record.ended = record.ended.max(queued.end);
-            if report_files {
-                record.until = Some(self.events_read + queued.events_at_most);
-                record.found.extend(found);
+            let record = self.open_listings.of(id);
+            if record.looking.0 != 0 {
+                record.looking.1 = queued.end;
+            }
+            record.until = Some(self.events_read + queued.events_at_most);
+            record.found.extend(found);
+            if let Listing::Marked { .. } = listing {
                 match record.listed.as_mut() {
                     Some(listed) => listed.extend(seen),
                     None => record.listed = Some(seen),
@@ -1233,7 +1235,7 @@ impl TreeWatcher {
     /// Records that a listing of `dir` found `name`: the kernel's `IN_CREATE` for it
     /// before the listing's end is a duplicate.
     fn found_in(&mut self, dir: NodeId, name: &[u8]) {
-        self.open_listings.begin(dir, 0).found.insert(name);
+        self.open_listings.of(dir).found.insert(name);
     }
 }
 

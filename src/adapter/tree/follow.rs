@@ -436,16 +436,24 @@ impl TreeWatcher {
 
     /// Whether a kernel event (`mask`) about `name` in `dir` takes away a directory the
     /// caller never had there: one a listing found there, whose report waits for the
-    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)), or one
-    /// found elsewhere before its report here was handed out. It is not delivered.
+    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)); one
+    /// found elsewhere before its report here was handed out; or one whose report never
+    /// came (dropped with the rest of a listing that its directory's move made stale).
+    /// It is not delivered.
     pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
         if !mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE) || name.is_empty() {
             return false;
         }
-        let waits = !self.waiting.is_empty()
-            && self.found_report(dir, name).is_some()
-            && !self.delivered.has_child(&self.nodes, dir, name);
-        waits || self.delivered.left_from(dir, name)
+        let nodes = &self.nodes;
+        if self.delivered.has_child(nodes, dir, name) {
+            return mask.contains(EventMask::ISDIR) && self.delivered.left_from(dir, name);
+        }
+        let waits = !self.waiting.is_empty() && self.found_report(dir, name).is_some();
+        let never_reported = mask.contains(EventMask::ISDIR)
+            && nodes
+                .child(dir, name)
+                .map_or(false, |child| self.delivered.is_unreported(child));
+        waits || never_reported
     }
 
     /// Delivers next the waiting events whose directory is placed now, in the order

@@ -24,12 +24,13 @@ pub(crate) struct ListingRecord {
     /// repeat.
     pub(crate) repeated: FoundNames,
     /// Where the kernel's stream of events ended when the first of them began; 0 when
-    /// not known. An event that ends there or before was queued before they looked.
+    /// not known (for one of them). An event that ends there or before was queued before
+    /// they looked.
     pub(crate) began: u64,
-    /// Where the stream ended when the last of them was done; 0 when not known. An
-    /// event that ends between the two was queued while one looked: before or after
-    /// what it saw.
-    pub(crate) ended: u64,
+    /// Where the stream ended when the last of them began and when it was done; 0 when
+    /// not known. An event that ends between the two was queued while it looked: before
+    /// or after what it saw.
+    pub(crate) looking: (u64, u64),
     /// The count of kernel events read past which it expires, once known.
     pub(crate) until: Option<u64>,
 }
@@ -39,6 +40,7 @@ impl ListingRecord {
     pub(crate) fn began_at(began: u64) -> ListingRecord {
         ListingRecord {
             began,
+            looking: (began, 0),
             ..ListingRecord::default()
         }
     }
@@ -47,14 +49,17 @@ impl ListingRecord {
     fn extend(&mut self, later: ListingRecord) {
         self.found.extend(later.found);
         self.repeated.extend(later.repeated);
-        self.ended = self.ended.max(later.ended);
+        self.looking = later.looking;
         if later.listed.is_some() {
             self.listed = later.listed;
         }
-        // An event before the first one began was queued before each of them.
-        if self.began == 0 || (later.began != 0 && later.began < self.began) {
-            self.began = later.began;
-        }
+        // An event before the first one began was queued before each of them; if one
+        // began at a place not known, so did they all.
+        self.began = if self.began == 0 || later.began == 0 {
+            0
+        } else {
+            self.began.min(later.began)
+        };
         self.until = match (self.until, later.until) {
             (Some(one), Some(other)) => Some(one.max(other)),
             (one, other) => one.or(other),
@@ -64,17 +69,18 @@ impl ListingRecord {
     /// Whether an event that ends at `end` in the kernel's stream, about `name`, was
     /// queued before these listings began, and they found `name`.
     pub(crate) fn found_later(&self, end: u64, name: &[u8]) -> bool {
-        end <= self.began && self.found.contains(name)
+        self.began != 0 && end <= self.began && self.found.contains(name)
     }
 
     /// Whether an `IN_MOVED_FROM` that ends at `end`, of `name` to `to` within the
     /// directory, moved an entry that had the name before the one these listings found:
-    /// queued while one of them looked, it took an entry to `to`, where the listing found
-    /// one whose report is still to come, from `name`, where the listing found one whose
-    /// report came already. Then the name is found again: the next report of it is the
-    /// repeat.
+    /// queued while the last of them looked, it took an entry to `to`, where the listing
+    /// found one whose report is still to come, from `name`, where the listing found one
+    /// whose report came already. Then the name is found again: the next report of it is
+    /// the repeat.
     pub(crate) fn moved_before(&mut self, end: u64, name: &[u8], to: &[u8]) -> bool {
-        let queued_while_listing = self.began < end && end <= self.ended;
+        let (began, ended) = self.looking;
+        let queued_while_listing = began != 0 && began < end && end <= ended;
         if queued_while_listing && self.found.contains(to) && self.repeated.remove(name) {
             self.found.insert(name);
             return true;
@@ -90,11 +96,21 @@ pub(crate) struct OpenListings {
 }
 
 impl OpenListings {
-    /// The record of `dir`, made for a listing that begins at `began` if there is none.
+    /// The record of `dir`, for a listing that begins where the kernel's stream ends at
+    /// `began`: made if there is none, else with this listing as its last.
     pub(crate) fn begin(&mut self, dir: NodeId, began: u64) -> &mut ListingRecord {
-        self.by_dir
+        let record = self
+            .by_dir
             .entry(dir)
-            .or_insert_with(|| ListingRecord::began_at(began))
+            .or_insert_with(|| ListingRecord::began_at(began));
+        record.looking = (began, 0);
+        record
+    }
+
+    /// The record of `dir`, made (with where its listing began not known) if there is
+    /// none.
+    pub(crate) fn of(&mut self, dir: NodeId) -> &mut ListingRecord {
+        self.by_dir.entry(dir).or_default()
     }
 
     pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
@@ -380,7 +396,7 @@ mod tests {
             listed: listed.map(set),
             repeated: FoundNames::default(),
             began,
-            ended: 0,
+            looking: (began, 0),
             until: None,
         }
     }
@@ -425,18 +441,23 @@ mod tests {
         assert!(seven.found_later(160, b"w"));
         assert!(!seven.found_later(161, b"w"), "queued while it listed");
         assert!(!seven.found_later(16, b"v"), "a name it did not find");
-        // One begun where the stream's end was not known says nothing is older.
-        open.begin(8, 0).found.insert(b"w");
+        // One made where the stream's end was not known says nothing is older.
+        open.of(8).found.insert(b"w");
         assert!(!open
             .get(8)
             .map_or(true, |eight| eight.found_later(16, b"w")));
-        let mut earlier = record(&[b"a"], None, 0);
-        earlier.ended = 50;
+        open.begin(8, 400);
+        assert_eq!(
+            open.get(8).map(|eight| eight.began),
+            Some(0),
+            "still not known"
+        );
+        let mut earlier = record(&[b"a"], None, 100);
         earlier.extend(record(&[b"b"], None, 300));
-        assert_eq!(earlier.began, 300, "known from the later one only");
-        earlier.extend(record(&[], None, 200));
-        assert_eq!(earlier.began, 200);
-        assert_eq!(earlier.ended, 50);
+        assert_eq!(earlier.began, 100, "the first one's");
+        assert_eq!(earlier.looking, (300, 0), "the last one's");
+        earlier.extend(record(&[], None, 0));
+        assert_eq!(earlier.began, 0, "one not known");
         assert!(open.end(7).is_some() && open.get(7).is_none());
     }
 
@@ -444,7 +465,7 @@ mod tests {
     fn a_move_while_listing_onto_a_found_name_is_older_only_from_a_repeated_one() {
         // Found `w` and `w-r`; `w`'s first report came (taken as the repeat).
         let mut listing = record(&[b"w-r"], None, 100);
-        listing.ended = 200;
+        listing.looking = (100, 200);
         listing.repeated.insert(b"w");
         let not_older: [(u64, &[u8], &[u8], &str); 4] = [
             (100, b"w", b"w-r", "queued before it began"),
