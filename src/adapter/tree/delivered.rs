@@ -373,6 +373,24 @@ impl Delivered {
         }
     }
 
+    /// The `IN_MOVED_FROM` with `cookie`, which waited, has been handed out before its
+    /// other half was read: the caller can pair the two, so the move is one it was told
+    /// of.
+    pub(super) fn move_told(&mut self, cookie: u32) {
+        for place in self.apart.values_mut() {
+            if let Place::Moving {
+                cookie: moved,
+                told,
+                ..
+            } = place
+            {
+                if *moved == cookie {
+                    *told = true;
+                }
+            }
+        }
+    }
+
     /// `id` is between the two halves of a move (`cookie`, and whether the caller was
     /// `told` of its first half).
     pub(super) fn moving(&mut self, id: NodeId, (cookie, told): (u32, bool), since: (u64, u64)) {

@@ -752,6 +752,11 @@ impl TreeWatcher {
                     self.name = name;
                     return Ok(None);
                 }
+                let waited_move = made.mask.contains(EventMask::MOVED_FROM | EventMask::ISDIR);
+                if followed && waited_move && made.cookie != 0 {
+                    // Its other half, read later, is its pair for the caller.
+                    self.delivered.move_told(made.cookie);
+                }
                 let applied = if followed {
                     Ok(())
                 } else {
