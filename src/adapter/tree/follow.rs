@@ -441,18 +441,18 @@ impl TreeWatcher {
     /// came (dropped with the rest of a listing that its directory's move made stale).
     /// It is not delivered.
     pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        if !mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE) || name.is_empty() {
+        let leaves = mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE);
+        if !leaves || !mask.contains(EventMask::ISDIR) || name.is_empty() {
             return false;
         }
         let nodes = &self.nodes;
         if self.delivered.has_child(nodes, dir, name) {
-            return mask.contains(EventMask::ISDIR) && self.delivered.left_from(dir, name);
+            return self.delivered.left_from(dir, name);
         }
         let waits = !self.waiting.is_empty() && self.found_report(dir, name).is_some();
-        let never_reported = mask.contains(EventMask::ISDIR)
-            && nodes
-                .child(dir, name)
-                .map_or(false, |child| self.delivered.is_unreported(child));
+        let never_reported = nodes
+            .child(dir, name)
+            .map_or(false, |child| self.delivered.is_unreported(child));
         waits || never_reported
     }
 
@@ -904,9 +904,9 @@ impl TreeWatcher {
     /// Whether the rename of the directory `name` in `dir` whose `IN_MOVED_FROM`
     /// (`cookie`) was just read, queued while a listing of `dir` looked, moved an entry
     /// that had the name before the one the listing found (see
-    /// [`ListingRecord::moved_before`]): `mkdir w && mv w w-r && mkdir w` while the
-    /// listing looked, which found the second `w` and `w-r`. Its other half must be the
-    /// next event.
+    /// [`moved_before`](super::found::ListingRecord::moved_before)): `mkdir w && mv w
+    /// w-r && mkdir w` while the listing looked, which found the second `w` and `w-r`.
+    /// Its other half must be the next event.
     fn moved_before_listing(&mut self, dir: NodeId, name: &[u8], cookie: u32) -> bool {
         let open = self.open_listings.get_mut(dir);
         let after = self.after_listings.get_mut(dir);
