@@ -410,12 +410,29 @@ impl TreeWatcher {
         if !self.delivered.is_unreported(id) {
             return;
         }
+        // Where its report would have placed it: the disk view may have taken it out of
+        // there already (an orphan).
+        let reported_at = self
+            .waiting
+            .iter()
+            .find(|waiting| waiting.subject == id && waiting.mask.contains(EventMask::CREATE))
+            .map(|waiting| (waiting.dir, waiting.name.clone()))
+            .or_else(|| {
+                let made = self
+                    .synthetic
+                    .iter()
+                    .find(|made| made.subject == id && made.mask.contains(EventMask::CREATE))?;
+                let span = made.name_at..made.name_at + made.name_len;
+                let name = self.synthetic_names.get(span)?;
+                Some((made.dir, name.to_vec()))
+            });
         self.waiting.retain(|waiting| waiting.subject != id);
         self.synthetic.retain(|made| made.subject != id);
-        match self.nodes.get(id) {
-            Some(node) if node.parent != NO_NODE => {
+        let since = (self.quiet_waits, self.reads);
+        match (reported_at, self.nodes.get(id)) {
+            (Some((dir, name)), _) => self.delivered.left_unreported(id, (dir, &name), since),
+            (None, Some(node)) if node.parent != NO_NODE => {
                 let at = (node.parent, self.nodes.name(id));
-                let since = (self.quiet_waits, self.reads);
                 self.delivered.left_unreported(id, at, since);
             }
             _ => self.delivered.set_away(id),
