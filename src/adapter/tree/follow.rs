@@ -254,7 +254,10 @@ impl TreeWatcher {
             || (is_dir
                 && mask.contains(EventMask::MOVED_FROM)
                 && self.moved_before_listing(dir, name, cookie));
-        let unseen = !older && self.left_before_listing(dir, name, mask);
+        let unseen = (!older && self.left_before_listing(dir, name, mask))
+            || (is_dir
+                && mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE)
+                && self.never_reported(dir, name, child));
         let duplicate = if older {
             mask.intersects(STRUCTURE)
         } else {
@@ -277,6 +280,15 @@ impl TreeWatcher {
             return Ok(Verdict::Unseen);
         }
         Ok(Verdict::deliver_if(!excluded_move && self.wants(mask)))
+    }
+
+    /// Whether `child`, the directory the disk view has as `name` in `dir` before an
+    /// event that takes it away is followed (which may make it an orphan), is one the
+    /// caller was never told of: its report never came (dropped with a listing that a
+    /// rename above made stale), and the delivered view has nothing by that name there.
+    fn never_reported(&self, dir: NodeId, name: &[u8], child: Option<NodeId>) -> bool {
+        child.map_or(false, |child| self.delivered.is_unreported(child))
+            && !self.delivered.has_child(&self.nodes, dir, name)
     }
 
     /// Follows a change of the entry `name` of `dir` on disk, or holds it until `dir`
@@ -453,24 +465,18 @@ impl TreeWatcher {
 
     /// Whether a kernel event (`mask`) about `name` in `dir` takes away a directory the
     /// caller never had there: one a listing found there, whose report waits for the
-    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)); one
-    /// found elsewhere before its report here was handed out; or one whose report never
-    /// came (dropped with the rest of a listing that its directory's move made stale).
-    /// It is not delivered.
+    /// events to take it there (see [`apply_delivered`](Self::apply_delivered)), or one
+    /// found elsewhere before its report here was handed out. It is not delivered. (One
+    /// whose report never came is [`never_reported`](Self::never_reported).)
     pub(super) fn leaves_unseen(&self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
         let leaves = mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE);
         if !leaves || !mask.contains(EventMask::ISDIR) || name.is_empty() {
             return false;
         }
-        let nodes = &self.nodes;
-        if self.delivered.has_child(nodes, dir, name) {
+        if self.delivered.has_child(&self.nodes, dir, name) {
             return self.delivered.left_from(dir, name);
         }
-        let waits = !self.waiting.is_empty() && self.found_report(dir, name).is_some();
-        let never_reported = nodes
-            .child(dir, name)
-            .map_or(false, |child| self.delivered.is_unreported(child));
-        waits || never_reported
+        !self.waiting.is_empty() && self.found_report(dir, name).is_some()
     }
 
     /// Delivers next the waiting events whose directory is placed now, in the order
