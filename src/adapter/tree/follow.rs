@@ -8,6 +8,7 @@ use std::vec::Vec;
 
 use super::crawl::{Arrival, Opened};
 use super::delivered::{Arrived, Standing};
+use super::found::records_of;
 use super::{Synthetic, TreeWatcher, LISTING_NOISE};
 use crate::adapter::event::{Origin, WatchError};
 use crate::adapter::nodes::{NodeId, FLAG_LISTING, NO_NODE};
@@ -893,11 +894,11 @@ impl TreeWatcher {
         if name.is_empty() {
             return false;
         }
-        let open = self.open_listings.get_mut(dir);
-        let listed = match open.and_then(|open| open.listed.as_mut()).or_else(|| {
-            let after = self.after_listings.get_mut(dir);
-            after.and_then(|after| after.listed.as_mut())
-        }) {
+        let records = records_of(&mut self.open_listings, &mut self.after_listings, dir);
+        let listed = match records
+            .into_iter()
+            .find_map(|record| record.listed.as_mut())
+        {
             Some(listed) => listed,
             None => return false,
         };
@@ -912,15 +913,9 @@ impl TreeWatcher {
     /// `dir` that found `name` began: what it tells (a creation, a move, a deletion, of
     /// this entry or of one that had the name before) is older than what the listing
     /// reported, so the caller has its outcome already.
-    fn older_than_listing(&self, dir: NodeId, name: &[u8]) -> bool {
-        let open = self.open_listings.get(dir);
-        let after = self.after_listings.get(dir);
-        if open.is_none() && after.is_none() {
-            return false;
-        }
+    fn older_than_listing(&mut self, dir: NodeId, name: &[u8]) -> bool {
         let end = self.reader.last_event_end();
-        open.into_iter()
-            .chain(after)
+        records_of(&mut self.open_listings, &mut self.after_listings, dir)
             .any(|record| record.found_later(end, name))
     }
 
@@ -931,9 +926,9 @@ impl TreeWatcher {
     /// w-r && mkdir w` while the listing looked, which found the second `w` and `w-r`.
     /// Its other half must be the next event.
     fn moved_before_listing(&mut self, dir: NodeId, name: &[u8], cookie: u32) -> bool {
-        let open = self.open_listings.get_mut(dir);
-        let after = self.after_listings.get_mut(dir);
-        if open.is_none() && after.is_none() {
+        let mut records =
+            records_of(&mut self.open_listings, &mut self.after_listings, dir).peekable();
+        if records.peek().is_none() {
             return false;
         }
         let wd = match self.nodes.wd(dir) {
@@ -945,9 +940,7 @@ impl TreeWatcher {
             Some(to) => to,
             None => return false,
         };
-        open.into_iter()
-            .chain(after)
-            .any(|record| record.moved_before(end, name, to))
+        records.any(|record| record.moved_before(end, name, to))
     }
 
     /// Whether a kernel event about `name` in `dir` repeats what a listing found: its
@@ -955,11 +948,9 @@ impl TreeWatcher {
     /// every event queued before its end has been read; a deletion or a move away first
     /// means a later one is new.
     fn duplicate_of_found(&mut self, dir: NodeId, name: &[u8], mask: EventMask) -> bool {
-        let open = self.open_listings.get_mut(dir);
-        let after = self.after_listings.get_mut(dir);
         let arrives = mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
         let mut found = false;
-        for record in open.into_iter().chain(after) {
+        for record in records_of(&mut self.open_listings, &mut self.after_listings, dir) {
             if record.found.remove(name) {
                 found = true;
                 if arrives {

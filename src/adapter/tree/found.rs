@@ -89,6 +89,15 @@ impl ListingRecord {
     }
 }
 
+/// The records of the listings of `dir`: the open one's, then what ended ones left.
+pub(crate) fn records_of<'a>(
+    open: &'a mut OpenListings,
+    after: &'a mut AfterListings,
+    dir: NodeId,
+) -> impl Iterator<Item = &'a mut ListingRecord> {
+    open.get_mut(dir).into_iter().chain(after.get_mut(dir))
+}
+
 /// The records of the open listings, per directory, until their end is read back.
 #[derive(Debug, Default)]
 pub(crate) struct OpenListings {
@@ -118,13 +127,6 @@ impl OpenListings {
             return None;
         }
         self.by_dir.get_mut(&dir)
-    }
-
-    pub(crate) fn get(&self, dir: NodeId) -> Option<&ListingRecord> {
-        if self.by_dir.is_empty() {
-            return None;
-        }
-        self.by_dir.get(&dir)
     }
 
     /// Takes the record of `dir` out.
@@ -177,13 +179,6 @@ impl AfterListings {
             return None; // most of the time: no hashing
         }
         self.by_dir.get_mut(&dir)
-    }
-
-    pub(crate) fn get(&self, dir: NodeId) -> Option<&ListingRecord> {
-        if self.by_dir.is_empty() {
-            return None;
-        }
-        self.by_dir.get(&dir)
     }
 
     /// Drops what expired once `read` kernel events have been read.
@@ -437,18 +432,18 @@ mod tests {
     fn only_what_ends_before_a_listing_began_about_a_name_it_found_is_older() {
         let mut open = OpenListings::default();
         open.begin(7, 160).found.insert(b"w");
-        let seven = open.get(7).expect("begun");
+        let seven = open.get_mut(7).expect("begun");
         assert!(seven.found_later(160, b"w"));
         assert!(!seven.found_later(161, b"w"), "queued while it listed");
         assert!(!seven.found_later(16, b"v"), "a name it did not find");
         // One made where the stream's end was not known says nothing is older.
         open.of(8).found.insert(b"w");
         assert!(!open
-            .get(8)
+            .get_mut(8)
             .map_or(true, |eight| eight.found_later(16, b"w")));
         open.begin(8, 400);
         assert_eq!(
-            open.get(8).map(|eight| eight.began),
+            open.get_mut(8).map(|eight| eight.began),
             Some(0),
             "still not known"
         );
@@ -458,7 +453,7 @@ mod tests {
         assert_eq!(earlier.looking, (300, 0), "the last one's");
         earlier.extend(record(&[], None, 0));
         assert_eq!(earlier.began, 0, "one not known");
-        assert!(open.end(7).is_some() && open.get(7).is_none());
+        assert!(open.end(7).is_some() && open.get_mut(7).is_none());
     }
 
     #[test]
