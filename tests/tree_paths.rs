@@ -749,3 +749,107 @@ fn a_name_used_twice_before_a_listing_is_reported_once() {
         assert_replays_to_disk(start, &root, &events, &described);
     }
 }
+
+/// A name used for two directories (or one directory that leaves and comes back) before
+/// the tree reads, with `d` watched: each event at `w` is delivered once, in order, and
+/// what the directory at `w` now holds is reported after the creation that brought it
+/// (not under the first `w`, which went elsewhere). The events replay to the disk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_name_used_twice_before_the_tree_reads_gives_each_directory_its_own_events() {
+    let cases: [(&str, &[&str]); 6] = [
+        (
+            "moved",
+            &["mkdir w", "mv w w-r", "mkdir w", "mkdir w/in", "mv w-r d/x"],
+        ),
+        ("removed", &["mkdir w", "rmdir w", "mkdir w", "mkdir w/in"]),
+        (
+            "moved, then its place moved into a new directory",
+            &[
+                "mkdir w",
+                "mv w w-r",
+                "mkdir w",
+                "mkdir w/in",
+                "touch w-r/f",
+                "mv w-r d/x",
+                "mkdir n",
+                "mv d n/d",
+            ],
+        ),
+        (
+            "moved, then its place renamed",
+            &[
+                "mkdir w",
+                "mv w w-r",
+                "mkdir w",
+                "mkdir w-r/g",
+                "mv w-r d/x",
+                "mv d e",
+            ],
+        ),
+        (
+            "the same one out and back",
+            &["mkdir w", "mkdir w/in", "mv w w-r", "mv w-r w"],
+        ),
+        (
+            "the same one out and back twice",
+            &[
+                "mkdir w",
+                "mkdir w/in",
+                "mv w w-r",
+                "mv w-r w",
+                "mv w d/x",
+                "mv d/x w",
+            ],
+        ),
+    ];
+    for (case, ops) in cases {
+        let dir = TempDir::new();
+        let root = dir.join("root");
+        fs::create_dir_all(root.join("d")).unwrap();
+        let start = disk_model(&root);
+        let mut tree = TreeWatcher::new(&root).unwrap();
+        for op in ops {
+            let words: Vec<&str> = op.split(' ').collect();
+            let path = root.join(words[1]);
+            match words[0] {
+                "mkdir" => fs::create_dir(path).unwrap(),
+                "rmdir" => fs::remove_dir(path).unwrap(),
+                "touch" => touch(&path),
+                _ => fs::rename(path, root.join(words[2])).unwrap(),
+            }
+        }
+        let events = synced(&mut tree);
+        let described = described(&events);
+        tree_support::assert_matches_disk(&mut tree, &[&root]);
+        let w = root.join("w");
+        let at_w: Vec<EventMask> = events
+            .iter()
+            .filter(|e| e.path() == w)
+            .map(|e| e.mask - EventMask::ISDIR)
+            .collect();
+        let arrivals = at_w
+            .iter()
+            .filter(|mask| mask.intersects(EventMask::CREATE | EventMask::MOVED_TO))
+            .count();
+        let departures = at_w.len() - arrivals;
+        assert!(
+            at_w.first() == Some(&EventMask::CREATE) && arrivals == departures + 1,
+            "{}: {:#?}",
+            case,
+            described
+        );
+        // What `w` holds is reported after the last arrival at `w`.
+        let last_arrival = events
+            .iter()
+            .rposition(|e| {
+                e.path() == w && e.mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
+            })
+            .unwrap();
+        let below_w_before = events[..last_arrival]
+            .iter()
+            .any(|e| e.path().starts_with(&w) && e.path() != w);
+        assert!(!below_w_before, "{}: {:#?}", case, described);
+        assert_replays_to_disk(start, &root, &events, &described);
+    }
+}

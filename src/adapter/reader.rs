@@ -88,6 +88,25 @@ pub(crate) struct Queued {
     pub(crate) events_at_most: u64,
 }
 
+/// Events that take an entry away from its directory.
+const LEAVING: EventMask = EventMask::MOVED_FROM.union(EventMask::DELETE);
+
+/// How many bytes of the backlog [`Reader::name_leaves_later`] looks through, at most.
+const LOOK_AHEAD: usize = 16 * 1024;
+
+/// Where the last event of `batch` that takes an entry away ends; 0 when none does.
+fn last_leaving_end(batch: &[u8]) -> usize {
+    let mut at = 0;
+    let mut end = 0;
+    for event in Events::new(batch).map_while(Result::ok) {
+        at += event.span_len();
+        if event.mask().intersects(LEAVING) {
+            end = at;
+        }
+    }
+    end
+}
+
 /// The kernel's default `max_queued_events`.
 const DEFAULT_MAX_QUEUED_EVENTS: usize = 16_384;
 
@@ -120,6 +139,9 @@ pub(crate) struct Reader {
     batch_from: BatchFrom,
     /// `stream_read` when the backlog last grew: no event in it ends later.
     backlog_read_by: u64,
+    /// Where the last `IN_MOVED_FROM` or `IN_DELETE` of the batch ends (0: none), once
+    /// [`name_leaves_later`](Reader::name_leaves_later) has looked.
+    leaving_end: Option<usize>,
 }
 
 impl Reader {
@@ -139,6 +161,7 @@ impl Reader {
             stream_read: 0,
             batch_from: BatchFrom::Nowhere,
             backlog_read_by: 0,
+            leaving_end: None,
         })
     }
 
@@ -205,6 +228,51 @@ impl Reader {
         (moved_to && next.wd() == wd && next.cookie() == cookie)
             .then(|| next.name())
             .flatten()
+    }
+
+    /// Whether an event read but not yet handed out takes the entry `name` of the watch
+    /// `wd` away (an `IN_MOVED_FROM` or `IN_DELETE` of it): then what that name holds on
+    /// disk now arrived after the event handed out last.
+    pub(crate) fn name_leaves_later(&mut self, wd: WatchDescriptor, name: &[u8]) -> bool {
+        let leaving_end = match self.leaving_end {
+            Some(end) => end,
+            None => {
+                let batch = self.buffer.get(..self.batch_len).unwrap_or(&[]);
+                let end = last_leaving_end(batch);
+                self.leaving_end = Some(end);
+                end
+            }
+        };
+        self.any_later(leaving_end, wd, name, LEAVING)
+    }
+
+    /// Whether an event read but not yet handed out brings an entry `name` to the watch
+    /// `wd` (an `IN_CREATE` or `IN_MOVED_TO` of it).
+    pub(crate) fn name_arrives_later(&self, wd: WatchDescriptor, name: &[u8]) -> bool {
+        let arriving = EventMask::CREATE | EventMask::MOVED_TO;
+        self.any_later(self.batch_len, wd, name, arriving)
+    }
+
+    /// Whether an event of one of the `kinds` about `name` of the watch `wd` is among
+    /// those read and not yet handed out: in the batch up to `batch_end`, or in the
+    /// first [`LOOK_AHEAD`] bytes of the backlog.
+    fn any_later(
+        &self,
+        batch_end: usize,
+        wd: WatchDescriptor,
+        name: &[u8],
+        kinds: EventMask,
+    ) -> bool {
+        let batch = self
+            .buffer
+            .get(self.batch_pos..batch_end.min(self.batch_len));
+        let backlog = self.backlog.get(self.backlog_pos..).unwrap_or(&[]);
+        let backlog = backlog.get(..LOOK_AHEAD).unwrap_or(backlog);
+        [batch.unwrap_or(&[]), backlog].iter().any(|bytes| {
+            Events::new(bytes).map_while(Result::ok).any(|event| {
+                event.wd() == wd && event.mask().intersects(kinds) && event.name() == Some(name)
+            })
+        })
     }
 
     /// The name of `event`, from the buffer it was read into (valid until the next read).
@@ -285,6 +353,7 @@ impl Reader {
     fn start_batch(&mut self, len: usize) {
         self.batch_len = len;
         self.batch_pos = 0;
+        self.leaving_end = None;
     }
 
     /// Starts a batch of `len` bytes just read into the buffer.

@@ -16,6 +16,7 @@ use crate::adapter::reader::RawEvent;
 use crate::dir::{stat_entry, Stat};
 use crate::mask::EventMask;
 use crate::parse::FileKind;
+use crate::parse::WatchDescriptor;
 
 /// Events about a directory that its parent's watch reports too, with the directory's
 /// name: the directory's own copy (no name) is dropped for every directory but a root.
@@ -161,7 +162,7 @@ impl TreeWatcher {
         let verdict = match self.reader.name(event) {
             Some(bytes) => {
                 name.extend_from_slice(bytes);
-                self.follow_entry(dir, &name, event.mask, event.cookie)
+                self.follow_entry(dir, &name, event)
             }
             None => Ok(Verdict::deliver_if(self.follow_self(dir, event.mask))),
         };
@@ -229,9 +230,9 @@ impl TreeWatcher {
         &mut self,
         dir: NodeId,
         name: &[u8],
-        mask: EventMask,
-        cookie: u32,
+        event: &RawEvent,
     ) -> Result<Verdict, WatchError> {
+        let (mask, cookie, wd) = (event.mask, event.cookie, event.wd);
         let is_dir = mask.contains(EventMask::ISDIR);
         let noise = is_dir && EventMask::from(LISTING_NOISE).intersects(mask);
         // Most events are about files: no lookup of a child for them.
@@ -258,7 +259,7 @@ impl TreeWatcher {
         let unseen = (!older && self.left_before_listing(dir, name, mask))
             || (is_dir
                 && mask.intersects(EventMask::MOVED_FROM | EventMask::DELETE)
-                && self.never_reported(dir, name, child));
+                && self.never_reported(dir, name, child, wd));
         let duplicate = if older {
             mask.intersects(STRUCTURE)
         } else {
@@ -287,9 +288,18 @@ impl TreeWatcher {
     /// event that takes it away is followed (which may make it an orphan), is one the
     /// caller was never told of: its report never came (dropped with a listing that a
     /// rename above made stale), and the delivered view has nothing by that name there.
-    fn never_reported(&self, dir: NodeId, name: &[u8], child: Option<NodeId>) -> bool {
+    /// Not so when an event read already brings that name to `dir` (the watch `wd`):
+    /// `child` is what that one brings, and this event took an older one away.
+    fn never_reported(
+        &mut self,
+        dir: NodeId,
+        name: &[u8],
+        child: Option<NodeId>,
+        wd: WatchDescriptor,
+    ) -> bool {
         child.map_or(false, |child| self.delivered.is_unreported(child))
             && !self.delivered.has_child(&self.nodes, dir, name)
+            && !self.reader.name_arrives_later(wd, name)
     }
 
     /// Follows a change of the entry `name` of `dir` on disk, or holds it until `dir`
@@ -306,9 +316,30 @@ impl TreeWatcher {
         self.reconcile_entry(dir, name)
     }
 
+    /// The directory a kernel event about `name` in `dir` brings there, for the
+    /// delivered view: the one the disk view has by that name, unless an event read
+    /// already takes that name away again. Then what the disk holds there now came
+    /// later, and this event brought another directory, or this one before it left
+    /// and came back (`mkdir w && mv w w-r && mkdir w`, read after all three): the
+    /// directory there now is placed by its own arrival, read later.
+    pub(super) fn arriving(
+        &mut self,
+        event: &RawEvent,
+        dir: NodeId,
+        name: &[u8],
+    ) -> Option<NodeId> {
+        let arrival = EventMask::CREATE | EventMask::MOVED_TO;
+        if !event.mask.contains(EventMask::ISDIR) || !event.mask.intersects(arrival) {
+            return None;
+        }
+        let child = self.nodes.child(dir, name)?;
+        (!self.reader.name_leaves_later(event.wd, name)).then_some(child)
+    }
+
     /// Keeps the delivered view in step with an event read (delivered or not): a
-    /// directory created, deleted or moved. `subject`: the node of a directory a
-    /// listing found. A move that ends places its directory, and the events that waited
+    /// directory created, deleted or moved. `subject`: the node of the directory that
+    /// arrives, if it is known (found by a listing, or the one the disk view has by that
+    /// name). A move that ends places its directory, and the events that waited
     /// for it are delivered next; a directory of the tree that arrives where the caller
     /// had no place for it (moved out and back in, say) is reported with what it holds.
     /// An event the caller does not `see` (a move of what it never had there) takes its
@@ -353,7 +384,6 @@ impl TreeWatcher {
                 self.release_waiting();
             }
         } else if mask.intersects(EventMask::MOVED_TO | EventMask::CREATE) {
-            let subject = subject.or_else(|| nodes.child(dir, name));
             let cookie = if mask.contains(EventMask::MOVED_TO) {
                 cookie
             } else {
@@ -631,6 +661,7 @@ impl TreeWatcher {
             }
         } else {
             let subject = (subject != NO_NODE).then_some(subject);
+            let subject = subject.or_else(|| self.nodes.child(dir, name));
             self.apply_delivered(dir, name, mask, cookie, subject, true)?;
         }
         Ok(())

@@ -710,7 +710,8 @@ impl TreeWatcher {
                 Ok(())
             } else {
                 let told = verdict != Verdict::Unseen && !leaves_unseen;
-                self.apply_delivered(dir, &name, event.mask, event.cookie, None, told)
+                let subject = self.arriving(&event, dir, &name);
+                self.apply_delivered(dir, &name, event.mask, event.cookie, subject, told)
             };
             name.clear();
             self.name = name;
@@ -740,6 +741,7 @@ impl TreeWatcher {
         // A kernel event that waited was followed in the delivered view when it was read.
         let followed = made.origin == Origin::Kernel;
         let subject = (made.subject != NO_NODE).then_some(made.subject);
+        let subject = subject.or_else(|| self.nodes.child(made.dir, &name));
         let delivered = match standing {
             Standing::Placed => {
                 let mut path = core::mem::take(&mut self.path);
