@@ -95,33 +95,18 @@ pub(crate) fn records_of<'a>(
     after: &'a mut AfterListings,
     dir: NodeId,
 ) -> impl Iterator<Item = &'a mut ListingRecord> {
-    open.get_mut(dir).into_iter().chain(after.get_mut(dir))
+    let open = open.records.get_mut(dir);
+    open.into_iter().chain(after.records.get_mut(dir))
 }
 
-/// The records of the open listings, per directory, until their end is read back.
+/// A [`ListingRecord`] per directory; looking one up in an empty map hashes nothing
+/// (the map is empty most of the time).
 #[derive(Debug, Default)]
-pub(crate) struct OpenListings {
+pub(crate) struct RecordsByDir {
     by_dir: HashMap<NodeId, ListingRecord>,
 }
 
-impl OpenListings {
-    /// The record of `dir`, for a listing that begins where the kernel's stream ends at
-    /// `began`: made if there is none, else with this listing as its last.
-    pub(crate) fn begin(&mut self, dir: NodeId, began: u64) -> &mut ListingRecord {
-        let record = self
-            .by_dir
-            .entry(dir)
-            .or_insert_with(|| ListingRecord::began_at(began));
-        record.looking = (began, 0);
-        record
-    }
-
-    /// The record of `dir`, made (with where its listing began not known) if there is
-    /// none.
-    pub(crate) fn of(&mut self, dir: NodeId) -> &mut ListingRecord {
-        self.by_dir.entry(dir).or_default()
-    }
-
+impl RecordsByDir {
     pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
         if self.by_dir.is_empty() {
             return None;
@@ -130,7 +115,7 @@ impl OpenListings {
     }
 
     /// Takes the record of `dir` out.
-    pub(crate) fn end(&mut self, dir: NodeId) -> Option<ListingRecord> {
+    fn take(&mut self, dir: NodeId) -> Option<ListingRecord> {
         if self.by_dir.is_empty() {
             return None;
         }
@@ -144,15 +129,47 @@ impl OpenListings {
         }
     }
 
+    /// Drops every record, and the room a large scan made for them.
     pub(crate) fn clear(&mut self) {
-        self.by_dir.clear();
+        self.by_dir = HashMap::new();
+    }
+}
+
+/// The records of the open listings, per directory, until their end is read back.
+#[derive(Debug, Default)]
+pub(crate) struct OpenListings {
+    pub(crate) records: RecordsByDir,
+}
+
+impl OpenListings {
+    /// The record of `dir`, for a listing that begins where the kernel's stream ends at
+    /// `began`: made if there is none, else with this listing as its last.
+    pub(crate) fn begin(&mut self, dir: NodeId, began: u64) -> &mut ListingRecord {
+        let record = self
+            .records
+            .by_dir
+            .entry(dir)
+            .or_insert_with(|| ListingRecord::began_at(began));
+        record.looking = (began, 0);
+        record
+    }
+
+    /// The record of `dir`, made (with where its listing began not known) if there is
+    /// none.
+    pub(crate) fn of(&mut self, dir: NodeId) -> &mut ListingRecord {
+        self.records.by_dir.entry(dir).or_default()
+    }
+
+    /// Takes the record of `dir` out: its listing ended.
+    pub(crate) fn end(&mut self, dir: NodeId) -> Option<ListingRecord> {
+        self.records.take(dir)
     }
 }
 
 /// The [`ListingRecord`] of each directory whose listings ended, and when each expires.
 #[derive(Debug, Default)]
 pub(crate) struct AfterListings {
-    by_dir: HashMap<NodeId, ListingRecord>,
+    pub(crate) records: RecordsByDir,
     /// (the count at which it expires, its directory), in that order. An entry whose
     /// directory's count was raised since (it was listed again) is passed over.
     expiry: VecDeque<(u64, NodeId)>,
@@ -163,22 +180,14 @@ impl AfterListings {
     /// events have been read, with what an earlier listing of it left.
     pub(crate) fn add(&mut self, dir: NodeId, mut record: ListingRecord, until: u64) {
         record.until = Some(until);
-        match self.by_dir.get_mut(&dir) {
+        match self.records.by_dir.get_mut(&dir) {
             Some(earlier) => earlier.extend(record),
             None => {
-                self.by_dir.insert(dir, record);
+                self.records.by_dir.insert(dir, record);
             }
         }
         let at = self.expiry.partition_point(|&(other, _)| other <= until);
         self.expiry.insert(at, (until, dir));
-    }
-
-    /// What the listings of `dir` left, if they have not expired.
-    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
-        if self.by_dir.is_empty() {
-            return None; // most of the time: no hashing
-        }
-        self.by_dir.get_mut(&dir)
     }
 
     /// Drops what expired once `read` kernel events have been read.
@@ -188,26 +197,19 @@ impl AfterListings {
                 return;
             }
             self.expiry.pop_front();
-            let expired = self
-                .by_dir
+            let by_dir = &mut self.records.by_dir;
+            let expired = by_dir
                 .get(&dir)
                 .map_or(false, |record| record.until.map_or(true, |at| at < read));
             if expired {
-                self.by_dir.remove(&dir);
+                by_dir.remove(&dir);
             }
         }
     }
 
-    /// Drops what the directories `is_gone` says are gone left.
-    pub(crate) fn removed(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
-        if !self.by_dir.is_empty() {
-            self.by_dir.retain(|dir, _| !is_gone(dir));
-        }
-    }
-
     pub(crate) fn clear(&mut self) {
-        self.by_dir.clear();
-        self.expiry.clear();
+        self.records.clear();
+        self.expiry = VecDeque::new();
     }
 }
 
@@ -403,11 +405,15 @@ mod tests {
         after.add(2, record(&[b"b"], Some(&[b"s"]), 0), 5);
         after.add(1, record(&[b"c"], Some(&[b"t"]), 200), 20);
         after.expire(5);
-        assert!(after.get_mut(2).is_some(), "kept through its own count");
+        assert!(
+            after.records.get_mut(2).is_some(),
+            "kept through its own count"
+        );
         after.expire(6);
-        assert!(after.get_mut(2).is_none());
+        assert!(after.records.get_mut(2).is_none());
         after.expire(11);
         let one = after
+            .records
             .get_mut(1)
             .expect("raised to 20 by the second listing");
         assert_eq!(one.began, 100, "where the first of them began");
@@ -416,34 +422,35 @@ mod tests {
             .listed
             .as_mut()
             .map_or(false, |listed| listed.remove(b"t")));
-        after.removed(|&dir| dir == 1);
-        assert!(after.get_mut(1).is_none());
+        after.records.forget(|&dir| dir == 1);
+        assert!(after.records.get_mut(1).is_none());
         after.add(1, record(&[b"d"], None, 0), 30);
         after.expire(25);
         assert!(
-            after.get_mut(1).is_some(),
+            after.records.get_mut(1).is_some(),
             "an id used again keeps its own count"
         );
         after.clear();
-        assert!(after.get_mut(1).is_none());
+        assert!(after.records.get_mut(1).is_none());
     }
 
     #[test]
     fn only_what_ends_before_a_listing_began_about_a_name_it_found_is_older() {
         let mut open = OpenListings::default();
         open.begin(7, 160).found.insert(b"w");
-        let seven = open.get_mut(7).expect("begun");
+        let seven = open.records.get_mut(7).expect("begun");
         assert!(seven.found_later(160, b"w"));
         assert!(!seven.found_later(161, b"w"), "queued while it listed");
         assert!(!seven.found_later(16, b"v"), "a name it did not find");
         // One made where the stream's end was not known says nothing is older.
         open.of(8).found.insert(b"w");
         assert!(!open
+            .records
             .get_mut(8)
             .map_or(true, |eight| eight.found_later(16, b"w")));
         open.begin(8, 400);
         assert_eq!(
-            open.get_mut(8).map(|eight| eight.began),
+            open.records.get_mut(8).map(|eight| eight.began),
             Some(0),
             "still not known"
         );
@@ -453,7 +460,7 @@ mod tests {
         assert_eq!(earlier.looking, (300, 0), "the last one's");
         earlier.extend(record(&[], None, 0));
         assert_eq!(earlier.began, 0, "one not known");
-        assert!(open.end(7).is_some() && open.get_mut(7).is_none());
+        assert!(open.end(7).is_some() && open.records.get_mut(7).is_none());
     }
 
     #[test]
