@@ -107,6 +107,10 @@ fn last_leaving_end(batch: &[u8]) -> usize {
     end
 }
 
+/// A queue of at most this many events is cheap to ask about; a longer one is asked
+/// about once per this many events it held, at most.
+const CHEAP_QUEUE: u64 = 256;
+
 /// The kernel's default `max_queued_events`.
 const DEFAULT_MAX_QUEUED_EVENTS: usize = 16_384;
 
@@ -142,6 +146,10 @@ pub(crate) struct Reader {
     /// Where the last `IN_MOVED_FROM` or `IN_DELETE` of the batch ends (0: none), once
     /// [`name_leaves_later`](Reader::name_leaves_later) has looked.
     leaving_end: Option<usize>,
+    /// What [`queued_cheaply`](Reader::queued_cheaply) last had the kernel say, and how
+    /// many calls since did not ask it.
+    last_queued: Option<Queued>,
+    asks_skipped: u64,
 }
 
 impl Reader {
@@ -162,6 +170,8 @@ impl Reader {
             batch_from: BatchFrom::Nowhere,
             backlog_read_by: 0,
             leaving_end: None,
+            last_queued: None,
+            asks_skipped: 0,
         })
     }
 
@@ -206,6 +216,33 @@ impl Reader {
             end: self.stream_read + held.unwrap_or(0) as u64,
             events_at_most: ((read + queued) / EVENT_HEADER_LEN) as u64,
         }
+    }
+
+    /// What is queued, as [`queued`](Reader::queued) says, but asking the kernel (whose
+    /// `FIONREAD` walks its whole queue) only while the queue it last saw was short, or
+    /// once every so many calls in proportion to its length, so that calls made while a
+    /// long queue waits cost O(1) each, amortized. Between asks, `end` is where the
+    /// stream ended at the last ask (a place every event queued by then ends at or
+    /// before, so still a bound for what was queued before now), and `events_at_most`
+    /// adds the kernel's default limit to what was read and not handed out.
+    pub(crate) fn queued_cheaply(&mut self) -> Queued {
+        if let Some(last) = self.last_queued {
+            let long = last.events_at_most > CHEAP_QUEUE;
+            if long && self.asks_skipped.saturating_mul(CHEAP_QUEUE) < last.events_at_most {
+                self.asks_skipped += 1;
+                let read = self.batch_len.saturating_sub(self.batch_pos)
+                    + self.backlog.len().saturating_sub(self.backlog_pos);
+                let at_most = (read / EVENT_HEADER_LEN + DEFAULT_MAX_QUEUED_EVENTS) as u64;
+                return Queued {
+                    end: last.end,
+                    events_at_most: at_most,
+                };
+            }
+        }
+        let queued = self.queued();
+        self.last_queued = Some(queued);
+        self.asks_skipped = 0;
+        queued
     }
 
     /// Where in the kernel's stream of events the last event handed out ends, or a
@@ -650,4 +687,50 @@ enum Kept {
     Events,
     Marker,
     Overflow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::path::PathBuf;
+
+    /// A fresh directory of this test's own under the temporary directory.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(std::format!(
+            "inotify-raw-reader-{}-{}",
+            name,
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn a_long_queue_is_asked_about_once_per_so_many_calls() {
+        let dir = fresh_dir("queued");
+        let mut reader = Reader::new().unwrap();
+        reader.inotify().add_watch(&dir, WatchMask::CREATE).unwrap();
+        let made = 4 * CHEAP_QUEUE as usize;
+        for i in 0..made {
+            fs::File::create(dir.join(std::format!("f{}", i))).unwrap();
+        }
+        let first = reader.queued_cheaply();
+        assert!(first.events_at_most >= made as u64, "asked: {:?}", first);
+        // More is queued, but the next calls do not ask the kernel: the end stays, and
+        // the count is bounded by the kernel's limit instead.
+        fs::File::create(dir.join("later")).unwrap();
+        let calls = first.events_at_most / CHEAP_QUEUE;
+        for _ in 0..calls {
+            let stale = reader.queued_cheaply();
+            assert_eq!(stale.end, first.end);
+            assert!(stale.events_at_most >= DEFAULT_MAX_QUEUED_EVENTS as u64);
+        }
+        // Then it asks again, and sees the event queued since.
+        let fresh = reader.queued_cheaply();
+        assert!(fresh.end > first.end, "{:?} after {:?}", fresh, first);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -957,7 +957,7 @@ impl TreeWatcher {
         }
         if report_files {
             // What was queued before now is older than all this listing sees.
-            let began = self.reader.queued().end;
+            let began = self.reader.queued_cheaply().end;
             self.open_listings.begin(id, began);
         }
         let dir = match Directory::open_named(fd) {
@@ -1013,7 +1013,7 @@ impl TreeWatcher {
         if report_files {
             // What it found (files, and the subdirectories reported next) was queued
             // before now.
-            let queued = self.reader.queued();
+            let queued = self.reader.queued_cheaply();
             let record = self.open_listings.of(id);
             if record.looking.0 != 0 {
                 record.looking.1 = queued.end;

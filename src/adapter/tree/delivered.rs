@@ -48,6 +48,13 @@ enum Place {
     Away,
 }
 
+impl Place {
+    /// Whether it names a parent and a name.
+    fn is_named(&self) -> bool {
+        matches!(self, Place::At { .. } | Place::Left { .. })
+    }
+}
+
 /// Where a directory stands in the delivered view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Standing {
@@ -83,6 +90,10 @@ pub(super) struct Disagreement {
 #[derive(Debug, Default)]
 pub(super) struct Delivered {
     apart: HashMap<NodeId, Place>,
+    /// How many of `apart` are at a named place (`At` or `Left`): when none is, a
+    /// lookup by name needs no pass over the map (which can hold every directory of a
+    /// big tree moved in, each waiting for its report).
+    named: usize,
     /// Scratch for path building.
     ancestors: Vec<NodeId>,
 }
@@ -107,13 +118,13 @@ impl Delivered {
             },
             _ => Place::Away,
         };
-        self.apart.insert(id, place);
+        self.put(id, place);
     }
 
     /// `id` is new in the disk view and not reported yet: outside the tree here until
     /// its creation (or arrival) is read.
     pub(super) fn not_yet_reported(&mut self, id: NodeId) {
-        self.apart.insert(id, Place::Unreported);
+        self.put(id, Place::Unreported);
     }
 
     /// Whether `id` is new in the disk view and its creation or arrival is still to be
@@ -131,7 +142,7 @@ impl Delivered {
         (parent, name): (NodeId, &[u8]),
         (since_quiet, since_read): (u64, u64),
     ) {
-        self.apart.insert(
+        self.put(
             id,
             Place::Left {
                 parent,
@@ -146,10 +157,11 @@ impl Delivered {
     /// there ([`left_unreported`](Self::left_unreported), [`left_unseen`](Self::left_unseen)),
     /// the event that takes it away still to be read.
     pub(super) fn left_from(&self, parent: NodeId, name: &[u8]) -> bool {
-        self.apart.values().any(|place| {
-            matches!(place, Place::Left { parent: at, name: named, .. }
+        self.named > 0
+            && self.apart.values().any(|place| {
+                matches!(place, Place::Left { parent: at, name: named, .. }
                 if *at == parent && &named[..] == name)
-        })
+            })
     }
 
     /// `id`, placed under `parent` here, was not seen there by a listing of `parent` that
@@ -179,7 +191,7 @@ impl Delivered {
             _ => false,
         };
         if same {
-            self.apart.remove(&id);
+            self.take(id);
             self.give_back_room();
         }
         same
@@ -190,6 +202,7 @@ impl Delivered {
     fn give_back_room(&mut self) {
         if self.apart.is_empty() && self.apart.capacity() > 64 {
             self.apart = HashMap::new();
+            self.named = 0;
         }
     }
 
@@ -197,6 +210,7 @@ impl Delivered {
     /// disk.
     pub(super) fn clear(&mut self) {
         self.apart = HashMap::new();
+        self.named = 0;
     }
 
     /// The nodes `gone` (sorted) were removed from the disk view: what was placed
@@ -215,6 +229,7 @@ impl Delivered {
                 }
             }
         }
+        self.recount();
     }
 
     /// The parent and name of `id` here; `None` when it is at no place.
@@ -334,18 +349,26 @@ impl Delivered {
     /// The directory named `name` in `parent` here (or that left there unseen, its
     /// events still to say so).
     fn child(&self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        let apart = self.apart.iter().find_map(|(&id, place)| match place {
-            Place::At {
-                parent: at,
-                name: named,
-            }
-            | Place::Left {
-                parent: at,
-                name: named,
-                ..
-            } if *at == parent && &named[..] == name => Some(id),
-            _ => None,
-        });
+        let named = if self.named > 0 {
+            Some(&self.apart)
+        } else {
+            None
+        };
+        let apart = named
+            .into_iter()
+            .flatten()
+            .find_map(|(&id, place)| match place {
+                Place::At {
+                    parent: at,
+                    name: named,
+                }
+                | Place::Left {
+                    parent: at,
+                    name: named,
+                    ..
+                } if *at == parent && &named[..] == name => Some(id),
+                _ => None,
+            });
         apart.or_else(|| {
             nodes
                 .child(parent, name)
@@ -395,7 +418,7 @@ impl Delivered {
     /// `told` of its first half).
     pub(super) fn moving(&mut self, id: NodeId, (cookie, told): (u32, bool), since: (u64, u64)) {
         let (since_quiet, since_read) = since;
-        self.apart.insert(
+        self.put(
             id,
             Place::Moving {
                 cookie,
@@ -439,7 +462,7 @@ impl Delivered {
         // A directory that had the name here is replaced.
         if let Some(replaced) = self.child(nodes, parent, name).filter(|&other| other != id) {
             self.before_disk_change(nodes, replaced);
-            self.apart.insert(replaced, Place::Away);
+            self.put(replaced, Place::Away);
         }
         let arrived = match self.apart.get(&id) {
             Some(Place::Moving {
@@ -450,7 +473,7 @@ impl Delivered {
             Some(Place::Unreported) => Arrived::Placed,
             _ => Arrived::Unknown(id),
         };
-        self.apart.insert(
+        self.put(
             id,
             Place::At {
                 parent,
@@ -482,7 +505,7 @@ impl Delivered {
     pub(super) fn deleted(&mut self, nodes: &Nodes, parent: NodeId, name: &[u8]) -> bool {
         let child = self.child(nodes, parent, name);
         if let Some(id) = child {
-            self.apart.insert(id, Place::Away);
+            self.put(id, Place::Away);
         }
         child.is_some()
     }
@@ -515,6 +538,9 @@ impl Delivered {
                     ended = true;
                 }
             }
+        }
+        if ended {
+            self.recount();
         }
         ended
     }
@@ -549,9 +575,36 @@ impl Delivered {
         all
     }
 
+    /// Sets the place of `id` here, apart from the disk view.
+    fn put(&mut self, id: NodeId, place: Place) {
+        let named = place.is_named();
+        if self
+            .apart
+            .insert(id, place)
+            .map_or(false, |old| old.is_named())
+        {
+            self.named -= 1;
+        }
+        if named {
+            self.named += 1;
+        }
+    }
+
+    /// `id` is where the disk view has it.
+    fn take(&mut self, id: NodeId) {
+        if self.apart.remove(&id).map_or(false, |old| old.is_named()) {
+            self.named -= 1;
+        }
+    }
+
+    /// Counts the places at a name again, after a change of many.
+    fn recount(&mut self) {
+        self.named = self.apart.values().filter(|place| place.is_named()).count();
+    }
+
     /// Takes `id` out of the tree here (no event will place it).
     pub(super) fn set_away(&mut self, id: NodeId) {
-        self.apart.insert(id, Place::Away);
+        self.put(id, Place::Away);
     }
 }
 
@@ -576,6 +629,44 @@ mod tests {
         delivered
             .path_into(nodes, id, &mut out)
             .then(|| String::from_utf8(out).unwrap())
+    }
+
+    /// Checks the count of named places against a pass over the map.
+    fn assert_counted(delivered: &Delivered) {
+        let named = delivered.apart.values().filter(|p| p.is_named()).count();
+        assert_eq!(delivered.named, named);
+    }
+
+    #[test]
+    fn the_named_places_are_counted_through_every_change() {
+        let (mut nodes, [root, a, b, s]) = tree();
+        let mut delivered = Delivered::default();
+        // Many new directories waiting for their reports: none named, no pass to find
+        // a child by name.
+        delivered.not_yet_reported(b);
+        delivered.not_yet_reported(s);
+        assert_counted(&delivered);
+        assert_eq!(delivered.named, 0);
+        assert_eq!(delivered.child(&nodes, root, b"b"), None);
+        delivered.before_disk_change(&nodes, a);
+        nodes.rename(a, b, b"c");
+        assert_counted(&delivered);
+        assert_eq!(delivered.child(&nodes, root, b"a"), Some(a));
+        delivered.moved_from(&nodes, root, b"a", (9, true), (0, 0));
+        assert_counted(&delivered);
+        delivered.left_unreported(s, (root, b"x"), (0, 0));
+        assert_counted(&delivered);
+        assert!(delivered.left_from(root, b"x"));
+        assert!(delivered.end_moves(5, 0, 16, false));
+        assert_counted(&delivered);
+        delivered.arrived(&nodes, b, b"c", 0, Some(a));
+        assert_counted(&delivered);
+        delivered.removed(&[b]);
+        assert_counted(&delivered);
+        delivered.set_away(a);
+        assert_counted(&delivered);
+        delivered.clear();
+        assert_counted(&delivered);
     }
 
     #[test]
