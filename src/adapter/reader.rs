@@ -107,9 +107,12 @@ fn last_leaving_end(batch: &[u8]) -> usize {
     end
 }
 
-/// A queue of at most this many events is cheap to ask about; a longer one is asked
-/// about once per this many events it held, at most.
+/// A queue of at most this many events is cheap to ask about.
 const CHEAP_QUEUE: u64 = 256;
+
+/// A longer queue is asked about once per this many events it held, at most: each call
+/// costs a walk over this many events, amortized.
+const EVENTS_PER_ASK: u64 = 16;
 
 /// The kernel's default `max_queued_events`.
 const DEFAULT_MAX_QUEUED_EVENTS: usize = 16_384;
@@ -228,7 +231,7 @@ impl Reader {
     pub(crate) fn queued_cheaply(&mut self) -> Queued {
         if let Some(last) = self.last_queued {
             let long = last.events_at_most > CHEAP_QUEUE;
-            if long && self.asks_skipped.saturating_mul(CHEAP_QUEUE) < last.events_at_most {
+            if long && self.asks_skipped.saturating_mul(EVENTS_PER_ASK) < last.events_at_most {
                 self.asks_skipped += 1;
                 let read = self.batch_len.saturating_sub(self.batch_pos)
                     + self.backlog.len().saturating_sub(self.backlog_pos);
@@ -722,7 +725,7 @@ mod tests {
         // More is queued, but the next calls do not ask the kernel: the end stays, and
         // the count is bounded by the kernel's limit instead.
         fs::File::create(dir.join("later")).unwrap();
-        let calls = first.events_at_most / CHEAP_QUEUE;
+        let calls = first.events_at_most / EVENTS_PER_ASK;
         for _ in 0..calls {
             let stale = reader.queued_cheaply();
             assert_eq!(stale.end, first.end);
