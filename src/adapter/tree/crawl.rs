@@ -673,6 +673,12 @@ impl TreeWatcher {
                 if let Some(current) = current {
                     self.orphan(current);
                 }
+                if found {
+                    // Seen by the listing, gone before it could be watched: it is not
+                    // reported, so the caller never has it here, and the event that
+                    // took it away is not delivered either.
+                    self.open_listings.unsee(dir, name);
+                }
                 return Ok(None);
             }
         };

@@ -160,6 +160,15 @@ impl OpenListings {
         self.records.by_dir.entry(dir).or_default()
     }
 
+    /// The open listing of `dir` saw `name`, but the caller is not told of it: it is
+    /// not among what the caller has there.
+    pub(crate) fn unsee(&mut self, dir: NodeId, name: &[u8]) {
+        let listed = self.records.get_mut(dir).and_then(|r| r.listed.as_mut());
+        if let Some(listed) = listed {
+            listed.remove(name);
+        }
+    }
+
     /// Takes the record of `dir` out: its listing ended.
     pub(crate) fn end(&mut self, dir: NodeId) -> Option<ListingRecord> {
         self.records.take(dir)
@@ -432,6 +441,18 @@ mod tests {
         );
         after.clear();
         assert!(after.records.get_mut(1).is_none());
+    }
+
+    #[test]
+    fn a_name_seen_but_not_reported_is_not_what_the_caller_has() {
+        let mut open = OpenListings::default();
+        open.begin(3, 16).listed = Some(set(&[b"a", b"gone"]));
+        open.unsee(3, b"gone");
+        open.unsee(4, b"a"); // no listing of 4: nothing to change
+        let listed = open.records.get_mut(3).and_then(|r| r.listed.as_ref());
+        let listed = listed.expect("listed");
+        assert!(listed.contains(b"a"));
+        assert!(!listed.contains(b"gone"));
     }
 
     #[test]
