@@ -670,14 +670,13 @@ impl TreeWatcher {
             }
             (_, Watched::AtLimit) => return Ok(None),
             _ => {
-                if let Some(current) = current {
-                    self.orphan(current);
-                }
-                if found {
-                    // Seen by the listing, gone before it could be watched: it is not
-                    // reported, so the caller never has it here, and the event that
-                    // took it away is not delivered either.
-                    self.open_listings.unsee(dir, name);
+                match current {
+                    Some(current) => self.orphan(current),
+                    // New to the tree, seen by the listing, gone before it could be
+                    // watched: it is not reported, so the caller never has it here, and
+                    // the event that took it away is not delivered either.
+                    None if found => self.open_listings.unsee(dir, name),
+                    None => {}
                 }
                 return Ok(None);
             }
