@@ -211,14 +211,20 @@ impl Reader {
     /// the end is that of what was read, and its default limit (16,384 events) stands
     /// for the count.
     pub(crate) fn queued(&self) -> Queued {
-        let read = self.batch_len.saturating_sub(self.batch_pos)
-            + self.backlog.len().saturating_sub(self.backlog_pos);
+        let read = self.unread_bytes();
         let held = self.waiter.inotify().queued_bytes().ok();
         let queued = held.unwrap_or(DEFAULT_MAX_QUEUED_EVENTS * EVENT_HEADER_LEN);
         Queued {
             end: self.stream_read + held.unwrap_or(0) as u64,
             events_at_most: ((read + queued) / EVENT_HEADER_LEN) as u64,
         }
+    }
+
+    /// How many bytes of events were read and not yet handed out (in the batch and the
+    /// backlog).
+    fn unread_bytes(&self) -> usize {
+        self.batch_len.saturating_sub(self.batch_pos)
+            + self.backlog.len().saturating_sub(self.backlog_pos)
     }
 
     /// What is queued, as [`queued`](Reader::queued) says, but asking the kernel (whose
@@ -233,8 +239,7 @@ impl Reader {
             let long = last.events_at_most > CHEAP_QUEUE;
             if long && self.asks_skipped.saturating_mul(EVENTS_PER_ASK) < last.events_at_most {
                 self.asks_skipped += 1;
-                let read = self.batch_len.saturating_sub(self.batch_pos)
-                    + self.backlog.len().saturating_sub(self.backlog_pos);
+                let read = self.unread_bytes();
                 let at_most = (read / EVENT_HEADER_LEN + DEFAULT_MAX_QUEUED_EVENTS) as u64;
                 return Queued {
                     end: last.end,
