@@ -848,6 +848,11 @@ impl TreeWatcher {
                     }
                 },
             };
+            if self.nodes.has_flag(id, FLAG_UNREPORTED) {
+                // What it holds was never reported where it is (a listing of it was
+                // made where it no longer was, or could not be made).
+                self.drop_waiting_within(id);
+            }
             let fd = Rc::new(fd);
             let reported = self.synthetic.len();
             let listed = self.list_dir(id, &fd, Listing::Marked { masked }, true)?;

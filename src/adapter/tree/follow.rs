@@ -393,11 +393,7 @@ impl TreeWatcher {
                 Arrived::Nothing => {}
                 Arrived::Placed => self.release_waiting(),
                 Arrived::Unknown(id) => {
-                    // What waited below it happened where the caller was never told it
-                    // was: the listing below reports what it holds instead.
-                    let (nodes, delivered) = (&self.nodes, &self.delivered);
-                    self.waiting
-                        .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
+                    self.drop_waiting_within(id);
                     self.release_waiting();
                     match self.open_node(id)? {
                         Opened::Here(fd) => {
@@ -433,6 +429,16 @@ impl TreeWatcher {
             .retain(|made| !(reports(made) && within(&made.dir)));
         self.open_listings.records.forget(within);
         self.after_listings.records.forget(within);
+    }
+
+    /// What is at or below `id` is reported by a listing of it, made now or when its path
+    /// names it again, because the caller was never told it was where it is: the events
+    /// that wait below it happened where the caller never had it, and they go (the
+    /// listing reports what they left).
+    pub(super) fn drop_waiting_within(&mut self, id: NodeId) {
+        let (nodes, delivered) = (&self.nodes, &self.delivered);
+        self.waiting
+            .retain(|waiting| !delivered.is_within(nodes, waiting.dir, id));
     }
 
     /// Takes out of `waiting` the report of a directory a listing found as `name` in
