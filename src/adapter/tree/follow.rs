@@ -427,8 +427,8 @@ impl TreeWatcher {
             |made: &Synthetic| made.origin == Origin::Scan && made.mask.contains(EventMask::CREATE);
         self.synthetic
             .retain(|made| !(reports(made) && within(&made.dir)));
-        self.open_listings.records.forget(within);
-        self.after_listings.records.forget(within);
+        self.open_listings.forget(within);
+        self.after_listings.forget(within);
     }
 
     /// What is at or below `id` is reported by a listing of it, made now or when its path
@@ -870,7 +870,7 @@ impl TreeWatcher {
         // in a queue overflow (or never comes, for a re-crawl's quiet listing), and what
         // that listing found is a duplicate of nothing still to come. (The map goes, with
         // room a large scan made in it.)
-        self.open_listings.records.clear();
+        self.open_listings.clear();
         self.nodes.clear_flag(FLAG_LISTING);
         for id in core::mem::take(&mut self.stale) {
             if self.nodes.get(id).is_none() {
@@ -1046,7 +1046,7 @@ impl TreeWatcher {
         // Node ids are reused: nothing may refer to a removed one.
         gone.sort_unstable();
         let is_gone = |id: &NodeId| gone.binary_search(id).is_ok();
-        after_listings.records.forget(is_gone);
+        after_listings.forget(is_gone);
         self.own.removed(&gone);
         self.delivered.removed(&gone);
         // A report of a removed directory (`subject`) goes with it: its id may be

@@ -102,12 +102,12 @@ pub(crate) fn records_of<'a>(
 /// A [`ListingRecord`] per directory; looking one up in an empty map hashes nothing
 /// (the map is empty most of the time).
 #[derive(Debug, Default)]
-pub(crate) struct RecordsByDir {
+struct RecordsByDir {
     by_dir: HashMap<NodeId, ListingRecord>,
 }
 
 impl RecordsByDir {
-    pub(crate) fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
+    fn get_mut(&mut self, dir: NodeId) -> Option<&mut ListingRecord> {
         if self.by_dir.is_empty() {
             return None;
         }
@@ -123,14 +123,14 @@ impl RecordsByDir {
     }
 
     /// Drops the records of the directories `is_gone` picks.
-    pub(crate) fn forget(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
+    fn forget(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
         if !self.by_dir.is_empty() {
             self.by_dir.retain(|dir, _| !is_gone(dir));
         }
     }
 
     /// Drops every record, and the room a large scan made for them.
-    pub(crate) fn clear(&mut self) {
+    fn clear(&mut self) {
         self.by_dir = HashMap::new();
     }
 }
@@ -138,7 +138,7 @@ impl RecordsByDir {
 /// The records of the open listings, per directory, until their end is read back.
 #[derive(Debug, Default)]
 pub(crate) struct OpenListings {
-    pub(crate) records: RecordsByDir,
+    records: RecordsByDir,
 }
 
 impl OpenListings {
@@ -173,12 +173,22 @@ impl OpenListings {
     pub(crate) fn end(&mut self, dir: NodeId) -> Option<ListingRecord> {
         self.records.take(dir)
     }
+
+    /// Drops the records of the directories `is_gone` picks.
+    pub(crate) fn forget(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
+        self.records.forget(is_gone);
+    }
+
+    /// Drops every record, and the room a large scan made for them.
+    pub(crate) fn clear(&mut self) {
+        self.records.clear();
+    }
 }
 
 /// The [`ListingRecord`] of each directory whose listings ended, and when each expires.
 #[derive(Debug, Default)]
 pub(crate) struct AfterListings {
-    pub(crate) records: RecordsByDir,
+    records: RecordsByDir,
     /// (the count at which it expires, its directory), in that order. An entry whose
     /// directory's count was raised since (it was listed again) is passed over.
     expiry: VecDeque<(u64, NodeId)>,
@@ -214,6 +224,12 @@ impl AfterListings {
                 by_dir.remove(&dir);
             }
         }
+    }
+
+    /// Drops the records of the directories `is_gone` picks (their expiry entries are
+    /// passed over when they come).
+    pub(crate) fn forget(&mut self, is_gone: impl Fn(&NodeId) -> bool) {
+        self.records.forget(is_gone);
     }
 
     pub(crate) fn clear(&mut self) {
