@@ -499,10 +499,12 @@ pub(crate) fn fcntl_setfl(fd: RawFd, flags: u32) -> Result<(), Errno> {
 }
 
 /// `FIONREAD`: how many bytes a read of the descriptor would find now.
+#[cfg(feature = "std")]
 const FIONREAD: usize = 0x541b;
 
 /// `ioctl(fd, FIONREAD, &len)`: how many bytes are queued for reading on `fd` (for an
 /// inotify instance, the length of the events it holds).
+#[cfg(feature = "std")]
 #[inline]
 pub(crate) fn queued_bytes(fd: RawFd) -> Result<usize, Errno> {
     let mut len: i32 = 0;

@@ -12,9 +12,12 @@ pub(crate) mod nr {
     pub(crate) use sc::nr::{
         CLOCK_GETTIME, CLOSE, EPOLL_CREATE1, EPOLL_CTL, EPOLL_PWAIT, EXIT_GROUP, FANOTIFY_INIT,
         FANOTIFY_MARK, FCNTL, FSTATFS, GETDENTS64, INOTIFY_ADD_WATCH, INOTIFY_INIT1,
-        INOTIFY_RM_WATCH, IOCTL, NAME_TO_HANDLE_AT, OPENAT, OPEN_BY_HANDLE_AT, PRLIMIT64, READ,
+        INOTIFY_RM_WATCH, NAME_TO_HANDLE_AT, OPENAT, OPEN_BY_HANDLE_AT, PRLIMIT64, READ,
         READLINKAT, STATX, WRITE,
     };
+    // Only the tree's reader asks how much is queued.
+    #[cfg(feature = "std")]
+    pub(crate) use sc::nr::IOCTL;
 }
 
 /// Issues system call `n`, which does not return, with one argument.

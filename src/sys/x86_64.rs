@@ -14,6 +14,8 @@ pub(crate) mod nr {
     pub(crate) const READ: usize = 0;
     pub(crate) const WRITE: usize = 1;
     pub(crate) const CLOSE: usize = 3;
+    // Only the tree's reader asks how much is queued.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) const IOCTL: usize = 16;
     pub(crate) const FCNTL: usize = 72;
     pub(crate) const FSTATFS: usize = 138;
