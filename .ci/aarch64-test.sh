@@ -20,7 +20,8 @@
 #
 # Environment:
 #   CROSS_TARGET_DIR   cargo target dir (default target/cross-aarch64, apart from rustup's)
-#   CROSS_BIN_TIMEOUT  seconds allowed per test binary under qemu (default 900)
+#   CI_TEST_BIN_TIMEOUT  seconds allowed per run of a test binary under qemu (default 300;
+#                      see test-runner.sh, which runs one that hangs once more)
 #   INOTIFY_RAW_EXAMPLE_RUNNER  how tests start example binaries (default qemu-aarch64-static)
 set -euo pipefail
 
@@ -30,7 +31,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 TARGET=$CI_AARCH64_TARGET
 TARGET_DIR=${CROSS_TARGET_DIR:-target/cross-aarch64}
-BIN_TIMEOUT=${CROSS_BIN_TIMEOUT:-900}
 
 ci_need_root aarch64-test.sh
 [ -f Cargo.toml ] || { echo "aarch64-test.sh: run from the crate root (no Cargo.toml in $PWD)" >&2; exit 1; }
@@ -50,7 +50,7 @@ check_cross() {
 
 cross_test() {
   ci_aarch64_env
-  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="timeout -k 10 $BIN_TIMEOUT qemu-aarch64-static"
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="bash $here/test-runner.sh qemu-aarch64-static"
   # Tests that start a built example (tests/seed_readme.rs) run it through this runner: the
   # example is an arm64 binary too, and this machine has no binfmt_misc hook for it.
   export INOTIFY_RAW_EXAMPLE_RUNNER=${INOTIFY_RAW_EXAMPLE_RUNNER:-qemu-aarch64-static}

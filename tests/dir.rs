@@ -411,9 +411,7 @@ fn lists_every_kind_of_entry() {
     let longest = "n".repeat(NAME_MAX);
     fs::write(tmp.join(&longest), b"").unwrap();
     let _socket = std::os::unix::net::UnixListener::bind(tmp.join("socket")).unwrap();
-    let fifo = std::process::Command::new("mkfifo")
-        .arg(tmp.join("fifo"))
-        .status()
+    let fifo = common::status(std::process::Command::new("mkfifo").arg(tmp.join("fifo")))
         .map(|status| status.success())
         .unwrap_or(false);
 

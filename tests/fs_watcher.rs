@@ -593,12 +593,13 @@ fn roots_on_two_file_systems_and_a_bind_mount() {
     // A bind mount of a directory of the second file system, inside the first.
     let bound = first.join("bound");
     std::fs::create_dir(&bound).unwrap();
-    let status = std::process::Command::new("mount")
-        .args(["--bind"])
-        .arg(second.join("deep/inner"))
-        .arg(&bound)
-        .status()
-        .unwrap();
+    let status = common::status(
+        std::process::Command::new("mount")
+            .args(["--bind"])
+            .arg(second.join("deep/inner"))
+            .arg(&bound),
+    )
+    .unwrap();
     assert!(status.success());
     let _unbind = Unmount(bound.clone());
     let mask = WatchMask::CREATE;
@@ -625,10 +626,7 @@ struct Unmount(std::path::PathBuf);
 
 impl Drop for Unmount {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
+        let _ = common::status(std::process::Command::new("umount").arg("-l").arg(&self.0));
     }
 }
 

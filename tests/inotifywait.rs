@@ -813,14 +813,15 @@ fn daemon_writes_events_to_the_outfile() {
         let dir = prepared("mkdir w; touch out");
         let watched = dir.join("w");
         let out = dir.join("out");
-        let status = tools_support::command(tool, NAME)
-            .args(["-d", "-t", "2", "-e", "create", "-o"])
-            .arg(&out)
-            .arg(&watched)
-            .current_dir(dir.path())
-            .stdin(std::process::Stdio::null())
-            .status()
-            .unwrap();
+        let status = common::status(
+            tools_support::command(tool, NAME)
+                .args(["-d", "-t", "2", "-e", "create", "-o"])
+                .arg(&out)
+                .arg(&watched)
+                .current_dir(dir.path())
+                .stdin(std::process::Stdio::null()),
+        )
+        .unwrap();
         assert_eq!(status.code(), Some(0), "{:?}", tool);
         // The background process watches soon: make files until one is reported.
         let deadline = std::time::Instant::now() + tools_support::RUN_DEADLINE;
@@ -851,16 +852,17 @@ fn daemon_writes_events_to_the_outfile() {
 fn the_watch_limit_says_how_to_raise_it() {
     let limited = |tool: Tool, args: &[&str], dir: &Path| -> Option<Outcome> {
         let inner = tools_support::command(tool, NAME);
-        let output = std::process::Command::new("unshare")
-            .args(["--user", "--map-root-user", "sh", "-c"])
-            .arg("echo 4 > /proc/sys/user/max_inotify_watches && exec \"$@\"")
-            .arg("sh")
-            .arg(inner.get_program())
-            .args(inner.get_args())
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()?;
+        let output = common::output(
+            std::process::Command::new("unshare")
+                .args(["--user", "--map-root-user", "sh", "-c"])
+                .arg("echo 4 > /proc/sys/user/max_inotify_watches && exec \"$@\"")
+                .arg("sh")
+                .arg(inner.get_program())
+                .args(inner.get_args())
+                .args(args)
+                .current_dir(dir),
+        )
+        .ok()?;
         let stderr = String::from_utf8_lossy(&output.stderr);
         if stderr.contains("unshare:") || stderr.contains("sh: ") {
             eprintln!(

@@ -347,14 +347,14 @@ fn without_cap_sys_admin_says_what_is_needed() {
         "Couldn't watch .: Operation not permitted",
     ];
     for flags in FANOTIFY_TREES {
-        let output = match tools_support::command(Tool::Ours, NAME)
-            .args(flags)
-            .arg(".")
-            .current_dir("/")
-            .uid(65534)
-            .gid(65534)
-            .output()
-        {
+        let output = match common::output(
+            tools_support::command(Tool::Ours, NAME)
+                .args(flags)
+                .arg(".")
+                .current_dir("/")
+                .uid(65534)
+                .gid(65534),
+        ) {
             Ok(output) => output,
             Err(error) => {
                 eprintln!("skipped: cannot start a process as user nobody: {}", error);

@@ -22,12 +22,13 @@ const NAME: &str = "inotifywatch";
 fn prepared(setup: &str) -> TempDir {
     let dir = TempDir::new();
     if !setup.is_empty() {
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(setup)
-            .current_dir(dir.path())
-            .status()
-            .unwrap();
+        let status = common::status(
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(setup)
+                .current_dir(dir.path()),
+        )
+        .unwrap();
         assert!(status.success(), "setup failed: {}", setup);
     }
     dir
@@ -334,13 +335,13 @@ fn signals_right_after_an_event_are_answered() {
         });
     let mut rng = Rng::new(seed);
     let dir = prepared("mkdir d");
-    let mut child = tools_support::command(Tool::Ours, NAME)
-        .args(["-e", "create", "d"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_past_exec(
+        tools_support::command(Tool::Ours, NAME)
+            .args(["-e", "create", "d"])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let pid = child.id() as i32;
     let (sender, lines) = mpsc::channel();
     for stream in [

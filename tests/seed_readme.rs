@@ -184,12 +184,8 @@ fn run_commands_and_collect(
         );
         std::thread::yield_now();
     }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(commands)
-        .current_dir(dir)
-        .status()
-        .unwrap();
+    let status =
+        common::status(Command::new("sh").arg("-c").arg(commands).current_dir(dir)).unwrap();
     assert!(status.success());
 
     let (sender, receiver) = mpsc::channel();
@@ -274,12 +270,13 @@ for event in i.event_gen():
 /// Whether `python3` can import the Python package; if not, says that the side-by-side
 /// test is skipped.
 fn has_python_package() -> bool {
-    let has = Command::new("python3")
-        .args(["-c", "import inotify.adapters"])
-        .stderr(Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
+    let has = common::status(
+        Command::new("python3")
+            .args(["-c", "import inotify.adapters"])
+            .stderr(Stdio::null()),
+    )
+    .map(|status| status.success())
+    .unwrap_or(false);
     if !has {
         eprintln!("skipped: the Python package is not installed (pip install inotify==0.2.12)");
     }

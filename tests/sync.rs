@@ -443,11 +443,12 @@ impl ReadOnly {
 
 fn bind_read_only(path: &Path) -> io::Result<()> {
     let run = |args: &[&str]| -> io::Result<()> {
-        let status = std::process::Command::new("mount")
-            .args(args)
-            .arg(path)
-            .arg(path)
-            .status()?;
+        let status = common::status(
+            std::process::Command::new("mount")
+                .args(args)
+                .arg(path)
+                .arg(path),
+        )?;
         if status.success() {
             Ok(())
         } else {
@@ -455,14 +456,15 @@ fn bind_read_only(path: &Path) -> io::Result<()> {
         }
     };
     run(&["--bind"])?;
-    let status = std::process::Command::new("mount")
-        .args(["-o", "remount,bind,ro"])
-        .arg(path)
-        .status()?;
+    let status = common::status(
+        std::process::Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(path),
+    )?;
     if status.success() {
         Ok(())
     } else {
-        let _ = std::process::Command::new("umount").arg(path).status();
+        let _ = common::status(std::process::Command::new("umount").arg(path));
         Err(io::Error::new(
             io::ErrorKind::Other,
             "remount read-only failed",
@@ -473,9 +475,7 @@ fn bind_read_only(path: &Path) -> io::Result<()> {
 impl Drop for ReadOnly {
     fn drop(&mut self) {
         if self.mounted {
-            let _ = std::process::Command::new("umount")
-                .arg(&self.path)
-                .status();
+            let _ = common::status(std::process::Command::new("umount").arg(&self.path));
         } else {
             use std::os::unix::fs::PermissionsExt;
             let _ = fs::set_permissions(&self.path, fs::Permissions::from_mode(0o755));

@@ -7,42 +7,40 @@
 mod common;
 mod tree_support;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::TempDir;
 use inotify_raw::{WatchError, WatchMask, Watcher};
 
-#[test]
-#[cfg_attr(miri, ignore)]
-fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
-    let dir = TempDir::new();
-    let mountpoint = dir.join("mnt");
-    std::fs::create_dir(&mountpoint).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
-        .arg(&mountpoint)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
+/// Mounts a tmpfs at `mountpoint`; false (with the reason printed: the test skips) when
+/// this machine does not allow it.
+fn mount_tmpfs(mountpoint: &Path) -> bool {
+    let mounted = common::status(
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
+            .arg(mountpoint)
+            .stderr(std::process::Stdio::null()),
+    )
+    .map(|status| status.success())
+    .unwrap_or(false);
     if !mounted {
         eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
-        return;
     }
-    let mut watcher = Watcher::new().unwrap();
-    watcher.set_block_duration(Some(Duration::from_millis(50)));
-    watcher
-        .add_watch(&mountpoint, WatchMask::ALL_EVENTS)
-        .unwrap();
-    // A child forked meanwhile by another test holds copies of the tree's listing
-    // descriptors until its `exec`: the mount is busy until then.
+    mounted
+}
+
+/// Unmounts `mountpoint`, waiting while it is busy: a child forked meanwhile by another
+/// test holds copies of this process's descriptors until its `exec`.
+fn unmount_when_free(mountpoint: &Path) {
     let deadline = std::time::Instant::now() + tree_support::DEADLINE;
-    while !std::process::Command::new("umount")
-        .arg(&mountpoint)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success()
+    while !common::status(
+        std::process::Command::new("umount")
+            .arg(mountpoint)
+            .stderr(std::process::Stdio::null()),
+    )
+    .unwrap()
+    .success()
     {
         assert!(
             std::time::Instant::now() < deadline,
@@ -50,6 +48,23 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
+    let dir = TempDir::new();
+    let mountpoint = dir.join("mnt");
+    std::fs::create_dir(&mountpoint).unwrap();
+    if !mount_tmpfs(&mountpoint) {
+        return;
+    }
+    let mut watcher = Watcher::new().unwrap();
+    watcher.set_block_duration(Some(Duration::from_millis(50)));
+    watcher
+        .add_watch(&mountpoint, WatchMask::ALL_EVENTS)
+        .unwrap();
+    unmount_when_free(&mountpoint);
     let mut terminal = None;
     for item in watcher
         .events()
@@ -76,37 +91,14 @@ fn an_unmounted_root_ends_and_the_other_goes_on() {
     let other = dir.join("other");
     std::fs::create_dir(&mountpoint).unwrap();
     std::fs::create_dir(&other).unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-tree-test"])
-        .arg(&mountpoint)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    if !mount_tmpfs(&mountpoint) {
         return;
     }
     std::fs::create_dir_all(mountpoint.join("a/b")).unwrap();
     let mut tree = TreeWatcher::with_roots([&mountpoint, &other]).unwrap();
     tree.set_block_duration(Some(Duration::from_millis(20)));
     assert_eq!(tree.watch_count(), 4);
-    // A child forked meanwhile by another test holds copies of the tree's listing
-    // descriptors until its `exec`: the mount is busy until then.
-    let deadline = std::time::Instant::now() + tree_support::DEADLINE;
-    while !std::process::Command::new("umount")
-        .arg(&mountpoint)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "umount: busy for a minute"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    unmount_when_free(&mountpoint);
     // Read until the root's end: before it, a sync would make its marker at the root's
     // path, in the directory below the mount, which no watch sees.
     let deadline = std::time::Instant::now() + tree_support::DEADLINE;

@@ -16,17 +16,18 @@ use common::{wait_until_watched, TempDir};
 use inotify_raw::{FileKind, PathWait, PathWaiter, Presence};
 
 fn mount_tmpfs(at: &Path) -> bool {
-    Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
-        .arg(at)
-        .stderr(Stdio::null())
-        .status()
-        .map(|status| status.success())
-        .unwrap_or(false)
+    common::status(
+        Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
+            .arg(at)
+            .stderr(Stdio::null()),
+    )
+    .map(|status| status.success())
+    .unwrap_or(false)
 }
 
 fn unmount(at: &Path) {
-    let status = Command::new("umount").arg(at).status().unwrap();
+    let status = common::status(Command::new("umount").arg(at)).unwrap();
     assert!(status.success(), "umount {}: {}", at.display(), status);
 }
 

@@ -317,7 +317,7 @@ pub fn rerun(helper: &str, env: (&str, &std::ffi::OsStr), how: Rerun) -> Option<
     command
         .args(["--exact", helper, "--nocapture", "--test-threads=1"])
         .env(env.0, env.1);
-    let output = match command.output() {
+    let output = match output(&mut command) {
         Ok(output) => output,
         Err(error) => {
             eprintln!("skipped: cannot start {}: {}", helper, error);
@@ -354,21 +354,26 @@ const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `command.spawn()`, and then sure that the child has reached `exec`: under qemu-user,
 /// `spawn` returns at the `fork`, and a child forked from a process with many threads
-/// now and then hangs inside qemu before its `exec`. Such a child (still a copy of this
-/// test, by its command line) is killed and started again, at most twice, with a note.
-/// A program that started and then hangs is not retried: its test fails.
+/// now and then hangs inside qemu before its `exec`, for good. Such a child (still a
+/// copy of this test, by its command line) is killed and started again, at most twice,
+/// with a note. A program that started and then hangs is not retried: its test fails.
+/// Panics when the program cannot be started: [`try_spawn_past_exec`] returns that.
 pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Child {
-    let me = std::env::current_exe().ok();
+    try_spawn_past_exec(command).unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e))
+}
+
+/// [`spawn_past_exec`], with the error of a program that cannot be started.
+pub fn try_spawn_past_exec(
+    command: &mut std::process::Command,
+) -> std::io::Result<std::process::Child> {
+    let me: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut attempt = 1;
     loop {
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {:?}: {}", command, e));
+        let mut child = command.spawn()?;
         let deadline = Instant::now() + EXEC_TIMEOUT;
         let stuck = loop {
-            match &me {
-                Some(me) if is_unexeced_fork(child.id(), me) => {}
-                _ => break false,
+            if !is_unexeced_fork(child.id(), &me) {
+                break false;
             }
             if Instant::now() >= deadline {
                 break true;
@@ -376,7 +381,7 @@ pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Chi
             std::thread::sleep(Duration::from_millis(1));
         };
         if !stuck || attempt == 3 {
-            return child;
+            return Ok(child);
         }
         eprintln!(
             "note: the child started for {:?} never reached exec within {:?} (a qemu-user \
@@ -389,15 +394,40 @@ pub fn spawn_past_exec(command: &mut std::process::Command) -> std::process::Chi
     }
 }
 
-/// True while the process `pid` is a fork of this test (the binary `me`) that has not
-/// called `exec` yet: its command line still names `me`. False once it has, or has
-/// exited.
-fn is_unexeced_fork(pid: u32, me: &Path) -> bool {
+/// `command.status()`, with the child started by [`try_spawn_past_exec`].
+pub fn status(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
+    try_spawn_past_exec(command)?.wait()
+}
+
+/// `command.output()`, with the child started by [`try_spawn_past_exec`]: its input is
+/// empty, and both its outputs are captured.
+pub fn output(command: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    try_spawn_past_exec(command)?.wait_with_output()
+}
+
+/// True while the process `pid` is a fork of this test that has not called `exec` yet:
+/// its command line still ends with this test's arguments `me` (under qemu-user it
+/// starts with qemu's own name). False once it has, or has exited.
+fn is_unexeced_fork(pid: u32, me: &[std::ffi::OsString]) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    match std::fs::read(format!("/proc/{}/cmdline", pid)) {
-        Ok(cmdline) => cmdline
-            .split(|&b| b == 0)
-            .any(|arg| arg == me.as_os_str().as_bytes()),
-        Err(_) => false,
-    }
+    let cmdline = match std::fs::read(format!("/proc/{}/cmdline", pid)) {
+        Ok(cmdline) => cmdline,
+        Err(_) => return false,
+    };
+    let args: Vec<&[u8]> = cmdline
+        .strip_suffix(&[0])
+        .unwrap_or(&cmdline)
+        .split(|&b| b == 0)
+        .collect();
+    !me.is_empty()
+        && args.len() >= me.len()
+        && args[args.len() - me.len()..]
+            .iter()
+            .zip(me)
+            .all(|(arg, mine)| *arg == mine.as_bytes())
 }

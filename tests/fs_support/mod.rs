@@ -8,7 +8,7 @@ use std::process::Command;
 
 use inotify_raw::{Errno, FsWatcher, WatchEvent, WatchMask};
 
-use super::common::{TempDir, EVENT_TIMEOUT};
+use super::common::{output, status, TempDir, EVENT_TIMEOUT};
 
 /// Set to `1` to make a skip (no fanotify, no right to mount) a failure.
 pub const REQUIRE: &str = "INOTIFY_RAW_REQUIRE_FANOTIFY";
@@ -86,12 +86,7 @@ pub fn described(events: &[WatchEvent], root: &Path) -> Vec<String> {
 /// Runs `script` with `sh -c` in `dir`; fails the test when it fails.
 pub fn sh(dir: &Path, script: &str) {
     let _forks = forks_held();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .status()
-        .unwrap();
+    let status = status(Command::new("sh").arg("-c").arg(script).current_dir(dir)).unwrap();
     assert!(status.success(), "{}", script);
 }
 
@@ -120,10 +115,11 @@ impl Tmpfs {
         let mountpoint = dir.join("mnt");
         std::fs::create_dir(&mountpoint).unwrap();
         let _forks = forks_held();
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64m", "inotify-raw-fanotify"])
-            .arg(&mountpoint)
-            .output();
+        let output = output(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=64m", "inotify-raw-fanotify"])
+                .arg(&mountpoint),
+        );
         match output {
             Ok(output) if output.status.success() => Some(Tmpfs {
                 mountpoint,
@@ -156,9 +152,6 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         // Lazily: a descriptor still open on it (a failed test's) must not keep it.
         let _forks = forks_held();
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(&self.mountpoint)
-            .status();
+        let _ = status(Command::new("umount").arg("-l").arg(&self.mountpoint));
     }
 }

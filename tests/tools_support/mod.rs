@@ -47,12 +47,13 @@ pub fn example_binary(name: &str) -> PathBuf {
 /// Whether inotify-tools' `name` is on `PATH`; if not, says that the comparison is
 /// skipped (`.ci/run` installs the Debian package `inotify-tools`).
 pub fn has_real(name: &str) -> bool {
-    let found = Command::new(name)
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
+    let found = crate::common::status(
+        Command::new(name)
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .is_ok();
     if !found {
         eprintln!(
             "skipped: {} is not installed (apt-get install inotify-tools); only this \
@@ -302,11 +303,12 @@ impl<'a> Run<'a> {
             run_script(self.dir, script);
         }
         if let Some(signal) = self.signal_after {
-            let status = Command::new("kill")
-                .arg(format!("-{}", signal))
-                .arg(child.id().to_string())
-                .status()
-                .unwrap();
+            let status = crate::common::status(
+                Command::new("kill")
+                    .arg(format!("-{}", signal))
+                    .arg(child.id().to_string()),
+            )
+            .unwrap();
             assert!(status.success());
         }
 
@@ -360,12 +362,8 @@ pub fn run_script(dir: &Path, script: &str) {
     if script.is_empty() {
         return;
     }
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .status()
-        .unwrap();
+    let status =
+        crate::common::status(Command::new("sh").arg("-c").arg(script).current_dir(dir)).unwrap();
     assert!(status.success(), "the script failed: {}", script);
 }
 
