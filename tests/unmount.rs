@@ -13,23 +13,6 @@ use std::time::Duration;
 use common::TempDir;
 use inotify_raw::{WatchError, WatchMask, Watcher};
 
-/// Mounts a tmpfs at `mountpoint`; false (with the reason printed: the test skips) when
-/// this machine does not allow it.
-fn mount_tmpfs(mountpoint: &Path) -> bool {
-    let mounted = common::status(
-        std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
-            .arg(mountpoint)
-            .stderr(std::process::Stdio::null()),
-    )
-    .map(|status| status.success())
-    .unwrap_or(false);
-    if !mounted {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
-    }
-    mounted
-}
-
 /// Unmounts `mountpoint`, waiting while it is busy: a child forked meanwhile by another
 /// test holds copies of this process's descriptors until its `exec`.
 fn unmount_when_free(mountpoint: &Path) {
@@ -56,7 +39,7 @@ fn unmount_is_terminal_when_a_tmpfs_can_be_mounted() {
     let dir = TempDir::new();
     let mountpoint = dir.join("mnt");
     std::fs::create_dir(&mountpoint).unwrap();
-    if !mount_tmpfs(&mountpoint) {
+    if !common::mount_tmpfs(&mountpoint) {
         return;
     }
     let mut watcher = Watcher::new().unwrap();
@@ -91,7 +74,7 @@ fn an_unmounted_root_ends_and_the_other_goes_on() {
     let other = dir.join("other");
     std::fs::create_dir(&mountpoint).unwrap();
     std::fs::create_dir(&other).unwrap();
-    if !mount_tmpfs(&mountpoint) {
+    if !common::mount_tmpfs(&mountpoint) {
         return;
     }
     std::fs::create_dir_all(mountpoint.join("a/b")).unwrap();

@@ -410,6 +410,23 @@ pub fn output(command: &mut std::process::Command) -> std::io::Result<std::proce
     try_spawn_past_exec(command)?.wait_with_output()
 }
 
+/// Mounts a small tmpfs at `at`: false, with the reason printed, when this machine does
+/// not allow it (root and `CAP_SYS_ADMIN` are needed); the test then skips.
+pub fn mount_tmpfs(at: &Path) -> bool {
+    let mounted = status(
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "inotify-raw-test"])
+            .arg(at)
+            .stderr(std::process::Stdio::null()),
+    )
+    .map(|status| status.success())
+    .unwrap_or(false);
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    }
+    mounted
+}
+
 /// True while the process `pid` is a fork of this test that has not called `exec` yet:
 /// its command line still ends with this test's arguments `me` (under qemu-user it
 /// starts with qemu's own name). False once it has, or has exited.
@@ -424,10 +441,6 @@ fn is_unexeced_fork(pid: u32, me: &[std::ffi::OsString]) -> bool {
         .unwrap_or(&cmdline)
         .split(|&b| b == 0)
         .collect();
-    !me.is_empty()
-        && args.len() >= me.len()
-        && args[args.len() - me.len()..]
-            .iter()
-            .zip(me)
-            .all(|(arg, mine)| *arg == mine.as_bytes())
+    let me: Vec<&[u8]> = me.iter().map(|arg| arg.as_bytes()).collect();
+    !me.is_empty() && args.ends_with(&me)
 }
